@@ -1,0 +1,150 @@
+import { seededRandom } from './prng.js';
+
+/**
+ * One failure-point registry for everything fallible in the model: allocators, memory-type changes, command
+ * queueing, completion waits. Each call names its site by call path
+ * (`amd_viommu_init/viommu_private_space_init/alloc_private_subregion[2]/.../iommu_alloc_pages_node_sz`), so
+ * a site's name depends only on the code that reaches it, never on how many other allocations exist.
+ */
+
+/** How a failing call reports failure: allocators return NULL, functions return a negative errno. */
+export type FailureKind = 'null' | 'errno';
+
+export interface FailurePoint {
+  readonly site: string;
+  /** 1-based count of calls to this site so far in the run. */
+  readonly call: number;
+  /** 1-based count over all sites (the fail-nth numbering). */
+  readonly global: number;
+  readonly kind: FailureKind;
+  readonly step: number;
+  /** Allocation order, for page allocations. */
+  readonly order?: number;
+}
+
+/** The schedule part of a plan, after the fault-injection knobs of Documentation/fault-injection. */
+export type Schedule =
+  | { readonly mode: 'nth'; readonly n: number }
+  | { readonly mode: 'every'; readonly n: number }
+  | { readonly mode: 'first'; readonly count: number }
+  | { readonly mode: 'probability'; readonly percent: number; readonly seed: number }
+  | { readonly mode: 'always' };
+
+export interface InjectionPlan {
+  /** Site name or glob (`*` within a path segment, `**` across segments); absent = every site (fail-nth). */
+  readonly site?: string;
+  readonly schedule: Schedule;
+  /** Calls outside [fromStep, toStep] neither count nor fail. */
+  readonly window?: { readonly fromStep?: number; readonly toStep?: number };
+  /** Page allocations below this order are not eligible (fail_page_alloc's min-order). */
+  readonly minOrder?: number;
+  /** The errno an errno-kind site returns; NULL sites ignore it. Absent: the site's natural error. */
+  readonly errno?: number;
+  /** Stop after this many failures (the `times` knob); absent = no limit. */
+  readonly times?: number;
+}
+
+export interface FiredInjection {
+  readonly plan: number;
+  readonly point: FailurePoint;
+  /** null for NULL-returning sites, else the negative errno returned. */
+  readonly value: number | null;
+}
+
+interface PlanState {
+  readonly plan: InjectionPlan;
+  readonly matches: (site: string) => boolean;
+  readonly random: (() => number) | undefined;
+  counted: number;
+  fired: number;
+}
+
+export class FaultRegistry {
+  readonly passed: FailurePoint[] = [];
+  readonly fired: FiredInjection[] = [];
+  step = -1;
+  private readonly plans: PlanState[];
+  private readonly perSite = new Map<string, number>();
+
+  constructor(plans: readonly InjectionPlan[] = []) {
+    this.plans = plans.map((plan) => ({
+      plan,
+      matches: plan.site === undefined ? () => true : siteMatcher(plan.site),
+      random: plan.schedule.mode === 'probability' ? seededRandom(plan.schedule.seed) : undefined,
+      counted: 0,
+      fired: 0,
+    }));
+  }
+
+  /**
+   * Passes one failure point. Returns undefined to proceed, or the failure: `null` for a NULL-kind site,
+   * a negative errno for an errno-kind site. The first plan that fires wins; every plan counts the call.
+   */
+  check(site: string, kind: FailureKind, naturalErrno: number, order?: number): { value: number | null } | undefined {
+    const call = (this.perSite.get(site) ?? 0) + 1;
+    this.perSite.set(site, call);
+    const point: FailurePoint = { site, call, global: this.passed.length + 1, kind, step: this.step, ...(order === undefined ? {} : { order }) };
+    this.passed.push(point);
+    let result: { value: number | null } | undefined;
+    this.plans.forEach((state, index) => {
+      if (!this.eligible(state, site, order)) return;
+      state.counted++;
+      if (result !== undefined || !this.due(state)) return;
+      state.fired++;
+      const value = kind === 'null' ? null : (state.plan.errno ?? naturalErrno);
+      this.fired.push({ plan: index, point, value });
+      result = { value };
+    });
+    return result;
+  }
+
+  /** Plans that never fired: a spec that plans a fault which never happens is testing nothing. */
+  unfiredPlans(): number[] {
+    return this.plans.flatMap((s, i) => (s.fired === 0 ? [i] : []));
+  }
+
+  private eligible(state: PlanState, site: string, order: number | undefined): boolean {
+    const { window, minOrder } = state.plan;
+    if (window?.fromStep !== undefined && this.step < window.fromStep) return false;
+    if (window?.toStep !== undefined && this.step > window.toStep) return false;
+    if (minOrder !== undefined && order !== undefined && order < minOrder) return false;
+    return state.matches(site);
+  }
+
+  private due(state: PlanState): boolean {
+    const { schedule, times } = state.plan;
+    if (times !== undefined && state.fired >= times) return false;
+    const n = state.counted;
+    switch (schedule.mode) {
+      case 'nth':
+        return n === schedule.n;
+      case 'every':
+        return n % schedule.n === 0;
+      case 'first':
+        return n <= schedule.count;
+      case 'probability':
+        return state.random!() * 100 < schedule.percent;
+      case 'always':
+        return true;
+    }
+  }
+}
+
+/** Compiles a site glob: `*` matches within one path segment, `**` any number of segments. */
+export function siteMatcher(pattern: string): (site: string) => boolean {
+  if (!pattern.includes('*')) return (site) => site === pattern;
+  let source = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '*' && pattern[i + 1] === '*') {
+      source += '.*';
+      i++;
+    } else if (c === '*') {
+      source += '[^/]*';
+    } else {
+      source += c.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+    }
+  }
+  const re = new RegExp(`^${source}$`);
+  return (site) => re.test(site);
+}

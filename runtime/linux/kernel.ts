@@ -1,0 +1,104 @@
+import { NodeBuddy } from '../mem/buddy.js';
+import { AllocationLedger } from '../mem/ledger.js';
+import { MemTypes } from '../mem/memtype.js';
+import { PhysMemory, type NumaNodeConfig } from '../mem/phys-memory.js';
+import { FaultRegistry, type FailureKind, type InjectionPlan } from '../fault/inject.js';
+import { invariant } from '../model-bug.js';
+import { KernelLog } from './printk.js';
+import type { KernelEvent } from './events.js';
+import { ErrPtr, KernelOops, oopsMessage, type KPtr } from './kptr.js';
+import { vsprintf, type PrintfArg } from './vsprintf.js';
+
+export interface KernelConfig {
+  readonly nodes: readonly NumaNodeConfig[];
+  readonly faults?: readonly InjectionPlan[];
+}
+
+/**
+ * The simulated kernel one spec run executes in: memory, allocators, memory types, the log, the failure
+ * points, and the call path that names them. Ported driver functions take it as their first argument.
+ */
+export class Kernel {
+  readonly mem: PhysMemory;
+  readonly buddies: readonly NodeBuddy[];
+  readonly ledger = new AllocationLedger();
+  readonly memtypes = new MemTypes();
+  readonly log = new KernelLog();
+  readonly events: KernelEvent[] = [];
+  readonly faults: FaultRegistry;
+  private readonly frames: string[] = [];
+  private currentStep = -1;
+
+  constructor(config: KernelConfig) {
+    this.mem = new PhysMemory(config.nodes);
+    this.buddies = [...this.mem.nodes].sort((a, b) => a.id - b.id).map((n) => new NodeBuddy(n));
+    this.faults = new FaultRegistry(config.faults);
+  }
+
+  get step(): number {
+    return this.currentStep;
+  }
+
+  set step(index: number) {
+    this.currentStep = index;
+    this.log.step = index;
+    this.faults.step = index;
+  }
+
+  buddyOf(nodeId: number): NodeBuddy | undefined {
+    return this.buddies.find((b) => b.node.id === nodeId);
+  }
+
+  /**
+   * Runs a ported function as one frame of the call path. `index` tags a call made from a loop
+   * (`alloc_private_subregion[2]`), so each iteration's failure points have their own name.
+   */
+  call<T>(fn: string, body: () => T, index?: number): T {
+    this.frames.push(index === undefined ? fn : `${fn}[${index}]`);
+    try {
+      return body();
+    } finally {
+      this.frames.pop();
+    }
+  }
+
+  /** The innermost ported function (for WARN and oops reports). */
+  get currentFunction(): string {
+    return this.frames[this.frames.length - 1] ?? '(none)';
+  }
+
+  siteName(leaf: string): string {
+    return this.frames.length === 0 ? leaf : `${this.frames.join('/')}/${leaf}`;
+  }
+
+  /** Passes the failure point `leaf` under the current call path. */
+  shouldFail(leaf: string, kind: FailureKind, naturalErrno: number, order?: number): { value: number | null } | undefined {
+    return this.faults.check(this.siteName(leaf), kind, naturalErrno, order);
+  }
+
+  /** WARN(cond, fmt, ...): records the splat and returns cond, as the macro does. */
+  WARN(condition: boolean, format = '', ...args: PrintfArg[]): boolean {
+    if (condition) this.events.push({ kind: 'warn', function: this.currentFunction, message: vsprintf(format, args).replace(/\n$/, ''), step: this.currentStep });
+    return condition;
+  }
+
+  WARN_ON(condition: boolean): boolean {
+    return this.WARN(condition);
+  }
+
+  /** A faulting kernel access: recorded, then the task dies (the executor catches the unwind). */
+  oops(address: bigint): never {
+    throw new KernelOops({ message: oopsMessage(address), address, function: this.currentFunction, step: this.currentStep });
+  }
+
+  /**
+   * Dereferences a driver pointer at a field offset. NULL and ERR_PTR fault at the address the CPU would
+   * touch, so the oops line shows the same address the kernel's would.
+   */
+  deref<T extends object>(ptr: KPtr<T>, fieldOffset = 0n): T {
+    if (ptr === null) this.oops(fieldOffset);
+    if (ptr instanceof ErrPtr) this.oops(BigInt.asUintN(64, ptr.address + fieldOffset));
+    invariant(typeof ptr === 'object', 'deref of a non-object');
+    return ptr;
+  }
+}

@@ -1,0 +1,99 @@
+import { pfnToPhys, PAGE_SHIFT, PAGE_SIZE } from '../mem/phys-memory.js';
+import { phys_to_virt } from '../mem/direct-map.js';
+import { CacheMode, cacheModeName } from '../mem/memtype.js';
+import type { AllocFamily } from '../mem/ledger.js';
+import { __GFP_NOFAIL, __GFP_THISNODE, NUMA_NO_NODE, type Gfp } from './gfp.js';
+import type { Kernel } from './kernel.js';
+
+/** get_order(): the buddy order that holds `size` bytes (sub-page sizes take one page). */
+export function get_order(size: bigint): number {
+  let order = 0;
+  while (BigInt(PAGE_SIZE) << BigInt(order) < size) order++;
+  return order;
+}
+
+/** numa_mem_id() of the CPU the simulated kernel runs on. */
+const CURRENT_NODE = 0;
+
+export interface PageBlock {
+  readonly pfn: number;
+  readonly node: number;
+}
+
+/**
+ * The page allocator's node policy: the preferred node first, then the others in node order, unless the
+ * caller pinned the node with __GFP_THISNODE. Returns undefined when nothing fits anywhere.
+ */
+export function allocPagesNode(k: Kernel, nid: number, gfp: Gfp, order: number): PageBlock | undefined {
+  const preferred = nid === NUMA_NO_NODE ? CURRENT_NODE : nid;
+  const candidates = (gfp & __GFP_THISNODE) !== 0 ? k.buddies.filter((b) => b.node.id === preferred) : [...k.buddies].sort((a, b) => rank(a.node.id) - rank(b.node.id));
+  function rank(id: number): number {
+    return id === preferred ? -1 : id;
+  }
+  for (const buddy of candidates) {
+    const pfn = buddy.alloc(order);
+    if (pfn !== undefined) return { pfn, node: buddy.node.id };
+  }
+  return undefined;
+}
+
+/**
+ * One fallible page allocation under the failure point `leaf` (the fail_page_alloc hook), zeroed as the
+ * callers here always ask. Returns the block's kernel virtual address and records it in the ledger.
+ */
+export function allocZeroedPages(k: Kernel, leaf: string, family: AllocFamily, nid: number, gfp: Gfp, order: number, bytes: bigint): bigint | null {
+  if ((gfp & __GFP_NOFAIL) === 0 && k.shouldFail(leaf, 'null', 0, order)) return null;
+  const block = allocPagesNode(k, nid, gfp, order);
+  if (block === undefined) return null;
+  k.mem.zeroPages(block.pfn, 1 << order);
+  const pa = pfnToPhys(block.pfn);
+  const va = phys_to_virt(pa);
+  k.ledger.record({ family, va, pa, bytes, order, node: block.node, site: k.siteName(leaf), step: k.step });
+  return va;
+}
+
+/**
+ * Frees a ledger-tracked block. A block that is not live, or belongs to another allocator family, is
+ * reported as the kernel would (a BUG event) and left alone.
+ */
+export function freeTrackedPages(k: Kernel, va: bigint, family: AllocFamily): void {
+  const result = k.ledger.release(va, family, k.siteName(family === 'kmalloc' ? 'kfree' : 'iommu_free_pages'), k.step);
+  if (!result.ok) {
+    k.events.push({
+      kind: result.problem,
+      family,
+      va,
+      function: k.currentFunction,
+      step: k.step,
+      ...(result.problem === 'invalid_free' ? {} : { allocatedBy: result.allocation.site }),
+    });
+    return;
+  }
+  const { allocation } = result;
+  const firstPfn = Number(allocation.pa >> BigInt(PAGE_SHIFT));
+  const pages = 1 << allocation.order;
+  reportNonWb(k, firstPfn, pages);
+  k.buddyOf(allocation.node)!.release(firstPfn, allocation.order);
+}
+
+/** PAT keeps the memtype in page flags across a free; a page freed while not WB is a driver bug. */
+function reportNonWb(k: Kernel, firstPfn: number, pages: number): void {
+  let runStart = -1;
+  let runMode = 0;
+  const flush = (end: number): void => {
+    if (runStart < 0) return;
+    k.events.push({ kind: 'freed_not_wb', pa: pfnToPhys(runStart), pages: end - runStart, mode: cacheModeName(runMode as 0), function: k.currentFunction, step: k.step });
+    runStart = -1;
+  };
+  for (let pfn = firstPfn; pfn < firstPfn + pages; pfn++) {
+    const mode = k.memtypes.get(pfn);
+    if (mode !== CacheMode.WB && (runStart < 0 || mode !== runMode)) {
+      flush(pfn);
+      runStart = pfn;
+      runMode = mode;
+    } else if (mode === CacheMode.WB) {
+      flush(pfn);
+    }
+  }
+  flush(firstPfn + pages);
+}

@@ -1,0 +1,72 @@
+/**
+ * The record of every allocation the simulated kernel made: what is live now, what was freed and by whom.
+ * Leak reports, "pages freed during the run", and addresses named by allocation (site + ordinal) all come
+ * from here.
+ */
+
+/** Which allocator family owns a block; freeing it through another family is a mismatched free. */
+export type AllocFamily = 'iommu_pages' | 'kmalloc';
+
+export interface Allocation {
+  readonly seq: number;
+  readonly family: AllocFamily;
+  readonly va: bigint;
+  readonly pa: bigint;
+  readonly bytes: bigint;
+  /** Buddy order for page allocations; size class for kmalloc. */
+  readonly order: number;
+  readonly node: number;
+  readonly site: string;
+  /** 1-based: the how-manieth allocation made at this site. */
+  readonly ordinal: number;
+  readonly step: number;
+  freed?: { readonly seq: number; readonly by: string; readonly step: number };
+}
+
+export type ReleaseResult =
+  | { readonly ok: true; readonly allocation: Allocation }
+  | { readonly ok: false; readonly problem: 'double_free'; readonly allocation: Allocation }
+  | { readonly ok: false; readonly problem: 'mismatched_free'; readonly allocation: Allocation }
+  | { readonly ok: false; readonly problem: 'invalid_free' };
+
+export class AllocationLedger {
+  private readonly live = new Map<bigint, Allocation>();
+  private readonly lastFreed = new Map<bigint, Allocation>();
+  readonly history: Allocation[] = [];
+  private readonly ordinals = new Map<string, number>();
+  private seq = 0;
+
+  record(entry: Omit<Allocation, 'seq' | 'ordinal' | 'freed'>): Allocation {
+    const ordinal = (this.ordinals.get(entry.site) ?? 0) + 1;
+    this.ordinals.set(entry.site, ordinal);
+    const allocation: Allocation = { ...entry, seq: ++this.seq, ordinal };
+    this.live.set(entry.va, allocation);
+    this.history.push(allocation);
+    return allocation;
+  }
+
+  release(va: bigint, family: AllocFamily, by: string, step: number): ReleaseResult {
+    const allocation = this.live.get(va);
+    if (allocation === undefined) {
+      const previous = this.lastFreed.get(va);
+      return previous ? { ok: false, problem: 'double_free', allocation: previous } : { ok: false, problem: 'invalid_free' };
+    }
+    if (allocation.family !== family) return { ok: false, problem: 'mismatched_free', allocation };
+    this.live.delete(va);
+    this.lastFreed.set(va, allocation);
+    allocation.freed = { seq: ++this.seq, by, step };
+    return { ok: true, allocation };
+  }
+
+  lookup(va: bigint): Allocation | undefined {
+    return this.live.get(va);
+  }
+
+  liveAllocations(): Allocation[] {
+    return [...this.live.values()].sort((a, b) => a.seq - b.seq);
+  }
+
+  freedAllocations(): Allocation[] {
+    return this.history.filter((a) => a.freed !== undefined);
+  }
+}
