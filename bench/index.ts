@@ -1,9 +1,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { allocatorBench } from './allocator.js';
+import { pageTableBench } from './page-table.js';
 import type { BenchResult } from './harness.js';
 
 /** `npm run bench`: prints a table and writes bench/results/latest.json. Never part of `npm test`. */
-const suites: [string, () => BenchResult[]][] = [['allocator', allocatorBench]];
+const suites: [string, () => BenchResult[]][] = [
+  ['allocator', allocatorBench],
+  ['page table', pageTableBench],
+];
 
 const results: BenchResult[] = [];
 for (const [name, run] of suites) {
