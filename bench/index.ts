@@ -1,12 +1,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { allocatorBench } from './allocator.js';
 import { pageTableBench } from './page-table.js';
+import { iommuHwBench } from './iommu-hw.js';
 import type { BenchResult } from './harness.js';
 
 /** `npm run bench`: prints a table and writes bench/results/latest.json. Never part of `npm test`. */
 const suites: [string, () => BenchResult[]][] = [
   ['allocator', allocatorBench],
   ['page table', pageTableBench],
+  ['iommu hardware', iommuHwBench],
 ];
 
 const results: BenchResult[] = [];

@@ -7,8 +7,11 @@ import { seededRandom } from './prng.js';
  * a site's name depends only on the code that reaches it, never on how many other allocations exist.
  */
 
-/** How a failing call reports failure: allocators return NULL, functions return a negative errno. */
-export type FailureKind = 'null' | 'errno';
+/**
+ * How a failure shows: allocators return NULL, functions return a negative errno, and a hardware point
+ * makes the machine itself fail (the command processor hangs), so the driver meets it as it would.
+ */
+export type FailureKind = 'null' | 'errno' | 'hang';
 
 export interface FailurePoint {
   readonly site: string;
@@ -47,7 +50,7 @@ export interface InjectionPlan {
 export interface FiredInjection {
   readonly plan: number;
   readonly point: FailurePoint;
-  /** null for NULL-returning sites, else the negative errno returned. */
+  /** The negative errno returned by an errno site; null for NULL and hang sites. */
   readonly value: number | null;
 }
 
@@ -91,7 +94,7 @@ export class FaultRegistry {
       state.counted++;
       if (result !== undefined || !this.due(state)) return;
       state.fired++;
-      const value = kind === 'null' ? null : (state.plan.errno ?? naturalErrno);
+      const value = kind === 'errno' ? (state.plan.errno ?? naturalErrno) : null;
       this.fired.push({ plan: index, point, value });
       result = { value };
     });

@@ -28,6 +28,9 @@ export class Kernel {
   readonly faults: FaultRegistry;
   private readonly frames: string[] = [];
   private currentStep = -1;
+  private faultsSuppressed = 0;
+  /** Simulated time: busy-waits advance it instead of the wall clock. */
+  clockNs = 0;
 
   constructor(config: KernelConfig) {
     this.mem = new PhysMemory(config.nodes);
@@ -73,7 +76,22 @@ export class Kernel {
 
   /** Passes the failure point `leaf` under the current call path. */
   shouldFail(leaf: string, kind: FailureKind, naturalErrno: number, order?: number): { value: number | null } | undefined {
+    if (this.faultsSuppressed > 0) return undefined;
     return this.faults.check(this.siteName(leaf), kind, naturalErrno, order);
+  }
+
+  /** Runs boot-time set-up that precedes the spec: no failure point inside it fires or counts. */
+  withoutFaults<T>(body: () => T): T {
+    this.faultsSuppressed++;
+    try {
+      return body();
+    } finally {
+      this.faultsSuppressed--;
+    }
+  }
+
+  udelay(us: number): void {
+    this.clockNs += us * 1000;
   }
 
   /** WARN(cond, fmt, ...): records the splat and returns cond, as the macro does. */

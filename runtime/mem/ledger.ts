@@ -62,6 +62,17 @@ export class AllocationLedger {
     return this.live.get(va);
   }
 
+  /** Whether `pa` lies in a block that was freed and is not part of any live block now. */
+  isFreedPa(pa: bigint): boolean {
+    let freed = false;
+    for (const a of this.history) {
+      if (pa < a.pa || pa >= a.pa + (a.family === 'kmalloc' ? 4096n << BigInt(a.order) : a.bytes)) continue;
+      if (a.freed === undefined) return false;
+      freed = true;
+    }
+    return freed;
+  }
+
   liveAllocations(): Allocation[] {
     return [...this.live.values()].sort((a, b) => a.seq - b.seq);
   }

@@ -15,6 +15,23 @@ export type WalkFault =
   | { readonly reason: 'skipped_level_bits'; readonly level: number }
   | { readonly reason: 'table_outside_memory'; readonly level: number; readonly pa: bigint };
 
+/** A page-directory entry the walk followed: what a PDE cache may keep. */
+export interface PdeStep {
+  /** Hardware level of the table the entry points to. */
+  readonly hwLevel: number;
+  readonly tablePa: bigint;
+  readonly read: boolean;
+  readonly write: boolean;
+}
+
+/** Where a walk starts: the root, or a table a cached PDE points to. */
+export interface WalkStart {
+  readonly tablePa: bigint;
+  readonly hwLevel: number;
+  readonly read: boolean;
+  readonly write: boolean;
+}
+
 export interface WalkResult {
   readonly pa: bigint;
   /** Start and size of the page the translation came from. */
@@ -25,17 +42,28 @@ export interface WalkResult {
   readonly fc: boolean;
   /** Pages of the tables read, top first: the walk's footprint (for stale page-directory caching). */
   readonly tables: readonly bigint[];
+  readonly pdes: readonly PdeStep[];
 }
 
 /** Translates `iova` through the table at `rootPa` with DTE `mode` (1..6 = levels). */
 export function hwWalk(mem: PhysMemory, rootPa: bigint, mode: number, iova: bigint): WalkResult | WalkFault {
-  let hwLevel = mode;
   // Above the top level the IOVA must be zero; mode 6 covers all 64 bits.
   if (mode < 6 && iova >> BigInt(fmt.itemLg2(mode - 1) + 9) !== 0n) return { reason: 'va_out_of_range', level: mode };
-  let tablePa = rootPa;
-  let read = true;
-  let write = true;
+  return hwWalkFrom(mem, { tablePa: rootPa, hwLevel: mode, read: true, write: true }, iova);
+}
+
+/** The VA bits below which one table at `hwLevel` translates: its whole span. */
+export function tableSpanLg2(hwLevel: number): number {
+  return Math.min(64, fmt.itemLg2(hwLevel - 1) + 9);
+}
+
+export function hwWalkFrom(mem: PhysMemory, start: WalkStart, iova: bigint): WalkResult | WalkFault {
+  let hwLevel = start.hwLevel;
+  let tablePa = start.tablePa;
+  let read = start.read;
+  let write = start.write;
   const tables: bigint[] = [];
+  const pdes: PdeStep[] = [];
   for (;;) {
     const level = hwLevel - 1;
     if (!mem.contains(tablePa)) return { reason: 'table_outside_memory', level: hwLevel, pa: tablePa };
@@ -50,7 +78,7 @@ export function hwWalk(mem: PhysMemory, rootPa: bigint, mode: number, iova: bigi
     if (nl === fmt.NL_DEFAULT || nl === fmt.NL_SIZE) {
       const pageLg2 = nl === fmt.NL_DEFAULT ? isz : sizeFromOa(entry);
       const base = (entry & fmt.OA_MASK) & ~lowMask(pageLg2);
-      return { pa: base | (iova & lowMask(pageLg2)), pageIova: iova & ~lowMask(pageLg2), pageLg2, read, write, fc: (entry & fmt.FC) !== 0n, tables };
+      return { pa: base | (iova & lowMask(pageLg2)), pageIova: iova & ~lowMask(pageLg2), pageLg2, read, write, fc: (entry & fmt.FC) !== 0n, tables, pdes };
     }
     if (level === 0 || nl >= hwLevel) return { reason: 'reserved_next_level', level: hwLevel };
     // A pointer may skip levels; the IOVA bits those levels would index must then be zero.
@@ -60,6 +88,7 @@ export function hwWalk(mem: PhysMemory, rootPa: bigint, mode: number, iova: bigi
     }
     tablePa = entry & fmt.OA_MASK;
     hwLevel = nl;
+    pdes.push({ hwLevel, tablePa, read, write });
   }
 }
 

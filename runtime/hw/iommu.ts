@@ -1,0 +1,307 @@
+import type { PhysMemory } from '../mem/phys-memory.js';
+import { hwWalk, hwWalkFrom, isWalkFault, type WalkFault, type WalkResult } from '../pt/hw-walk.js';
+import { decodeCommand, type Command, type CommandWords } from './commands.js';
+import { decodeDte, DTE_SIZE, type DeviceTableEntry } from './dte.js';
+import { encodeEvent, EVENT_FLAG_PE, EVENT_FLAG_PR, EVENT_FLAG_RW, type HwEvent } from './events.js';
+import { Iotlb, type IotlbEntry } from './iotlb.js';
+import * as R from './regs.js';
+
+/** When the command processor consumes the ring: part of the machine, so timeouts come from it. */
+export type ProcessorBehaviour =
+  | { readonly kind: 'immediate' }
+  /** Catches up only after the driver has polled this many times since the doorbell. */
+  | { readonly kind: 'lag'; readonly polls: number }
+  /** Executes `after` commands in all (0 = none), then never again. */
+  | { readonly kind: 'stalled'; readonly after: number };
+
+export interface ExecutedCommand {
+  readonly seq: number;
+  readonly step: number;
+  /** Byte offset of the command in the ring. */
+  readonly offset: number;
+  readonly raw: CommandWords;
+  readonly command: Command;
+  readonly dropped: readonly IotlbEntry[];
+  readonly droppedPdes: number;
+}
+
+export interface PostedEvent {
+  readonly seq: number;
+  readonly step: number;
+  readonly event: HwEvent;
+  /** False when the event log was disabled or full: the hardware dropped it. */
+  readonly logged: boolean;
+}
+
+/** A translation served from the IOTLB that memory no longer backs: a DMA use-after-free in real hardware. */
+export interface StaleHit {
+  readonly step: number;
+  readonly domainId: number;
+  readonly iova: bigint;
+  readonly cachedPa: bigint;
+  /** What a walk of memory gives now. */
+  readonly current: { readonly pa: bigint } | { readonly fault: string };
+  /** The cached target lies in memory the kernel has freed. */
+  readonly targetFreed: boolean;
+}
+
+export type Access = 'read' | 'write';
+
+export type TranslateResult =
+  | { readonly ok: true; readonly pa: bigint; readonly fromIotlb: boolean; readonly stale: boolean }
+  | { readonly ok: false; readonly fault: string };
+
+/** What the hardware needs to know about the world outside it. */
+export interface HwHooks {
+  readonly step: () => number;
+  /** Whether `pa` lies in memory that was freed and not reallocated (the stale-hit diagnosis). */
+  readonly isFreed: (pa: bigint) => boolean;
+}
+
+/** Addressing of the private-space walk, as the vIOMMU uses it: a domain, its root and mode. */
+export interface TranslationContext {
+  readonly domainId: number;
+  readonly rootPa: bigint;
+  readonly mode: number;
+  readonly deviceId: number;
+  /** Permissions the DTE grants (IR/IW); the private space has both. */
+  readonly read: boolean;
+  readonly write: boolean;
+}
+
+/**
+ * One AMD IOMMU: its registers, the command processor that drains the ring in simulated memory, the event
+ * log it writes there, a device-table-entry cache, the IOTLB, and translation for device and vIOMMU accesses.
+ */
+export class AmdIommuHw {
+  readonly regs: R.MmioRegisters;
+  readonly iotlb = new Iotlb();
+  readonly executed: ExecutedCommand[] = [];
+  readonly events: PostedEvent[] = [];
+  readonly staleHits: StaleHit[] = [];
+  private readonly dteCache = new Map<number, DeviceTableEntry>();
+  private pollsUntilCatchUp = -1;
+  private hung = false;
+  private halted = false;
+  private seq = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly mem: PhysMemory,
+    private readonly behaviour: ProcessorBehaviour,
+    extendedFeatures: bigint,
+    private readonly hooks: HwHooks,
+  ) {
+    this.regs = new R.MmioRegisters(extendedFeatures);
+  }
+
+  // --- MMIO as the driver sees it -----------------------------------------------------------------------
+
+  readl(offset: number): number {
+    if (offset === R.MMIO_CMD_HEAD_OFFSET) this.poll();
+    return Number(this.regs.read(offset & ~7) >> BigInt((offset & 4) * 8)) >>> 0;
+  }
+
+  writel(offset: number, value: number): void {
+    const aligned = offset & ~7;
+    const old = this.regs.read(aligned);
+    const shift = BigInt((offset & 4) * 8);
+    this.regs.write(aligned, (old & ~(0xffff_ffffn << shift)) | (BigInt(value >>> 0) << shift));
+    this.afterWrite(aligned);
+  }
+
+  readq(offset: number): bigint {
+    return this.regs.read(offset);
+  }
+
+  writeq(offset: number, value: bigint): void {
+    this.regs.write(offset, value);
+    this.afterWrite(offset);
+  }
+
+  /** The driver looked at the hardware's progress (a head read or a semaphore read in a busy loop). */
+  poll(): void {
+    if (this.pollsUntilCatchUp > 0 && --this.pollsUntilCatchUp === 0) {
+      this.pollsUntilCatchUp = -1;
+      this.drain();
+    }
+  }
+
+  /** A failure of the machine: from now on the command processor executes nothing. */
+  hang(): void {
+    this.hung = true;
+  }
+
+  private afterWrite(offset: number): void {
+    if (offset === R.MMIO_CONTROL_OFFSET) {
+      const run = (this.regs.read(R.MMIO_CONTROL_OFFSET) & R.CONTROL_CMDBUF_EN) !== 0n;
+      if (run) this.regs.hwOr(R.MMIO_STATUS_OFFSET, R.STATUS_CMD_BUF_RUN);
+      else this.regs.hwClear(R.MMIO_STATUS_OFFSET, R.STATUS_CMD_BUF_RUN);
+      if ((this.regs.read(R.MMIO_CONTROL_OFFSET) & R.CONTROL_EVT_LOG_EN) !== 0n) this.regs.hwOr(R.MMIO_STATUS_OFFSET, R.STATUS_EVT_RUN);
+    }
+    if (offset === R.MMIO_CMD_TAIL_OFFSET) this.doorbell();
+  }
+
+  private doorbell(): void {
+    switch (this.behaviour.kind) {
+      case 'immediate':
+        this.drain();
+        break;
+      case 'lag':
+        if (this.pollsUntilCatchUp < 0) this.pollsUntilCatchUp = this.behaviour.polls;
+        if (this.pollsUntilCatchUp === 0) this.drain();
+        break;
+      case 'stalled':
+        this.drain();
+        break;
+    }
+  }
+
+  // --- command processor --------------------------------------------------------------------------------
+
+  private ringBytes(): number {
+    const len = Number((this.regs.read(R.MMIO_CMD_BUF_OFFSET) >> 56n) & 0xfn);
+    return 16 << len;
+  }
+
+  private running(): boolean {
+    return (this.regs.read(R.MMIO_STATUS_OFFSET) & R.STATUS_CMD_BUF_RUN) !== 0n && !this.halted && !this.hung;
+  }
+
+  private drain(): void {
+    const base = this.regs.read(R.MMIO_CMD_BUF_OFFSET) & 0x000f_ffff_ffff_f000n;
+    const size = this.ringBytes();
+    let head = Number(this.regs.read(R.MMIO_CMD_HEAD_OFFSET));
+    const tail = Number(this.regs.read(R.MMIO_CMD_TAIL_OFFSET));
+    while (head !== tail && this.running()) {
+      if (this.behaviour.kind === 'stalled' && this.executed.length >= this.behaviour.after) return;
+      const at = base + BigInt(head);
+      const raw: CommandWords = [this.mem.read32(at), this.mem.read32(at + 4n), this.mem.read32(at + 8n), this.mem.read32(at + 12n)];
+      const decoded = decodeCommand(raw);
+      if (!decoded.ok) {
+        // The head stays on the illegal command and the processor stops until software restarts it.
+        this.halted = true;
+        this.regs.hwClear(R.MMIO_STATUS_OFFSET, R.STATUS_CMD_BUF_RUN);
+        this.post({ code: 'ILLEGAL_COMMAND_ERROR', commandPa: at });
+        return;
+      }
+      const dropped = this.execute(decoded.command);
+      this.executed.push({ seq: ++this.seq, step: this.hooks.step(), offset: head, raw, command: decoded.command, dropped: dropped.iotlb, droppedPdes: dropped.pdes });
+      head = (head + 16) % size;
+      this.regs.hwSet(R.MMIO_CMD_HEAD_OFFSET, BigInt(head));
+    }
+  }
+
+  private execute(c: Command): { iotlb: IotlbEntry[]; pdes: number } {
+    switch (c.op) {
+      case 'COMPLETION_WAIT':
+        if (c.store) this.mem.write64(c.semaphorePa, c.data);
+        if (c.interrupt) this.regs.hwOr(R.MMIO_STATUS_OFFSET, R.STATUS_COM_WAIT_INT);
+        return { iotlb: [], pdes: 0 };
+      case 'INVALIDATE_DEVTAB_ENTRY':
+        this.dteCache.delete(c.deviceId);
+        return { iotlb: [], pdes: 0 };
+      case 'INVALIDATE_IOMMU_PAGES':
+        // Guest (GN=1) invalidations address PASID tables, which host v1 translation does not use.
+        if (c.gn) return { iotlb: [], pdes: 0 };
+        return this.iotlb.invalidate(c.domainId, c.range.start, c.range.size, c.pde);
+      case 'INVALIDATE_IOMMU_ALL':
+        this.dteCache.clear();
+        return this.iotlb.invalidateAll();
+      case 'INVALIDATE_IOTLB_PAGES':
+      case 'INVALIDATE_INTERRUPT_TABLE':
+      case 'COMPLETE_PPR_REQUEST':
+        // Device-side ATS caches and interrupt remapping are not modelled; the command is recorded.
+        return { iotlb: [], pdes: 0 };
+    }
+  }
+
+  // --- event log --------------------------------------------------------------------------------------
+
+  private post(event: HwEvent): void {
+    const control = this.regs.read(R.MMIO_CONTROL_OFFSET);
+    let logged = false;
+    if ((control & R.CONTROL_EVT_LOG_EN) !== 0n) {
+      const baseReg = this.regs.read(R.MMIO_EVT_BUF_OFFSET);
+      const base = baseReg & 0x000f_ffff_ffff_f000n;
+      const size = 16 << Number((baseReg >> 56n) & 0xfn);
+      const tail = Number(this.regs.read(R.MMIO_EVT_TAIL_OFFSET));
+      const head = Number(this.regs.read(R.MMIO_EVT_HEAD_OFFSET));
+      const next = (tail + 16) % size;
+      if (next === head) {
+        this.regs.hwOr(R.MMIO_STATUS_OFFSET, R.STATUS_EVT_OVERFLOW);
+      } else {
+        encodeEvent(event).forEach((w, i) => this.mem.write32(base + BigInt(tail + 4 * i), w));
+        this.regs.hwSet(R.MMIO_EVT_TAIL_OFFSET, BigInt(next));
+        this.regs.hwOr(R.MMIO_STATUS_OFFSET, R.STATUS_EVT_INT);
+        logged = true;
+      }
+    }
+    this.events.push({ seq: ++this.seq, step: this.hooks.step(), event, logged });
+  }
+
+  // --- translation ------------------------------------------------------------------------------------
+
+  /** The DTE for `deviceId`, from the DTE cache or the device table in memory. */
+  dte(deviceId: number): DeviceTableEntry {
+    const cached = this.dteCache.get(deviceId);
+    if (cached) return cached;
+    const base = this.regs.read(R.MMIO_DEV_TABLE_OFFSET) & 0x000f_ffff_ffff_f000n;
+    const at = base + BigInt(deviceId) * DTE_SIZE;
+    const entry = decodeDte(this.mem.read64(at), this.mem.read64(at + 8n));
+    this.dteCache.set(deviceId, entry);
+    return entry;
+  }
+
+  /** A DMA by a PCI function behind this IOMMU: the DTE decides the domain and the table. */
+  deviceAccess(deviceId: number, iova: bigint, access: Access): TranslateResult {
+    const dte = this.dte(deviceId);
+    if (!dte.valid || !dte.translationValid || dte.mode === 0) return { ok: true, pa: iova, fromIotlb: false, stale: false };
+    if (dte.mode === 7) {
+      this.post({ code: 'ILLEGAL_DEV_TABLE_ENTRY', deviceId, address: iova });
+      return { ok: false, fault: 'illegal_dte' };
+    }
+    return this.translate({ domainId: dte.domainId, rootPa: dte.rootPa, mode: dte.mode, deviceId, read: dte.ir, write: dte.iw }, iova, access);
+  }
+
+  /**
+   * Translates through the IOTLB, then the page-directory cache, then memory. A hit is served even if the
+   * table no longer says so; that case is recorded as a stale hit.
+   */
+  translate(ctx: TranslationContext, iova: bigint, access: Access): TranslateResult {
+    const hit = this.iotlb.lookup(ctx.domainId, iova);
+    if (hit) {
+      const pa = hit.pa + (iova - hit.pageIova);
+      const allowed = access === 'read' ? hit.read && ctx.read : hit.write && ctx.write;
+      if (!allowed) return this.fault(ctx, iova, access, 'permission', true);
+      const fresh = hwWalk(this.mem, ctx.rootPa, ctx.mode, iova);
+      const stale = isWalkFault(fresh) || fresh.pa !== pa || this.hooks.isFreed(pa);
+      if (stale) {
+        this.staleHits.push({
+          step: this.hooks.step(),
+          domainId: ctx.domainId,
+          iova,
+          cachedPa: pa,
+          current: isWalkFault(fresh) ? { fault: fresh.reason } : { pa: fresh.pa },
+          targetFreed: this.hooks.isFreed(pa),
+        });
+      }
+      return { ok: true, pa, fromIotlb: true, stale };
+    }
+    const start = this.iotlb.pdeStart(ctx.domainId, iova, ctx.mode);
+    const walk: WalkResult | WalkFault = start ? hwWalkFrom(this.mem, start, iova) : hwWalk(this.mem, ctx.rootPa, ctx.mode, iova);
+    if (isWalkFault(walk)) return this.fault(ctx, iova, access, walk.reason, walk.reason !== 'not_present');
+    this.iotlb.insertPdes(ctx.domainId, iova, walk.pdes);
+    const read = walk.read && ctx.read;
+    const write = walk.write && ctx.write;
+    if (access === 'read' ? !read : !write) return this.fault(ctx, iova, access, 'permission', true);
+    this.iotlb.insert({ domainId: ctx.domainId, pageIova: walk.pageIova, pageLg2: walk.pageLg2, pa: walk.pa - (iova - walk.pageIova), read, write });
+    return { ok: true, pa: walk.pa, fromIotlb: false, stale: false };
+  }
+
+  private fault(ctx: TranslationContext, iova: bigint, access: Access, reason: string, present: boolean): TranslateResult {
+    const flags = (present ? EVENT_FLAG_PR : 0) | (access === 'write' ? EVENT_FLAG_RW : 0) | (reason === 'permission' ? EVENT_FLAG_PE : 0);
+    this.post({ code: 'IO_PAGE_FAULT', deviceId: ctx.deviceId, domainId: ctx.domainId, address: iova, flags });
+    return { ok: false, fault: reason };
+  }
+}

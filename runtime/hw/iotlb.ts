@@ -1,0 +1,99 @@
+import { lowMask } from '../pt/defs.js';
+import { tableSpanLg2, type PdeStep, type WalkStart } from '../pt/hw-walk.js';
+
+/** A cached translation: one page of a domain. */
+export interface IotlbEntry {
+  readonly domainId: number;
+  readonly pageIova: bigint;
+  readonly pageLg2: number;
+  readonly pa: bigint;
+  readonly read: boolean;
+  readonly write: boolean;
+}
+
+/** A cached page-directory entry: for IOVAs under `prefix`, the walk may start at `step.tablePa`. */
+export interface PdeCacheEntry {
+  readonly domainId: number;
+  readonly prefix: bigint;
+  readonly step: PdeStep;
+}
+
+function overlaps(start: bigint, size: bigint, rStart: bigint, rSize: bigint): boolean {
+  return start < rStart + rSize && rStart < start + size;
+}
+
+/**
+ * The IOMMU's translation caches, keyed by domain. Unlike QEMU, which drops a whole domain on any
+ * INVALIDATE_IOMMU_PAGES, invalidation here drops exactly the entries the encoded range overlaps, so a
+ * too-narrow flush leaves a stale entry behind. Capacity is unlimited: the worst case, which is what a spec
+ * wants to see.
+ */
+export class Iotlb {
+  private readonly entries = new Map<string, IotlbEntry>();
+  private readonly sizesInUse = new Set<number>();
+  private readonly pdes = new Map<string, PdeCacheEntry>();
+
+  lookup(domainId: number, iova: bigint): IotlbEntry | undefined {
+    for (const lg2 of this.sizesInUse) {
+      const hit = this.entries.get(`${domainId}:${lg2}:${iova & ~lowMask(lg2)}`);
+      if (hit) return hit;
+    }
+    return undefined;
+  }
+
+  insert(e: IotlbEntry): void {
+    this.sizesInUse.add(e.pageLg2);
+    this.entries.set(`${e.domainId}:${e.pageLg2}:${e.pageIova}`, e);
+  }
+
+  /** The deepest cached PDE on the way to `iova`, as a walk start. */
+  pdeStart(domainId: number, iova: bigint, mode: number): WalkStart | undefined {
+    for (let hwLevel = 1; hwLevel < mode; hwLevel++) {
+      const hit = this.pdes.get(`${domainId}:${hwLevel}:${iova >> BigInt(tableSpanLg2(hwLevel))}`);
+      if (hit) return hit.step;
+    }
+    return undefined;
+  }
+
+  insertPdes(domainId: number, iova: bigint, steps: readonly PdeStep[]): void {
+    for (const step of steps) {
+      const prefix = iova >> BigInt(tableSpanLg2(step.hwLevel));
+      this.pdes.set(`${domainId}:${step.hwLevel}:${prefix}`, { domainId, prefix, step });
+    }
+  }
+
+  /** INVALIDATE_IOMMU_PAGES: drop what overlaps [start, start + size); page directories too when pde. */
+  invalidate(domainId: number, start: bigint, size: bigint, pde: boolean): { iotlb: IotlbEntry[]; pdes: number } {
+    const dropped: IotlbEntry[] = [];
+    for (const [key, e] of this.entries) {
+      if (e.domainId === domainId && overlaps(e.pageIova, 1n << BigInt(e.pageLg2), start, size)) {
+        this.entries.delete(key);
+        dropped.push(e);
+      }
+    }
+    let pdes = 0;
+    if (pde) {
+      for (const [key, e] of this.pdes) {
+        const lg2 = BigInt(tableSpanLg2(e.step.hwLevel));
+        if (e.domainId === domainId && overlaps(e.prefix << lg2, 1n << lg2, start, size)) {
+          this.pdes.delete(key);
+          pdes++;
+        }
+      }
+    }
+    return { iotlb: dropped, pdes };
+  }
+
+  invalidateAll(): { iotlb: IotlbEntry[]; pdes: number } {
+    const dropped = [...this.entries.values()];
+    const pdes = this.pdes.size;
+    this.entries.clear();
+    this.pdes.clear();
+    return { iotlb: dropped, pdes };
+  }
+
+  /** Cached translations, ordered by domain and IOVA (for the end state). */
+  snapshot(): IotlbEntry[] {
+    return [...this.entries.values()].sort((a, b) => a.domainId - b.domainId || (a.pageIova < b.pageIova ? -1 : a.pageIova > b.pageIova ? 1 : 0));
+  }
+}

@@ -1,0 +1,41 @@
+import type { AmdIommuHw } from '../../hw/iommu.js';
+
+/** drivers/iommu/amd/amd_iommu_types.h constants the ported code uses. */
+export const LOOP_TIMEOUT = 100000;
+export const CMD_BUFFER_SIZE_DEFAULT = 8192;
+export const EVT_BUFFER_SIZE = 8192;
+export const MAX_DOMAIN_ID = 65536;
+export const CMD_INV_IOMMU_ALL_PAGES_ADDRESS = 0x7fff_ffff_ffff_ffffn;
+export const CMD_COMPL_WAIT_STORE_MASK = 0x01;
+export const CMD_INV_IOMMU_PAGES_SIZE_MASK = 0x01;
+export const CMD_INV_IOMMU_PAGES_PDE_MASK = 0x02;
+export const CMD_INV_IOMMU_PAGES_GN_MASK = 0x04;
+
+/** The driver's struct amd_iommu, as far as the modelled paths use it. */
+export interface AmdIommu {
+  readonly index: number;
+  /** PCI segment and the IOMMU's own requester ID (bus << 8 | dev << 3 | fn). */
+  readonly seg: number;
+  readonly devid: number;
+  /** dev_to_node(&iommu->dev->dev). */
+  readonly node: number;
+  /** The MMIO window: the simulated hardware behind mmio_base. */
+  readonly mmio: AmdIommuHw;
+  /** CMD_BUFFER_SIZE of this build of the kernel (the ring size, a power-of-two number of 16-byte entries). */
+  readonly cmdBufSize: number;
+  cmd_buf: bigint;
+  cmd_buf_head: number;
+  cmd_buf_tail: number;
+  need_sync: boolean;
+  /** Kernel VA of the completion-wait semaphore. */
+  cmd_sem: bigint;
+  cmd_sem_val: bigint;
+  dev_table: bigint;
+  evt_buf: bigint;
+}
+
+/** "seg:bus:dev.fn", the form Linux prints IOMMUs and devices in. */
+export function formatDevid(seg: number, devid: number): string {
+  const hex = (v: number, w: number): string => v.toString(16).padStart(w, '0');
+  return `${hex(seg, 4)}:${hex(devid >> 8, 2)}:${hex((devid >> 3) & 0x1f, 2)}.${(devid & 7).toString(16)}`;
+}

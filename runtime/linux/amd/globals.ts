@@ -1,0 +1,31 @@
+import { Ida } from '../ida.js';
+
+/** AMD_IOMMU_PGSIZES: every power of two from 4 KiB to 2^51 except 512 GiB (a hardware erratum). */
+export const AMD_IOMMU_PGSIZES = 0x000f_ff7f_ffff_f000n;
+export const AMD_IOMMU_PGSIZES_4K = 0x1000n;
+
+/**
+ * The AMD driver's module-wide state (the C file-scope globals), one per simulated machine so runs never
+ * share it: the domain-ID allocator, the page-size option, NpCache, the host page-table level.
+ */
+export interface AmdDriverGlobals {
+  readonly pdom_ids: Ida;
+  /** amd_iommu=pgsize_4k makes it 4 KiB only. */
+  amd_iommu_pgsize_bitmap: bigint;
+  /** Set when any IOMMU reports NpCache: we run as a guest behind an emulated IOMMU. */
+  amd_iommu_np_cache: boolean;
+  /** EFR.HATS + 4; 0 until the first IOMMU is parsed. */
+  amd_iommu_hpt_level: number;
+  /** HATS == 3: host translation disabled. */
+  amd_iommu_hatdis: boolean;
+}
+
+export function newDriverGlobals(pgsize4k: boolean): AmdDriverGlobals {
+  return {
+    pdom_ids: new Ida('pdom_ids'),
+    amd_iommu_pgsize_bitmap: pgsize4k ? AMD_IOMMU_PGSIZES_4K : AMD_IOMMU_PGSIZES,
+    amd_iommu_np_cache: false,
+    amd_iommu_hpt_level: 0,
+    amd_iommu_hatdis: false,
+  };
+}

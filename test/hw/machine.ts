@@ -1,0 +1,16 @@
+import { Kernel } from '../../runtime/linux/kernel.js';
+import { amd_iommu_boot } from '../../runtime/linux/amd/init.js';
+import type { AmdIommu } from '../../runtime/linux/amd/amd-iommu.js';
+import type { ProcessorBehaviour } from '../../runtime/hw/iommu.js';
+import type { InjectionPlan } from '../../runtime/fault/inject.js';
+
+/** A kernel with one booted IOMMU (devid 00:00.2) on a 64 GiB node. */
+export function bootOne(processor: ProcessorBehaviour = { kind: 'immediate' }, faults: InjectionPlan[] = [], cmdBufEntries = 512): { k: Kernel; iommu: AmdIommu } {
+  const k = new Kernel({ nodes: [{ id: 0, base: 0n, size: 64n << 30n }], faults });
+  const iommu = amd_iommu_boot(
+    k,
+    { index: 0, seg: 0, devid: 0x0002, node: 0, extendedFeatures: 0n, processor, cmdBufEntries },
+    { step: () => k.step, isFreed: (pa) => k.ledger.isFreedPa(pa) },
+  );
+  return { k, iommu };
+}
