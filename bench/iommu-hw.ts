@@ -1,3 +1,4 @@
+import { iommu_alloc_pages_node_sz } from '../runtime/linux/iommu-pages.js';
 import { Kernel } from '../runtime/linux/kernel.js';
 import { amd_iommu_boot } from '../runtime/linux/amd/init.js';
 import { build_inv_iommu_pages, iommu_completion_wait, iommu_queue_command } from '../runtime/linux/amd/cmd.js';
@@ -8,7 +9,7 @@ import { measureRate, type BenchResult } from './harness.js';
 
 function machine(): { k: Kernel; iommu: ReturnType<typeof amd_iommu_boot> } {
   const k = new Kernel({ nodes: [{ id: 0, base: 0n, size: 1n << 36n }] });
-  const iommu = amd_iommu_boot(k, { index: 0, seg: 0, devid: 2, node: 0, extendedFeatures: 0n, processor: { kind: 'immediate' }, cmdBufEntries: 512 }, { step: () => k.step, isFreed: () => false });
+  const iommu = amd_iommu_boot(k, { index: 0, seg: 0, devid: 2, node: 0, extendedFeatures: 0n, processor: { kind: 'immediate' }, cmdBufEntries: 512, pci: { vendorCapability: true, vfBar: 0n, vfCntlBar: 0n }, devTable: k.withoutFaults(() => iommu_alloc_pages_node_sz(k, 0, GFP_KERNEL, 0x20_0000n)!) }, { step: () => k.step, isFreed: () => false });
   return { k, iommu };
 }
 

@@ -133,13 +133,19 @@ export class FaultRegistry {
   }
 }
 
-/** Compiles a site glob: `*` matches within one path segment, `**` any number of segments. */
+/**
+ * Compiles a site glob: `*` matches within one path segment, `**` any number of segments; as in gitignore,
+ * `**` followed by `/` may also match no segment at all (`**` + `/x` matches `x`).
+ */
 export function siteMatcher(pattern: string): (site: string) => boolean {
   if (!pattern.includes('*')) return (site) => site === pattern;
   let source = '';
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!;
-    if (c === '*' && pattern[i + 1] === '*') {
+    if (c === '*' && pattern[i + 1] === '*' && pattern[i + 2] === '/') {
+      source += '(?:.*/)?';
+      i += 2;
+    } else if (c === '*' && pattern[i + 1] === '*') {
       source += '.*';
       i++;
     } else if (c === '*') {

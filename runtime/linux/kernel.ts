@@ -29,6 +29,7 @@ export class Kernel {
   private readonly frames: string[] = [];
   private currentStep = -1;
   private faultsSuppressed = 0;
+  private nextIndex: number | undefined;
   /** Simulated time: busy-waits advance it instead of the wall clock. */
   clockNs = 0;
 
@@ -57,12 +58,23 @@ export class Kernel {
    * (`alloc_private_subregion[2]`), so each iteration's failure points have their own name.
    */
   call<T>(fn: string, body: () => T, index?: number): T {
+    index ??= this.nextIndex;
+    this.nextIndex = undefined;
     this.frames.push(index === undefined ? fn : `${fn}[${index}]`);
     try {
       return body();
     } finally {
       this.frames.pop();
     }
+  }
+
+  /**
+   * Tags the next ported call with a loop index, as `for (i ...) f(...)` in the caller: the callee's frame
+   * becomes `f[i]` without the callee knowing its caller loops.
+   */
+  iteration<T>(index: number, body: () => T): T {
+    this.nextIndex = index;
+    return body();
   }
 
   /** The innermost ported function (for WARN and oops reports). */
@@ -105,17 +117,18 @@ export class Kernel {
   }
 
   /** A faulting kernel access: recorded, then the task dies (the executor catches the unwind). */
-  oops(address: bigint): never {
-    throw new KernelOops({ message: oopsMessage(address), address, function: this.currentFunction, step: this.currentStep });
+  oops(base: bigint, field: { readonly field: string; readonly offset?: bigint }): never {
+    const address = BigInt.asUintN(64, base + (field.offset ?? 0n));
+    throw new KernelOops({ message: oopsMessage(base, field.offset, field.field), address, function: this.currentFunction, field: field.field, step: this.currentStep });
   }
 
   /**
-   * Dereferences a driver pointer at a field offset. NULL and ERR_PTR fault at the address the CPU would
-   * touch, so the oops line shows the same address the kernel's would.
+   * Loads a field through a driver pointer. NULL and ERR_PTR fault at the address the CPU would touch, so
+   * the oops line shows the address the kernel's would (or names the field when its offset is not exact).
    */
-  deref<T extends object>(ptr: KPtr<T>, fieldOffset = 0n): T {
-    if (ptr === null) this.oops(fieldOffset);
-    if (ptr instanceof ErrPtr) this.oops(BigInt.asUintN(64, ptr.address + fieldOffset));
+  deref<T extends object>(ptr: KPtr<T>, field: { readonly field: string; readonly offset?: bigint }): T {
+    if (ptr === null) this.oops(0n, field);
+    if (ptr instanceof ErrPtr) this.oops(ptr.address, field);
     invariant(typeof ptr === 'object', 'deref of a non-object');
     return ptr;
   }

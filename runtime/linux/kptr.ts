@@ -40,6 +40,8 @@ export interface OopsReport {
   readonly address: bigint;
   /** The ported function that made the access (the RIP symbol). */
   readonly function: string;
+  /** The field whose load faulted, e.g. `iommu_domain.ops`. */
+  readonly field: string;
   /** Step index during which it happened. */
   readonly step: number;
 }
@@ -57,10 +59,17 @@ export class KernelOops extends Error {
 
 const PAGE_SIZE = 4096n;
 
-/** The first oops line for a faulting kernel access, following arch/x86/mm/fault.c. */
-export function oopsMessage(address: bigint): string {
-  const px = BigInt.asUintN(64, address).toString(16).padStart(16, '0');
-  return address < PAGE_SIZE
+/**
+ * The first oops line for a faulting kernel access, following arch/x86/mm/fault.c. When the field's offset
+ * is not known exactly, the base pointer is printed with the field named, rather than a guessed address.
+ */
+export function oopsMessage(base: bigint, offset: bigint | undefined, field: string): string {
+  const address = BigInt.asUintN(64, base + (offset ?? 0n));
+  const px = address.toString(16).padStart(16, '0');
+  const where = offset === undefined ? ` (+ offsetof ${field})` : '';
+  return address < PAGE_SIZE && offset !== undefined
     ? `BUG: kernel NULL pointer dereference, address: ${px}`
-    : `BUG: unable to handle page fault for address: ${px}`;
+    : base === 0n
+      ? `BUG: kernel NULL pointer dereference, address: ${px}${where}`
+      : `BUG: unable to handle page fault for address: ${px}${where}`;
 }

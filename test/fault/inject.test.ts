@@ -77,5 +77,8 @@ describe('siteMatcher', () => {
     expect(m('init/alloc[2]/x/iommu_alloc_pages_node_sz')).toBe(false);
     expect(siteMatcher('**/iommu_alloc_pages_node_sz')('a/b[1]/c/iommu_alloc_pages_node_sz')).toBe(true);
     expect(siteMatcher('a.b')('axb')).toBe(false);
+    expect(siteMatcher('**/c/leaf')('c/leaf')).toBe(true); // ** may match no segment
+    expect(siteMatcher('a/**/leaf')('a/leaf')).toBe(true);
+    expect(siteMatcher('**/leaf')('xleaf')).toBe(false);
   });
 });

@@ -29,13 +29,17 @@ describe('kernel pointers and oops', () => {
 
   it('turns a NULL or ERR_PTR dereference into an oops at the faulting address', () => {
     const k = makeKernel();
-    expect(oopsOf(() => k.call('viommu_priv_alloc_map_flush', () => k.deref(ERR_PTR(-Errno.ENOMEM), 0x8n)))).toEqual({
+    expect(oopsOf(() => k.call('iommu_map_nosync', () => k.deref(ERR_PTR(-Errno.ENOMEM), { field: 'iommu_domain.ops', offset: 8n })))).toEqual({
       message: 'BUG: unable to handle page fault for address: fffffffffffffffc',
       address: 0xffff_ffff_ffff_fffcn,
-      function: 'viommu_priv_alloc_map_flush',
+      function: 'iommu_map_nosync',
+      field: 'iommu_domain.ops',
       step: -1,
     });
-    expect(oopsOf(() => k.call('f', () => k.deref(null, 0x10n))).message).toBe('BUG: kernel NULL pointer dereference, address: 0000000000000010');
+    expect(oopsOf(() => k.call('f', () => k.deref(null, { field: 'x.y', offset: 0x10n }))).message).toBe('BUG: kernel NULL pointer dereference, address: 0000000000000010');
+    expect(oopsOf(() => k.call('f', () => k.deref(ERR_PTR(-Errno.ENOMEM), { field: 'protection_domain.dev_list' }))).message).toBe(
+      'BUG: unable to handle page fault for address: fffffffffffffff4 (+ offsetof protection_domain.dev_list)',
+    );
   });
 
   it('records WARN with the function that raised it and returns the condition', () => {

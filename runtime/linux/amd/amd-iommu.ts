@@ -1,4 +1,22 @@
 import type { AmdIommuHw } from '../../hw/iommu.js';
+import type { Ida } from '../ida.js';
+import type { KPtr } from '../kptr.js';
+import type { ProtectionDomain } from './domain.js';
+
+/** VIOMMU_PRIV_* from the patch: the private region is 4 x 2 MiB at IOVA 0. */
+export const VIOMMU_PRIV_REGION_BASE = 0n;
+export const VIOMMU_PRIV_SUBREGION_CNT = 4;
+export const VIOMMU_PRIV_SUBREGION_SIZE = 0x200000n;
+/** For vIOMMU, the GID is 16-bit. */
+export const VIOMMU_MAX_GID = 0xffff;
+
+/** What the IOMMU's PCI function exposes to the vIOMMU set-up: the vendor capability and the VF BARs. */
+export interface IommuPciConfig {
+  readonly vendorCapability: boolean;
+  /** Raw BAR values as read from config space: bit 0 is the enable bit. */
+  readonly vfBar: bigint;
+  readonly vfCntlBar: bigint;
+}
 
 /** drivers/iommu/amd/amd_iommu_types.h constants the ported code uses. */
 export const LOOP_TIMEOUT = 100000;
@@ -32,6 +50,19 @@ export interface AmdIommu {
   cmd_sem_val: bigint;
   dev_table: bigint;
   evt_buf: bigint;
+  /** Extended Feature Register, as read at boot. */
+  readonly features: bigint;
+  readonly pci: IommuPciConfig;
+
+  // vIOMMU state (struct amd_iommu members of the vIOMMU tree and of the patch)
+  vsc_offset: number;
+  vf_base: bigint | null;
+  vfctrl_base: bigint | null;
+  vf_base_phys: bigint;
+  gid_ida: Ida | null;
+  gid_ida_inited: boolean;
+  viommu_pdom: KPtr<ProtectionDomain>;
+  readonly viommu_priv_region: (bigint | null)[];
 }
 
 /** "seg:bus:dev.fn", the form Linux prints IOMMUs and devices in. */

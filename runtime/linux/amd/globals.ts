@@ -18,14 +18,17 @@ export interface AmdDriverGlobals {
   amd_iommu_hpt_level: number;
   /** HATS == 3: host translation disabled. */
   amd_iommu_hatdis: boolean;
+  /** The vIOMMU support switch of the vIOMMU tree. */
+  amd_iommu_viommu: boolean;
 }
 
-export function newDriverGlobals(pgsize4k: boolean): AmdDriverGlobals {
+export function newDriverGlobals(pgsize4k: boolean, viommu = true): AmdDriverGlobals {
   return {
     pdom_ids: new Ida('pdom_ids'),
     amd_iommu_pgsize_bitmap: pgsize4k ? AMD_IOMMU_PGSIZES_4K : AMD_IOMMU_PGSIZES,
     amd_iommu_np_cache: false,
     amd_iommu_hpt_level: 0,
     amd_iommu_hatdis: false,
+    amd_iommu_viommu: viommu,
   };
 }

@@ -5,7 +5,7 @@ import { invariant } from '../../model-bug.js';
 import { GFP_KERNEL, NUMA_NO_NODE } from '../gfp.js';
 import { iommu_alloc_pages_node_sz } from '../iommu-pages.js';
 import type { Kernel } from '../kernel.js';
-import { EVT_BUFFER_SIZE, type AmdIommu } from './amd-iommu.js';
+import { EVT_BUFFER_SIZE, VIOMMU_PRIV_SUBREGION_CNT, type AmdIommu, type IommuPciConfig } from './amd-iommu.js';
 
 export interface IommuBootConfig {
   readonly index: number;
@@ -16,14 +16,17 @@ export interface IommuBootConfig {
   readonly processor: ProcessorBehaviour;
   /** Ring entries (a power of two, 256 .. 32768); the kernel's CMD_BUFFER_SIZE is 16 bytes each. */
   readonly cmdBufEntries: number;
+  readonly pci: IommuPciConfig;
+  /** The device table of the IOMMU's PCI segment (MAX_DEV_TABLE_ENTRIES DTEs of 32 bytes = 2 MiB). */
+  readonly devTable: bigint;
 }
 
-/** MAX_DEV_TABLE_ENTRIES for one segment: 64 Ki DTEs of 32 bytes = 2 MiB. */
 const DEV_TABLE_SIZE = 0x10000n * 32n;
 
 /**
- * What amd_iommu_init does before any driver path under test runs: the device table, command buffer,
- * event log and completion-wait semaphore are allocated (node 0, as iommu_alloc_4k_pages does) and
+ * What amd_iommu_init does before any driver path under test runs: the command buffer, event log and
+ * completion-wait semaphore are allocated (node 0, as iommu_alloc_4k_pages does), and with the segment's
+ * device table
  * programmed, and the command buffer and event log enabled. Boot issues no commands in the model, so the
  * ring starts empty with need_sync false; boot allocations are not failure points.
  */
@@ -45,7 +48,7 @@ export function amd_iommu_boot(k: Kernel, cfg: IommuBootConfig, hooks: HwHooks):
         node: cfg.node,
         mmio,
         cmdBufSize,
-        dev_table: alloc(DEV_TABLE_SIZE),
+        dev_table: cfg.devTable,
         cmd_buf: alloc(BigInt(cmdBufSize)),
         evt_buf: alloc(BigInt(EVT_BUFFER_SIZE)),
         cmd_sem: alloc(4096n),
@@ -53,6 +56,16 @@ export function amd_iommu_boot(k: Kernel, cfg: IommuBootConfig, hooks: HwHooks):
         cmd_buf_tail: 0,
         need_sync: false,
         cmd_sem_val: 0n,
+        features: cfg.extendedFeatures,
+        pci: cfg.pci,
+        vsc_offset: 0,
+        vf_base: null,
+        vfctrl_base: null,
+        vf_base_phys: 0n,
+        gid_ida: null,
+        gid_ida_inited: false,
+        viommu_pdom: null,
+        viommu_priv_region: new Array<bigint | null>(VIOMMU_PRIV_SUBREGION_CNT).fill(null),
       };
       const lenCode = (entries: number): bigint => BigInt(Math.log2(entries)) << 56n;
       mmio.writeq(R.MMIO_DEV_TABLE_OFFSET, virt_to_phys(iommu.dev_table) | (DEV_TABLE_SIZE / 4096n - 1n));

@@ -1,0 +1,64 @@
+import { Errno } from '../errno.js';
+import { __GFP_COMP, __GFP_DMA, __GFP_DMA32, __GFP_HIGHMEM, type Gfp } from '../gfp.js';
+import { iommu_iotlb_gather_init, resetGather, type IotlbGather } from '../iommu-gather.js';
+import type { KPtr } from '../kptr.js';
+import type { Kernel } from '../kernel.js';
+import { IOMMU_DOMAIN_OPS, type ProtectionDomain } from './domain.js';
+
+/**
+ * The IOMMU core (drivers/iommu/iommu.c) for generic_pt domains: map and unmap go to the page table in one
+ * call each (the map_range/unmap_range path), with the core's rollback and IOTLB sync around them.
+ */
+
+export function iommu_map_nosync(k: Kernel, dom: KPtr<ProtectionDomain>, iova: bigint, paddr: bigint, size: bigint, prot: number, gfp: Gfp): number {
+  return k.call('iommu_map_nosync', () => {
+    const domain = k.deref(dom, IOMMU_DOMAIN_OPS);
+    const ops = domain.ops;
+    if (!domain.amdv1) return -Errno.EINVAL; // type lacks __IOMMU_DOMAIN_PAGING
+    if (k.WARN_ON(ops === null || domain.amdv1.pgsizeBitmap === 0n)) return -Errno.ENODEV;
+    // Discourage passing strange GFP flags
+    if (k.WARN_ON((gfp & (__GFP_COMP | __GFP_DMA | __GFP_DMA32 | __GFP_HIGHMEM)) !== 0)) return -Errno.EINVAL;
+    const { ret, mapped } = ops!.map_range(domain, iova, paddr, size, prot, gfp);
+    // Unroll exactly what this call mapped.
+    if (ret && mapped) iommu_unmap(k, domain, iova, mapped);
+    return ret;
+  });
+}
+
+export function iommu_sync_map(k: Kernel, domain: ProtectionDomain, iova: bigint, size: bigint): number {
+  return domain.ops ? domain.ops.iotlb_sync_map(domain, iova, size) : 0;
+}
+
+/** iommu_map = iommu_map_nosync + iommu_sync_map; a failed sync unmaps the whole range. */
+export function iommu_map(k: Kernel, dom: KPtr<ProtectionDomain>, iova: bigint, paddr: bigint, size: bigint, prot: number, gfp: Gfp): number {
+  return k.call('iommu_map', () => {
+    let ret = iommu_map_nosync(k, dom, iova, paddr, size, prot, gfp);
+    if (ret) return ret;
+    const domain = dom as ProtectionDomain;
+    ret = iommu_sync_map(k, domain, iova, size);
+    if (ret) iommu_unmap(k, domain, iova, size);
+    return ret;
+  });
+}
+
+function __iommu_unmap(k: Kernel, domain: ProtectionDomain, iova: bigint, size: bigint, gather: IotlbGather): bigint {
+  if (!domain.amdv1) return 0n;
+  if (k.WARN_ON(domain.ops === null || domain.amdv1.pgsizeBitmap === 0n)) return 0n;
+  return domain.ops!.unmap_range(domain, iova, size, gather);
+}
+
+export function iommu_iotlb_sync(k: Kernel, domain: ProtectionDomain, gather: IotlbGather): void {
+  domain.ops?.iotlb_sync(domain, gather);
+  resetGather(gather);
+}
+
+/** Returns bytes unmapped, never an errno, and always ends with the IOTLB sync. */
+export function iommu_unmap(k: Kernel, dom: KPtr<ProtectionDomain>, iova: bigint, size: bigint): bigint {
+  return k.call('iommu_unmap', () => {
+    const domain = k.deref(dom, IOMMU_DOMAIN_OPS);
+    const gather = iommu_iotlb_gather_init();
+    const ret = __iommu_unmap(k, domain, iova, size, gather);
+    iommu_iotlb_sync(k, domain, gather);
+    return ret;
+  });
+}

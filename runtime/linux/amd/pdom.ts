@@ -1,0 +1,110 @@
+import { Errno } from '../errno.js';
+import { GFP_ATOMIC, GFP_KERNEL } from '../gfp.js';
+import { ERR_PTR, type KPtr } from '../kptr.js';
+import { kfree, kzalloc } from '../slab.js';
+import { PtFeature } from '../../pt/defs.js';
+import { PtIommu } from '../../pt/iommu-pt.js';
+import { MAX_DOMAIN_ID } from './amd-iommu.js';
+import { build_inv_dte, iommu_queue_command } from './cmd.js';
+import { amd_iommu_domain_flush_pages, amd_iommu_iotlb_sync, domain_flush_complete } from './domain-flush.js';
+import type { AmdDriver } from './driver.js';
+import { PDOM_DEV_LIST, type IommuDomainOps, type ProtectionDomain } from './domain.js';
+
+/** sizeof(struct protection_domain) is a few hundred bytes: one kmalloc object. */
+const SIZEOF_PROTECTION_DOMAIN = 512n;
+
+export function amd_iommu_pdom_id_alloc(d: AmdDriver): number {
+  return d.g.pdom_ids.alloc_range(d.k, 1, MAX_DOMAIN_ID - 1, GFP_ATOMIC);
+}
+
+export function amd_iommu_pdom_id_free(d: AmdDriver, id: number): void {
+  d.g.pdom_ids.free(d.k, id);
+}
+
+/** kzalloc + domain ID; an ID failure frees the object and the errno is lost (NULL either way). */
+export function protection_domain_alloc(d: AmdDriver): ProtectionDomain | null {
+  return d.k.call('protection_domain_alloc', () => {
+    const va = kzalloc(d.k, SIZEOF_PROTECTION_DOMAIN, GFP_KERNEL);
+    if (va === null) return null;
+    const domid = amd_iommu_pdom_id_alloc(d);
+    if (domid <= 0) {
+      kfree(d.k, va);
+      return null;
+    }
+    // protection_domain_init: lock, lists, iommu_array.
+    return { va, id: domid, nid: 0, iommu_array: new Map(), dev_list: [], amdv1: null, ops: null };
+  });
+}
+
+/** Update all HW references to the domain with a new page-table root and level. */
+function amd_iommu_change_top(d: AmdDriver, pdom: ProtectionDomain): void {
+  // set_dte_entry() for attached devices is not modelled: this patch attaches no device to its domain.
+  for (const dev of pdom.dev_list) iommu_queue_command(d.k, dev.iommu, build_inv_dte(dev.devid));
+  domain_flush_complete(d.k, pdom);
+}
+
+/** amd_iommu_iotlb_sync_map: flushes non-present-to-present changes only under NpCache. */
+function amd_iommu_iotlb_sync_map(d: AmdDriver, domain: ProtectionDomain, iova: bigint, size: bigint): number {
+  if (!d.g.amd_iommu_np_cache) return 0;
+  amd_iommu_domain_flush_pages(d.k, d.g, domain, iova, size);
+  return 0;
+}
+
+/** amdv1_ops: IOMMU_PT_DOMAIN_OPS(amdv1) plus the AMD sync hooks. */
+function amdv1_ops(d: AmdDriver): IommuDomainOps {
+  return {
+    map_range: (dom, iova, paddr, size, prot, gfp) => dom.amdv1!.map(iova, paddr, size, prot, gfp),
+    unmap_range: (dom, iova, size, gather) => dom.amdv1!.unmap(iova, size, gather),
+    iotlb_sync_map: (dom, iova, size) => amd_iommu_iotlb_sync_map(d, dom, iova, size),
+    iotlb_sync: (dom, gather) => amd_iommu_iotlb_sync(d.k, d.g, dom, gather),
+  };
+}
+
+/**
+ * Allocates a v1 paging domain for `nid`'s device. Returns ERR_PTR on every failure, never NULL: hatdis is
+ * -EOPNOTSUPP, no domain object or ID is -ENOMEM, a failed table init frees the domain and passes its errno.
+ */
+export function amd_iommu_domain_alloc_paging_v1(d: AmdDriver, nid: number, _flags: number): KPtr<ProtectionDomain> {
+  return d.k.call('amd_iommu_domain_alloc_paging_v1', () => {
+    if (d.g.amd_iommu_hatdis) return ERR_PTR(-Errno.EOPNOTSUPP);
+    const domain = protection_domain_alloc(d);
+    if (!domain) return ERR_PTR(-Errno.ENOMEM);
+    domain.nid = nid;
+    // AMD's IOMMU can flush any range in one command; under NpCache (a VM) avoid flushing gaps.
+    const features =
+      PtFeature.DYNAMIC_TOP | PtFeature.AMDV1_ENCRYPT_TABLES | PtFeature.AMDV1_FORCE_COHERENCE | (d.g.amd_iommu_np_cache ? PtFeature.FLUSH_RANGE_NO_GAPS : PtFeature.FLUSH_RANGE);
+    domain.ops = amdv1_ops(d);
+    const table = PtIommu.init(
+      d.k,
+      {
+        hwMaxVaszLg2: Math.min(64, (d.g.amd_iommu_hpt_level - 1) * 9 + 21),
+        hwMaxOaszLg2: 52,
+        startingLevel: 2,
+        features,
+        nid,
+        driverOps: { changeTop: () => amd_iommu_change_top(d, domain), iotlbSync: (gather) => amd_iommu_iotlb_sync(d.k, d.g, domain, gather) },
+      },
+      GFP_KERNEL,
+    );
+    if (typeof table === 'number') {
+      amd_iommu_domain_free(d, domain);
+      return ERR_PTR(table);
+    }
+    domain.amdv1 = table;
+    // Narrow the supported page sizes to those selected by the kernel command line.
+    table.pgsizeBitmap &= d.g.amd_iommu_pgsize_bitmap;
+    return domain;
+  });
+}
+
+/** WARN if devices are still attached, free every table page (no flush), release the ID, kfree. */
+export function amd_iommu_domain_free(d: AmdDriver, dom: KPtr<ProtectionDomain>): void {
+  d.k.call('amd_iommu_domain_free', () => {
+    const domain = d.k.deref(dom, PDOM_DEV_LIST);
+    d.k.WARN_ON(domain.dev_list.length !== 0);
+    domain.amdv1?.deinit(); // pt_iommu_deinit: nothing to do if init never finished
+    domain.amdv1 = null;
+    amd_iommu_pdom_id_free(d, domain.id);
+    kfree(d.k, domain.va);
+  });
+}

@@ -1,0 +1,16 @@
+import type { AmdDriver } from '../driver.js';
+import { ViommuPatchV3 } from '../viommu.js';
+import { ViommuPatchV3ErrPtrFix } from './v3-err-ptr-fix.js';
+
+/**
+ * The driver revisions a spec can run against, by name. A new revision of the patch is one module with a
+ * subclass overriding the functions it changes, and one line here.
+ */
+export const DRIVER_VARIANTS: Readonly<Record<string, { readonly description: string; readonly create: (d: AmdDriver) => ViommuPatchV3 }>> = {
+  v3: { description: 'vIOMMU private IPA region, v3 09/22 as posted', create: (d) => new ViommuPatchV3(d) },
+  'v3-err-ptr-fix': { description: 'v3 09/22 with IS_ERR(dom)/PTR_ERR(dom) after domain allocation', create: (d) => new ViommuPatchV3ErrPtrFix(d) },
+};
+
+export function variantNames(): string[] {
+  return Object.keys(DRIVER_VARIANTS);
+}
