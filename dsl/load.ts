@@ -1,0 +1,169 @@
+import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import type { Spec } from './spec.generated.js';
+import type { SpecError } from './errors.js';
+import { LOAD_LIMITS, plainValue, SourceFile, type PathSegment } from './source.js';
+import { validateSpec, type Locate } from './validate.js';
+
+/** One runnable spec: a file, or one case of a file with cases. */
+export interface LoadedSpec {
+  readonly id: string;
+  readonly file: string;
+  readonly spec: Spec;
+  /** Finds where a path of `spec` was written (the spec file, its case, or its fragment). */
+  readonly spanOf: Locate;
+  readonly lines: (file: string) => readonly string[];
+}
+
+export type LoadResult = { readonly ok: true; readonly specs: LoadedSpec[] } | { readonly ok: false; readonly errors: SpecError[]; readonly lines: (file: string) => readonly string[] };
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+function isObject(v: unknown): v is Record<string, Json> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Deep merge for mappings; lists and scalars of `over` replace those of `base`. */
+export function deepMerge(base: Json, over: Json): Json {
+  if (!isObject(base) || !isObject(over)) return over;
+  const out: Record<string, Json> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = k in base ? deepMerge(base[k]!, v) : v;
+  return out;
+}
+
+function has(value: unknown, path: readonly PathSegment[]): boolean {
+  let v = value;
+  for (const s of path) {
+    if (v === null || typeof v !== 'object' || !(s in (v as object))) return false;
+    v = (v as Record<string | number, unknown>)[s];
+  }
+  return true;
+}
+
+interface Parsed {
+  src: SourceFile;
+  value: unknown;
+}
+
+/** Reads and parses one YAML file into its value, or positioned errors. Never throws for bad input. */
+function parseFile(path: string, display: string): { ok: true; parsed: Parsed } | { ok: false; errors: SpecError[]; src?: SourceFile } {
+  const at1 = (title: string, fixme: string): SpecError => ({ file: display, span: { line: 1, col: 1, length: 1 }, title, fixme });
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch {
+    return { ok: false, errors: [at1('cannot read the file', 'check the path')] };
+  }
+  if (size > LOAD_LIMITS.bytes) return { ok: false, errors: [at1(`file is ${size} bytes`, `spec files are limited to ${LOAD_LIMITS.bytes} bytes`)] };
+  const text = readFileSync(path, 'utf8');
+  if (text.includes('\u0000') || text.includes('\ufffd')) return { ok: false, errors: [at1('not a text file', 'a spec is UTF-8 YAML text')] };
+  const src = new SourceFile(display, text);
+  if (src.doc.errors.length > 0) {
+    return {
+      ok: false,
+      src,
+      errors: src.doc.errors.map((e) => ({ file: display, span: src.spanAt(e.pos[0], e.pos[1]), title: `YAML syntax: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+.*$/, '')}`, fixme: yamlHint(e.code) })),
+    };
+  }
+  try {
+    return { ok: true, parsed: { src, value: plainValue(src.doc) } };
+  } catch (err) {
+    return { ok: false, src, errors: [at1(`cannot load: ${(err as Error).message}`, `at most ${LOAD_LIMITS.aliases} alias expansions and ${LOAD_LIMITS.depth} levels of nesting`)] };
+  }
+}
+
+function yamlHint(code: string): string {
+  switch (code) {
+    case 'DUPLICATE_KEY':
+      return 'each key may appear once in a mapping';
+    case 'BAD_INDENT':
+    case 'MISSING_CHAR':
+      return 'check the indentation and punctuation here';
+    default:
+      return 'expected well-formed YAML';
+  }
+}
+
+/** A path the spec refers to must stay inside the suite root (no `../` escape, no absolute path, no symlink out). */
+export function insideRoot(root: string, from: string, target: string): { ok: true; path: string } | { ok: false; why: string } {
+  if (isAbsolute(target)) return { ok: false, why: 'absolute paths are not allowed; write a path relative to the spec' };
+  const joined = resolve(dirname(from), target);
+  let real: string;
+  try {
+    real = realpathSync(joined);
+  } catch {
+    return { ok: false, why: `no such file: ${target}` };
+  }
+  const realRoot = realpathSync(root);
+  const rel = relative(realRoot, real);
+  if (rel.startsWith('..') || isAbsolute(rel)) return { ok: false, why: `${target} is outside the suite root ${root}` };
+  return { ok: true, path: joined };
+}
+
+/** Loads a spec file: YAML, fragment, schema, cases. `root` bounds what `extends` may reach. */
+export function loadSpecFile(path: string, root: string): LoadResult {
+  const display = relative(process.cwd(), path) || path;
+  const sources = new Map<string, SourceFile>();
+  const lines = (file: string): readonly string[] => sources.get(file)?.lines ?? [];
+  const first = parseFile(path, display);
+  if (!first.ok) {
+    if (first.src) sources.set(display, first.src);
+    return { ok: false, errors: first.errors, lines };
+  }
+  const main = first.parsed;
+  sources.set(display, main.src);
+  if (!isObject(main.value)) return { ok: false, errors: [{ file: display, span: main.src.spanOf([]), title: 'a spec is a mapping', fixme: 'start with `name:`, `hardware:` and `steps:`' }], lines };
+
+  let merged: Json = main.value as Json;
+  let fragment: Parsed | undefined;
+  let fragmentDisplay = '';
+  const ext = (main.value as Record<string, Json>)['extends'];
+  if (typeof ext === 'string') {
+    const inside = insideRoot(root, path, ext);
+    if (!inside.ok) return { ok: false, errors: [{ file: display, span: main.src.spanOf(['extends']), title: 'cannot extend this file', fixme: inside.why }], lines };
+    fragmentDisplay = relative(process.cwd(), inside.path) || inside.path;
+    const f = parseFile(inside.path, fragmentDisplay);
+    if (!f.ok) {
+      if (f.src) sources.set(fragmentDisplay, f.src);
+      return { ok: false, errors: f.errors, lines };
+    }
+    fragment = f.parsed;
+    sources.set(fragmentDisplay, fragment.src);
+    if (!isObject(fragment.value)) return { ok: false, errors: [{ file: fragmentDisplay, span: fragment.src.spanOf([]), title: 'a fragment is a mapping', fixme: 'write spec keys such as `hardware:`' }], lines };
+    merged = deepMerge(fragment.value as Json, merged);
+  }
+
+  // Where each path of a (possibly merged) spec was written: the case, the spec, or the fragment.
+  const locate =
+    (casePath: PathSegment[] | undefined, caseValue: unknown): Locate =>
+    (p, key = false) => {
+      if (casePath && has(caseValue, p)) return { file: display, span: main.src.spanOf([...casePath, ...p], key) };
+      if (has(main.value, p) || !fragment) return { file: display, span: main.src.spanOf(p, key) };
+      return has(fragment.value, p) ? { file: fragmentDisplay, span: fragment.src.spanOf(p, key) } : { file: display, span: main.src.spanOf(p, key) };
+    };
+
+  const errors = validateSpec(merged, locate(undefined, undefined));
+  if (errors.length) return { ok: false, errors, lines };
+  const spec = merged as unknown as Spec;
+  if (!spec.cases) return { ok: true, specs: [{ id: display, file: display, spec, spanOf: locate(undefined, undefined), lines }] };
+
+  const specs: LoadedSpec[] = [];
+  const all: SpecError[] = [];
+  spec.cases.forEach((c, i) => {
+    const base = { ...(merged as Record<string, Json>) };
+    delete base['cases'];
+    const caseValue = { hardware: c.hardware, faults: c.faults, steps: c.steps, expect: c.expect, golden: c.golden } as Record<string, Json | undefined>;
+    let value: Json = base;
+    if (c.hardware) value = { ...value, hardware: deepMerge(base['hardware']!, c.hardware as Json) };
+    if (c.faults) value = { ...value, faults: c.faults as unknown as Json };
+    if (c.steps) value = { ...value, steps: c.steps as unknown as Json };
+    if (c.expect) value = { ...value, expect: { ...((base['expect'] as Record<string, Json>) ?? {}), ...(c.expect as Record<string, Json>) } };
+    if (c.golden !== undefined) value = { ...value, golden: c.golden };
+    value = { ...value, name: `${spec.name} [${c.name}]` };
+    const spanOf = locate(['cases', i], caseValue);
+    const errs = validateSpec(value, spanOf);
+    if (errs.length) all.push(...errs);
+    else specs.push({ id: `${display}#${c.name}`, file: display, spec: value as unknown as Spec, spanOf, lines });
+  });
+  return all.length ? { ok: false, errors: all, lines } : { ok: true, specs };
+}

@@ -1,0 +1,1321 @@
+/* Generated from schemas/spec.schema.json by `npm run gen:types`. Do not edit. */
+
+/**
+ * A 64-bit value: an integer, or a string in hex (0x...) or decimal with an optional K/M/G/T (or KiB/MiB/GiB/TiB) suffix.
+ */
+export type Address = number | string;
+/**
+ * When the command processor consumes the ring: on every doorbell, after N driver polls, or never again after K commands.
+ */
+export type Processor =
+  | 'immediate'
+  | {
+      lag: number;
+    }
+  | {
+      stalled: {
+        after?: number;
+      };
+    };
+export type Fault = {
+  /**
+   * Failure point name or glob (* within a segment, ** across); absent = every site, like fail-nth.
+   */
+  site?: string;
+  nth?: number;
+  every?: number;
+  first?: number;
+  probability?: {
+    percent: number;
+    seed: number;
+  };
+  always?: true;
+  /**
+   * Only calls made during these named steps (inclusive) count or fail.
+   */
+  window?: {
+    from?: string;
+    to?: string;
+  };
+  min_order?: number;
+  /**
+   * What an errno site returns when it fails; default: the site's natural error.
+   */
+  errno?:
+    | 'EPERM'
+    | 'ENOENT'
+    | 'EIO'
+    | 'ENXIO'
+    | 'E2BIG'
+    | 'EAGAIN'
+    | 'ENOMEM'
+    | 'EFAULT'
+    | 'EBUSY'
+    | 'EEXIST'
+    | 'ENODEV'
+    | 'EINVAL'
+    | 'ENOSPC'
+    | 'ERANGE'
+    | 'EOVERFLOW'
+    | 'EOPNOTSUPP'
+    | 'EADDRINUSE'
+    | 'ETIMEDOUT';
+  times?: number;
+} & Fault1;
+export type Fault1 = {
+  [k: string]: unknown;
+};
+export type Step = {
+  name?: string;
+  /**
+   * A driver entry point, called on IOMMU `iommu` (and its vIOMMU domain for map/unmap/flush).
+   */
+  call?:
+    | 'amd_viommu_init'
+    | 'viommu_private_space_init'
+    | 'viommu_private_space_uninit'
+    | 'set_iommu_dte'
+    | 'iommu_flush_dte'
+    | 'amd_iommu_completion_wait'
+    | 'amd_iommu_flush_private_vm_region'
+    | 'iommu_map'
+    | 'iommu_unmap';
+  /**
+   * Index of the IOMMU in hardware.iommus; default 0.
+   */
+  iommu?: number;
+  args?: {
+    devid?: number;
+    iova?: Address;
+    pa?: AddressOrAlloc;
+    size?: Address;
+    prot?: 'r' | 'w' | 'rw' | 'none';
+  };
+  repeat?: number;
+  viommu_access?: Access;
+  dma?: Access1;
+  /**
+   * Return value for a call; translation result for an access.
+   */
+  expect?:
+    | Ret
+    | {
+        pa?: AddressOrAlloc;
+        fault?:
+          | 'not_present'
+          | 'permission'
+          | 'va_out_of_range'
+          | 'reserved_next_level'
+          | 'skipped_level_bits'
+          | 'table_outside_memory'
+          | 'illegal_dte';
+        from_iotlb?: boolean;
+        stale?: boolean;
+      };
+} & Step1 & {
+    name?: string;
+    /**
+     * A driver entry point, called on IOMMU `iommu` (and its vIOMMU domain for map/unmap/flush).
+     */
+    call?:
+      | 'amd_viommu_init'
+      | 'viommu_private_space_init'
+      | 'viommu_private_space_uninit'
+      | 'set_iommu_dte'
+      | 'iommu_flush_dte'
+      | 'amd_iommu_completion_wait'
+      | 'amd_iommu_flush_private_vm_region'
+      | 'iommu_map'
+      | 'iommu_unmap';
+    /**
+     * Index of the IOMMU in hardware.iommus; default 0.
+     */
+    iommu?: number;
+    args?: {
+      devid?: number;
+      iova?: Address;
+      pa?: AddressOrAlloc;
+      size?: Address;
+      prot?: 'r' | 'w' | 'rw' | 'none';
+    };
+    repeat?: number;
+    viommu_access?: Access;
+    dma?: Access1;
+    /**
+     * Return value for a call; translation result for an access.
+     */
+    expect?:
+      | Ret
+      | {
+          pa?: AddressOrAlloc;
+          fault?:
+            | 'not_present'
+            | 'permission'
+            | 'va_out_of_range'
+            | 'reserved_next_level'
+            | 'skipped_level_bits'
+            | 'table_outside_memory'
+            | 'illegal_dte';
+          from_iotlb?: boolean;
+          stale?: boolean;
+        };
+  } & Step1 & {
+    name?: string;
+    /**
+     * A driver entry point, called on IOMMU `iommu` (and its vIOMMU domain for map/unmap/flush).
+     */
+    call?:
+      | 'amd_viommu_init'
+      | 'viommu_private_space_init'
+      | 'viommu_private_space_uninit'
+      | 'set_iommu_dte'
+      | 'iommu_flush_dte'
+      | 'amd_iommu_completion_wait'
+      | 'amd_iommu_flush_private_vm_region'
+      | 'iommu_map'
+      | 'iommu_unmap';
+    /**
+     * Index of the IOMMU in hardware.iommus; default 0.
+     */
+    iommu?: number;
+    args?: {
+      devid?: number;
+      iova?: Address;
+      pa?: AddressOrAlloc;
+      size?: Address;
+      prot?: 'r' | 'w' | 'rw' | 'none';
+    };
+    repeat?: number;
+    viommu_access?: Access;
+    dma?: Access1;
+    /**
+     * Return value for a call; translation result for an access.
+     */
+    expect?:
+      | Ret
+      | {
+          pa?: AddressOrAlloc;
+          fault?:
+            | 'not_present'
+            | 'permission'
+            | 'va_out_of_range'
+            | 'reserved_next_level'
+            | 'skipped_level_bits'
+            | 'table_outside_memory'
+            | 'illegal_dte';
+          from_iotlb?: boolean;
+          stale?: boolean;
+        };
+  } & Step1 & {
+    name?: string;
+    /**
+     * A driver entry point, called on IOMMU `iommu` (and its vIOMMU domain for map/unmap/flush).
+     */
+    call?:
+      | 'amd_viommu_init'
+      | 'viommu_private_space_init'
+      | 'viommu_private_space_uninit'
+      | 'set_iommu_dte'
+      | 'iommu_flush_dte'
+      | 'amd_iommu_completion_wait'
+      | 'amd_iommu_flush_private_vm_region'
+      | 'iommu_map'
+      | 'iommu_unmap';
+    /**
+     * Index of the IOMMU in hardware.iommus; default 0.
+     */
+    iommu?: number;
+    args?: {
+      devid?: number;
+      iova?: Address;
+      pa?: AddressOrAlloc;
+      size?: Address;
+      prot?: 'r' | 'w' | 'rw' | 'none';
+    };
+    repeat?: number;
+    viommu_access?: Access;
+    dma?: Access1;
+    /**
+     * Return value for a call; translation result for an access.
+     */
+    expect?:
+      | Ret
+      | {
+          pa?: AddressOrAlloc;
+          fault?:
+            | 'not_present'
+            | 'permission'
+            | 'va_out_of_range'
+            | 'reserved_next_level'
+            | 'skipped_level_bits'
+            | 'table_outside_memory'
+            | 'illegal_dte';
+          from_iotlb?: boolean;
+          stale?: boolean;
+        };
+  } & Step1;
+/**
+ * An address, or the address of an allocation named by its site and ordinal (so specs survive unrelated allocations moving memory).
+ */
+export type AddressOrAlloc =
+  | Address
+  | {
+      /**
+       * Site name or glob of the allocation.
+       */
+      alloc: string;
+      /**
+       * Which matching allocation, 1-based; default 1.
+       */
+      nth?: number;
+      offset?: Address;
+    };
+/**
+ * Expected return: 0, a negative errno as a name (ENOMEM or -ENOMEM) or number, or oops.
+ */
+export type Ret = number | string;
+export type Step1 =
+  | {
+      [k: string]: unknown;
+    }
+  | {
+      [k: string]: unknown;
+    }
+  | {
+      [k: string]: unknown;
+    };
+/**
+ * A kernel log line as `level: text`, or {level, match} with a regular expression.
+ */
+export type LogLine =
+  | string
+  | {
+      level?: 'emerg' | 'alert' | 'crit' | 'err' | 'warn' | 'notice' | 'info' | 'debug';
+      match: string;
+    };
+
+/**
+ * A viommu-spec scenario: simulated hardware, failure points, driver steps and the expected end state.
+ */
+export interface Spec {
+  /**
+   * What the spec shows, one line.
+   */
+  name: string;
+  description?: string;
+  tags?: string[];
+  /**
+   * A fragment file (*.fragment.yaml) deep-merged under this spec, relative to it.
+   */
+  extends?: string;
+  hardware: Hardware;
+  faults?: Fault[];
+  /**
+   * @minItems 1
+   * @maxItems 10000
+   */
+  steps: [Step, ...Step[]];
+  expect?: Expect;
+  /**
+   * Compare the whole normalised end state with <spec>.golden.json beside the spec.
+   */
+  golden?: boolean;
+  /**
+   * Named variations of the spec: each overrides parts of it and runs as its own spec.
+   *
+   * @minItems 1
+   * @maxItems 256
+   */
+  cases?: [Case, ...Case[]];
+}
+export interface Hardware {
+  /**
+   * @minItems 1
+   * @maxItems 16
+   */
+  memory:
+    | [
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        }
+      ]
+    | [
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        }
+      ]
+    | [
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        }
+      ]
+    | [
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        }
+      ]
+    | [
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        }
+      ]
+    | [
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        }
+      ]
+    | [
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        }
+      ]
+    | [
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        }
+      ]
+    | [
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        }
+      ]
+    | [
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        }
+      ]
+    | [
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        }
+      ]
+    | [
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        }
+      ]
+    | [
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        }
+      ]
+    | [
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        }
+      ]
+    | [
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        }
+      ]
+    | [
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        },
+        {
+          node: number;
+          base: Address;
+          size: Address;
+        }
+      ];
+  /**
+   * @minItems 1
+   * @maxItems 32
+   */
+  iommus: [Iommu, ...Iommu[]];
+  driver?: {
+    /**
+     * Driver revision under test; default v3.
+     */
+    variant?: 'v3' | 'v3-err-ptr-fix';
+    /**
+     * amd_iommu=pgsize_4k; default false.
+     */
+    pgsize_4k?: boolean;
+    /**
+     * The amd_iommu_viommu switch; default true.
+     */
+    viommu?: boolean;
+  };
+}
+export interface Iommu {
+  /**
+   * seg:bus:dev.fn of the IOMMU itself.
+   */
+  devid: string;
+  /**
+   * NUMA node; default 0.
+   */
+  node?: number;
+  /**
+   * EFR.HATS as host page-table levels, or hatdis; default 4.
+   */
+  hats?: 4 | 5 | 6 | 'hatdis';
+  /**
+   * The NpCache capability (a guest behind an emulated IOMMU); default false.
+   */
+  npcache?: boolean;
+  /**
+   * EFR FEATURE_VIOMMU (bit 55); default true.
+   */
+  viommu?: boolean;
+  processor?: Processor;
+  /**
+   * Command ring size in 16-byte entries; default 512 (8 KiB).
+   */
+  ring_entries?: 256 | 512 | 1024 | 2048 | 4096 | 8192 | 16384 | 32768;
+  pci?: {
+    /**
+     * The vIOMMU vendor-specific capability; default true.
+     */
+    vendor_capability?: boolean;
+    /**
+     * A 64-bit value: an integer, or a string in hex (0x...) or decimal with an optional K/M/G/T (or KiB/MiB/GiB/TiB) suffix.
+     */
+    vf_bar?: number | string;
+    /**
+     * A 64-bit value: an integer, or a string in hex (0x...) or decimal with an optional K/M/G/T (or KiB/MiB/GiB/TiB) suffix.
+     */
+    vf_cntl_bar?: number | string;
+  };
+}
+/**
+ * An access by the IOMMU hardware to its private address space.
+ */
+export interface Access {
+  iommu?: number;
+  devid?: number;
+  iova: Address;
+  access: 'read' | 'write';
+}
+/**
+ * A DMA by a device behind the IOMMU (give devid).
+ */
+export interface Access1 {
+  iommu?: number;
+  devid?: number;
+  iova: Address;
+  access: 'read' | 'write';
+}
+/**
+ * Only what is stated is compared.
+ */
+export interface Expect {
+  /**
+   * The whole kernel log, in order (debug lines included).
+   */
+  log?: LogLine[];
+  /**
+   * The kernel log less pr_debug lines, in order.
+   */
+  log_without_debug?: LogLine[];
+  /**
+   * Lines that appear in this order, others between allowed.
+   */
+  log_contains?: LogLine[];
+  /**
+   * false: no oops; otherwise the oops that ended a step.
+   */
+  oops?:
+    | false
+    | {
+        message?: string;
+        function?: string;
+        step?: string;
+      };
+  /**
+   * Mapped ranges per domain ID; adjacent leaves of one mapping shown as one range.
+   */
+  mappings?: {
+    [k: string]: Range[];
+  };
+  /**
+   * Every page range that is not WB at the end.
+   */
+  memtypes?: {
+    pa: AddressOrAlloc;
+    size: Address;
+    type: 'WC' | 'UC_MINUS' | 'UC' | 'WT' | 'WP';
+  }[];
+  /**
+   * Commands each IOMMU executed, decoded, keyed by IOMMU index.
+   */
+  commands?: {
+    [k: string]: string[];
+  };
+  iotlb?: {
+    [k: string]: string[];
+  };
+  /**
+   * Sites of allocations made by the steps and still live at the end.
+   */
+  leaks?: string[];
+  /**
+   * Sites of allocations freed during the steps, in free order.
+   */
+  freed?: string[];
+  /**
+   * Kernel and hardware events: WARN, bad frees, pages freed while not WB, IO page faults, stale IOTLB hits.
+   */
+  events?: string[];
+  /**
+   * site#call of every injected failure.
+   */
+  faults_fired?: string[];
+  /**
+   * Domain IDs allocated at the end.
+   */
+  domain_ids?: number[];
+  ptes?: {
+    domain: number;
+    iova: Address;
+    value: Address;
+  }[];
+  dtes?: {
+    iommu?: number;
+    devid: number;
+    /**
+     * @minItems 2
+     * @maxItems 4
+     */
+    data: [Address, Address] | [Address, Address, Address] | [Address, Address, Address, Address];
+  }[];
+}
+export interface Range {
+  iova: Address;
+  size: Address;
+  pa?: AddressOrAlloc;
+  page_size?: Address;
+  perm?: 'r' | 'w' | 'rw';
+}
+export interface Case {
+  name: string;
+  /**
+   * Deep-merged over the spec's hardware.
+   */
+  hardware?: {};
+  /**
+   * Replaces the spec's faults.
+   */
+  faults?: Fault[];
+  /**
+   * Replaces the spec's steps.
+   *
+   * @minItems 1
+   */
+  steps?: [Step, ...Step[]];
+  expect?: Expect1;
+  golden?: boolean;
+}
+/**
+ * Only what is stated is compared.
+ */
+export interface Expect1 {
+  /**
+   * The whole kernel log, in order (debug lines included).
+   */
+  log?: LogLine[];
+  /**
+   * The kernel log less pr_debug lines, in order.
+   */
+  log_without_debug?: LogLine[];
+  /**
+   * Lines that appear in this order, others between allowed.
+   */
+  log_contains?: LogLine[];
+  /**
+   * false: no oops; otherwise the oops that ended a step.
+   */
+  oops?:
+    | false
+    | {
+        message?: string;
+        function?: string;
+        step?: string;
+      };
+  /**
+   * Mapped ranges per domain ID; adjacent leaves of one mapping shown as one range.
+   */
+  mappings?: {
+    [k: string]: Range[];
+  };
+  /**
+   * Every page range that is not WB at the end.
+   */
+  memtypes?: {
+    pa: AddressOrAlloc;
+    size: Address;
+    type: 'WC' | 'UC_MINUS' | 'UC' | 'WT' | 'WP';
+  }[];
+  /**
+   * Commands each IOMMU executed, decoded, keyed by IOMMU index.
+   */
+  commands?: {
+    [k: string]: string[];
+  };
+  iotlb?: {
+    [k: string]: string[];
+  };
+  /**
+   * Sites of allocations made by the steps and still live at the end.
+   */
+  leaks?: string[];
+  /**
+   * Sites of allocations freed during the steps, in free order.
+   */
+  freed?: string[];
+  /**
+   * Kernel and hardware events: WARN, bad frees, pages freed while not WB, IO page faults, stale IOTLB hits.
+   */
+  events?: string[];
+  /**
+   * site#call of every injected failure.
+   */
+  faults_fired?: string[];
+  /**
+   * Domain IDs allocated at the end.
+   */
+  domain_ids?: number[];
+  ptes?: {
+    domain: number;
+    iova: Address;
+    value: Address;
+  }[];
+  dtes?: {
+    iommu?: number;
+    devid: number;
+    /**
+     * @minItems 2
+     * @maxItems 4
+     */
+    data: [Address, Address] | [Address, Address, Address] | [Address, Address, Address, Address];
+  }[];
+}

@@ -1,0 +1,22 @@
+import { counts, type Reporter } from './reporter.js';
+
+/** Machine-readable results; the shape is schemas/report.schema.json. */
+export const jsonReporter: Reporter = {
+  name: 'json',
+  render(input) {
+    const report = {
+      version: 1,
+      summary: counts(input),
+      specs: input.outcomes.map((o) => ({
+        id: o.id,
+        file: o.file,
+        name: o.name,
+        tags: [...o.tags],
+        status: o.status,
+        errors: [...o.errors],
+        mismatches: o.mismatches.map((m) => ({ title: m.title, location: `${m.file}:${m.line}:${m.col}`, expected: [...m.expected], actual: [...m.actual] })),
+      })),
+    };
+    return JSON.stringify(report, null, 2) + '\n';
+  },
+};

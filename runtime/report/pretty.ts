@@ -1,0 +1,32 @@
+import pc from 'picocolors';
+import { unifiedDiff } from '../check/diff.js';
+import type { LocatedMismatch, SpecOutcome } from '../../dsl/runner.js';
+import { summaryLine, type Reporter } from './reporter.js';
+
+function mismatchText(m: LocatedMismatch, color: boolean): string {
+  const c = pc.createColors(color);
+  const gutter = ' '.repeat(String(m.line).length);
+  const diff = unifiedDiff(m)
+    .split('\n')
+    .map((l) => (l.startsWith('+') && !l.startsWith('+++') ? c.green(l) : l.startsWith('-') && !l.startsWith('---') ? c.red(l) : l.startsWith('@@') ? c.cyan(l) : l))
+    .map((l) => `    ${l}`)
+    .join('\n');
+  return [`  ${c.red('x')} ${m.title}`, `    ${gutter}--> ${m.file}:${m.line}:${m.col}`, `    ${m.line} | ${m.source}`, diff].join('\n');
+}
+
+function outcomeText(o: SpecOutcome, color: boolean): string {
+  const c = pc.createColors(color);
+  const label = o.status === 'passed' ? c.green('PASS') : o.status === 'failed' ? c.red('FAIL') : c.red('INVALID');
+  const head = `${label} ${o.id}${o.status === 'invalid' ? '' : `  ${c.dim(o.name)}`}${o.goldenWritten ? c.yellow(`  (wrote ${o.goldenWritten})`) : ''}`;
+  if (o.status === 'passed') return head;
+  if (o.status === 'invalid') return [head, ...o.errors.map((e) => e.replace(/^/gm, '  ').trimEnd())].join('\n');
+  return [head, ...o.mismatches.map((m) => mismatchText(m, color))].join('\n');
+}
+
+/** One line per spec; for a failure, each mismatch with the spec line that stated it and a unified diff. */
+export const prettyReporter: Reporter = {
+  name: 'pretty',
+  render(input, { color }) {
+    return [...input.outcomes.map((o) => outcomeText(o, color)), '', summaryLine(input)].join('\n') + '\n';
+  },
+};
