@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { ExitCode } from './exit-code.js';
 import { discoverSpecs, type SpecFile } from './discover.js';
 import { ModelBugError } from '../runtime/model-bug.js';
@@ -48,7 +48,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--tag <tag...>', 'only specs with one of these tags')
     .option('--update', 'write or refresh golden files (atomically); not with --ci')
     .option('--ci', 'CI mode: a missing golden file fails, nothing is written')
-    .addOption(new Option('--reporter <name[=file]...>', 'pretty, json, junit, tap; each to stdout or to a file').default(['pretty']))
+    .option('--reporter <name[=file]>', 'pretty, json, junit or tap, to stdout or to a file; repeatable (default: pretty)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--no-color', 'plain output (also NO_COLOR, or when not a terminal)')
     .action(async (paths: string[], flags: RunFlags) => {
       exit = await runCommand(paths, flags);
@@ -88,7 +88,7 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
   if (typeof files === 'number') return files;
   const { REPORTERS } = await import('../runtime/report/index.js');
   const targets: { name: string; file?: string }[] = [];
-  for (const r of flags.reporter) {
+  for (const r of flags.reporter.length ? flags.reporter : ['pretty']) {
     const [name, file] = r.split('=', 2) as [string, string | undefined];
     if (!REPORTERS[name]) {
       process.stderr.write(`error: unknown reporter '${name}'; expected one of: ${Object.keys(REPORTERS).join(', ')}\n`);
