@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { packageFile } from './package-file.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { expectedOneOf, type SpecError } from './errors.js';
 import type { PathSegment, Span } from './source.js';
@@ -15,7 +17,7 @@ let compiled: ValidateFunction | undefined;
 function validator(): ValidateFunction {
   if (!compiled) {
     const Ajv2020 = (require('ajv/dist/2020') as { default: new (o: object) => { compile(s: object): ValidateFunction } }).default;
-    const schema = require('../../schemas/spec.schema.json') as Record<string, unknown>;
+    const schema = JSON.parse(readFileSync(packageFile('schemas/spec.schema.json'), 'utf8')) as Record<string, unknown>;
     compiled = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, verbose: true }).compile(schema);
   }
   return compiled;
@@ -35,6 +37,10 @@ function describeValue(v: unknown): string {
   if (typeof v === 'object') return 'a mapping';
   if (typeof v === 'string') return `the string "${v.length > 40 ? v.slice(0, 37) + '...' : v}"`;
   return `${typeof v} ${String(v)}`;
+}
+
+function lowerFirst(text: string): string {
+  return (text[0]?.toLowerCase() ?? '') + text.slice(1).replace(/\.$/, '');
 }
 
 function valueAt(data: unknown, path: readonly PathSegment[]): unknown {
@@ -61,20 +67,22 @@ function toSpecError(locate: Locate, data: unknown, e: ErrorObject): SpecError {
     }
     case 'enum': {
       const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map(String);
-      return here(`unexpected value ${describeValue(actual)}`, typeof actual === 'string' ? expectedOneOf(actual, allowed) : `expected one of: ${allowed.join(', ')}`);
+      return here(`unexpected value: ${describeValue(actual)}`, typeof actual === 'string' ? expectedOneOf(actual, allowed) : `expected one of: ${allowed.join(', ')}`);
     }
     case 'anyOf':
-      return here(`unexpected ${describeValue(actual)}`, `expected ${parent?.description ?? 'another form'}`);
+      return here(`unexpected value: ${describeValue(actual)}`, `expected ${lowerFirst(parent?.description ?? 'another form')}`);
     case 'oneOf': {
       const keys = (parent?.oneOf ?? []).flatMap((b) => b.required ?? []);
-      return here('ambiguous or missing choice', keys.length ? `give exactly one of: ${keys.join(', ')}` : 'expected exactly one alternative');
+      return here('exactly one of these keys must be given', keys.length ? `give one of: ${keys.join(', ')}` : 'expected exactly one alternative');
     }
-    case 'type':
-      return here(`expected ${(e.params as { type: string }).type}, got ${describeValue(actual)}`, `write a ${(e.params as { type: string }).type} here`);
+    case 'type': {
+      const type = (e.params as { type: string }).type;
+      return here(`expected ${type}, got ${describeValue(actual)}`, `write ${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type} here`);
+    }
     case 'const':
-      return here(`unexpected ${describeValue(actual)}`, `expected ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}`);
+      return here(`unexpected value: ${describeValue(actual)}`, `expected ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}`);
     default:
-      return here(`invalid ${describeValue(actual)}`, `${e.message ?? 'invalid'}${parent?.description ? ` (${parent.description})` : ''}`);
+      return here(`invalid value: ${describeValue(actual)}`, `${e.message ?? 'invalid'}${parent?.description ? ` (${lowerFirst(parent.description)})` : ''}`);
   }
 }
 

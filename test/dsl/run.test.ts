@@ -1,0 +1,56 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { planFile, runPlan, type SpecOutcome } from '../../dsl/runner.js';
+
+function run(file: string, mode = { update: false, ci: false }, root = 'test/dsl/fixtures'): SpecOutcome[] {
+  const r = planFile(file, root);
+  if ('invalid' in r) throw new Error(r.invalid.errors.join('\n'));
+  return r.plans.map((p) => runPlan(p, mode));
+}
+
+describe('diffing a run against the spec', () => {
+  it('passes when every stated expectation holds; unstated parts of the end state are not compared', () => {
+    const [o] = run('test/dsl/fixtures/suite/pass.yaml', undefined, 'test/dsl/fixtures/suite');
+    expect(o!.status).toBe('passed');
+    expect(o!.state!.commands['0']).toEqual([]); // captured, though the spec did not ask
+  });
+
+  it('reports each mismatch at the spec line that stated it, with expected and actual', () => {
+    const [o] = run('test/dsl/fixtures/suite/fail.yaml', undefined, 'test/dsl/fixtures/suite');
+    expect(o!.status).toBe('failed');
+    expect(o!.mismatches.map((m) => [m.title, `${m.file}:${m.line}:${m.col}`, m.expected, m.actual])).toEqual([
+      ['step `init` returned 0', 'test/dsl/fixtures/suite/fail.yaml:6:13', ['-ENOMEM'], ['0']],
+      ['commands executed by IOMMU 0 differ', 'test/dsl/fixtures/suite/fail.yaml:9:10', ['INVALIDATE_IOMMU_ALL'], []],
+    ]);
+    expect(o!.mismatches[0]!.source).toBe('    expect: -ENOMEM');
+  });
+});
+
+describe('golden files', () => {
+  let dir: string;
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const fixture = (): string => {
+    dir = mkdtempSync(join(tmpdir(), 'viommu-golden-'));
+    copyFileSync('test/dsl/fixtures/golden.yaml', join(dir, 'golden.yaml'));
+    return join(dir, 'golden.yaml');
+  };
+
+  it('a missing golden file fails and, in --ci mode, is never written', () => {
+    const spec = fixture();
+    const [o] = run(spec, { update: true, ci: true }, dir);
+    expect(o!.status).toBe('failed');
+    expect(o!.mismatches[0]!.title).toContain('is missing');
+    expect(existsSync(join(dir, 'golden.golden.json'))).toBe(false);
+  });
+
+  it('--update writes it atomically (no temp file left), after which the spec passes', () => {
+    const spec = fixture();
+    const [first] = run(spec, { update: true, ci: false }, dir);
+    expect(resolve(first!.goldenWritten!)).toBe(join(dir, 'golden.golden.json'));
+    expect(readdirSync(dir).sort()).toEqual(['golden.golden.json', 'golden.yaml']);
+    expect(JSON.parse(readFileSync(join(dir, 'golden.golden.json'), 'utf8')).steps).toEqual(['init: amd_viommu_init -> 0']);
+    expect(run(spec, { update: false, ci: true }, dir)[0]!.status).toBe('passed');
+  });
+});
