@@ -1,5 +1,5 @@
 import { readdirSync, statSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 
 const SPEC_FILE = /\.ya?ml$/;
 /** Shared pieces that specs `extends:` are not specs themselves. */
@@ -7,8 +7,17 @@ const FRAGMENT = /\.fragment\.ya?ml$/;
 
 export interface SpecFile {
   readonly file: string;
-  /** The folder its path argument named (or the file's own folder): what it may reach with `extends:`. */
+  /**
+   * What the spec may reach with `extends:` and where its golden file may live: the folder viommu-spec runs
+   * in when the spec lies inside it, else the folder named on the command line (or the file's own).
+   */
   readonly root: string;
+}
+
+function suiteRoot(path: string, isDir: boolean): string {
+  const rel = relative(process.cwd(), resolve(path));
+  if (!rel.startsWith('..') && !isAbsolute(rel)) return '.';
+  return isDir ? path : dirname(path);
 }
 
 /** Expands files and folders into spec files: recursive, deduplicated, sorted by path for stable output. */
@@ -21,8 +30,8 @@ export function discoverSpecs(paths: readonly string[]): { ok: true; files: Spec
     } catch {
       return { ok: false, error: `no such file or folder: ${path}` };
     }
-    if (stat.isDirectory()) walk(path, path, files);
-    else files.set(path, { file: path, root: dirname(path) });
+    if (stat.isDirectory()) walk(path, suiteRoot(path, true), files);
+    else files.set(path, { file: path, root: suiteRoot(path, false) });
   }
   return { ok: true, files: [...files.values()].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0)) };
 }

@@ -84,19 +84,25 @@ function yamlHint(code: string): string {
   }
 }
 
-/** A path the spec refers to must stay inside the suite root (no `../` escape, no absolute path, no symlink out). */
+/**
+ * A path the spec refers to must stay inside the suite root: no absolute path, no `../` out of it, and no
+ * symlink that leads out of it. The lexical check comes first, so a refusal never depends on what exists.
+ */
 export function insideRoot(root: string, from: string, target: string): { ok: true; path: string } | { ok: false; why: string } {
   if (isAbsolute(target)) return { ok: false, why: 'absolute paths are not allowed; write a path relative to the spec' };
   const joined = resolve(dirname(from), target);
+  const outside = (p: string, r: string): boolean => {
+    const rel = relative(r, p);
+    return rel.startsWith('..') || isAbsolute(rel);
+  };
+  if (outside(joined, resolve(root))) return { ok: false, why: `${target} is outside the suite root ${root}` };
   let real: string;
   try {
     real = realpathSync(joined);
   } catch {
     return { ok: false, why: `no such file: ${target}` };
   }
-  const realRoot = realpathSync(root);
-  const rel = relative(realRoot, real);
-  if (rel.startsWith('..') || isAbsolute(rel)) return { ok: false, why: `${target} is outside the suite root ${root}` };
+  if (outside(real, realpathSync(root))) return { ok: false, why: `${target} leads outside the suite root ${root} through a symbolic link` };
   return { ok: true, path: joined };
 }
 

@@ -1,0 +1,36 @@
+import { execFileSync } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { discoverSpecs } from '../dsl/discover.js';
+import { planFile, runPlan } from '../dsl/runner.js';
+import type { Plan } from '../dsl/plan.js';
+import { measureRate, type BenchResult } from './harness.js';
+
+/** Best of `runs` wall times of a command, in ms: start-up is noisy, the minimum is its floor. */
+function wallMs(args: string[], runs = 7): number {
+  let best = Infinity;
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    execFileSync(process.execPath, args, { stdio: 'ignore' });
+    best = Math.min(best, performance.now() - t0);
+  }
+  return best;
+}
+
+export function suiteBench(): BenchResult[] {
+  const found = discoverSpecs(['specs']);
+  if (!found.ok) throw new Error(found.error);
+  const plans: Plan[] = found.files.flatMap((f) => {
+    const r = planFile(f.file, f.root);
+    return 'plans' in r ? r.plans : [];
+  });
+  const mode = { update: false, ci: true };
+  const specsPerSecond = measureRate(() => plans.forEach((p) => runPlan(p, mode)), plans.length, 1000);
+  const nodeStart = wallMs(['-e', '0']);
+  const oneSpec = wallMs(['dist/bin/viommu-spec.js', 'run', 'specs/viommu/init-happy.yaml', '--no-color']);
+  const suite = wallMs(['dist/bin/viommu-spec.js', 'run', 'specs/', '--no-color'], 3);
+  return [
+    { name: `shipped suite in one process (${plans.length} specs)`, value: specsPerSecond, unit: 'specs/s' },
+    { name: 'cold start: viommu-spec run on one spec', value: oneSpec, unit: 'ms', baseline: { name: 'node -e 0', value: nodeStart, ratio: oneSpec / nodeStart }, target: '<= 4 x node -e 0' },
+    { name: 'cold start: viommu-spec run specs/', value: suite, unit: 'ms', target: '< 1000 ms' },
+  ];
+}
