@@ -64,6 +64,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
 
   program
+    .command('points')
+    .description('list the failure points a scenario passes with no fault, in order, with their call paths')
+    .argument('<spec>', 'a spec file')
+    .action(async (spec: string) => {
+      exit = await pointsCommand(spec);
+    });
+
+  program
     .command('explain')
     .description('print the compiled plan and the full end state of one spec, for a human to read')
     .argument('<spec>', 'a spec file')
@@ -157,5 +165,23 @@ async function explainCommand(path: string): Promise<number> {
     return ExitCode.usage;
   }
   for (const plan of r.plans) process.stdout.write(explain(plan));
+  return ExitCode.ok;
+}
+
+async function pointsCommand(path: string): Promise<number> {
+  const files = discover([path]);
+  if (typeof files === 'number') return files;
+  const { planFile } = await import('./runner.js');
+  const { failurePoints } = await import('../runtime/exec/sweep.js');
+  const r = planFile(files[0]!.file, files[0]!.root);
+  if ('invalid' in r) {
+    process.stdout.write(r.invalid.errors.join('\n'));
+    return ExitCode.usage;
+  }
+  for (const plan of r.plans) {
+    const points = failurePoints(plan);
+    process.stdout.write(`${plan.id}: ${points.length} failure points\n`);
+    for (const p of points) process.stdout.write(`  ${plan.steps[p.step]?.name ?? '-'}  ${p.site}#${p.call}  (${p.kind}${p.order === undefined ? '' : `, order ${p.order}`})\n`);
+  }
   return ExitCode.ok;
 }

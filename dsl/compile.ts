@@ -4,7 +4,8 @@ import { Errno, isErrnoName } from '../runtime/linux/errno.js';
 import { IOMMU_READ, IOMMU_WRITE } from '../runtime/pt/defs.js';
 import { expectedOneOf, type SpecError } from './errors.js';
 import type { LoadedSpec } from './load.js';
-import type { AllocRef, Plan, PlanStep, StepAction, StepExpect } from './plan.js';
+import type { AllocRef, Plan, PlanStep, PlanSweep, StepAction, StepExpect } from './plan.js';
+import type { InvariantName } from '../runtime/check/invariants.js';
 import { ALL_SITE_NAMES, unknownSiteSegment } from './sites.js';
 import type { PathSegment } from './source.js';
 import type { Address, Fault, Spec } from './spec.generated.js';
@@ -138,6 +139,29 @@ class Compiler {
     };
   }
 
+  sweep(spec: Spec): PlanSweep {
+    const sw = spec.sweep!;
+    if (spec.faults?.length) this.error(['faults'], 'a sweep spec plans its own faults', 'remove `faults:` or `sweep:`', true);
+    const sites = sw.sites === undefined || sw.sites === 'all' ? [] : typeof sw.sites === 'string' ? [sw.sites] : sw.sites;
+    sites.forEach((s, i) => this.site(s, typeof sw.sites === 'string' ? ['sweep', 'sites'] : ['sweep', 'sites', i]));
+    let fromStep: number | undefined;
+    if (sw.from !== undefined) {
+      fromStep = spec.steps.findIndex((s) => s.name === sw.from);
+      if (fromStep < 0) this.error(['sweep', 'from'], `no step is named \`${sw.from}\``, expectedOneOf(sw.from, spec.steps.flatMap((s) => (s.name ? [s.name] : []))));
+    }
+    const translations = new Map<number, number[]>();
+    (sw.errno_translations ?? []).forEach((t, i) => {
+      const [from, to] = t.split('->') as [string, string];
+      for (const name of [from, to]) if (!isErrnoName(name)) this.error(['sweep', 'errno_translations', i], `unknown errno \`${name}\``, expectedOneOf(name, Object.keys(Errno)));
+      if (isErrnoName(from) && isErrnoName(to)) translations.set(-Errno[from], [...(translations.get(-Errno[from]) ?? []), -Errno[to]]);
+    });
+    return {
+      scope: { sites, ...(fromStep === undefined ? {} : { fromStep }), maxRuns: sw.max_runs ?? 2000 },
+      invariants: { disabled: new Set(Object.keys(sw.disable ?? {}) as InvariantName[]), ...(sw.errno_translations ? { errnoTranslations: translations } : {}) },
+      expect: sw.expect ?? [],
+    };
+  }
+
   ret(value: number | string, path: readonly PathSegment[]): number | 'oops' {
     if (typeof value === 'number') return value;
     if (value === 'oops') return 'oops';
@@ -222,6 +246,7 @@ export function compileSpec(src: LoadedSpec): { ok: true; plan: Plan } | { ok: f
     }
   };
   walk(expect, ['expect']);
+  const sweep = spec.sweep ? c.sweep(spec) : undefined;
   if (c.errors.length) return { ok: false, errors: c.errors };
-  return { ok: true, plan: { id: src.id, file: src.file, name: spec.name, tags: spec.tags ?? [], machine, steps, expect, golden: spec.golden ?? false, source: src } };
+  return { ok: true, plan: { id: src.id, file: src.file, name: spec.name, tags: spec.tags ?? [], machine, steps, expect, golden: spec.golden ?? false, source: src, ...(sweep ? { sweep } : {}) } };
 }

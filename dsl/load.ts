@@ -158,13 +158,14 @@ export function loadSpecFile(path: string, root: string): LoadResult {
   spec.cases.forEach((c, i) => {
     const base = { ...(merged as Record<string, Json>) };
     delete base['cases'];
-    const caseValue = { hardware: c.hardware, faults: c.faults, steps: c.steps, expect: c.expect, golden: c.golden } as Record<string, Json | undefined>;
+    const caseValue = { hardware: c.hardware, faults: c.faults, steps: c.steps, expect: c.expect, golden: c.golden, sweep: c.sweep } as Record<string, Json | undefined>;
     let value: Json = base;
     if (c.hardware) value = { ...value, hardware: deepMerge(base['hardware']!, c.hardware as Json) };
     if (c.faults) value = { ...value, faults: c.faults as unknown as Json };
     if (c.steps) value = { ...value, steps: c.steps as unknown as Json };
     if (c.expect) value = { ...value, expect: { ...((base['expect'] as Record<string, Json>) ?? {}), ...(c.expect as Record<string, Json>) } };
     if (c.golden !== undefined) value = { ...value, golden: c.golden };
+    if (c.sweep) value = { ...value, sweep: c.sweep as unknown as Json };
     value = { ...value, name: `${spec.name} [${c.name}]` };
     const spanOf = locate(['cases', i], caseValue);
     const errs = validateSpec(value, spanOf);

@@ -1,4 +1,6 @@
 import type { MachineConfig } from '../runtime/exec/machine.js';
+import type { SweepScope } from '../runtime/exec/sweep.js';
+import type { InvariantOptions } from '../runtime/check/invariants.js';
 import type { Spec } from './spec.generated.js';
 import type { LoadedSpec } from './load.js';
 import type { PathSegment } from './source.js';
@@ -14,6 +16,14 @@ export interface Plan {
   readonly expect: NonNullable<Spec['expect']>;
   readonly golden: boolean;
   readonly source: LoadedSpec;
+  /** Present for a sweep spec: run once per failure point instead of once with `faults`. */
+  readonly sweep?: PlanSweep;
+}
+
+export interface PlanSweep {
+  readonly scope: SweepScope;
+  readonly invariants: InvariantOptions;
+  readonly expect: NonNullable<NonNullable<Spec['sweep']>['expect']>;
 }
 
 export type StepAction =

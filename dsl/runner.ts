@@ -3,6 +3,8 @@ import { captureEndState, type EndState } from '../runtime/exec/capture.js';
 import { execute } from '../runtime/exec/executor.js';
 import { diffRun, type Mismatch } from '../runtime/check/diff.js';
 import { checkGolden, goldenPath, type GoldenMode } from '../runtime/check/golden.js';
+import { sweep, type SweepTable } from '../runtime/exec/sweep.js';
+import { siteMatcher } from '../runtime/fault/inject.js';
 import { compileSpec } from './compile.js';
 import { renderSpecError, type SpecError } from './errors.js';
 import { loadSpecFile, type LoadedSpec } from './load.js';
@@ -21,6 +23,7 @@ export interface SpecOutcome {
   /** Bad-spec errors, already rendered with their source lines. */
   readonly errors: readonly string[];
   readonly state?: EndState;
+  readonly sweep?: SweepTable;
   readonly plan?: Plan;
   readonly goldenWritten?: string;
 }
@@ -62,19 +65,60 @@ function locate(spec: LoadedSpec, m: Mismatch): LocatedMismatch {
   return { ...m, file: where.file, line: where.span.line, col: where.span.col, source: spec.lines(where.file)[where.span.line - 1] ?? '' };
 }
 
+function golden(plan: Plan, value: EndState | SweepTable, mode: GoldenMode, mismatches: Mismatch[]): string | undefined {
+  const caseName = plan.id.includes('#') ? plan.id.slice(plan.id.indexOf('#') + 1) : undefined;
+  const path = goldenPath(plan.file, caseName);
+  const g = checkGolden(path, value, mode);
+  if (g.mismatch) mismatches.push(g.mismatch);
+  return g.wrote ? path : undefined;
+}
+
+/** Compares a sweep table with its golden file and the spec's per-point expectations. */
+function sweepMismatches(plan: Plan, table: SweepTable, mode: GoldenMode): { mismatches: Mismatch[]; goldenWritten?: string } {
+  const sw = plan.sweep!;
+  const mismatches: Mismatch[] = [];
+  if (!table.complete) mismatches.push({ path: ['sweep', 'max_runs'], title: `the sweep stopped after ${table.rows.length} runs with points left`, expected: ['every point tried'], actual: [`${table.points - table.rows.length} untried`] });
+  sw.expect.forEach((e, i) => {
+    const match = siteMatcher(e.point);
+    const rows = table.rows.filter((r) => match(r.point));
+    const path = ['sweep', 'expect', i];
+    if (rows.length === 0) mismatches.push({ path, title: `no run failed a point matching \`${e.point}\``, expected: [e.point], actual: table.rows.map((r) => r.point) });
+    for (const r of rows) {
+      if (e.steps && e.steps.join('\n') !== r.steps.join('\n')) mismatches.push({ path: [...path, 'steps'], title: `steps of ${r.point} differ`, expected: e.steps, actual: r.steps });
+      if (e.violations && e.violations.join('\n') !== r.violations.join('\n')) mismatches.push({ path: [...path, 'violations'], title: `invariant violations of ${r.point} differ`, expected: e.violations, actual: r.violations });
+      if (e.oops !== undefined && e.oops !== (r.oops !== null)) mismatches.push({ path: [...path, 'oops'], title: `${r.point} ${r.oops ? 'oopsed' : 'did not oops'}`, expected: [String(e.oops)], actual: [r.oops ?? 'no oops'] });
+    }
+  });
+  const written = plan.golden ? golden(plan, table, mode, mismatches) : undefined;
+  if (!plan.golden && sw.expect.length === 0) {
+    const bad = [table.baseline, ...table.rows].filter((r) => r.violations.length);
+    if (bad.length) mismatches.push({ path: ['sweep'], title: `${bad.length} runs broke invariants`, expected: [], actual: bad.flatMap((r) => r.violations.map((v) => `${r.point}: ${v}`)) });
+  }
+  return { mismatches, ...(written ? { goldenWritten: written } : {}) };
+}
+
 /** Runs one plan on a fresh machine and diffs it with what the spec states (and its golden file). */
 export function runPlan(plan: Plan, mode: GoldenMode): SpecOutcome {
+  if (plan.sweep) {
+    const table = sweep(plan, plan.sweep.scope, plan.sweep.invariants);
+    const { mismatches, goldenWritten } = sweepMismatches(plan, table, mode);
+    return {
+      id: plan.id,
+      file: plan.file,
+      name: plan.name,
+      tags: plan.tags,
+      status: mismatches.length ? 'failed' : 'passed',
+      mismatches: mismatches.map((m) => locate(plan.source, m)),
+      errors: [],
+      sweep: table,
+      plan,
+      ...(goldenWritten ? { goldenWritten } : {}),
+    };
+  }
   const run = execute(plan);
   const state = captureEndState(run);
   const mismatches = diffRun(plan, run, state);
-  let goldenWritten: string | undefined;
-  if (plan.golden) {
-    const caseName = plan.id.includes('#') ? plan.id.slice(plan.id.indexOf('#') + 1) : undefined;
-    const path = goldenPath(plan.file, caseName);
-    const g = checkGolden(path, state, mode);
-    if (g.mismatch) mismatches.push(g.mismatch);
-    if (g.wrote) goldenWritten = path;
-  }
+  const goldenWritten = plan.golden ? golden(plan, state, mode, mismatches) : undefined;
   return {
     id: plan.id,
     file: plan.file,

@@ -327,6 +327,7 @@ export interface Spec {
    * @maxItems 256
    */
   cases?: [Case, ...Case[]];
+  sweep?: Sweep1;
 }
 export interface Hardware {
   /**
@@ -1234,6 +1235,7 @@ export interface Case {
   steps?: [Step, ...Step[]];
   expect?: Expect1;
   golden?: boolean;
+  sweep?: Sweep;
 }
 /**
  * Only what is stated is compared.
@@ -1317,5 +1319,77 @@ export interface Expect1 {
      * @maxItems 4
      */
     data: [Address, Address] | [Address, Address, Address] | [Address, Address, Address, Address];
+  }[];
+}
+/**
+ * Replaces the spec's sweep.
+ */
+export interface Sweep {
+  /**
+   * Which failure points: all (default), a site glob, or a list of globs.
+   */
+  sites?: string | [string, ...string[]];
+  /**
+   * Only failure points passed during this named step or later.
+   */
+  from?: string;
+  /**
+   * Stop after this many runs (default 2000); an unfinished sweep fails.
+   */
+  max_runs?: number;
+  /**
+   * Invariants switched off, each with the reason.
+   */
+  disable?: {
+    [k: string]: string;
+  };
+  /**
+   * Opt-in errno discipline: a step may return the injected errno or one of these translations (INJECTED->RETURNED).
+   */
+  errno_translations?: string[];
+  /**
+   * What particular runs must show; `point` is a glob over `site#call`.
+   */
+  expect?: {
+    point: string;
+    steps?: string[];
+    oops?: boolean;
+    violations?: string[];
+  }[];
+}
+/**
+ * Instead of `faults`: run once per failure point of the scenario, failing exactly that one, and check the end-state invariants after each run.
+ */
+export interface Sweep1 {
+  /**
+   * Which failure points: all (default), a site glob, or a list of globs.
+   */
+  sites?: string | [string, ...string[]];
+  /**
+   * Only failure points passed during this named step or later.
+   */
+  from?: string;
+  /**
+   * Stop after this many runs (default 2000); an unfinished sweep fails.
+   */
+  max_runs?: number;
+  /**
+   * Invariants switched off, each with the reason.
+   */
+  disable?: {
+    [k: string]: string;
+  };
+  /**
+   * Opt-in errno discipline: a step may return the injected errno or one of these translations (INJECTED->RETURNED).
+   */
+  errno_translations?: string[];
+  /**
+   * What particular runs must show; `point` is a glob over `site#call`.
+   */
+  expect?: {
+    point: string;
+    steps?: string[];
+    oops?: boolean;
+    violations?: string[];
   }[];
 }

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { EndState } from '../exec/capture.js';
+import type { SweepTable } from '../exec/sweep.js';
 import type { Mismatch } from './diff.js';
 
 /** `foo.yaml` -> `foo.golden.json`; a case `bar` of it -> `foo.bar.golden.json`. */
@@ -9,7 +10,7 @@ export function goldenPath(specFile: string, caseName: string | undefined): stri
   return join(dirname(specFile), `${stem}${caseName ? `.${caseName}` : ''}.golden.json`);
 }
 
-export function goldenText(state: EndState): string {
+export function goldenText(state: EndState | SweepTable): string {
   return JSON.stringify(state, null, 2) + '\n';
 }
 
@@ -26,7 +27,7 @@ export type GoldenMode = { readonly update: boolean; readonly ci: boolean };
  * Compares the end state with the golden file. With --update (never with --ci) a missing or different file
  * is written instead; otherwise a difference is a mismatch showing the line diff.
  */
-export function checkGolden(path: string, state: EndState, mode: GoldenMode): { mismatch?: Mismatch; wrote: boolean } {
+export function checkGolden(path: string, state: EndState | SweepTable, mode: GoldenMode): { mismatch?: Mismatch; wrote: boolean } {
   const text = goldenText(state);
   const exists = existsSync(path);
   const old = exists ? readFileSync(path, 'utf8') : undefined;

@@ -58,13 +58,15 @@ export class Machine {
   readonly k: Kernel;
   readonly driver: AmdDriver;
   readonly patch: ViommuPatchV3;
+  /** Domain IDs taken at boot; anything beyond them at the end of a scenario was not given back. */
+  readonly bootDomainIds: readonly number[];
 
   constructor(readonly config: MachineConfig) {
     const variant = DRIVER_VARIANTS[config.driver.variant];
     invariant(variant !== undefined, `unknown driver variant ${config.driver.variant}`);
     const k = new Kernel({ nodes: config.nodes, faults: config.faults });
     const g = newDriverGlobals(config.driver.pgsize4k, config.driver.viommu);
-    const hooks = { step: () => k.step, isFreed: (pa: bigint) => k.ledger.isFreedPa(pa) };
+    const hooks = { step: () => k.step, tick: k.nextSeq, isFreed: (pa: bigint) => k.ledger.isFreedPa(pa) };
     // One device table per PCI segment, shared by that segment's IOMMUs (alloc_dev_table).
     const devTables = new Map<number, bigint>();
     const iommus: AmdIommu[] = config.iommus.map((c, index) => {
@@ -85,6 +87,7 @@ export class Machine {
     this.driver = { k, g, iommus };
     // amd_iommu_init_identity_domain() takes the first domain ID at boot.
     k.withoutFaults(() => amd_iommu_pdom_id_alloc(this.driver));
+    this.bootDomainIds = g.pdom_ids.allocated();
     this.patch = variant.create(this.driver);
     invariant(iommus.every((i) => virt_to_phys(i.dev_table) === virt_to_phys(devTables.get(i.seg)!)), 'device table shared per segment');
   }

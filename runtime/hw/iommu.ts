@@ -54,6 +54,8 @@ export type TranslateResult =
 /** What the hardware needs to know about the world outside it. */
 export interface HwHooks {
   readonly step: () => number;
+  /** The machine's shared timeline; without it the IOMMU counts on its own. */
+  readonly tick?: () => number;
   /** Whether `pa` lies in memory that was freed and not reallocated (the stale-hit diagnosis). */
   readonly isFreed: (pa: bigint) => boolean;
 }
@@ -79,6 +81,8 @@ export class AmdIommuHw {
   readonly executed: ExecutedCommand[] = [];
   readonly events: PostedEvent[] = [];
   readonly staleHits: StaleHit[] = [];
+  /** Domains this IOMMU ever cached a translation for: the IOMMUs a flush must reach. */
+  readonly cachedDomains = new Set<number>();
   private readonly dteCache = new Map<number, DeviceTableEntry>();
   private pollsUntilCatchUp = -1;
   private hung = false;
@@ -130,6 +134,10 @@ export class AmdIommuHw {
   /** A failure of the machine: from now on the command processor executes nothing. */
   hang(): void {
     this.hung = true;
+  }
+
+  private nextSeq(): number {
+    return this.hooks.tick ? this.hooks.tick() : ++this.seq;
   }
 
   private afterWrite(offset: number): void {
@@ -186,7 +194,7 @@ export class AmdIommuHw {
         return;
       }
       const dropped = this.execute(decoded.command);
-      this.executed.push({ seq: ++this.seq, step: this.hooks.step(), offset: head, raw, command: decoded.command, dropped: dropped.iotlb, droppedPdes: dropped.pdes });
+      this.executed.push({ seq: this.nextSeq(), step: this.hooks.step(), offset: head, raw, command: decoded.command, dropped: dropped.iotlb, droppedPdes: dropped.pdes });
       head = (head + 16) % size;
       this.regs.hwSet(R.MMIO_CMD_HEAD_OFFSET, BigInt(head));
     }
@@ -237,7 +245,7 @@ export class AmdIommuHw {
         logged = true;
       }
     }
-    this.events.push({ seq: ++this.seq, step: this.hooks.step(), event, logged });
+    this.events.push({ seq: this.nextSeq(), step: this.hooks.step(), event, logged });
   }
 
   // --- translation ------------------------------------------------------------------------------------
@@ -295,6 +303,7 @@ export class AmdIommuHw {
     const read = walk.read && ctx.read;
     const write = walk.write && ctx.write;
     if (access === 'read' ? !read : !write) return this.fault(ctx, iova, access, 'permission', true);
+    this.cachedDomains.add(ctx.domainId);
     this.iotlb.insert({ domainId: ctx.domainId, pageIova: walk.pageIova, pageLg2: walk.pageLg2, pa: walk.pa - (iova - walk.pageIova), read, write });
     return { ok: true, pa: walk.pa, fromIotlb: false, stale: false };
   }

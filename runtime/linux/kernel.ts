@@ -9,6 +9,17 @@ import type { KernelEvent } from './events.js';
 import { ErrPtr, KernelOops, oopsMessage, type KPtr } from './kptr.js';
 import { vsprintf, type PrintfArg } from './vsprintf.js';
 
+export interface MapLogEntry {
+  readonly seq: number;
+  readonly step: number;
+  readonly domainId: number;
+  readonly kind: 'map' | 'unmap';
+  readonly iova: bigint;
+  readonly size: bigint;
+  /** Target of a successful map; unmaps carry none. */
+  readonly pa?: bigint;
+}
+
 export interface KernelConfig {
   readonly nodes: readonly NumaNodeConfig[];
   readonly faults?: readonly InjectionPlan[];
@@ -21,7 +32,12 @@ export interface KernelConfig {
 export class Kernel {
   readonly mem: PhysMemory;
   readonly buddies: readonly NodeBuddy[];
-  readonly ledger = new AllocationLedger();
+  /** One timeline for everything that must be ordered across layers: allocations, frees, maps, commands. */
+  private seqCounter = 0;
+  readonly nextSeq = (): number => ++this.seqCounter;
+  readonly ledger = new AllocationLedger(this.nextSeq);
+  /** What the IOMMU core mapped and unmapped, in order (for the flush-before-free invariant). */
+  readonly mapLog: MapLogEntry[] = [];
   readonly memtypes = new MemTypes();
   readonly log = new KernelLog();
   readonly events: KernelEvent[] = [];

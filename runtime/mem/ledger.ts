@@ -34,12 +34,14 @@ export class AllocationLedger {
   private readonly lastFreed = new Map<bigint, Allocation>();
   readonly history: Allocation[] = [];
   private readonly ordinals = new Map<string, number>();
-  private seq = 0;
+
+  /** `tick` orders allocations and frees on the machine's one timeline (shared with commands and maps). */
+  constructor(private readonly tick: () => number = counter()) {}
 
   record(entry: Omit<Allocation, 'seq' | 'ordinal' | 'freed'>): Allocation {
     const ordinal = (this.ordinals.get(entry.site) ?? 0) + 1;
     this.ordinals.set(entry.site, ordinal);
-    const allocation: Allocation = { ...entry, seq: ++this.seq, ordinal };
+    const allocation: Allocation = { ...entry, seq: this.tick(), ordinal };
     this.live.set(entry.va, allocation);
     this.history.push(allocation);
     return allocation;
@@ -54,7 +56,7 @@ export class AllocationLedger {
     if (allocation.family !== family) return { ok: false, problem: 'mismatched_free', allocation };
     this.live.delete(va);
     this.lastFreed.set(va, allocation);
-    allocation.freed = { seq: ++this.seq, by, step };
+    allocation.freed = { seq: this.tick(), by, step };
     return { ok: true, allocation };
   }
 
@@ -80,4 +82,9 @@ export class AllocationLedger {
   freedAllocations(): Allocation[] {
     return this.history.filter((a) => a.freed !== undefined);
   }
+}
+
+function counter(): () => number {
+  let n = 0;
+  return () => ++n;
 }

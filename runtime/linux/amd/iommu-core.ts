@@ -19,6 +19,7 @@ export function iommu_map_nosync(k: Kernel, dom: KPtr<ProtectionDomain>, iova: b
     // Discourage passing strange GFP flags
     if (k.WARN_ON((gfp & (__GFP_COMP | __GFP_DMA | __GFP_DMA32 | __GFP_HIGHMEM)) !== 0)) return -Errno.EINVAL;
     const { ret, mapped } = ops!.map_range(domain, iova, paddr, size, prot, gfp);
+    if (mapped) k.mapLog.push({ seq: k.nextSeq(), step: k.step, domainId: domain.id, kind: 'map', iova, size: mapped, pa: paddr });
     // Unroll exactly what this call mapped.
     if (ret && mapped) iommu_unmap(k, domain, iova, mapped);
     return ret;
@@ -58,6 +59,7 @@ export function iommu_unmap(k: Kernel, dom: KPtr<ProtectionDomain>, iova: bigint
     const domain = k.deref(dom, IOMMU_DOMAIN_OPS);
     const gather = iommu_iotlb_gather_init();
     const ret = __iommu_unmap(k, domain, iova, size, gather);
+    if (ret) k.mapLog.push({ seq: k.nextSeq(), step: k.step, domainId: domain.id, kind: 'unmap', iova, size: ret });
     iommu_iotlb_sync(k, domain, gather);
     return ret;
   });

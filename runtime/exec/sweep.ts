@@ -1,0 +1,102 @@
+import type { Plan } from '../../dsl/plan.js';
+import { siteMatcher, type FailurePoint } from '../fault/inject.js';
+import { checkInvariants, type InvariantOptions, type Violation } from '../check/invariants.js';
+import { captureEndState } from './capture.js';
+import { execute } from './executor.js';
+
+/** Which failure points a sweep tries. */
+export interface SweepScope {
+  /** Site globs; empty = every site. */
+  readonly sites: readonly string[];
+  /** Only points passed during this step or later. */
+  readonly fromStep?: number;
+  readonly maxRuns: number;
+}
+
+/** One run of the sweep: the failure point it failed, and what came of it. */
+export interface SweepRow {
+  /** `site#call`; for a point found only under an earlier fault, the chain `first#1 + then#1`. */
+  readonly point: string;
+  /** The point appeared only under an earlier fault, which this run injects too. */
+  readonly discovered: boolean;
+  /** False when the run never reached the point: the row then shows a fault-free run. */
+  readonly fired: boolean;
+  readonly steps: readonly string[];
+  readonly log: readonly string[];
+  readonly oops: string | null;
+  readonly violations: readonly string[];
+  readonly warnings: readonly string[];
+}
+
+export interface SweepTable {
+  readonly baseline: SweepRow;
+  readonly rows: readonly SweepRow[];
+  readonly points: number;
+  readonly discovered: number;
+  /** True when every recorded point was tried; false when maxRuns stopped the sweep first. */
+  readonly complete: boolean;
+}
+
+const key = (p: FailurePoint): string => `${p.site}#${p.call}`;
+
+function inScope(p: FailurePoint, scope: SweepScope, matchers: ((s: string) => boolean)[]): boolean {
+  if (scope.fromStep !== undefined && p.step < scope.fromStep) return false;
+  return matchers.length === 0 || matchers.some((m) => m(p.site));
+}
+
+function row(plan: Plan, point: string, discovered: boolean, inv: InvariantOptions): { row: SweepRow; passed: FailurePoint[] } {
+  const run = execute(plan);
+  const fired = run.machine.k.faults.unfiredPlans().length === 0;
+  const state = captureEndState(run);
+  const violations = checkInvariants(run, inv);
+  const texts = (level: Violation['level']): string[] => violations.filter((v) => v.level === level).map((v) => `${v.invariant}: ${v.message}`);
+  return {
+    row: {
+      point,
+      discovered,
+      fired,
+      steps: state.steps,
+      log: state.log.filter((l) => !l.startsWith('debug: ')),
+      oops: state.oops ? `${state.oops.message} in ${state.oops.function}` : null,
+      violations: texts('error'),
+      warnings: texts('warning'),
+    },
+    passed: run.machine.k.faults.passed,
+  };
+}
+
+/**
+ * The fail_nth loop: run the scenario once with no fault and record every failure point it passes (site
+ * and call number); then run it once per point, failing exactly that one, each on a fresh machine. A point
+ * that appears only under a fault is tried with that fault still injected (its chain), since only the first
+ * fault leads there. Stops when every point has been tried.
+ */
+export function sweep(plan: Plan, scope: SweepScope, inv: InvariantOptions): SweepTable {
+  const matchers = scope.sites.map(siteMatcher);
+  const clean: Plan = { ...plan, machine: { ...plan.machine, faults: [] } };
+  const base = row(clean, '(none)', false, inv);
+  type Chain = readonly FailurePoint[];
+  const queue: Chain[] = base.passed.filter((p) => inScope(p, scope, matchers)).map((p) => [p]);
+  const seen = new Set(queue.map((c) => key(c[0]!)));
+  const rows: SweepRow[] = [];
+  while (queue.length && rows.length < scope.maxRuns) {
+    const chain = queue.shift()!;
+    const faults = chain.map((p) => ({ site: p.site, schedule: { mode: 'nth' as const, n: p.call } }));
+    const r = row({ ...plan, machine: { ...plan.machine, faults } }, chain.map(key).join(' + '), chain.length > 1, inv);
+    rows.push(r.row);
+    // Points passed after the last injected one that no run has met yet: found only under this chain.
+    const last = r.passed.findIndex((p) => key(p) === key(chain[chain.length - 1]!));
+    for (const p of r.passed.slice(last + 1)) {
+      if (!seen.has(key(p)) && inScope(p, scope, matchers)) {
+        seen.add(key(p));
+        queue.push([...chain, p]);
+      }
+    }
+  }
+  return { baseline: base.row, rows, points: seen.size, discovered: rows.filter((r) => r.discovered).length + queue.filter((c) => c.length > 1).length, complete: queue.length === 0 };
+}
+
+/** The failure points a scenario passes with no fault, in order, with their call paths. */
+export function failurePoints(plan: Plan): FailurePoint[] {
+  return execute({ ...plan, machine: { ...plan.machine, faults: [] } }).machine.k.faults.passed;
+}
