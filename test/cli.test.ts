@@ -43,8 +43,10 @@ describe('viommu-spec CLI', () => {
   });
 
   it('filters by text and tag, counting the rest as skipped', async () => {
-    const r = await cli('run', 'specs', '--tag', 'pgsize-4k', '--no-color');
-    expect([r.code, lastLine(r.out)]).toEqual([0, '1 passed, 0 failed, 22 skipped']);
+    const byTag = await cli('run', 'test/dsl/fixtures/suite', '--tag', 'smoke', '--no-color');
+    expect([byTag.code, lastLine(byTag.out)]).toEqual([0, '1 passed, 0 failed, 1 skipped']);
+    const byText = await cli('run', 'test/dsl/fixtures/suite', '--filter', 'fails on', '--no-color');
+    expect([byText.code, lastLine(byText.out)]).toEqual([1, '0 passed, 1 failed, 1 skipped']);
   });
 
   it('validates without running', async () => {
