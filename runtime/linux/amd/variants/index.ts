@@ -6,10 +6,20 @@ import { ViommuPatchV3ErrPtrFix } from './v3-err-ptr-fix.js';
  * The driver revisions a spec can run against, by name. A new revision of the patch is one module with a
  * subclass overriding the functions it changes, and one line here.
  */
-export const DRIVER_VARIANTS: Readonly<Record<string, { readonly description: string; readonly create: (d: AmdDriver) => ViommuPatchV3 }>> = {
+export interface DriverVariant {
+  readonly description: string;
+  readonly create: (d: AmdDriver) => ViommuPatchV3;
+}
+
+export const DRIVER_VARIANTS: Record<string, DriverVariant> = {
   v3: { description: 'vIOMMU private IPA region, v3 09/22 as posted', create: (d) => new ViommuPatchV3(d) },
   'v3-err-ptr-fix': { description: 'v3 09/22 with IS_ERR(dom)/PTR_ERR(dom) after domain allocation', create: (d) => new ViommuPatchV3ErrPtrFix(d) },
 };
+
+/** Adds a revision at run time: how test code brings its deliberately broken drivers. */
+export function registerDriverVariant(name: string, variant: DriverVariant): void {
+  DRIVER_VARIANTS[name] = variant;
+}
 
 export function variantNames(): string[] {
   return Object.keys(DRIVER_VARIANTS);
