@@ -34,3 +34,17 @@ export function suiteBench(): BenchResult[] {
     { name: 'cold start: viommu-spec run specs/', value: suite, unit: 'ms', target: '< 1000 ms' },
   ];
 }
+
+/** Runs per second of the shipped init+teardown sweep, and its wall time for one variant. */
+export function sweepBench(): BenchResult[] {
+  const r = planFile('specs/sweeps/viommu-init-teardown.yaml', '.');
+  if (!('plans' in r)) throw new Error('sweep spec invalid');
+  const p = r.plans[0]!;
+  const t0 = performance.now();
+  const rows = runPlan(p, { update: false, ci: true }).sweep!.rows.length + 1;
+  const ms = performance.now() - t0;
+  return [
+    { name: `sweep: amd_viommu_init + teardown, v3 (${rows} runs)`, value: ms, unit: 'ms', target: 'well under 1000 ms' },
+    { name: 'sweep runs', value: rows / (ms / 1000), unit: 'runs/s' },
+  ];
+}

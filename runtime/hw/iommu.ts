@@ -131,6 +131,18 @@ export class AmdIommuHw {
     }
   }
 
+  /**
+   * True when polling can change nothing until software writes the doorbell again: the processor is hung,
+   * halted, stopped by its stall limit, or has nothing pending and no catch-up scheduled. Busy-waits use it
+   * to skip iterations that would all do the same nothing (the simulated clock still advances by them).
+   */
+  idle(): boolean {
+    if (this.pollsUntilCatchUp > 0) return false;
+    if (!this.running()) return true;
+    if (this.behaviour.kind === 'stalled' && this.executed.length >= this.behaviour.after) return true;
+    return this.regs.read(R.MMIO_CMD_HEAD_OFFSET) === this.regs.read(R.MMIO_CMD_TAIL_OFFSET);
+  }
+
   /** A failure of the machine: from now on the command processor executes nothing. */
   hang(): void {
     this.hung = true;

@@ -29,7 +29,9 @@ describe('command ring and processor', () => {
   it('times out a completion wait on a stalled processor with the Linux alert', () => {
     const { k, iommu } = bootOne({ kind: 'stalled', after: 1 });
     expect(iommu_queue_command(k, iommu, build_inv_dte(1))).toBe(0);
+    const before = k.clockNs;
     expect(iommu_completion_wait(k, iommu)).toBe(-Errno.EIO);
+    expect(k.clockNs - before).toBe(100_000_000); // LOOP_TIMEOUT polls, a udelay(1) after each
     expect(k.log.lines.map((l) => [l.level, l.text])).toEqual([['alert', 'AMD-Vi: IOMMU 0000:00:00.2: Completion-Wait loop timed out']]);
     expect(iommu.mmio.executed.map((c) => c.command.op)).toEqual(['INVALIDATE_DEVTAB_ENTRY']);
   });

@@ -147,6 +147,11 @@ export function __iommu_queue_command_sync(k: Kernel, iommu: AmdIommu, cmd: Iomm
       k.udelay(1);
     }
     iommu.cmd_buf_head = iommu.mmio.readl(R.MMIO_CMD_HEAD_OFFSET);
+    // The head cannot move again before the next doorbell: the remaining tries re-read the same head.
+    if (count > 0 && iommu.mmio.idle() && ((iommu.cmd_buf_head - nextTail) >>> 0) % iommu.cmdBufSize <= 0x20) {
+      k.udelay(LOOP_TIMEOUT - 1 - count);
+      count = LOOP_TIMEOUT - 1;
+    }
   }
   copy_cmd_to_buffer(k, iommu, cmd);
   iommu.need_sync = sync;
@@ -171,6 +176,12 @@ function wait_on_sem(k: Kernel, iommu: AmdIommu, data: bigint): number {
   let i = 0;
   // cmd_sem holds a monotonically non-decreasing completion sequence number.
   while (BigInt.asIntN(64, readSemaphore(k, iommu) - data) < 0n && i < LOOP_TIMEOUT) {
+    // Nothing can store to the semaphore before the next doorbell: the remaining polls all read this value.
+    if (iommu.mmio.idle()) {
+      k.udelay(LOOP_TIMEOUT - i);
+      i = LOOP_TIMEOUT;
+      break;
+    }
     k.udelay(1);
     i += 1;
   }

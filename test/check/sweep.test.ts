@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { planFile } from '../../dsl/runner.js';
+import { failurePoints, sweep } from '../../runtime/exec/sweep.js';
+import type { Plan } from '../../dsl/plan.js';
+
+function plan(): Plan {
+  const r = planFile('test/check/fixtures/init-teardown.yaml', 'test/check/fixtures');
+  if ('invalid' in r) throw new Error(r.invalid.errors.join('\n'));
+  return r.plans[0]!;
+}
+
+const none = { disabled: new Set<never>() };
+
+describe('sweep', () => {
+  it('tries every point of the fault-free run once, each fired, then the points found only under a fault', () => {
+    const p = plan();
+    const points = failurePoints(p).map((x) => `${x.site}#${x.call}`);
+    const table = sweep(p, { sites: [], maxRuns: 1000 }, none);
+    expect(table.complete).toBe(true);
+    expect(table.rows.filter((r) => !r.discovered).map((r) => r.point)).toEqual(points);
+    expect(table.rows.every((r) => r.fired)).toBe(true);
+    // A discovered point is tried with the fault that led to it: the chain names both.
+    const chained = table.rows.filter((r) => r.discovered);
+    expect(chained.length).toBe(table.discovered);
+    expect(chained.every((r) => r.point.includes(' + ') && points.includes(r.point.split(' + ')[0]!))).toBe(true);
+    expect(table.points).toBe(table.rows.length);
+  });
+
+  it('narrows to sites under a call path and to a window of steps', () => {
+    const p = plan();
+    const teardown = sweep(p, { sites: ['viommu_private_space_uninit/**'], maxRuns: 1000 }, none);
+    expect(teardown.rows.map((r) => r.point).every((x) => x.startsWith('viommu_private_space_uninit/'))).toBe(true);
+    const fromUninit = sweep(p, { sites: [], fromStep: 1, maxRuns: 1000 }, none);
+    expect(fromUninit.rows.map((r) => r.point)).toEqual(teardown.rows.map((r) => r.point));
+  });
+
+  it('reports an unfinished sweep when max_runs stops it', () => {
+    const table = sweep(plan(), { sites: [], maxRuns: 3 }, none);
+    expect([table.rows.length, table.complete]).toEqual([3, false]);
+  });
+});
