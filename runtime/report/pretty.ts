@@ -17,7 +17,8 @@ function mismatchText(m: LocatedMismatch, color: boolean): string {
 function outcomeText(o: SpecOutcome, color: boolean): string {
   const c = pc.createColors(color);
   const label = o.status === 'passed' ? c.green('PASS') : o.status === 'failed' ? c.red('FAIL') : c.red('INVALID');
-  const head = `${label} ${o.id}${o.status === 'invalid' ? '' : `  ${c.dim(o.name)}`}${o.goldenWritten ? c.yellow(`  (wrote ${o.goldenWritten})`) : ''}`;
+  const sweep = o.sweep ? c.dim(`  [sweep: ${o.sweep.rows.length} runs, ${o.sweep.points - o.sweep.discovered} points + ${o.sweep.discovered} found under faults${o.sweep.complete ? ', all tried' : ', UNFINISHED'}]`) : '';
+  const head = `${label} ${o.id}${o.status === 'invalid' ? '' : `  ${c.dim(o.name)}`}${sweep}${o.goldenWritten ? c.yellow(`  (wrote ${o.goldenWritten})`) : ''}`;
   if (o.status === 'passed') return head;
   if (o.status === 'invalid') return [head, ...o.errors.map((e) => e.replace(/^/gm, '  ').trimEnd())].join('\n');
   return [head, ...o.mismatches.map((m) => mismatchText(m, color))].join('\n');
