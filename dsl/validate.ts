@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { packageFile } from './package-file.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
@@ -13,9 +13,17 @@ type SchemaNode = { description?: string; anyOf?: SchemaNode[]; oneOf?: { requir
 
 let compiled: ValidateFunction | undefined;
 
-/** The spec schema, compiled once per process; verbose so each error carries the schema it came from. */
+/**
+ * The spec validator: the one precompiled at build time (schemas/gen-validator.mjs) when present, for a
+ * fast start, else the schema compiled here with the same options. Verbose, so each error carries the
+ * schema it came from.
+ */
 function validator(): ValidateFunction {
-  if (!compiled) {
+  if (compiled) return compiled;
+  const built = packageFile('dist/dsl/spec-validator.generated.cjs');
+  if (existsSync(built)) {
+    compiled = require(built) as ValidateFunction;
+  } else {
     const Ajv2020 = (require('ajv/dist/2020') as { default: new (o: object) => { compile(s: object): ValidateFunction } }).default;
     const schema = JSON.parse(readFileSync(packageFile('schemas/spec.schema.json'), 'utf8')) as Record<string, unknown>;
     compiled = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, verbose: true }).compile(schema);
