@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { allocatorBench } from './allocator.js';
 import { pageTableBench } from './page-table.js';
 import { iommuHwBench } from './iommu-hw.js';
-import { suiteBench, sweepBench } from './suite.js';
+import { memoryBench, suiteBench, sweepBench } from './suite.js';
 import type { BenchResult } from './harness.js';
 
 /** `npm run bench`: prints a table and writes bench/results/latest.json. Never part of `npm test`. */
@@ -12,6 +12,7 @@ const suites: [string, () => BenchResult[]][] = [
   ['iommu hardware', iommuHwBench],
   ['spec suite', suiteBench],
   ['sweep', sweepBench],
+  ['memory', memoryBench],
 ];
 
 const results: BenchResult[] = [];

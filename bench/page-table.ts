@@ -46,11 +46,9 @@ export function pageTableBench(): BenchResult[] {
   const r2m = measureRate(mapUnmap(GiB, 0x8020_0000n, 64n * GiB), 32_768); // 64 GiB as 2M leaves
   // The mixed range: 4M, 8M, 16M, 1G, 2G, 4M and 2M leaves (see test/pt/iommu-pt.test.ts).
   const rMixed = measureRate(mapUnmap(0x3e40_0000n, 0x3e40_0000n, 0xc220_0000n), 1);
-  const peakRss = process.resourceUsage().maxRSS / 1024;
   return [
     { name: 'page table: map+unmap 1 GiB as 4 KiB leaves', value: r4k, unit: 'leaves/s', baseline: baselineInfo(r4k), target: '>= 5,000,000' },
     { name: 'page table: map+unmap 64 GiB as 2 MiB leaves', value: r2m, unit: 'leaves/s', baseline: baselineInfo(r2m), target: '>= 2,000,000' },
     { name: 'page table: map+unmap 0xC2200000 at 0x3E400000 (7 mixed leaves)', value: rMixed, unit: 'ranges/s' },
-    { name: 'page table: peak RSS of the bench process so far', value: peakRss, unit: 'MiB' },
   ];
 }

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { discoverSpecs } from '../dsl/discover.js';
 import { planFile, runPlan } from '../dsl/runner.js';
@@ -46,5 +46,23 @@ export function sweepBench(): BenchResult[] {
   return [
     { name: `sweep: amd_viommu_init + teardown, v3 (${rows} runs)`, value: ms, unit: 'ms', target: 'well under 1000 ms' },
     { name: 'sweep runs', value: rows / (ms / 1000), unit: 'runs/s' },
+  ];
+}
+
+/** Peak RSS of a spec run in its own process, in MiB: memory follows pages touched, not simulated RAM. */
+function peakRssMiB(spec?: string): number {
+  const child = spawnSync(process.execPath, ['dist/bench/rss-child.js', ...(spec ? [spec] : [])], { encoding: 'utf8' });
+  if (child.status !== 0) throw new Error(`peak RSS run of ${spec} failed: ${child.stderr}`);
+  return Number(child.stderr.trim()) / 1024;
+}
+
+export function memoryBench(): BenchResult[] {
+  const idle = peakRssMiB();
+  const baseline = (v: number): BenchResult['baseline'] => ({ name: 'idle viommu-spec process', value: idle, ratio: v / idle });
+  const big = peakRssMiB('bench/specs/map-64g-2m.yaml');
+  const small = peakRssMiB('bench/specs/map-1g-4k.yaml');
+  return [
+    { name: 'peak RSS: map+unmap 64 GiB in 2 MiB pages (1 TiB of simulated RAM)', value: big, unit: 'MiB', baseline: baseline(big) },
+    { name: 'peak RSS: map+unmap 1 GiB in 4 KiB pages (1 TiB of simulated RAM)', value: small, unit: 'MiB', baseline: baseline(small) },
   ];
 }

@@ -1,9 +1,15 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { Command, CommanderError } from 'commander';
 import { ExitCode } from './exit-code.js';
 import { packageFile } from './package-file.js';
 import { discoverSpecs, type SpecFile } from './discover.js';
 import { ModelBugError } from '../runtime/model-bug.js';
+import { DEFAULT_BUDGET } from '../runtime/exec/budget.js';
+import { summaryLine, type ReportInput } from '../runtime/report/reporter.js';
+
+/** Below this many specs an unasked-for --jobs runs in one thread. */
+const SMALL_SUITE = 64;
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(packageFile('package.json'), 'utf8')) as { version: string };
@@ -11,6 +17,11 @@ function packageVersion(): string {
 }
 
 interface RunFlags {
+  maxPages?: string;
+  maxCommands?: string;
+  maxSteps?: string;
+  jobs?: string;
+  shard?: string;
   filter?: string;
   tag?: string[];
   update?: boolean;
@@ -45,6 +56,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command('run')
     .description('run spec files (files or folders, searched recursively, sorted)')
     .argument('[paths...]', 'spec files or folders', ['specs'])
+    .option('--jobs <n>', 'worker threads (default: the number of cores, for suites of 64 specs or more)')
+    .option('--max-pages <n>', `budget: pages of simulated memory a run may touch (default ${DEFAULT_BUDGET.pages})`)
+    .option('--max-commands <n>', `budget: IOMMU commands a run may execute (default ${DEFAULT_BUDGET.commands})`)
+    .option('--max-steps <n>', `budget: steps a run may take, repetitions included (default ${DEFAULT_BUDGET.steps})`)
+    .option('--shard <i/n>', 'run only the i-th of n deterministic slices of the suite (for a CI matrix)')
     .option('--filter <text>', 'only specs whose id or name contains this text')
     .option('--tag <tag...>', 'only specs with one of these tags')
     .option('--update', 'write or refresh golden files (atomically); not with --ci')
@@ -61,6 +77,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     .argument('[paths...]', 'spec files or folders', ['specs'])
     .action(async (paths: string[]) => {
       exit = await validateCommand(paths);
+    });
+
+  program
+    .command('merge-reports')
+    .description('merge JSON reports of several shards into one report')
+    .argument('<reports...>', 'JSON reports written with --reporter json=<file>')
+    .option('--reporter <name[=file]>', 'pretty, json, junit or tap, to stdout or to a file; repeatable (default: pretty)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .action(async (reports: string[], flags: { reporter: string[] }) => {
+      exit = await mergeCommand(reports, flags.reporter);
     });
 
   program
@@ -95,44 +120,38 @@ export async function main(argv: readonly string[]): Promise<number> {
 async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
   const files = discover(paths);
   if (typeof files === 'number') return files;
-  const { REPORTERS } = await import('../runtime/report/index.js');
-  const targets: { name: string; file?: string }[] = [];
-  for (const r of flags.reporter.length ? flags.reporter : ['pretty']) {
-    const [name, file] = r.split('=', 2) as [string, string | undefined];
-    if (!REPORTERS[name]) {
-      process.stderr.write(`error: unknown reporter '${name}'; expected one of: ${Object.keys(REPORTERS).join(', ')}\n`);
-      return ExitCode.usage;
-    }
-    targets.push({ name, ...(file ? { file } : {}) });
-  }
+  const targets = await reporterTargets(flags.reporter);
+  if (typeof targets === 'number') return targets;
   if (flags.update && flags.ci) {
     process.stderr.write('error: --update cannot be used with --ci\n');
     return ExitCode.usage;
   }
+  const jobs = flags.jobs === undefined ? availableParallelism() : Number(flags.jobs);
+  // Unasked, small suites stay in one thread: starting workers costs more than they would save.
+  const threadsFrom = flags.jobs === undefined ? SMALL_SUITE : 2;
+  if (!Number.isInteger(jobs) || jobs < 1) {
+    process.stderr.write(`error: --jobs takes a whole number of at least 1, not '${flags.jobs}'\n`);
+    return ExitCode.usage;
+  }
+  const shard = flags.shard === undefined ? undefined : parseShard(flags.shard);
+  if (shard === null) {
+    process.stderr.write(`error: --shard takes i/n with 1 <= i <= n, not '${flags.shard}'\n`);
+    return ExitCode.usage;
+  }
+  const budget = { pages: Number(flags.maxPages ?? DEFAULT_BUDGET.pages), commands: Number(flags.maxCommands ?? DEFAULT_BUDGET.commands), steps: Number(flags.maxSteps ?? DEFAULT_BUDGET.steps) };
+  if (!Object.values(budget).every((v) => Number.isInteger(v) && v > 0)) {
+    process.stderr.write('error: --max-pages, --max-commands and --max-steps take whole numbers above 0\n');
+    return ExitCode.usage;
+  }
   const { runFiles } = await import('./runner.js');
   const progress = process.stderr.isTTY === true;
-  const byRoot = new Map<string, string[]>();
-  for (const f of files) byRoot.set(f.root, [...(byRoot.get(f.root) ?? []), f.file]);
-  const outcomes = [];
-  let skipped = 0;
-  for (const [root, rootFiles] of byRoot) {
-    const r = runFiles(rootFiles, { root, update: flags.update === true, ci: flags.ci === true, ...(flags.filter ? { filter: flags.filter } : {}), ...(flags.tag ? { tags: flags.tag } : {}) }, progress ? (i, n, id) => process.stderr.write(`\r\x1b[K[${i + 1}/${n}] ${id}`) : undefined);
-    outcomes.push(...r.outcomes);
-    skipped += r.skipped;
-  }
+  const { outcomes, skipped } = await runFiles(
+    files,
+    { update: flags.update === true, ci: flags.ci === true, budget, jobs, threadsFrom, ...(shard ? { shard } : {}), ...(flags.filter ? { filter: flags.filter } : {}), ...(flags.tag ? { tags: flags.tag } : {}) },
+    progress ? (done, total) => process.stderr.write(`\r\x1b[K[${done}/${total}]`) : undefined,
+  );
   if (progress) process.stderr.write('\r\x1b[K');
-  const input = { outcomes, skipped };
-  const { summaryLine } = await import('../runtime/report/reporter.js');
-  let stdoutEndsWithSummary = false;
-  for (const t of targets) {
-    const text = REPORTERS[t.name]!.render(input, { color: t.file ? false : useColor(flags) });
-    if (t.file) writeFileSync(t.file, text);
-    else {
-      process.stdout.write(text);
-      stdoutEndsWithSummary = text.endsWith(`${summaryLine(input)}\n`) && !text.startsWith('TAP');
-    }
-  }
-  if (!stdoutEndsWithSummary) process.stdout.write(`${summaryLine(input)}\n`);
+  await writeReports(targets, { outcomes, skipped }, useColor(flags));
   if (outcomes.some((o) => o.status === 'invalid')) return ExitCode.usage;
   return outcomes.some((o) => o.status === 'failed') ? ExitCode.failed : ExitCode.ok;
 }
@@ -184,4 +203,61 @@ async function pointsCommand(path: string): Promise<number> {
     for (const p of points) process.stdout.write(`  ${plan.steps[p.step]?.name ?? '-'}  ${p.site}#${p.call}  (${p.kind}${p.order === undefined ? '' : `, order ${p.order}`})\n`);
   }
   return ExitCode.ok;
+}
+
+function parseShard(text: string): [number, number] | null {
+  const m = /^(\d+)\/(\d+)$/.exec(text);
+  if (!m) return null;
+  const [i, n] = [Number(m[1]), Number(m[2])];
+  return i >= 1 && n >= 1 && i <= n ? [i, n] : null;
+}
+
+type Target = { name: string; file?: string };
+
+async function reporterTargets(specs: readonly string[]): Promise<Target[] | number> {
+  const { REPORTERS } = await import('../runtime/report/index.js');
+  const targets: Target[] = [];
+  for (const r of specs.length ? specs : ['pretty']) {
+    const [name, file] = r.split('=', 2) as [string, string | undefined];
+    if (!REPORTERS[name]) {
+      process.stderr.write(`error: unknown reporter '${name}'; expected one of: ${Object.keys(REPORTERS).join(', ')}\n`);
+      return ExitCode.usage;
+    }
+    targets.push({ name, ...(file ? { file } : {}) });
+  }
+  return targets;
+}
+
+/** Renders each reporter once and writes it; the plain summary line is always the last line on stdout. */
+async function writeReports(targets: readonly Target[], input: ReportInput, color: boolean): Promise<void> {
+  const { REPORTERS } = await import('../runtime/report/index.js');
+  let stdoutEndsWithSummary = false;
+  for (const t of targets) {
+    const text = REPORTERS[t.name]!.render(input, { color: t.file ? false : color });
+    if (t.file) writeFileSync(t.file, text);
+    else {
+      process.stdout.write(text);
+      stdoutEndsWithSummary = text.endsWith(`${summaryLine(input)}\n`) && !text.startsWith('TAP');
+    }
+  }
+  if (!stdoutEndsWithSummary) process.stdout.write(`${summaryLine(input)}\n`);
+}
+
+async function mergeCommand(reports: string[], reporterSpecs: string[]): Promise<number> {
+  const targets = await reporterTargets(reporterSpecs);
+  if (typeof targets === 'number') return targets;
+  const { readReport } = await import('../runtime/report/merge.js');
+  const inputs: ReportInput[] = [];
+  for (const file of reports) {
+    const r = readReport(file);
+    if (typeof r === 'string') {
+      process.stderr.write(`error: ${file}: ${r}\n`);
+      return ExitCode.usage;
+    }
+    inputs.push(r);
+  }
+  const merged: ReportInput = { outcomes: inputs.flatMap((i) => i.outcomes), skipped: 0 };
+  await writeReports(targets, merged, false);
+  if (merged.outcomes.some((o) => o.status === 'invalid')) return ExitCode.usage;
+  return merged.outcomes.some((o) => o.status === 'failed') ? ExitCode.failed : ExitCode.ok;
 }

@@ -4,6 +4,7 @@ import { execute } from '../runtime/exec/executor.js';
 import { diffRun, type Mismatch } from '../runtime/check/diff.js';
 import { checkGolden, goldenPath, type GoldenMode } from '../runtime/check/golden.js';
 import { sweep, type SweepTable } from '../runtime/exec/sweep.js';
+import { BudgetExceededError, DEFAULT_BUDGET, type Budget } from '../runtime/exec/budget.js';
 import { siteMatcher } from '../runtime/fault/inject.js';
 import { compileSpec } from './compile.js';
 import { renderSpecError, type SpecError } from './errors.js';
@@ -36,9 +37,15 @@ export interface LocatedMismatch extends Mismatch {
 }
 
 export interface RunOptions extends GoldenMode {
-  readonly root: string;
+  readonly budget?: Budget;
   readonly filter?: string;
   readonly tags?: readonly string[];
+  /** Worker threads; 1 runs in this thread. */
+  readonly jobs?: number;
+  /** Use threads only from this many selected specs on (default 2). */
+  readonly threadsFrom?: number;
+  /** `[i, n]`: run only the i-th of n deterministic slices of the selected specs (1-based). */
+  readonly shard?: readonly [number, number];
 }
 
 function invalid(file: string, errors: readonly SpecError[], lines: (f: string) => readonly string[]): SpecOutcome {
@@ -97,10 +104,25 @@ function sweepMismatches(plan: Plan, table: SweepTable, mode: GoldenMode): { mis
   return { mismatches, ...(written ? { goldenWritten: written } : {}) };
 }
 
+/** A run stopped by its budget: a failed spec with the message saying which budget and how to raise it. */
+function overBudget(plan: Plan, e: BudgetExceededError): SpecOutcome {
+  const m: Mismatch = { path: ['steps'], title: e.message, expected: [`at most ${e.limit}`], actual: ['more'] };
+  return { id: plan.id, file: plan.file, name: plan.name, tags: plan.tags, status: 'failed', mismatches: [locate(plan.source, m)], errors: [] };
+}
+
 /** Runs one plan on a fresh machine and diffs it with what the spec states (and its golden file). */
-export function runPlan(plan: Plan, mode: GoldenMode): SpecOutcome {
+export function runPlan(plan: Plan, mode: GoldenMode, budget: Budget = DEFAULT_BUDGET): SpecOutcome {
+  try {
+    return runWithin(plan, mode, budget);
+  } catch (e) {
+    if (e instanceof BudgetExceededError) return overBudget(plan, e);
+    throw e;
+  }
+}
+
+function runWithin(plan: Plan, mode: GoldenMode, budget: Budget): SpecOutcome {
   if (plan.sweep) {
-    const table = sweep(plan, plan.sweep.scope, plan.sweep.invariants);
+    const table = sweep(plan, plan.sweep.scope, plan.sweep.invariants, budget);
     const { mismatches, goldenWritten } = sweepMismatches(plan, table, mode);
     return {
       id: plan.id,
@@ -115,7 +137,7 @@ export function runPlan(plan: Plan, mode: GoldenMode): SpecOutcome {
       ...(goldenWritten ? { goldenWritten } : {}),
     };
   }
-  const run = execute(plan);
+  const run = execute(plan, budget);
   const state = captureEndState(run);
   const mismatches = diffRun(plan, run, state);
   const goldenWritten = plan.golden ? golden(plan, state, mode, mismatches) : undefined;
@@ -139,20 +161,40 @@ function selected(plan: Plan, opts: RunOptions): boolean {
   return true;
 }
 
-/** Validates every file first: a suite with an invalid spec runs nothing and writes no golden file. */
-export function runFiles(files: readonly string[], opts: RunOptions, onProgress?: (done: number, total: number, id: string) => void): { outcomes: SpecOutcome[]; skipped: number } {
-  const plans: Plan[] = [];
+/** The i-th of n contiguous slices of a sorted list, as vitest and Playwright shard. */
+export function shardOf<T>(items: readonly T[], [i, n]: readonly [number, number]): T[] {
+  return items.slice(Math.floor(((i - 1) * items.length) / n), Math.floor((i * items.length) / n));
+}
+
+/**
+ * Validates every file first: a suite with an invalid spec runs nothing and writes no golden file. Then
+ * runs the selected plans, on worker threads when asked, reporting in input order either way.
+ */
+export async function runFiles(
+  files: readonly { file: string; root: string }[],
+  opts: RunOptions,
+  onProgress?: (done: number, total: number) => void,
+): Promise<{ outcomes: SpecOutcome[]; skipped: number }> {
+  const plans: { plan: Plan; root: string }[] = [];
   const invalids: SpecOutcome[] = [];
-  for (const file of files) {
-    const r = planFile(file, opts.root);
+  for (const f of files) {
+    const r = planFile(f.file, f.root);
     if ('invalid' in r) invalids.push(r.invalid);
-    else plans.push(...r.plans);
+    else plans.push(...r.plans.map((plan) => ({ plan, root: f.root })));
   }
   if (invalids.length) return { outcomes: invalids, skipped: plans.length };
-  const chosen = plans.filter((p) => selected(p, opts));
+  const filtered = plans.filter((p) => selected(p.plan, opts));
+  const chosen = opts.shard ? shardOf(filtered, opts.shard) : filtered;
+  const skipped = plans.length - chosen.length;
+  const mode = { update: opts.update, ci: opts.ci };
+  if ((opts.jobs ?? 1) > 1 && chosen.length >= Math.max(2, opts.threadsFrom ?? 2)) {
+    const { runInWorkers } = await import('./parallel.js');
+    const tasks = chosen.map((p) => ({ file: p.plan.file, root: p.root, id: p.plan.id, mode, budget: opts.budget ?? DEFAULT_BUDGET }));
+    return { outcomes: await runInWorkers(tasks, opts.jobs!, (d) => onProgress?.(d, chosen.length)), skipped };
+  }
   const outcomes = chosen.map((p, i) => {
-    onProgress?.(i, chosen.length, p.id);
-    return runPlan(p, opts);
+    onProgress?.(i, chosen.length);
+    return runPlan(p.plan, mode, opts.budget);
   });
-  return { outcomes, skipped: plans.length - chosen.length };
+  return { outcomes, skipped };
 }

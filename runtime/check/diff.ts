@@ -79,7 +79,8 @@ class Differ {
       if (e.kind === 'ret') {
         const last = r.oops ? 'oops' : r.rets[r.rets.length - 1];
         const got = last === 'oops' ? 'oops' : last === null || last === undefined ? 'void' : typeof last === 'bigint' ? hex(last) : formatReturn(last);
-        const want = e.ret === 'oops' ? 'oops' : formatReturn(e.ret);
+        // A byte count (iommu_unmap) is shown in hex on both sides; return codes as errno names.
+        const want = e.ret === 'oops' ? 'oops' : typeof last === 'bigint' ? hex(BigInt(e.ret)) : formatReturn(e.ret);
         if (got !== want) this.push(path, `step \`${r.step.name}\` returned ${got}`, [want], [got]);
       } else if (r.access) {
         const a = r.access;

@@ -7,6 +7,7 @@ import type { AmdIommu } from '../linux/amd/amd-iommu.js';
 import { amd_iommu_completion_wait, iommu_flush_dte } from '../linux/amd/cmd.js';
 import { iommu_map, iommu_unmap } from '../linux/amd/iommu-core.js';
 import { Machine } from './machine.js';
+import { BudgetExceededError, DEFAULT_BUDGET, type Budget } from './budget.js';
 
 /** What one step did: each repetition's return value (or translation), or the oops that ended it. */
 export interface StepResult {
@@ -65,11 +66,14 @@ function call(m: Machine, step: PlanStep, iommu: AmdIommu): number | bigint | nu
  * Boots a fresh machine and runs the plan's steps on it. Driver and hardware outcomes are values (returns,
  * oopses, events); only a ModelBugError escapes, because that is a bug of viommu-spec itself.
  */
-export function execute(plan: Plan): RunResult {
-  const m = new Machine(plan.machine);
+export function execute(plan: Plan, budget: Budget = DEFAULT_BUDGET): RunResult {
+  const m = new Machine(plan.machine, budget);
   const steps: StepResult[] = [];
   const oopses: OopsReport[] = [];
+  let calls = 0;
   for (const step of plan.steps) {
+    calls += step.repeat;
+    if (calls > budget.steps) throw new BudgetExceededError('steps', budget.steps);
     m.k.step = step.index;
     const a = step.action;
     const iommu = m.iommu(a.iommu);

@@ -12,6 +12,7 @@ import { newDriverGlobals } from '../linux/amd/globals.js';
 import { amd_iommu_boot } from '../linux/amd/init.js';
 import { amd_iommu_pdom_id_alloc } from '../linux/amd/pdom.js';
 import { DRIVER_VARIANTS } from '../linux/amd/variants/index.js';
+import { DEFAULT_BUDGET, type Budget } from './budget.js';
 import type { ViommuPatchV3 } from '../linux/amd/viommu.js';
 
 export interface IommuConfig {
@@ -61,12 +62,15 @@ export class Machine {
   /** Domain IDs taken at boot; anything beyond them at the end of a scenario was not given back. */
   readonly bootDomainIds: readonly number[];
 
-  constructor(readonly config: MachineConfig) {
+  constructor(
+    readonly config: MachineConfig,
+    readonly budget: Budget = DEFAULT_BUDGET,
+  ) {
     const variant = DRIVER_VARIANTS[config.driver.variant];
     invariant(variant !== undefined, `unknown driver variant ${config.driver.variant}`);
-    const k = new Kernel({ nodes: config.nodes, faults: config.faults });
+    const k = new Kernel({ nodes: config.nodes, faults: config.faults, maxPages: budget.pages });
     const g = newDriverGlobals(config.driver.pgsize4k, config.driver.viommu);
-    const hooks = { step: () => k.step, tick: k.nextSeq, isFreed: (pa: bigint) => k.ledger.isFreedPa(pa) };
+    const hooks = { step: () => k.step, tick: k.nextSeq, isFreed: (pa: bigint) => k.ledger.isFreedPa(pa), maxCommands: budget.commands };
     // One device table per PCI segment, shared by that segment's IOMMUs (alloc_dev_table).
     const devTables = new Map<number, bigint>();
     const iommus: AmdIommu[] = config.iommus.map((c, index) => {

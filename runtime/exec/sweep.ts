@@ -3,6 +3,7 @@ import { siteMatcher, type FailurePoint } from '../fault/inject.js';
 import { checkInvariants, type InvariantOptions, type Violation } from '../check/invariants.js';
 import { captureEndState } from './capture.js';
 import { execute } from './executor.js';
+import { DEFAULT_BUDGET, type Budget } from './budget.js';
 
 /** Which failure points a sweep tries. */
 export interface SweepScope {
@@ -44,8 +45,8 @@ function inScope(p: FailurePoint, scope: SweepScope, matchers: ((s: string) => b
   return matchers.length === 0 || matchers.some((m) => m(p.site));
 }
 
-function row(plan: Plan, point: string, discovered: boolean, inv: InvariantOptions): { row: SweepRow; passed: FailurePoint[] } {
-  const run = execute(plan);
+function row(plan: Plan, point: string, discovered: boolean, inv: InvariantOptions, budget: Budget): { row: SweepRow; passed: FailurePoint[] } {
+  const run = execute(plan, budget);
   const fired = run.machine.k.faults.unfiredPlans().length === 0;
   const state = captureEndState(run);
   const violations = checkInvariants(run, inv);
@@ -71,10 +72,10 @@ function row(plan: Plan, point: string, discovered: boolean, inv: InvariantOptio
  * that appears only under a fault is tried with that fault still injected (its chain), since only the first
  * fault leads there. Stops when every point has been tried.
  */
-export function sweep(plan: Plan, scope: SweepScope, inv: InvariantOptions): SweepTable {
+export function sweep(plan: Plan, scope: SweepScope, inv: InvariantOptions, budget: Budget = DEFAULT_BUDGET): SweepTable {
   const matchers = scope.sites.map(siteMatcher);
   const clean: Plan = { ...plan, machine: { ...plan.machine, faults: [] } };
-  const base = row(clean, '(none)', false, inv);
+  const base = row(clean, '(none)', false, inv, budget);
   type Chain = readonly FailurePoint[];
   const queue: Chain[] = base.passed.filter((p) => inScope(p, scope, matchers)).map((p) => [p]);
   const seen = new Set(queue.map((c) => key(c[0]!)));
@@ -82,7 +83,7 @@ export function sweep(plan: Plan, scope: SweepScope, inv: InvariantOptions): Swe
   while (queue.length && rows.length < scope.maxRuns) {
     const chain = queue.shift()!;
     const faults = chain.map((p) => ({ site: p.site, schedule: { mode: 'nth' as const, n: p.call } }));
-    const r = row({ ...plan, machine: { ...plan.machine, faults } }, chain.map(key).join(' + '), chain.length > 1, inv);
+    const r = row({ ...plan, machine: { ...plan.machine, faults } }, chain.map(key).join(' + '), chain.length > 1, inv, budget);
     rows.push(r.row);
     // Points passed after the last injected one that no run has met yet: found only under this chain.
     const last = r.passed.findIndex((p) => key(p) === key(chain[chain.length - 1]!));

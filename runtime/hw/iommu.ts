@@ -4,6 +4,7 @@ import { decodeCommand, type Command, type CommandWords } from './commands.js';
 import { decodeDte, DTE_SIZE, type DeviceTableEntry } from './dte.js';
 import { encodeEvent, EVENT_FLAG_PE, EVENT_FLAG_PR, EVENT_FLAG_RW, type HwEvent } from './events.js';
 import { Iotlb, type IotlbEntry } from './iotlb.js';
+import { BudgetExceededError } from '../exec/budget.js';
 import * as R from './regs.js';
 
 /** When the command processor consumes the ring: part of the machine, so timeouts come from it. */
@@ -58,6 +59,8 @@ export interface HwHooks {
   readonly tick?: () => number;
   /** Whether `pa` lies in memory that was freed and not reallocated (the stale-hit diagnosis). */
   readonly isFreed: (pa: bigint) => boolean;
+  /** Most commands this IOMMU may execute in a run. */
+  readonly maxCommands?: number;
 }
 
 /** Addressing of the private-space walk, as the vIOMMU uses it: a domain, its root and mode. */
@@ -195,6 +198,7 @@ export class AmdIommuHw {
     const tail = Number(this.regs.read(R.MMIO_CMD_TAIL_OFFSET));
     while (head !== tail && this.running()) {
       if (this.behaviour.kind === 'stalled' && this.executed.length >= this.behaviour.after) return;
+      if (this.executed.length >= (this.hooks.maxCommands ?? Infinity)) throw new BudgetExceededError('commands', this.hooks.maxCommands!);
       const at = base + BigInt(head);
       const raw: CommandWords = [this.mem.read32(at), this.mem.read32(at + 4n), this.mem.read32(at + 8n), this.mem.read32(at + 12n)];
       const decoded = decodeCommand(raw);

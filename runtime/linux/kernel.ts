@@ -23,6 +23,8 @@ export interface MapLogEntry {
 export interface KernelConfig {
   readonly nodes: readonly NumaNodeConfig[];
   readonly faults?: readonly InjectionPlan[];
+  /** Most pages of simulated memory a run may touch. */
+  readonly maxPages?: number;
 }
 
 /**
@@ -50,7 +52,7 @@ export class Kernel {
   clockNs = 0;
 
   constructor(config: KernelConfig) {
-    this.mem = new PhysMemory(config.nodes);
+    this.mem = new PhysMemory(config.nodes, config.maxPages);
     this.buddies = [...this.mem.nodes].sort((a, b) => a.id - b.id).map((n) => new NodeBuddy(n));
     this.faults = new FaultRegistry(config.faults);
   }

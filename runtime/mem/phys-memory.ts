@@ -1,4 +1,5 @@
 import { ModelBugError } from '../model-bug.js';
+import { BudgetExceededError } from '../exec/budget.js';
 
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 4096;
@@ -31,7 +32,10 @@ export class PhysMemory {
   readonly nodes: readonly NumaNode[];
   private readonly pages = new Map<number, BigUint64Array>();
 
-  constructor(nodes: readonly NumaNodeConfig[]) {
+  constructor(
+    nodes: readonly NumaNodeConfig[],
+    private readonly maxPages = Infinity,
+  ) {
     this.nodes = nodes.map((n) => {
       if (n.base % BigInt(PAGE_SIZE) !== 0n || n.size % BigInt(PAGE_SIZE) !== 0n || n.size <= 0n) {
         throw new ModelBugError(`node ${n.id}: base and size must be whole pages`);
@@ -58,6 +62,7 @@ export class PhysMemory {
     let words = this.pages.get(pfn);
     if (words === undefined) {
       if (this.nodeOfPfn(pfn) === undefined) throw new ModelBugError(`access to page frame 0x${pfn.toString(16)} outside simulated memory`);
+      if (this.pages.size >= this.maxPages) throw new BudgetExceededError('pages', this.maxPages);
       words = new BigUint64Array(WORDS_PER_PAGE);
       this.pages.set(pfn, words);
     }

@@ -54,3 +54,10 @@ describe('golden files', () => {
     expect(run(spec, { update: false, ci: true }, dir)[0]!.status).toBe('passed');
   });
 });
+
+describe('byte counts', () => {
+  it('compares an unmap byte count written in decimal or hex with the actual count', () => {
+    const [o] = run('bench/specs/map-1g-4k.yaml', undefined, '.');
+    expect(o!.mismatches).toEqual([]);
+  });
+});

@@ -1,0 +1,33 @@
+import { readFileSync } from 'node:fs';
+import type { LocatedMismatch, SpecOutcome, Status } from '../../dsl/runner.js';
+import type { ReportInput } from './reporter.js';
+
+interface JsonReport {
+  version: 1;
+  summary: { skipped: number };
+  specs: { id: string; file: string; name: string; tags: string[]; status: Status; errors: string[]; mismatches: { title: string; location: string; expected: string[]; actual: string[] }[] }[];
+}
+
+/** Reads a JSON report (schemas/report.schema.json) back into reporter input, or says why it cannot. */
+export function readReport(file: string): ReportInput | string {
+  let report: JsonReport;
+  try {
+    report = JSON.parse(readFileSync(file, 'utf8')) as JsonReport;
+  } catch (e) {
+    return `not a readable JSON report (${(e as Error).message})`;
+  }
+  if (report?.version !== 1 || !Array.isArray(report.specs)) return 'not a viommu-spec JSON report (version 1)';
+  const outcomes: SpecOutcome[] = report.specs.map((s) => ({
+    id: s.id,
+    file: s.file,
+    name: s.name,
+    tags: s.tags,
+    status: s.status,
+    errors: s.errors,
+    mismatches: s.mismatches.map((m): LocatedMismatch => {
+      const [, file = '', line = '0', col = '0'] = /^(.*):(\d+):(\d+)$/.exec(m.location) ?? [];
+      return { path: [], title: m.title, expected: m.expected, actual: m.actual, file, line: Number(line), col: Number(col), source: '' };
+    }),
+  }));
+  return { outcomes, skipped: report.summary.skipped };
+}
