@@ -6,6 +6,7 @@ import { expectedOneOf, type SpecError } from './errors.js';
 import type { LoadedSpec } from './load.js';
 import type { AllocRef, Plan, PlanStep, PlanSweep, StepAction, StepExpect } from './plan.js';
 import type { InvariantName } from '../runtime/check/invariants.js';
+import { DRIVER_VARIANTS, variantNames } from '../runtime/linux/amd/variants/index.js';
 import { ALL_SITE_NAMES, unknownSiteSegment } from './sites.js';
 import type { PathSegment } from './source.js';
 import type { Address, Fault, Spec } from './spec.generated.js';
@@ -101,10 +102,15 @@ class Compiler {
       if (seen.has(c.devid)) this.error(['hardware', 'iommus', i, 'devid'], `two IOMMUs are ${c.devid}`, 'give each IOMMU its own devid');
       seen.add(c.devid);
     });
+    const variant = hw.driver?.variant ?? 'v3';
+    if (!DRIVER_VARIANTS[variant]) this.error(['hardware', 'driver', 'variant'], `no driver variant is named \`${variant}\``, expectedOneOf(variant, variantNames()));
+    const bootBytes = 0x20_6000n; // device table, ring, event log, semaphore: what boot takes from node 0
+    const node0 = nodes.find((n) => n.id === 0) ?? nodes[0];
+    if (node0 && node0.size < bootBytes) this.error(['hardware', 'memory'], `the first node has ${node0.size} bytes`, `boot needs at least ${bootBytes} bytes (0x206000) on it`);
     return {
       nodes,
       iommus,
-      driver: { variant: hw.driver?.variant ?? 'v3', pgsize4k: hw.driver?.pgsize_4k ?? false, viommu: hw.driver?.viommu ?? true },
+      driver: { variant, pgsize4k: hw.driver?.pgsize_4k ?? false, viommu: hw.driver?.viommu ?? true },
       faults: (spec.faults ?? []).map((f, i) => this.fault(f, i, spec)),
     };
   }

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { packageFile } from './package-file.js';
+import { ModelBugError } from '../runtime/model-bug.js';
 import type { SpecOutcome } from './runner.js';
 import type { WorkerResult, WorkerTask } from './worker.js';
 
@@ -26,6 +27,11 @@ export function runInWorkers(tasks: readonly Omit<WorkerTask, 'index'>[], jobs: 
     };
     for (const w of workers) {
       w.on('message', (r: WorkerResult) => {
+        if ('modelBug' in r) {
+          finish();
+          reject(new ModelBugError(r.modelBug));
+          return;
+        }
         results[r.index] = r.outcome;
         onDone?.(++done);
         if (done === tasks.length) {

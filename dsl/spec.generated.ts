@@ -1054,9 +1054,9 @@ export interface Hardware {
   iommus: [Iommu, ...Iommu[]];
   driver?: {
     /**
-     * Driver revision under test; default v3.
+     * Driver revision under test, by name: v3 (the patch as posted) or v3-err-ptr-fix; default v3.
      */
-    variant?: 'v3' | 'v3-err-ptr-fix';
+    variant?: string;
     /**
      * amd_iommu=pgsize_4k; default false.
      */

@@ -3,6 +3,7 @@ import { planFile, runPlan, type SpecOutcome } from './runner.js';
 import type { Plan } from './plan.js';
 import type { GoldenMode } from '../runtime/check/golden.js';
 import type { Budget } from '../runtime/exec/budget.js';
+import { ModelBugError } from '../runtime/model-bug.js';
 
 /** A job: run one plan of one file. Plans hold functions, so each worker compiles its files itself. */
 export interface WorkerTask {
@@ -14,10 +15,7 @@ export interface WorkerTask {
   readonly budget: Budget;
 }
 
-export interface WorkerResult {
-  readonly index: number;
-  readonly outcome: SpecOutcome;
-}
+export type WorkerResult = { readonly index: number; readonly outcome: SpecOutcome } | { readonly index: number; readonly modelBug: string };
 
 /** What crosses the thread boundary: everything but the plan (functions) and the end state (not reported). */
 export function portable(o: SpecOutcome): SpecOutcome {
@@ -36,6 +34,12 @@ parentPort?.on('message', (task: WorkerTask) => {
   }
   const plan = plans.find((p) => p.id === task.id);
   if (!plan) throw new Error(`worker: no plan ${task.id} in ${task.file}`);
-  const result: WorkerResult = { index: task.index, outcome: portable(runPlan(plan, task.mode, task.budget)) };
+  let result: WorkerResult;
+  try {
+    result = { index: task.index, outcome: portable(runPlan(plan, task.mode, task.budget)) };
+  } catch (e) {
+    if (!(e instanceof ModelBugError)) throw e;
+    result = { index: task.index, modelBug: e.message };
+  }
   parentPort!.postMessage(result);
 });

@@ -7,6 +7,7 @@ import type { AmdIommu } from '../linux/amd/amd-iommu.js';
 import { amd_iommu_completion_wait, iommu_flush_dte } from '../linux/amd/cmd.js';
 import { iommu_map, iommu_unmap } from '../linux/amd/iommu-core.js';
 import { Machine } from './machine.js';
+import { selfCheck } from '../check/self-check.js';
 import { BudgetExceededError, DEFAULT_BUDGET, type Budget } from './budget.js';
 
 /** What one step did: each repetition's return value (or translation), or the oops that ended it. */
@@ -96,6 +97,7 @@ export function execute(plan: Plan, budget: Budget = DEFAULT_BUDGET): RunResult 
     steps.push({ step, rets, ...(oops ? { oops } : {}) });
   }
   m.k.step = plan.steps.length;
+  selfCheck(m);
   return { machine: m, steps, oopses };
 }
 
