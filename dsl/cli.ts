@@ -35,12 +35,17 @@ function useColor(flags: { color: boolean }): boolean {
 }
 
 function discover(paths: string[]): SpecFile[] | number {
+  const found = discoverAll(paths);
+  return typeof found === 'number' ? found : found.files;
+}
+
+function discoverAll(paths: string[]): { files: SpecFile[]; goldens: string[] } | number {
   const found = discoverSpecs(paths);
   if (!found.ok) {
     process.stderr.write(`error: ${found.error}\n`);
     return ExitCode.usage;
   }
-  return found.files;
+  return found;
 }
 
 /** Wires argv to the commands and returns the process exit code; never exits the process itself. */
@@ -118,8 +123,9 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
-  const files = discover(paths);
-  if (typeof files === 'number') return files;
+  const found = discoverAll(paths);
+  if (typeof found === 'number') return found;
+  const { files, goldens } = found;
   const targets = await reporterTargets(flags.reporter);
   if (typeof targets === 'number') return targets;
   if (flags.update && flags.ci) {
@@ -145,13 +151,18 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
   }
   const { runFiles } = await import('./runner.js');
   const progress = process.stderr.isTTY === true;
-  const { outcomes, skipped } = await runFiles(
+  const { outcomes, skipped, referencedGoldens } = await runFiles(
     files,
     { update: flags.update === true, ci: flags.ci === true, budget, jobs, threadsFrom, ...(shard ? { shard } : {}), ...(flags.filter ? { filter: flags.filter } : {}), ...(flags.tag ? { tags: flags.tag } : {}) },
     progress ? (done, total) => process.stderr.write(`\r\x1b[K[${done}/${total}]`) : undefined,
   );
   if (progress) process.stderr.write('\r\x1b[K');
-  await writeReports(targets, { outcomes, skipped }, useColor(flags));
+  // Golden files no spec refers to: reported, and in --ci mode a failure (an --update since left them).
+  const obsolete = outcomes.some((o) => o.status === 'invalid') ? [] : goldens.filter((g) => !referencedGoldens.includes(g));
+  if (flags.ci) {
+    for (const file of obsolete) outcomes.push({ id: file, file, name: 'obsolete golden file', tags: [], status: 'failed', errors: [], mismatches: [{ path: [], title: 'no spec refers to this golden file; delete it', expected: [], actual: [file], file, line: 1, col: 1, source: '' }] });
+  }
+  await writeReports(targets, { outcomes, skipped, obsolete: flags.ci ? [] : obsolete }, useColor(flags));
   if (outcomes.some((o) => o.status === 'invalid')) return ExitCode.usage;
   return outcomes.some((o) => o.status === 'failed') ? ExitCode.failed : ExitCode.ok;
 }

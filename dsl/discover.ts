@@ -20,9 +20,16 @@ function suiteRoot(path: string, isDir: boolean): string {
   return isDir ? path : dirname(path);
 }
 
-/** Expands files and folders into spec files: recursive, deduplicated, sorted by path for stable output. */
-export function discoverSpecs(paths: readonly string[]): { ok: true; files: SpecFile[] } | { ok: false; error: string } {
+const GOLDEN = /\.golden\.json(\.\d+\.tmp)?$/;
+
+/**
+ * Expands files and folders into spec files: recursive, deduplicated, sorted by path for stable output.
+ * Golden files (and temporary ones a killed --update left) met in the folders are listed too, so the
+ * runner can report those no spec refers to.
+ */
+export function discoverSpecs(paths: readonly string[]): { ok: true; files: SpecFile[]; goldens: string[] } | { ok: false; error: string } {
   const files = new Map<string, SpecFile>();
+  const goldens = new Set<string>();
   for (const path of paths) {
     let stat;
     try {
@@ -30,16 +37,17 @@ export function discoverSpecs(paths: readonly string[]): { ok: true; files: Spec
     } catch {
       return { ok: false, error: `no such file or folder: ${path}` };
     }
-    if (stat.isDirectory()) walk(path, suiteRoot(path, true), files);
+    if (stat.isDirectory()) walk(path, suiteRoot(path, true), files, goldens);
     else files.set(path, { file: path, root: suiteRoot(path, false) });
   }
-  return { ok: true, files: [...files.values()].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0)) };
+  return { ok: true, files: [...files.values()].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0)), goldens: [...goldens].sort() };
 }
 
-function walk(dir: string, root: string, into: Map<string, SpecFile>): void {
+function walk(dir: string, root: string, into: Map<string, SpecFile>, goldens: Set<string>): void {
   for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) walk(path, root, into);
+    if (entry.isDirectory()) walk(path, root, into, goldens);
+    else if (entry.isFile() && GOLDEN.test(entry.name)) goldens.add(relative('.', path) || path);
     else if (entry.isFile() && SPEC_FILE.test(entry.name) && !FRAGMENT.test(entry.name)) {
       const file = relative('.', path) || path;
       into.set(file, { file, root });

@@ -16,6 +16,8 @@ export class SpecErrors extends Error {
   }
 }
 
+const WINDOW = 60;
+
 /**
  * Renders an error as Hurl does: the title, `--> file:line:col`, the source line in a numbered gutter and a
  * caret line under the span with what was expected. Plain text; colour is the reporter's business.
@@ -23,8 +25,15 @@ export class SpecErrors extends Error {
 export function renderSpecError(e: SpecError, lines: readonly string[]): string {
   const lineNo = String(e.span.line);
   const gutter = ' '.repeat(lineNo.length);
-  const source = (lines[e.span.line - 1] ?? '').replace(/\t/g, ' ');
-  const caret = ' '.repeat(Math.max(0, e.span.col - 1)) + '^'.repeat(Math.max(1, e.span.length));
+  let source = (lines[e.span.line - 1] ?? '').replace(/\t/g, ' ');
+  let col = e.span.col;
+  // A long line is shown as a window around the span, so the caret stays readable.
+  if (source.length > WINDOW * 2) {
+    const from = Math.max(0, col - 1 - WINDOW);
+    source = `${from > 0 ? '...' : ''}${source.slice(from, col - 1 + WINDOW)}${col - 1 + WINDOW < source.length ? '...' : ''}`;
+    col = col - from + (from > 0 ? 3 : 0);
+  }
+  const caret = ' '.repeat(Math.max(0, col - 1)) + '^'.repeat(Math.max(1, Math.min(e.span.length, WINDOW)));
   return [`error: ${e.title}`, `${gutter}--> ${e.file}:${e.span.line}:${e.span.col}`, `${gutter} |`, `${lineNo} | ${source}`, `${gutter} | ${caret} ${e.fixme}`, `${gutter} |`, ''].join('\n');
 }
 

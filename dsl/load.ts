@@ -2,7 +2,7 @@ import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import type { Spec } from './spec.generated.js';
 import type { SpecError } from './errors.js';
-import { LOAD_LIMITS, plainValue, SourceFile, type PathSegment } from './source.js';
+import { LOAD_LIMITS, plainValue, preScan, SourceFile, type PathSegment } from './source.js';
 import { validateSpec, type Locate } from './validate.js';
 
 /** One runnable spec: a file, or one case of a file with cases. */
@@ -46,7 +46,7 @@ interface Parsed {
 }
 
 /** Reads and parses one YAML file into its value, or positioned errors. Never throws for bad input. */
-function parseFile(path: string, display: string): { ok: true; parsed: Parsed } | { ok: false; errors: SpecError[]; src?: SourceFile } {
+function parseFile(path: string, display: string): { ok: true; parsed: Parsed } | { ok: false; errors: SpecError[]; lines?: readonly string[] } {
   const at1 = (title: string, fixme: string): SpecError => ({ file: display, span: { line: 1, col: 1, length: 1 }, title, fixme });
   let size: number;
   try {
@@ -57,18 +57,25 @@ function parseFile(path: string, display: string): { ok: true; parsed: Parsed } 
   if (size > LOAD_LIMITS.bytes) return { ok: false, errors: [at1(`file is ${size} bytes`, `spec files are limited to ${LOAD_LIMITS.bytes} bytes`)] };
   const text = readFileSync(path, 'utf8');
   if (text.includes('\u0000') || text.includes('\ufffd')) return { ok: false, errors: [at1('not a text file', 'a spec is UTF-8 YAML text')] };
-  const src = new SourceFile(display, text);
+  const offence = preScan(text);
+  if (offence) return { ok: false, lines: text.split(/\r?\n/), errors: [{ file: display, span: { line: offence.line, col: offence.col, length: 1 }, title: offence.title, fixme: offence.fixme }] };
+  let src: SourceFile;
+  try {
+    src = new SourceFile(display, text);
+  } catch (err) {
+    return { ok: false, errors: [at1(`cannot parse: ${(err as Error).message}`, 'expected well-formed YAML')] };
+  }
   if (src.doc.errors.length > 0) {
     return {
       ok: false,
-      src,
+      lines: src.lines,
       errors: src.doc.errors.map((e) => ({ file: display, span: src.spanAt(e.pos[0], e.pos[1]), title: `YAML syntax: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+.*$/, '')}`, fixme: yamlHint(e.code) })),
     };
   }
   try {
     return { ok: true, parsed: { src, value: plainValue(src.doc) } };
   } catch (err) {
-    return { ok: false, src, errors: [at1(`cannot load: ${(err as Error).message}`, `at most ${LOAD_LIMITS.aliases} alias expansions and ${LOAD_LIMITS.depth} levels of nesting`)] };
+    return { ok: false, lines: src.lines, errors: [at1(`cannot load: ${(err as Error).message}`, `at most ${LOAD_LIMITS.aliases} alias expansions and ${LOAD_LIMITS.depth} levels of nesting`)] };
   }
 }
 
@@ -109,15 +116,15 @@ export function insideRoot(root: string, from: string, target: string): { ok: tr
 /** Loads a spec file: YAML, fragment, schema, cases. `root` bounds what `extends` may reach. */
 export function loadSpecFile(path: string, root: string): LoadResult {
   const display = relative(process.cwd(), path) || path;
-  const sources = new Map<string, SourceFile>();
-  const lines = (file: string): readonly string[] => sources.get(file)?.lines ?? [];
+  const fileLines = new Map<string, readonly string[]>();
+  const lines = (file: string): readonly string[] => fileLines.get(file) ?? [];
   const first = parseFile(path, display);
   if (!first.ok) {
-    if (first.src) sources.set(display, first.src);
+    if (first.lines) fileLines.set(display, first.lines);
     return { ok: false, errors: first.errors, lines };
   }
   const main = first.parsed;
-  sources.set(display, main.src);
+  fileLines.set(display, main.src.lines);
   if (!isObject(main.value)) return { ok: false, errors: [{ file: display, span: main.src.spanOf([]), title: 'a spec is a mapping', fixme: 'start with `name:`, `hardware:` and `steps:`' }], lines };
 
   let merged: Json = main.value as Json;
@@ -130,11 +137,11 @@ export function loadSpecFile(path: string, root: string): LoadResult {
     fragmentDisplay = relative(process.cwd(), inside.path) || inside.path;
     const f = parseFile(inside.path, fragmentDisplay);
     if (!f.ok) {
-      if (f.src) sources.set(fragmentDisplay, f.src);
+      if (f.lines) fileLines.set(fragmentDisplay, f.lines);
       return { ok: false, errors: f.errors, lines };
     }
     fragment = f.parsed;
-    sources.set(fragmentDisplay, fragment.src);
+    fileLines.set(fragmentDisplay, fragment.src.lines);
     if (!isObject(fragment.value)) return { ok: false, errors: [{ file: fragmentDisplay, span: fragment.src.spanOf([]), title: 'a fragment is a mapping', fixme: 'write spec keys such as `hardware:`' }], lines };
     merged = deepMerge(fragment.value as Json, merged);
   }

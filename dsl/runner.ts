@@ -72,9 +72,12 @@ function locate(spec: LoadedSpec, m: Mismatch): LocatedMismatch {
   return { ...m, file: where.file, line: where.span.line, col: where.span.col, source: spec.lines(where.file)[where.span.line - 1] ?? '' };
 }
 
+function caseOf(plan: Plan): string | undefined {
+  return plan.id.includes('#') ? plan.id.slice(plan.id.indexOf('#') + 1) : undefined;
+}
+
 function golden(plan: Plan, value: EndState | SweepTable, mode: GoldenMode, mismatches: Mismatch[]): string | undefined {
-  const caseName = plan.id.includes('#') ? plan.id.slice(plan.id.indexOf('#') + 1) : undefined;
-  const path = goldenPath(plan.file, caseName);
+  const path = goldenPath(plan.file, caseOf(plan));
   const g = checkGolden(path, value, mode);
   if (g.mismatch) mismatches.push(g.mismatch);
   return g.wrote ? path : undefined;
@@ -174,7 +177,7 @@ export async function runFiles(
   files: readonly { file: string; root: string }[],
   opts: RunOptions,
   onProgress?: (done: number, total: number) => void,
-): Promise<{ outcomes: SpecOutcome[]; skipped: number }> {
+): Promise<{ outcomes: SpecOutcome[]; skipped: number; referencedGoldens: string[] }> {
   const plans: { plan: Plan; root: string }[] = [];
   const invalids: SpecOutcome[] = [];
   for (const f of files) {
@@ -182,7 +185,8 @@ export async function runFiles(
     if ('invalid' in r) invalids.push(r.invalid);
     else plans.push(...r.plans.map((plan) => ({ plan, root: f.root })));
   }
-  if (invalids.length) return { outcomes: invalids, skipped: plans.length };
+  if (invalids.length) return { outcomes: invalids, skipped: plans.length, referencedGoldens: [] };
+  const referencedGoldens = plans.filter((p) => p.plan.golden).map((p) => relative('.', goldenPath(p.plan.file, caseOf(p.plan))));
   const filtered = plans.filter((p) => selected(p.plan, opts));
   const chosen = opts.shard ? shardOf(filtered, opts.shard) : filtered;
   const skipped = plans.length - chosen.length;
@@ -190,11 +194,11 @@ export async function runFiles(
   if ((opts.jobs ?? 1) > 1 && chosen.length >= Math.max(2, opts.threadsFrom ?? 2)) {
     const { runInWorkers } = await import('./parallel.js');
     const tasks = chosen.map((p) => ({ file: p.plan.file, root: p.root, id: p.plan.id, mode, budget: opts.budget ?? DEFAULT_BUDGET }));
-    return { outcomes: await runInWorkers(tasks, opts.jobs!, (d) => onProgress?.(d, chosen.length)), skipped };
+    return { outcomes: await runInWorkers(tasks, opts.jobs!, (d) => onProgress?.(d, chosen.length)), skipped, referencedGoldens };
   }
   const outcomes = chosen.map((p, i) => {
     onProgress?.(i, chosen.length);
     return runPlan(p.plan, mode, opts.budget);
   });
-  return { outcomes, skipped };
+  return { outcomes, skipped, referencedGoldens };
 }

@@ -10,8 +10,46 @@ export interface Span {
 
 export type PathSegment = string | number;
 
-/** Limits on what a spec file may ask of the loader (issue [H] raises them into CLI options). */
-export const LOAD_LIMITS = { bytes: 1 << 20, aliases: 100, depth: 64 } as const;
+/** Limits on what a spec file may ask of the loader. */
+export const LOAD_LIMITS = { bytes: 1 << 20, aliases: 100, depth: 64, lineLength: 4096 } as const;
+
+/**
+ * Checks the raw text against the limits the YAML parser cannot be trusted with: it aborts the whole
+ * process (out of memory in its regex engine) on some ten thousand nested flow brackets. Counts flow
+ * nesting outside quotes and comments, and line lengths. Returns the first offence, positioned.
+ */
+export function preScan(text: string): { line: number; col: number; title: string; fixme: string } | undefined {
+  let depth = 0;
+  let line = 1;
+  let col = 0;
+  let quote: '"' | "'" | undefined;
+  let comment = false;
+  let lineStart = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    col = i - lineStart + 1;
+    if (c === '\n') {
+      if (i - lineStart > LOAD_LIMITS.lineLength) return { line, col: LOAD_LIMITS.lineLength + 1, title: `line ${line} is ${i - lineStart} characters long`, fixme: `lines are limited to ${LOAD_LIMITS.lineLength} characters` };
+      line++;
+      lineStart = i + 1;
+      comment = false;
+      continue;
+    }
+    if (comment) continue;
+    if (quote) {
+      if (c === '\\' && quote === '"') i++;
+      else if (c === quote) quote = undefined;
+      continue;
+    }
+    if (c === '"' || c === "'") quote = c;
+    else if (c === '#' && (i === lineStart || /\s/.test(text[i - 1]!))) comment = true;
+    else if (c === '[' || c === '{') {
+      if (++depth > LOAD_LIMITS.depth) return { line, col, title: `nesting deeper than ${LOAD_LIMITS.depth} levels`, fixme: 'flatten the structure' };
+    } else if ((c === ']' || c === '}') && depth > 0) depth--;
+  }
+  if (text.length - lineStart > LOAD_LIMITS.lineLength) return { line, col: LOAD_LIMITS.lineLength + 1, title: `line ${line} is ${text.length - lineStart} characters long`, fixme: `lines are limited to ${LOAD_LIMITS.lineLength} characters` };
+  return undefined;
+}
 
 /**
  * One loaded YAML spec file: its text, the YAML document with every node's source range, and the plain

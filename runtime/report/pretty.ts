@@ -28,6 +28,8 @@ function outcomeText(o: SpecOutcome, color: boolean): string {
 export const prettyReporter: Reporter = {
   name: 'pretty',
   render(input, { color }) {
-    return [...input.outcomes.map((o) => outcomeText(o, color)), '', summaryLine(input)].join('\n') + '\n';
+    const c = pc.createColors(color);
+    const obsolete = (input.obsolete ?? []).map((f) => `${c.yellow('OBSOLETE')} ${f}  (no spec refers to it)`);
+    return [...input.outcomes.map((o) => outcomeText(o, color)), ...obsolete, '', summaryLine(input)].join('\n') + '\n';
   },
 };

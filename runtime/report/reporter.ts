@@ -4,6 +4,8 @@ export interface ReportInput {
   readonly outcomes: readonly SpecOutcome[];
   /** Specs left out by --filter/--tag. */
   readonly skipped: number;
+  /** Golden files (or temporary leftovers) no spec refers to. */
+  readonly obsolete?: readonly string[];
 }
 
 export interface ReportOptions {
