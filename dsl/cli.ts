@@ -7,6 +7,7 @@ import { discoverSpecs, type SpecFile } from './discover.js';
 import { ModelBugError } from '../runtime/model-bug.js';
 import { DEFAULT_BUDGET } from '../runtime/exec/budget.js';
 import { summaryLine, type ReportInput } from '../runtime/report/reporter.js';
+import type { Plan } from './plan.js';
 
 /** Below this many specs an unasked-for --jobs runs in one thread. */
 const SMALL_SUITE = 64;
@@ -184,31 +185,32 @@ async function validateCommand(paths: string[]): Promise<number> {
   return bad ? ExitCode.usage : ExitCode.ok;
 }
 
-async function explainCommand(path: string): Promise<number> {
+/** The plans of one spec file, or the exit code after printing why there are none. */
+async function plansOf(path: string): Promise<Plan[] | number> {
   const files = discover([path]);
   if (typeof files === 'number') return files;
   const { planFile } = await import('./runner.js');
-  const { explain } = await import('./explain.js');
   const r = planFile(files[0]!.file, files[0]!.root);
   if ('invalid' in r) {
     process.stdout.write(r.invalid.errors.join('\n'));
     return ExitCode.usage;
   }
-  for (const plan of r.plans) process.stdout.write(explain(plan));
+  return r.plans;
+}
+
+async function explainCommand(path: string): Promise<number> {
+  const plans = await plansOf(path);
+  if (typeof plans === 'number') return plans;
+  const { explain } = await import('./explain.js');
+  for (const plan of plans) process.stdout.write(explain(plan));
   return ExitCode.ok;
 }
 
 async function pointsCommand(path: string): Promise<number> {
-  const files = discover([path]);
-  if (typeof files === 'number') return files;
-  const { planFile } = await import('./runner.js');
+  const plans = await plansOf(path);
+  if (typeof plans === 'number') return plans;
   const { failurePoints } = await import('../runtime/exec/sweep.js');
-  const r = planFile(files[0]!.file, files[0]!.root);
-  if ('invalid' in r) {
-    process.stdout.write(r.invalid.errors.join('\n'));
-    return ExitCode.usage;
-  }
-  for (const plan of r.plans) {
+  for (const plan of plans) {
     const points = failurePoints(plan);
     process.stdout.write(`${plan.id}: ${points.length} failure points\n`);
     for (const p of points) process.stdout.write(`  ${plan.steps[p.step]?.name ?? '-'}  ${p.site}#${p.call}  (${p.kind}${p.order === undefined ? '' : `, order ${p.order}`})\n`);

@@ -107,10 +107,24 @@ function sweepMismatches(plan: Plan, table: SweepTable, mode: GoldenMode): { mis
   return { mismatches, ...(written ? { goldenWritten: written } : {}) };
 }
 
+/** A plan's outcome: failed when anything mismatched, each mismatch placed at the spec line that stated it. */
+function outcome(plan: Plan, mismatches: readonly Mismatch[], extra: Pick<SpecOutcome, 'state' | 'sweep' | 'goldenWritten'> = {}): SpecOutcome {
+  return {
+    id: plan.id,
+    file: plan.file,
+    name: plan.name,
+    tags: plan.tags,
+    status: mismatches.length ? 'failed' : 'passed',
+    mismatches: mismatches.map((m) => locate(plan.source, m)),
+    errors: [],
+    plan,
+    ...Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined)),
+  };
+}
+
 /** A run stopped by its budget: a failed spec with the message saying which budget and how to raise it. */
 function overBudget(plan: Plan, e: BudgetExceededError): SpecOutcome {
-  const m: Mismatch = { path: ['steps'], title: e.message, expected: [`at most ${e.limit}`], actual: ['more'] };
-  return { id: plan.id, file: plan.file, name: plan.name, tags: plan.tags, status: 'failed', mismatches: [locate(plan.source, m)], errors: [] };
+  return outcome(plan, [{ path: ['steps'], title: e.message, expected: [`at most ${e.limit}`], actual: ['more'] }]);
 }
 
 /** Runs one plan on a fresh machine and diffs it with what the spec states (and its golden file). */
@@ -127,35 +141,13 @@ function runWithin(plan: Plan, mode: GoldenMode, budget: Budget): SpecOutcome {
   if (plan.sweep) {
     const table = sweep(plan, plan.sweep.scope, plan.sweep.invariants, budget);
     const { mismatches, goldenWritten } = sweepMismatches(plan, table, mode);
-    return {
-      id: plan.id,
-      file: plan.file,
-      name: plan.name,
-      tags: plan.tags,
-      status: mismatches.length ? 'failed' : 'passed',
-      mismatches: mismatches.map((m) => locate(plan.source, m)),
-      errors: [],
-      sweep: table,
-      plan,
-      ...(goldenWritten ? { goldenWritten } : {}),
-    };
+    return outcome(plan, mismatches, { sweep: table, goldenWritten });
   }
   const run = execute(plan, budget);
   const state = captureEndState(run);
   const mismatches = diffRun(plan, run, state);
   const goldenWritten = plan.golden ? golden(plan, state, mode, mismatches) : undefined;
-  return {
-    id: plan.id,
-    file: plan.file,
-    name: plan.name,
-    tags: plan.tags,
-    status: mismatches.length ? 'failed' : 'passed',
-    mismatches: mismatches.map((m) => locate(plan.source, m)),
-    errors: [],
-    state,
-    plan,
-    ...(goldenWritten ? { goldenWritten } : {}),
-  };
+  return outcome(plan, mismatches, { state, goldenWritten });
 }
 
 function selected(plan: Plan, opts: RunOptions): boolean {

@@ -1,5 +1,17 @@
 import { Kernel } from '../runtime/linux/kernel.js';
 import type { InjectionPlan } from '../runtime/fault/inject.js';
+import { KernelOops, type OopsReport } from '../runtime/linux/kptr.js';
+
+/** The report of the oops `body` ends in; fails the test when it ends without one. */
+export function oopsOf(body: () => unknown): OopsReport {
+  try {
+    body();
+  } catch (e) {
+    if (e instanceof KernelOops) return e.report;
+    throw e;
+  }
+  throw new Error('expected an oops');
+}
 
 export const MiB = 1n << 20n;
 export const GiB = 1n << 30n;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Errno } from '../../runtime/linux/errno.js';
-import { KernelOops } from '../../runtime/linux/kptr.js';
+import { oopsOf } from '../helpers.js';
 import { iommu_unmap } from '../../runtime/linux/amd/iommu-core.js';
 import { iommu_flush_dte } from '../../runtime/linux/amd/cmd.js';
 import { BOOT_LIVE, machine, view } from './machine.js';
@@ -9,15 +9,6 @@ import type { Machine } from '../../runtime/exec/machine.js';
 const SUB = 'amd_viommu_init/viommu_private_space_init/alloc_private_subregion';
 const fail = (site: string, n = 1) => [{ site, schedule: { mode: 'nth' as const, n } }];
 
-function oopsOf(body: () => unknown) {
-  try {
-    body();
-  } catch (e) {
-    if (e instanceof KernelOops) return e.report;
-    throw e;
-  }
-  throw new Error('expected an oops');
-}
 
 /** Commands of a teardown of subregions [0, k): an invalidation and a completion wait each. */
 function teardownCommands(k: number): string[] {

@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ERR_PTR, IS_ERR, IS_ERR_OR_NULL, KernelOops, PTR_ERR } from '../../runtime/linux/kptr.js';
+import { ERR_PTR, IS_ERR, IS_ERR_OR_NULL, PTR_ERR } from '../../runtime/linux/kptr.js';
 import { Errno } from '../../runtime/linux/errno.js';
 import { Ida } from '../../runtime/linux/ida.js';
 import { GFP_ATOMIC } from '../../runtime/linux/gfp.js';
-import { makeKernel } from '../helpers.js';
-import type { OopsReport } from '../../runtime/linux/kptr.js';
-
-function oopsOf(body: () => unknown): OopsReport {
-  try {
-    body();
-  } catch (e) {
-    if (e instanceof KernelOops) return e.report;
-    throw e;
-  }
-  throw new Error('expected an oops');
-}
+import { makeKernel, oopsOf } from '../helpers.js';
 
 describe('kernel pointers and oops', () => {
   it('keeps NULL, ERR_PTR and valid pointers distinct', () => {
