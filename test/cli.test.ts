@@ -68,6 +68,15 @@ describe('viommu-spec CLI', () => {
     expect(r.out).toContain('[sweep: 36 runs, 26 points + 10 found under faults, all tried]');
   });
 
+  it('explains a spec: the compiled plan, each live page table decoded, the full end state', async () => {
+    const r = await cli('explain', 'specs/viommu/init-happy.yaml');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('variant: v3');
+    expect(r.out).toContain('root: "0x206000"');
+    expect(r.out).toContain('- iova=0x200000 size=0x200000 pa=0x600000 entry=0x7000000000600001');
+    expect(r.out).toContain('end_state:');
+  });
+
   it('answers --version and --help', async () => {
     expect((await cli('--version')).out.trim()).toMatch(/^\d+\.\d+\.\d+$/);
     expect((await cli('--help')).out).toContain('run [options] [paths...]');

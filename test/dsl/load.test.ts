@@ -31,7 +31,7 @@ describe('spec values', () => {
 
   it('merges the extended fragment and expands cases into named plans', () => {
     const ids = plans('specs/viommu/subregion-alloc-failure.yaml', 'specs').map((p) => p.id);
-    expect(ids).toEqual(['specs/viommu/subregion-alloc-failure.yaml#index-0', 'specs/viommu/subregion-alloc-failure.yaml#index-1', 'specs/viommu/subregion-alloc-failure.yaml#index-3']);
+    expect(ids).toEqual(['specs/viommu/subregion-alloc-failure.yaml#index-0', 'specs/viommu/subregion-alloc-failure.yaml#index-1', 'specs/viommu/subregion-alloc-failure.yaml#index-2', 'specs/viommu/subregion-alloc-failure.yaml#index-3']);
   });
 });
 
