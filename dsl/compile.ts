@@ -26,6 +26,8 @@ const CALL_ARGS: Record<string, readonly ('devid' | 'iova' | 'pa' | 'size' | 'pr
   amd_iommu_flush_private_vm_region: ['iova', 'size'],
   iommu_map: ['iova', 'pa', 'size', 'prot'],
   iommu_unmap: ['iova', 'size'],
+  attach_device: ['devid'],
+  detach_device: ['devid'],
 };
 
 class Compiler {

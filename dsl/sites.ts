@@ -28,6 +28,10 @@ export const SITE_FRAMES = [
   'iommu_completion_wait',
   'iommu_flush_dte',
   'set_iommu_dte',
+  'attach_device',
+  'detach_device',
+  'pdom_attach_iommu',
+  'pdom_detach_iommu',
   'set_memory_uc',
   'set_memory_wb',
 ] as const;

@@ -68,7 +68,7 @@ export type Fault1 = {
 export type Step = {
   name?: string;
   /**
-   * A driver entry point, called on IOMMU `iommu` (and its vIOMMU domain for map/unmap/flush).
+   * A driver entry point, called on IOMMU `iommu` (and its vIOMMU domain for map/unmap/flush/attach_device).
    */
   call?:
     | 'amd_viommu_init'
@@ -79,7 +79,9 @@ export type Step = {
     | 'amd_iommu_completion_wait'
     | 'amd_iommu_flush_private_vm_region'
     | 'iommu_map'
-    | 'iommu_unmap';
+    | 'iommu_unmap'
+    | 'attach_device'
+    | 'detach_device';
   /**
    * Index of the IOMMU in hardware.iommus; default 0.
    */
@@ -115,7 +117,7 @@ export type Step = {
 } & Step1 & {
     name?: string;
     /**
-     * A driver entry point, called on IOMMU `iommu` (and its vIOMMU domain for map/unmap/flush).
+     * A driver entry point, called on IOMMU `iommu` (and its vIOMMU domain for map/unmap/flush/attach_device).
      */
     call?:
       | 'amd_viommu_init'
@@ -126,7 +128,9 @@ export type Step = {
       | 'amd_iommu_completion_wait'
       | 'amd_iommu_flush_private_vm_region'
       | 'iommu_map'
-      | 'iommu_unmap';
+      | 'iommu_unmap'
+      | 'attach_device'
+      | 'detach_device';
     /**
      * Index of the IOMMU in hardware.iommus; default 0.
      */
@@ -162,7 +166,7 @@ export type Step = {
   } & Step1 & {
     name?: string;
     /**
-     * A driver entry point, called on IOMMU `iommu` (and its vIOMMU domain for map/unmap/flush).
+     * A driver entry point, called on IOMMU `iommu` (and its vIOMMU domain for map/unmap/flush/attach_device).
      */
     call?:
       | 'amd_viommu_init'
@@ -173,7 +177,9 @@ export type Step = {
       | 'amd_iommu_completion_wait'
       | 'amd_iommu_flush_private_vm_region'
       | 'iommu_map'
-      | 'iommu_unmap';
+      | 'iommu_unmap'
+      | 'attach_device'
+      | 'detach_device';
     /**
      * Index of the IOMMU in hardware.iommus; default 0.
      */
@@ -209,7 +215,7 @@ export type Step = {
   } & Step1 & {
     name?: string;
     /**
-     * A driver entry point, called on IOMMU `iommu` (and its vIOMMU domain for map/unmap/flush).
+     * A driver entry point, called on IOMMU `iommu` (and its vIOMMU domain for map/unmap/flush/attach_device).
      */
     call?:
       | 'amd_viommu_init'
@@ -220,7 +226,9 @@ export type Step = {
       | 'amd_iommu_completion_wait'
       | 'amd_iommu_flush_private_vm_region'
       | 'iommu_map'
-      | 'iommu_unmap';
+      | 'iommu_unmap'
+      | 'attach_device'
+      | 'detach_device';
     /**
      * Index of the IOMMU in hardware.iommus; default 0.
      */

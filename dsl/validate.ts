@@ -78,7 +78,7 @@ function toSpecError(locate: Locate, data: unknown, e: ErrorObject): SpecError {
       return here(`unexpected value: ${describeValue(actual)}`, typeof actual === 'string' ? expectedOneOf(actual, allowed) : `expected one of: ${allowed.join(', ')}`);
     }
     case 'anyOf':
-      return here(`unexpected value: ${describeValue(actual)}`, `expected ${lowerFirst(parent?.description ?? 'another form')}`);
+      return here(`unexpected value: ${describeValue(actual)}`, `expected ${lowerFirst(parent?.description ?? 'another form').replace(/^expected /, '')}`);
     case 'oneOf': {
       const keys = (parent?.oneOf ?? []).flatMap((b) => b.required ?? []);
       return here('exactly one of these keys must be given', keys.length ? `give one of: ${keys.join(', ')}` : 'expected exactly one alternative');

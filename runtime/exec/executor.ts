@@ -6,6 +6,7 @@ import { GFP_KERNEL } from '../linux/gfp.js';
 import type { AmdIommu } from '../linux/amd/amd-iommu.js';
 import { amd_iommu_completion_wait, iommu_flush_dte } from '../linux/amd/cmd.js';
 import { iommu_map, iommu_unmap } from '../linux/amd/iommu-core.js';
+import { attach_device, detach_device } from '../linux/amd/attach.js';
 import { Machine } from './machine.js';
 import { selfCheck } from '../check/self-check.js';
 import { BudgetExceededError, DEFAULT_BUDGET, type Budget } from './budget.js';
@@ -30,6 +31,9 @@ export function resolveAlloc(m: Machine, ref: AllocRef): bigint | undefined {
   const hit = m.k.ledger.history.filter((a) => match(a.site))[ref.nth - 1];
   return hit === undefined ? undefined : hit.pa + ref.offset;
 }
+
+/** attach_device's first touch of the domain is spin_lock(&pdom->lock). */
+const PDOM_LOCK = { field: 'protection_domain.lock' } as const;
 
 function call(m: Machine, step: PlanStep, iommu: AmdIommu): number | bigint | null {
   const a = step.action;
@@ -58,6 +62,11 @@ function call(m: Machine, step: PlanStep, iommu: AmdIommu): number | bigint | nu
     }
     case 'iommu_unmap':
       return iommu_unmap(k, iommu.viommu_pdom, a.iova!, a.size!);
+    case 'attach_device':
+      return attach_device(m.driver, iommu, m.device(iommu, a.devid!), k.deref(iommu.viommu_pdom, PDOM_LOCK));
+    case 'detach_device':
+      detach_device(m.driver, iommu, m.device(iommu, a.devid!));
+      return null;
     default:
       throw new TypeError(`no executor for ${a.fn}`);
   }

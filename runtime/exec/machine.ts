@@ -1,5 +1,6 @@
 import type { InjectionPlan } from '../fault/inject.js';
 import type { Access, ProcessorBehaviour, TranslateResult } from '../hw/iommu.js';
+import type { AttachedDevData } from '../linux/amd/attach.js';
 import { virt_to_phys } from '../mem/direct-map.js';
 import type { NumaNodeConfig } from '../mem/phys-memory.js';
 import { invariant } from '../model-bug.js';
@@ -88,7 +89,7 @@ export class Machine {
     });
     if (g.amd_iommu_hpt_level === 0) g.amd_iommu_hpt_level = 4;
     this.k = k;
-    this.driver = { k, g, iommus };
+    this.driver = { k, g, iommus, devices: new Map() };
     // amd_iommu_init_identity_domain() takes the first domain ID at boot.
     k.withoutFaults(() => amd_iommu_pdom_id_alloc(this.driver));
     this.bootDomainIds = g.pdom_ids.allocated();
@@ -108,6 +109,17 @@ export class Machine {
   /** A DMA by PCI function `devid` behind IOMMU `index`. */
   dma(index: number, devid: number, iova: bigint, access: Access): TranslateResult {
     return this.iommu(index).mmio.deviceAccess(devid, iova, access);
+  }
+
+  /** The iommu_dev_data of PCI function `devid` behind `iommu`, probed on first use with no domain. */
+  device(iommu: AmdIommu, devid: number): AttachedDevData {
+    const key = `${iommu.index}:${devid}`;
+    let dev = this.driver.devices.get(key);
+    if (!dev) {
+      dev = { devid, iommu, ats_enabled: false, ats_qdep: 0, domain: null };
+      this.driver.devices.set(key, dev);
+    }
+    return dev;
   }
 
   iommu(index: number): AmdIommu {

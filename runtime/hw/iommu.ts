@@ -280,7 +280,13 @@ export class AmdIommuHw {
   /** A DMA by a PCI function behind this IOMMU: the DTE decides the domain and the table. */
   deviceAccess(deviceId: number, iova: bigint, access: Access): TranslateResult {
     const dte = this.dte(deviceId);
-    if (!dte.valid || !dte.translationValid || dte.mode === 0) return { ok: true, pa: iova, fromIotlb: false, stale: false };
+    if (!dte.valid) return { ok: true, pa: iova, fromIotlb: false, stale: false };
+    // Translation off (TV clear or mode 0): the access is untranslated, subject to the DTE's IR/IW.
+    if (!dte.translationValid || dte.mode === 0) {
+      if (access === 'read' ? dte.ir : dte.iw) return { ok: true, pa: iova, fromIotlb: false, stale: false };
+      this.post({ code: 'IO_PAGE_FAULT', deviceId, domainId: dte.domainId, address: iova, flags: EVENT_FLAG_PE | (access === 'write' ? EVENT_FLAG_RW : 0) });
+      return { ok: false, fault: 'permission' };
+    }
     if (dte.mode === 7) {
       this.post({ code: 'ILLEGAL_DEV_TABLE_ENTRY', deviceId, address: iova });
       return { ok: false, fault: 'illegal_dte' };

@@ -7,6 +7,8 @@ import type { AmdIommu } from './amd-iommu.js';
 export interface PdomIommuInfo {
   readonly iommu: AmdIommu;
   refcnt: number;
+  /** The kzalloc'd struct itself (absent for hand-made test domains). */
+  readonly va?: bigint;
 }
 
 /** struct iommu_dev_data, as far as flushing and top changes need it. */

@@ -8,6 +8,7 @@ import { MAX_DOMAIN_ID } from './amd-iommu.js';
 import { build_inv_dte, iommu_queue_command } from './cmd.js';
 import { amd_iommu_domain_flush_pages, amd_iommu_iotlb_sync, domain_flush_complete } from './domain-flush.js';
 import type { AmdDriver } from './driver.js';
+import { set_dte_entry, type AttachedDevData } from './attach.js';
 import { PDOM_DEV_LIST, type IommuDomainOps, type ProtectionDomain } from './domain.js';
 
 /** sizeof(struct protection_domain) is a few hundred bytes: one kmalloc object. */
@@ -36,9 +37,9 @@ export function protection_domain_alloc(d: AmdDriver): ProtectionDomain | null {
   });
 }
 
-/** Update all HW references to the domain with a new page-table root and level. */
-function amd_iommu_change_top(d: AmdDriver, pdom: ProtectionDomain): void {
-  // set_dte_entry() for attached devices is not modelled: this patch attaches no device to its domain.
+/** Update all HW references to the domain with a new page-table root and level (no IOTLB flush). */
+function amd_iommu_change_top(d: AmdDriver, pdom: ProtectionDomain, top: { pa: bigint; level: number }): void {
+  for (const dev of pdom.dev_list) set_dte_entry(d, dev.iommu, dev as AttachedDevData, top);
   for (const dev of pdom.dev_list) iommu_queue_command(d.k, dev.iommu, build_inv_dte(dev.devid));
   domain_flush_complete(d.k, pdom);
 }
@@ -82,7 +83,7 @@ export function amd_iommu_domain_alloc_paging_v1(d: AmdDriver, nid: number, _fla
         startingLevel: 2,
         features,
         nid,
-        driverOps: { changeTop: () => amd_iommu_change_top(d, domain), iotlbSync: (gather) => amd_iommu_iotlb_sync(d.k, d.g, domain, gather) },
+        driverOps: { changeTop: (pa, level) => amd_iommu_change_top(d, domain, { pa, level }), iotlbSync: (gather) => amd_iommu_iotlb_sync(d.k, d.g, domain, gather) },
       },
       GFP_KERNEL,
     );

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { attach_device, detach_device } from '../../runtime/linux/amd/attach.js';
+import { iommu_map, iommu_unmap } from '../../runtime/linux/amd/iommu-core.js';
+import { IOMMU_READ, IOMMU_WRITE } from '../../runtime/pt/defs.js';
+import { GFP_KERNEL } from '../../runtime/linux/gfp.js';
+import { virt_to_phys } from '../../runtime/mem/direct-map.js';
+import { machine, view } from './machine.js';
+import type { ProtectionDomain } from '../../runtime/linux/amd/domain.js';
+
+const DEV = 0x10;
+
+/** Boots, inits the private region, and returns the private domain (non-null after a good init). */
+function booted(faults: Parameters<typeof machine>[0] = {}) {
+  const m = machine(faults);
+  const iommu = m.iommu(0);
+  expect(m.patch.amd_viommu_init(iommu)).toBe(0);
+  const pdom = iommu.viommu_pdom as ProtectionDomain;
+  const dteAt = virt_to_phys(iommu.dev_table) + BigInt(DEV) * 32n;
+  return { m, iommu, pdom, dteAt, dev: m.device(iommu, DEV) };
+}
+
+function commandsSince(m: ReturnType<typeof machine>, n: number): string[] {
+  return view(m).commands.slice(n);
+}
+
+describe('attach_device / detach_device', () => {
+  it('writes the DTE (root, mode 3, IR, IW, TV, V; domain ID in data[1]) then INVALIDATE_DEVTAB_ENTRY and a wait', () => {
+    const { m, iommu, pdom, dteAt, dev } = booted();
+    const before = iommu.mmio.executed.length;
+    expect(attach_device(m.driver, iommu, dev, pdom)).toBe(0);
+    const root = pdom.amdv1!.hwInfo().host_pt_root;
+    // Bits by hand: V=0, TV=1, Mode=11:9 (3 levels -> 3), IR=61, IW=62.
+    expect(m.k.mem.read64(dteAt)).toBe(root | 0x6000_0000_0000_0603n);
+    expect(m.k.mem.read64(dteAt + 8n) & 0xffffn).toBe(BigInt(pdom.id));
+    const cmds = commandsSince(m, before);
+    expect(cmds[0]).toBe('00000010 20000000 00000000 00000000'); // INVALIDATE_DEVTAB_ENTRY devid 0x10
+    expect(cmds[1]!.split(' ')[1]!.startsWith('1')).toBe(true); // COMPLETION_WAIT
+    expect(cmds).toHaveLength(2);
+    expect(pdom.iommu_array.get(iommu.index)?.refcnt).toBe(1);
+    expect(attach_device(m.driver, iommu, dev, pdom)).toBe(-16); // -EBUSY
+  });
+
+  it('makes unmap fan out an INVALIDATE_IOMMU_PAGES to the IOMMU, and the device translate through the table', () => {
+    const { m, iommu, pdom, dev } = booted();
+    attach_device(m.driver, iommu, dev, pdom);
+    expect(iommu_map(m.k, pdom, 0x4000_0000n, 0x80_0000n, 0x1000n, IOMMU_READ | IOMMU_WRITE, GFP_KERNEL)).toBe(0);
+    expect(m.dma(0, DEV, 0x4000_0010n, 'read')).toMatchObject({ ok: true, pa: 0x80_0010n });
+    const before = iommu.mmio.executed.length;
+    expect(iommu_unmap(m.k, pdom, 0x4000_0000n, 0x1000n)).toBe(0x1000n);
+    // INVALIDATE_IOMMU_PAGES: domain ID in word 1, opcode 3; S=0, PDE=1 (bit 1) and address 0x40000000 in words 2-3.
+    const id = pdom.id.toString(16).padStart(4, '0');
+    expect(commandsSince(m, before)[0]).toBe(`00000000 3000${id} 40000002 00000000`);
+    expect(m.dma(0, DEV, 0x4000_0010n, 'read').ok).toBe(false);
+  });
+
+  it('detach blocks DMA (V|TV only), flushes the whole domain and drops the IOMMU reference', () => {
+    const { m, iommu, pdom, dteAt, dev } = booted();
+    attach_device(m.driver, iommu, dev, pdom);
+    const before = iommu.mmio.executed.length;
+    const live = m.k.ledger.liveAllocations().length;
+    detach_device(m.driver, iommu, dev);
+    expect(m.k.mem.read64(dteAt)).toBe(3n);
+    expect(m.k.mem.read64(dteAt + 8n) & 0xffffn).toBe(0n);
+    const id = pdom.id.toString(16).padStart(4, '0');
+    const cmds = commandsSince(m, before);
+    expect(cmds[0]).toBe('00000010 20000000 00000000 00000000');
+    // Flush-all: address 0x7FFFFFFFFFFFF000 with S and PDE set.
+    expect(cmds[2]).toBe(`00000000 3000${id} fffff003 7fffffff`);
+    expect(pdom.iommu_array.size).toBe(0);
+    expect(dev.domain).toBeNull();
+    expect(m.k.ledger.liveAllocations().length).toBe(live - 1); // the iommu_array entry's kzalloc
+    expect(m.dma(0, DEV, 0x1000n, 'write')).toEqual({ ok: false, fault: 'permission' });
+    expect(iommu.mmio.events.at(-1)?.event.code).toBe('IO_PAGE_FAULT');
+  });
+
+  it('a failed GFP_ATOMIC allocation for the iommu_array entry returns -ENOMEM and leaves the DTE alone', () => {
+    const { m, iommu, pdom, dteAt, dev } = booted({ faults: [{ site: 'attach_device/pdom_attach_iommu/kzalloc', schedule: { mode: 'nth', n: 1 } }] });
+    expect(attach_device(m.driver, iommu, dev, pdom)).toBe(-12);
+    expect(m.k.mem.read64(dteAt)).toBe(0n);
+    expect(dev.domain).toBeNull();
+    expect(pdom.dev_list).toEqual([]);
+  });
+});
