@@ -80,4 +80,24 @@ describe('attach_device / detach_device', () => {
     expect(dev.domain).toBeNull();
     expect(pdom.dev_list).toEqual([]);
   });
+
+  it('a map that grows the table rewrites the attached DTE with the new root and mode 4 before any DMA', () => {
+    const { m, iommu, pdom, dteAt, dev } = booted();
+    attach_device(m.driver, iommu, dev, pdom);
+    const oldRoot = pdom.amdv1!.hwInfo().host_pt_root;
+    const before = iommu.mmio.executed.length;
+    // 1 << 40 is beyond the 39 bits three levels translate: increase_top adds level 3.
+    expect(iommu_map(m.k, pdom, 1n << 40n, 0x80_0000n, 0x1000n, IOMMU_READ, GFP_KERNEL)).toBe(0);
+    const root = pdom.amdv1!.hwInfo().host_pt_root;
+    expect(root).not.toBe(oldRoot);
+    expect(m.k.mem.read64(dteAt)).toBe(root | 0x6000_0000_0000_0803n); // mode 4 in bits 11:9
+    const id = pdom.id.toString(16).padStart(4, '0');
+    const cmds = commandsSince(m, before);
+    // set_dte_entry flushes the (same) old domain ID, then the DTE is flushed and the domain waited on.
+    const opcodeAndWord0 = cmds.slice(0, 4).map((c) => { const [w0, w1] = c.split(' '); return `${w1![0]} ${w0}`; });
+    expect(opcodeAndWord0).toEqual(['3 00000000', '1 00204001', '2 00000010', '1 00204001']);
+    expect(cmds[0]).toBe(`00000000 3000${id} fffff003 7fffffff`);
+    expect(m.dma(0, DEV, (1n << 40n) + 8n, 'read')).toMatchObject({ ok: true, pa: 0x80_0008n });
+    expect(m.dma(0, DEV, 0x1000n, 'read')).toMatchObject({ ok: true, pa: 0x40_1000n }); // old mappings still reachable
+  });
 });
