@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 
 /** One measured figure. `ratio` compares it with a baseline measured in the same process run. */
@@ -22,4 +23,27 @@ export function measureRate(body: () => void, ops: number, minMs = 300, minRuns 
     best = Math.min(best, performance.now() - t0);
   }
   return ops / (best / 1000);
+}
+
+/** The baseline entry for a figure: how `value` compares with `base`, measured in the same run. */
+export function against(name: string, base: number, value: number): NonNullable<BenchResult['baseline']> {
+  return { name, value: base, ratio: value / base };
+}
+
+/** Best of `runs` wall times of a node command, in ms: start-up is noisy, the minimum is its floor. */
+export function wallMs(args: string[], runs = 7): number {
+  let best = Infinity;
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    execFileSync(process.execPath, args, { stdio: 'ignore' });
+    best = Math.min(best, performance.now() - t0);
+  }
+  return best;
+}
+
+let nodeStart: number | undefined;
+
+/** Wall time of `node -e 0`, measured once per bench run: the yardstick for anything start-up shaped. */
+export function nodeStartMs(): number {
+  return (nodeStart ??= wallMs(['-e', '0']));
 }
