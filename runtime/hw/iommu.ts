@@ -280,9 +280,10 @@ export class AmdIommuHw {
   /** A DMA by a PCI function behind this IOMMU: the DTE decides the domain and the table. */
   deviceAccess(deviceId: number, iova: bigint, access: Access): TranslateResult {
     const dte = this.dte(deviceId);
-    if (!dte.valid) return { ok: true, pa: iova, fromIotlb: false, stale: false };
-    // Translation off (TV clear or mode 0): the access is untranslated, subject to the DTE's IR/IW.
-    if (!dte.translationValid || dte.mode === 0) {
+    // V=0, or TV=0 (bits 63:2, IR and IW among them, not valid): the access passes untranslated.
+    if (!dte.valid || !dte.translationValid) return { ok: true, pa: iova, fromIotlb: false, stale: false };
+    // Mode 0 is translation disabled with access controlled by IR and IW: how Linux blocks a detached device.
+    if (dte.mode === 0) {
       if (access === 'read' ? dte.ir : dte.iw) return { ok: true, pa: iova, fromIotlb: false, stale: false };
       this.post({ code: 'IO_PAGE_FAULT', deviceId, domainId: dte.domainId, address: iova, flags: EVENT_FLAG_PE | (access === 'write' ? EVENT_FLAG_RW : 0) });
       return { ok: false, fault: 'permission' };

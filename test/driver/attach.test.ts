@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { attach_device, detach_device } from '../../runtime/linux/amd/attach.js';
+import { iommu_flush_dte } from '../../runtime/linux/amd/cmd.js';
 import { iommu_map, iommu_unmap } from '../../runtime/linux/amd/iommu-core.js';
 import { IOMMU_READ, IOMMU_WRITE } from '../../runtime/pt/defs.js';
 import { GFP_KERNEL } from '../../runtime/linux/gfp.js';
@@ -99,5 +100,19 @@ describe('attach_device / detach_device', () => {
     expect(cmds[0]).toBe(`00000000 3000${id} fffff003 7fffffff`);
     expect(m.dma(0, DEV, (1n << 40n) + 8n, 'read')).toMatchObject({ ok: true, pa: 0x80_0008n });
     expect(m.dma(0, DEV, 0x1000n, 'read')).toMatchObject({ ok: true, pa: 0x40_1000n }); // old mappings still reachable
+  });
+
+  it('the hardware honours the DTE forms: V=0 and TV=0 pass untranslated, mode 0 obeys IR/IW', () => {
+    const { m, iommu, dteAt } = booted();
+    // The IOMMU caches DTEs: each rewrite is followed by INVALIDATE_DEVTAB_ENTRY, as the driver does.
+    const write = (v: bigint) => {
+      m.k.mem.write64(dteAt, v);
+      iommu_flush_dte(m.k, iommu, DEV);
+    };
+    write(1n); // V only: bits 63:2 not valid
+    expect(m.dma(0, DEV, 0x5000n, 'write')).toEqual({ ok: true, pa: 0x5000n, fromIotlb: false, stale: false });
+    write((1n << 61n) | 3n); // V|TV, mode 0, IR only
+    expect(m.dma(0, DEV, 0x5000n, 'read')).toEqual({ ok: true, pa: 0x5000n, fromIotlb: false, stale: false });
+    expect(m.dma(0, DEV, 0x5000n, 'write')).toEqual({ ok: false, fault: 'permission' });
   });
 });

@@ -51,9 +51,8 @@ export function pdom_detach_iommu(d: AmdDriver, iommu: AmdIommu, pdom: Protectio
   });
 }
 
-/** Points the device's DTE at the domain's table (or at `top` after a top change); flushes an old domain ID. */
-export function set_dte_entry(d: AmdDriver, iommu: AmdIommu, dev: AttachedDevData, top?: { pa: bigint; level: number }): void {
-  const domain = dev.domain!;
+/** Points the device's DTE at `domain`'s table (or at `top` after a top change); flushes an old domain ID. */
+export function set_dte_entry(d: AmdDriver, iommu: AmdIommu, dev: DevData, domain: ProtectionDomain, top?: { pa: bigint; level: number }): void {
   const at = dteAddress(iommu, dev.devid);
   const info = top ? { host_pt_root: top.pa, mode: top.level + 1 } : domain.amdv1!.hwInfo();
   const old = d.k.mem.read64(at + 8n);
@@ -76,7 +75,7 @@ function clear_dte_entry(d: AmdDriver, iommu: AmdIommu, dev: DevData): void {
 
 /** dev_update_dte: write or clear the DTE, then flush it and wait. */
 function dev_update_dte(d: AmdDriver, iommu: AmdIommu, dev: AttachedDevData, set: boolean): void {
-  if (set) set_dte_entry(d, iommu, dev);
+  if (set) set_dte_entry(d, iommu, dev, dev.domain!);
   else clear_dte_entry(d, iommu, dev);
   iommu_queue_command(d.k, iommu, build_inv_dte(dev.devid)); // device_flush_dte
   iommu_completion_wait(d.k, iommu);

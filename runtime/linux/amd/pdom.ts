@@ -8,7 +8,7 @@ import { MAX_DOMAIN_ID } from './amd-iommu.js';
 import { build_inv_dte, iommu_queue_command } from './cmd.js';
 import { amd_iommu_domain_flush_pages, amd_iommu_iotlb_sync, domain_flush_complete } from './domain-flush.js';
 import type { AmdDriver } from './driver.js';
-import { set_dte_entry, type AttachedDevData } from './attach.js';
+import { set_dte_entry } from './attach.js';
 import { PDOM_DEV_LIST, type IommuDomainOps, type ProtectionDomain } from './domain.js';
 
 /** sizeof(struct protection_domain) is a few hundred bytes: one kmalloc object. */
@@ -39,7 +39,7 @@ export function protection_domain_alloc(d: AmdDriver): ProtectionDomain | null {
 
 /** Update all HW references to the domain with a new page-table root and level (no IOTLB flush). */
 function amd_iommu_change_top(d: AmdDriver, pdom: ProtectionDomain, top: { pa: bigint; level: number }): void {
-  for (const dev of pdom.dev_list) set_dte_entry(d, dev.iommu, dev as AttachedDevData, top);
+  for (const dev of pdom.dev_list) set_dte_entry(d, dev.iommu, dev, pdom, top);
   for (const dev of pdom.dev_list) iommu_queue_command(d.k, dev.iommu, build_inv_dte(dev.devid));
   domain_flush_complete(d.k, pdom);
 }
