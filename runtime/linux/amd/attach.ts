@@ -1,4 +1,3 @@
-import { virt_to_phys } from '../../mem/direct-map.js';
 import { Errno } from '../errno.js';
 import { GFP_ATOMIC } from '../gfp.js';
 import { kfree, kzalloc } from '../slab.js';
@@ -7,22 +6,11 @@ import { build_inv_dte, build_inv_iommu_pages, iommu_completion_wait, iommu_queu
 import type { DevData, ProtectionDomain } from './domain.js';
 import { amd_iommu_domain_flush_all } from './domain-flush.js';
 import type { AmdDriver } from './driver.js';
+import { DTE_DOMID_MASK, DTE_FLAG_MASK, DTE_FLAG_TV, DTE_FLAG_V, dteAddress, dtePagingWord } from './dev-table.js';
 
 /** struct iommu_dev_data of one PCI function behind an IOMMU, with the domain it is attached to. */
 export interface AttachedDevData extends DevData {
   domain: ProtectionDomain | null;
-}
-
-const DTE_FLAG_V = 1n << 0n;
-const DTE_FLAG_TV = 1n << 1n;
-const DTE_FLAG_IR = 1n << 61n;
-const DTE_FLAG_IW = 1n << 62n;
-const DTE_DOMID_MASK = 0xffffn;
-/** DTE_FLAG_MASK: the data[1] bits a clear keeps (IOTLB and friends, 41:32). */
-const DTE_FLAG_MASK = 0x3ffn << 32n;
-
-function dteAddress(iommu: AmdIommu, devid: number): bigint {
-  return virt_to_phys(iommu.dev_table) + BigInt(devid) * 32n;
 }
 
 /** The IOMMUs a domain's devices sit behind, refcounted; a new one costs a GFP_ATOMIC allocation. */
@@ -58,7 +46,7 @@ export function set_dte_entry(d: AmdDriver, iommu: AmdIommu, dev: DevData, domai
   const old = d.k.mem.read64(at + 8n);
   const oldDomid = Number(old & DTE_DOMID_MASK);
   d.k.mem.write64(at + 8n, (old & ~DTE_DOMID_MASK) | BigInt(domain.id));
-  d.k.mem.write64(at, info.host_pt_root | (BigInt(info.mode & 7) << 9n) | DTE_FLAG_IR | DTE_FLAG_IW | DTE_FLAG_TV | DTE_FLAG_V);
+  d.k.mem.write64(at, dtePagingWord(info.host_pt_root, info.mode));
   // Upstream flushes any old domain ID, even the same one rewritten by a top change (amd_iommu_flush_tlb_domid).
   if (oldDomid) {
     iommu_queue_command(d.k, iommu, build_inv_iommu_pages(0n, CMD_INV_IOMMU_ALL_PAGES_ADDRESS, oldDomid, 0, false));

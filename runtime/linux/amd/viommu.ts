@@ -16,6 +16,7 @@ import {
   type AmdIommu,
 } from './amd-iommu.js';
 import { amd_iommu_completion_wait, build_inv_iommu_pages, iommu_flush_dte, iommu_queue_command } from './cmd.js';
+import { DTE_DOMID_MASK, dteAddress, dtePagingWord } from './dev-table.js';
 import type { ProtectionDomain } from './domain.js';
 import type { AmdDriver } from './driver.js';
 import { iommu_map, iommu_unmap } from './iommu-core.js';
@@ -232,11 +233,9 @@ export class ViommuPatchV3 {
       const pdom = this.k.deref(iommu.viommu_pdom, { field: 'protection_domain.amdv1' });
       const info = pdom.amdv1!.hwInfo();
       this.pr.pr_debug('%s: host_pt_root=%#llx, mode=%#x\n', 'set_iommu_dte', info.host_pt_root, info.mode);
-      const at = virt_to_phys(iommu.dev_table) + BigInt(iommu.devid) * 32n;
-      const dte0 = (info.host_pt_root & 0x000f_ffff_ffff_f000n) | (BigInt(info.mode & 7) << 9n) | (1n << 61n) | (1n << 62n) | 1n | 2n;
-      const dte1 = (this.k.mem.read64(at + 8n) & ~0xffffn) | BigInt(pdom.id);
-      this.k.mem.write64(at + 8n, dte1);
-      this.k.mem.write64(at, dte0);
+      const at = dteAddress(iommu, iommu.devid);
+      this.k.mem.write64(at + 8n, (this.k.mem.read64(at + 8n) & ~DTE_DOMID_MASK) | BigInt(pdom.id));
+      this.k.mem.write64(at, dtePagingWord(info.host_pt_root, info.mode));
       iommu_flush_dte(this.k, iommu, iommu.devid);
       amd_iommu_completion_wait(this.k, iommu);
     });
