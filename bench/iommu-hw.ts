@@ -5,6 +5,7 @@ import { build_inv_iommu_pages, iommu_completion_wait, iommu_queue_command } fro
 import { GFP_KERNEL } from '../runtime/linux/gfp.js';
 import { IOMMU_READ, IOMMU_WRITE, PtFeature } from '../runtime/pt/defs.js';
 import { PtIommu } from '../runtime/pt/iommu-pt.js';
+import { amdv1, pt_iommu_amdv1_hw_info } from '../runtime/pt/fmt/amdv1.js';
 import { against, measureRate, type BenchResult } from './harness.js';
 
 function machine(): { k: Kernel; iommu: ReturnType<typeof amd_iommu_boot> } {
@@ -41,10 +42,10 @@ export function iommuHwBench(): BenchResult[] {
 
   const PAGES = 4096;
   const { k, iommu } = machine();
-  const pt = PtIommu.init(k, { hwMaxVaszLg2: 48, hwMaxOaszLg2: 52, startingLevel: 2, features: PtFeature.DYNAMIC_TOP | PtFeature.FLUSH_RANGE, nid: 0, driverOps: { changeTop: () => {}, iotlbSync: () => {} } }, GFP_KERNEL);
+  const pt = PtIommu.init(k, { fmt: amdv1, hwMaxVaszLg2: 48, hwMaxOaszLg2: 52, startingLevel: 2, features: PtFeature.DYNAMIC_TOP | PtFeature.FLUSH_RANGE, nid: 0, driverOps: { changeTop: () => {}, iotlbSync: () => {} } }, GFP_KERNEL);
   if (typeof pt === 'number') throw new Error('init');
   pt.map(0n, 0x1000_1000n, BigInt(PAGES) * 4096n, IOMMU_READ | IOMMU_WRITE, GFP_KERNEL);
-  const { host_pt_root, mode } = pt.hwInfo();
+  const { host_pt_root, mode } = pt_iommu_amdv1_hw_info(pt.top());
   const ctx = { domainId: 1, rootPa: host_pt_root, mode, deviceId: 0x100, read: true, write: true };
   const cold = measureRate(() => {
     iommu.mmio.iotlb.invalidateAll();

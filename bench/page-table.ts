@@ -4,6 +4,7 @@ import { iommu_free_pages } from '../runtime/linux/iommu-pages.js';
 import { iommu_iotlb_gather_init } from '../runtime/linux/iommu-gather.js';
 import { IOMMU_READ, IOMMU_WRITE, PtFeature } from '../runtime/pt/defs.js';
 import { PtIommu } from '../runtime/pt/iommu-pt.js';
+import { amdv1 } from '../runtime/pt/fmt/amdv1.js';
 import { against, measureRate, type BenchResult } from './harness.js';
 
 const GiB = 1n << 30n;
@@ -12,7 +13,7 @@ const FEATURES = PtFeature.DYNAMIC_TOP | PtFeature.AMDV1_FORCE_COHERENCE | PtFea
 function newTable(): { k: Kernel; pt: PtIommu } {
   const k = new Kernel({ nodes: [{ id: 0, base: 0n, size: 1n << 40n }] });
   const ops = { changeTop: () => {}, iotlbSync: () => {} };
-  const pt = PtIommu.init(k, { hwMaxVaszLg2: 48, hwMaxOaszLg2: 52, startingLevel: 2, features: FEATURES, nid: 0, driverOps: ops }, GFP_KERNEL);
+  const pt = PtIommu.init(k, { fmt: amdv1, hwMaxVaszLg2: 48, hwMaxOaszLg2: 52, startingLevel: 2, features: FEATURES, nid: 0, driverOps: ops }, GFP_KERNEL);
   if (typeof pt === 'number') throw new Error('init failed');
   return { k, pt };
 }

@@ -1,4 +1,4 @@
-import { main } from '../dsl/cli.js';
+import { main } from '../app/cli.js';
 
 /** Runs one spec (or nothing, for the baseline) in this process and prints its peak RSS in KiB. */
 const spec = process.argv[2];

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { discoverSpecs } from '../dsl/discover.js';
-import { planFile, runPlan } from '../dsl/runner.js';
-import type { Plan } from '../dsl/plan.js';
+import { discoverSpecs } from '../app/discover.js';
+import { planFile, runPlan } from '../app/runner.js';
+import type { Plan } from '../runtime/plan/plan.js';
 import { against, measureRate, nodeStartMs, wallMs, type BenchResult } from './harness.js';
 
 /** Rates normalised by node start-ups per second: both follow the machine's single-core speed. */

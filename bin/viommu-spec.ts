@@ -1,4 +1,4 @@
 #!/usr/bin/env node
-import { main } from '../dsl/cli.js';
+import { main } from '../app/cli.js';
 
 process.exitCode = await main(process.argv);

@@ -1,34 +1,34 @@
+import { basename, dirname, join } from 'node:path';
 import type { InjectionPlan, Schedule } from '../runtime/fault/inject.js';
-import type { IommuConfig, MachineConfig } from '../runtime/exec/machine.js';
 import { Errno, isErrnoName } from '../runtime/linux/errno.js';
-import { IOMMU_READ, IOMMU_WRITE } from '../runtime/pt/defs.js';
+import {
+  EXPECT_KEYS,
+  type ExpectKey,
+  type ExpectationOf,
+  type LogMatcher,
+  type SweepRowExpectation,
+} from '../runtime/plan/expect.js';
+import type { AddressOrAlloc, ArgValue, Plan, PlanStep, PlanSweep, SourceRef, StepAction, StepExpect } from '../runtime/plan/plan.js';
+import type { AmdConfig, AmdIommuConfig } from '../runtime/vendor/amd/config.js';
+import { PROT } from '../runtime/vendor/amd/entry-points.js';
+import type { ArgType } from '../runtime/vendor/args.js';
+import { VENDORS } from '../runtime/vendors/index.js';
 import { expectedOneOf, type SpecError } from './errors.js';
 import type { LoadedSpec } from './load.js';
-import type { AllocRef, Plan, PlanStep, PlanSweep, StepAction, StepExpect } from './plan.js';
-import type { InvariantName } from '../runtime/check/invariants.js';
-import { DRIVER_VARIANTS, variantNames } from '../runtime/linux/amd/variants/index.js';
 import { ALL_SITE_NAMES, unknownSiteSegment } from './sites.js';
 import type { PathSegment } from './source.js';
-import type { Address, Fault, Spec } from './spec.generated.js';
+import type { Address, AddressOrAlloc as SpecAddressOrAlloc, Expect, Fault, LogLine, Spec } from './spec.generated.js';
 import { parseAddress } from './units.js';
 
 const DEFAULT_PCI = { vendorCapability: true, vfBar: 0xf000_0000_0001n, vfCntlBar: 0xf100_0000_0001n };
-const PROT: Record<string, number> = { r: IOMMU_READ, w: IOMMU_WRITE, rw: IOMMU_READ | IOMMU_WRITE, none: 0 };
+const VENDOR = VENDORS.amd;
+const ENTRY_POINTS = new Map(VENDOR.entryPoints.map((e) => [e.name, e]));
 
-/** What a call needs besides the IOMMU. */
-const CALL_ARGS: Record<string, readonly ('devid' | 'iova' | 'pa' | 'size' | 'prot')[]> = {
-  amd_viommu_init: [],
-  viommu_private_space_init: [],
-  viommu_private_space_uninit: [],
-  set_iommu_dte: [],
-  amd_iommu_completion_wait: [],
-  iommu_flush_dte: ['devid'],
-  amd_iommu_flush_private_vm_region: ['iova', 'size'],
-  iommu_map: ['iova', 'pa', 'size', 'prot'],
-  iommu_unmap: ['iova', 'size'],
-  attach_device: ['devid'],
-  detach_device: ['devid'],
-};
+/** `foo.yaml` -> `foo.golden.json`; a case `bar` of it -> `foo.bar.golden.json`. */
+export function goldenPath(specFile: string, caseName: string | undefined): string {
+  const stem = basename(specFile).replace(/\.ya?ml$/, '');
+  return join(dirname(specFile), `${stem}${caseName ? `.${caseName}` : ''}.golden.json`);
+}
 
 class Compiler {
   readonly errors: SpecError[] = [];
@@ -37,6 +37,12 @@ class Compiler {
 
   error(path: readonly PathSegment[], title: string, fixme: string, key = false): void {
     this.errors.push({ ...this.src.spanOf(path, key), title, fixme });
+  }
+
+  /** Where `path` was written, with its source line, for messages about it after the run. */
+  ref(path: readonly PathSegment[]): SourceRef {
+    const { file, span } = this.src.spanOf(path);
+    return { file, line: span.line, col: span.col, text: this.src.lines(file)[span.line - 1] ?? '' };
   }
 
   address(value: Address, path: readonly PathSegment[]): bigint {
@@ -48,40 +54,51 @@ class Compiler {
     return v;
   }
 
-  addressOrAlloc(value: Address | { alloc: string; nth?: number; offset?: Address }, path: readonly PathSegment[]): bigint | AllocRef {
+  addressOrAlloc(value: SpecAddressOrAlloc, path: readonly PathSegment[]): AddressOrAlloc {
     if (typeof value === 'object') {
       this.site(value.alloc, [...path, 'alloc']);
-      return { alloc: value.alloc, nth: value.nth ?? 1, offset: value.offset === undefined ? 0n : this.address(value.offset, [...path, 'offset']) };
+      return {
+        alloc: value.alloc,
+        nth: value.nth ?? 1,
+        offset: value.offset === undefined ? 0n : this.address(value.offset, [...path, 'offset']),
+        at: this.ref(path),
+      };
     }
     return this.address(value, path);
   }
 
   site(pattern: string, path: readonly PathSegment[]): void {
     const bad = unknownSiteSegment(pattern);
-    if (bad) this.error(path, `no failure point or function is named \`${bad}\``, expectedOneOf(bad.replace(/\[\d+\]$/, ''), ALL_SITE_NAMES));
+    if (bad) this.error(path, `no failure point or function is named \`${bad}\``, expectedOneOf(bad.replace(/\[\d+\]$/, ''), ALL_SITE_NAMES()));
   }
 
-  machine(spec: Spec): MachineConfig {
+  machine(spec: Spec): Plan['machine'] {
     const hw = spec.hardware;
     const nodes = hw.memory.map((m, i) => {
       const base = this.address(m.base, ['hardware', 'memory', i, 'base']);
       const size = this.address(m.size, ['hardware', 'memory', i, 'size']);
       if (base % 4096n !== 0n) this.error(['hardware', 'memory', i, 'base'], 'memory base is not page aligned', 'expected a multiple of 4K');
-      if (size === 0n || size % 4096n !== 0n) this.error(['hardware', 'memory', i, 'size'], 'memory size is not a whole number of pages', 'expected a non-zero multiple of 4K');
+      if (size === 0n || size % 4096n !== 0n) {
+        this.error(['hardware', 'memory', i, 'size'], 'memory size is not a whole number of pages', 'expected a non-zero multiple of 4K');
+      }
       return { id: m.node, base, size };
     });
     const sorted = [...nodes].sort((a, b) => (a.base < b.base ? -1 : 1));
     for (let i = 1; i < sorted.length; i++) {
-      if (sorted[i]!.base < sorted[i - 1]!.base + sorted[i - 1]!.size) this.error(['hardware', 'memory'], `memory of nodes ${sorted[i - 1]!.id} and ${sorted[i]!.id} overlaps`, 'give each node its own range');
+      if (sorted[i]!.base < sorted[i - 1]!.base + sorted[i - 1]!.size) {
+        this.error(['hardware', 'memory'], `memory of nodes ${sorted[i - 1]!.id} and ${sorted[i]!.id} overlaps`, 'give each node its own range');
+      }
     }
     const ids = new Set(nodes.map((n) => n.id));
     if (ids.size !== nodes.length) this.error(['hardware', 'memory'], 'a NUMA node is described twice', 'one entry per node');
-    const iommus: IommuConfig[] = hw.iommus.map((c, i) => {
+    const iommus: AmdIommuConfig[] = hw.iommus.map((c, i) => {
       const [seg, bus, devfn] = [c.devid.slice(0, 4), c.devid.slice(5, 7), c.devid.slice(8)];
       const [dev, fn] = devfn.split('.') as [string, string];
       const node = c.node ?? 0;
       if (!ids.has(node)) this.error(['hardware', 'iommus', i, 'node'], `no memory on node ${node}`, `expected one of: ${[...ids].join(', ')}`);
-      if (parseInt(dev, 16) > 0x1f) this.error(['hardware', 'iommus', i, 'devid'], `device number 0x${dev} is above 0x1f`, 'expected seg:bus:dev.fn with dev at most 1f');
+      if (parseInt(dev, 16) > 0x1f) {
+        this.error(['hardware', 'iommus', i, 'devid'], `device number 0x${dev} is above 0x1f`, 'expected seg:bus:dev.fn with dev at most 1f');
+      }
       const processor = c.processor ?? 'immediate';
       return {
         seg: parseInt(seg, 16),
@@ -90,12 +107,18 @@ class Compiler {
         hats: c.hats ?? 4,
         npCache: c.npcache ?? false,
         viommu: c.viommu ?? true,
-        processor: processor === 'immediate' ? { kind: 'immediate' } : 'lag' in processor ? { kind: 'lag', polls: processor.lag } : { kind: 'stalled', after: processor.stalled.after ?? 0 },
+        processor:
+          processor === 'immediate'
+            ? { kind: 'immediate' }
+            : 'lag' in processor
+              ? { kind: 'lag', polls: processor.lag }
+              : { kind: 'stalled', after: processor.stalled.after ?? 0 },
         cmdBufEntries: c.ring_entries ?? 512,
         pci: {
           vendorCapability: c.pci?.vendor_capability ?? DEFAULT_PCI.vendorCapability,
           vfBar: c.pci?.vf_bar === undefined ? DEFAULT_PCI.vfBar : this.address(c.pci.vf_bar, ['hardware', 'iommus', i, 'pci', 'vf_bar']),
-          vfCntlBar: c.pci?.vf_cntl_bar === undefined ? DEFAULT_PCI.vfCntlBar : this.address(c.pci.vf_cntl_bar, ['hardware', 'iommus', i, 'pci', 'vf_cntl_bar']),
+          vfCntlBar:
+            c.pci?.vf_cntl_bar === undefined ? DEFAULT_PCI.vfCntlBar : this.address(c.pci.vf_cntl_bar, ['hardware', 'iommus', i, 'pci', 'vf_cntl_bar']),
         },
       };
     });
@@ -105,16 +128,27 @@ class Compiler {
       seen.add(c.devid);
     });
     const variant = hw.driver?.variant ?? 'v3';
-    if (!DRIVER_VARIANTS[variant]) this.error(['hardware', 'driver', 'variant'], `no driver variant is named \`${variant}\``, expectedOneOf(variant, variantNames()));
+    const variants = VENDOR.variants().map((v) => v.name);
+    if (!variants.includes(variant)) {
+      this.error(['hardware', 'driver', 'variant'], `no driver variant is named \`${variant}\``, expectedOneOf(variant, variants));
+    }
     const bootBytes = 0x20_6000n; // device table, ring, event log, semaphore: what boot takes from node 0
     const node0 = nodes.find((n) => n.id === 0) ?? nodes[0];
-    if (node0 && node0.size < bootBytes) this.error(['hardware', 'memory'], `the first node has ${node0.size} bytes`, `boot needs at least ${bootBytes} bytes (0x206000) on it`);
-    return {
-      nodes,
+    if (node0 && node0.size < bootBytes) {
+      this.error(['hardware', 'memory'], `the first node has ${node0.size} bytes`, `boot needs at least ${bootBytes} bytes (0x206000) on it`);
+    }
+    const vendor: AmdConfig = {
+      kind: 'amd',
       iommus,
       driver: { variant, pgsize4k: hw.driver?.pgsize_4k ?? false, viommu: hw.driver?.viommu ?? true },
-      faults: (spec.faults ?? []).map((f, i) => this.fault(f, i, spec)),
     };
+    return { nodes, vendor };
+  }
+
+  stepIndex(spec: Spec, name: string, path: readonly PathSegment[]): number {
+    const index = spec.steps.findIndex((s) => s.name === name);
+    if (index < 0) this.error(path, `no step is named \`${name}\``, expectedOneOf(name, spec.steps.flatMap((s) => (s.name ? [s.name] : []))));
+    return index;
   }
 
   fault(f: Fault, i: number, spec: Spec): InjectionPlan {
@@ -130,13 +164,12 @@ class Compiler {
             : f.probability !== undefined
               ? { mode: 'probability', percent: f.probability.percent, seed: f.probability.seed }
               : { mode: 'always' };
-    const stepIndex = (name: string | undefined, key: 'from' | 'to'): number | undefined => {
-      if (name === undefined) return undefined;
-      const index = spec.steps.findIndex((s) => s.name === name);
-      if (index < 0) this.error([...path, 'window', key], `no step is named \`${name}\``, expectedOneOf(name, spec.steps.flatMap((s) => (s.name ? [s.name] : []))));
-      return index;
-    };
-    const window = f.window ? { fromStep: stepIndex(f.window.from, 'from'), toStep: stepIndex(f.window.to, 'to') } : undefined;
+    const window = f.window
+      ? {
+          ...(f.window.from === undefined ? {} : { fromStep: this.stepIndex(spec, f.window.from, [...path, 'window', 'from']) }),
+          ...(f.window.to === undefined ? {} : { toStep: this.stepIndex(spec, f.window.to, [...path, 'window', 'to']) }),
+        }
+      : undefined;
     return {
       ...(f.site === undefined ? {} : { site: f.site }),
       schedule,
@@ -152,21 +185,37 @@ class Compiler {
     if (spec.faults?.length) this.error(['faults'], 'a sweep spec plans its own faults', 'remove `faults:` or `sweep:`', true);
     const sites = sw.sites === undefined || sw.sites === 'all' ? [] : typeof sw.sites === 'string' ? [sw.sites] : sw.sites;
     sites.forEach((s, i) => this.site(s, typeof sw.sites === 'string' ? ['sweep', 'sites'] : ['sweep', 'sites', i]));
-    let fromStep: number | undefined;
-    if (sw.from !== undefined) {
-      fromStep = spec.steps.findIndex((s) => s.name === sw.from);
-      if (fromStep < 0) this.error(['sweep', 'from'], `no step is named \`${sw.from}\``, expectedOneOf(sw.from, spec.steps.flatMap((s) => (s.name ? [s.name] : []))));
-    }
+    const fromStep = sw.from === undefined ? undefined : this.stepIndex(spec, sw.from, ['sweep', 'from']);
     const translations = new Map<number, number[]>();
     (sw.errno_translations ?? []).forEach((t, i) => {
       const [from, to] = t.split('->') as [string, string];
-      for (const name of [from, to]) if (!isErrnoName(name)) this.error(['sweep', 'errno_translations', i], `unknown errno \`${name}\``, expectedOneOf(name, Object.keys(Errno)));
+      for (const name of [from, to]) {
+        if (!isErrnoName(name)) this.error(['sweep', 'errno_translations', i], `unknown errno \`${name}\``, expectedOneOf(name, Object.keys(Errno)));
+      }
       if (isErrnoName(from) && isErrnoName(to)) translations.set(-Errno[from], [...(translations.get(-Errno[from]) ?? []), -Errno[to]]);
+    });
+    const expect: SweepRowExpectation[] = (sw.expect ?? []).map((e, i) => {
+      const p = ['sweep', 'expect', i];
+      return {
+        point: e.point,
+        ...(e.steps === undefined ? {} : { steps: e.steps }),
+        ...(e.oops === undefined ? {} : { oops: e.oops }),
+        ...(e.violations === undefined ? {} : { violations: e.violations }),
+        at: this.ref(p),
+        stepsAt: this.ref([...p, 'steps']),
+        oopsAt: this.ref([...p, 'oops']),
+        violationsAt: this.ref([...p, 'violations']),
+      };
     });
     return {
       scope: { sites, ...(fromStep === undefined ? {} : { fromStep }), maxRuns: sw.max_runs ?? 2000 },
-      invariants: { disabled: new Set(Object.keys(sw.disable ?? {}) as InvariantName[]), ...(sw.errno_translations ? { errnoTranslations: translations } : {}) },
-      expect: sw.expect ?? [],
+      invariants: {
+        disabled: Object.keys(sw.disable ?? {}),
+        ...(sw.errno_translations ? { enabled: ['errno_discipline'], errnoTranslations: [...translations.entries()] } : {}),
+      },
+      expect,
+      at: this.ref(['sweep']),
+      maxRunsAt: this.ref(['sweep', 'max_runs']),
     };
   }
 
@@ -181,6 +230,37 @@ class Compiler {
     return -Errno[name];
   }
 
+  /** One argument of an entry point, by its declared type. */
+  arg(type: ArgType, value: unknown, path: readonly PathSegment[]): ArgValue {
+    switch (type) {
+      case 'devid':
+        return value as number;
+      case 'address':
+        return this.address(value as Address, path);
+      case 'addressOrAlloc':
+        return this.addressOrAlloc(value as SpecAddressOrAlloc, path);
+      case 'prot':
+        return PROT[value as string]!;
+      default:
+        throw new Error(`no compiler for argument type ${type satisfies never}`);
+    }
+  }
+
+  call(s: Spec['steps'][number], path: readonly PathSegment[], iommu: number): StepAction {
+    const fn = s.call!;
+    const entry = ENTRY_POINTS.get(fn)!;
+    const given = (s.args ?? {}) as Record<string, unknown>;
+    for (const [name, def] of Object.entries(entry.args)) {
+      if (def.required && given[name] === undefined) this.error([...path, s.args ? 'args' : 'call'], `${fn} needs \`args.${name}\``, `add \`${name}:\` under args`);
+    }
+    const args: Record<string, ArgValue> = {};
+    for (const [name, value] of Object.entries(given)) {
+      const def = entry.args[name];
+      if (def && value !== undefined) args[name] = this.arg(def.type, value, [...path, 'args', name]);
+    }
+    return { kind: 'call', fn, iommu, args };
+  }
+
   steps(spec: Spec, iommuCount: number): PlanStep[] {
     const names = new Set<string>();
     return spec.steps.map((s, i): PlanStep => {
@@ -190,36 +270,26 @@ class Compiler {
         if (names.has(s.name)) this.error([...path, 'name'], `two steps are named \`${s.name}\``, 'step names must be unique');
         names.add(s.name);
       }
-      let action: StepAction;
       const checkIommu = (iommu: number, p: readonly PathSegment[]): number => {
         if (iommu >= iommuCount) this.error(p, `there is no IOMMU ${iommu}`, `the hardware has ${iommuCount}; indices start at 0`);
         return iommu;
       };
+      let action: StepAction;
       if (s.call !== undefined) {
-        const iommu = checkIommu(s.iommu ?? 0, [...path, s.iommu === undefined ? 'call' : 'iommu']);
-        const args = s.args ?? {};
-        for (const needed of CALL_ARGS[s.call] ?? []) {
-          if (args[needed] === undefined) this.error([...path, s.args ? 'args' : 'call'], `${s.call} needs \`args.${needed}\``, `add \`${needed}:\` under args`);
-        }
-        action = {
-          kind: 'call',
-          fn: s.call,
-          iommu,
-          ...(args.devid === undefined ? {} : { devid: args.devid }),
-          ...(args.iova === undefined ? {} : { iova: this.address(args.iova, [...path, 'args', 'iova']) }),
-          ...(args.pa === undefined ? {} : { pa: this.addressOrAlloc(args.pa, [...path, 'args', 'pa']) }),
-          ...(args.size === undefined ? {} : { size: this.address(args.size, [...path, 'args', 'size']) }),
-          ...(args.prot === undefined ? {} : { prot: PROT[args.prot]! }),
-        };
+        action = this.call(s, path, checkIommu(s.iommu ?? 0, [...path, s.iommu === undefined ? 'call' : 'iommu']));
+      } else if (s.viommu_access) {
+        const a = s.viommu_access;
+        const iommu = checkIommu(a.iommu ?? 0, [...path, 'viommu_access']);
+        action = { kind: 'viommu_access', iommu, iova: this.address(a.iova, [...path, 'viommu_access', 'iova']), access: a.access };
       } else {
-        const kind = s.viommu_access ? 'viommu_access' : 'dma';
-        const a = (s.viommu_access ?? s.dma)!;
-        if (kind === 'dma' && a.devid === undefined) this.error([...path, kind], 'a DMA needs the device', 'add `devid:`');
-        action = { kind, iommu: checkIommu(a.iommu ?? 0, [...path, kind]), ...(a.devid === undefined ? {} : { devid: a.devid }), iova: this.address(a.iova, [...path, kind, 'iova']), access: a.access };
+        const a = s.dma!;
+        if (a.devid === undefined) this.error([...path, 'dma'], 'a DMA needs the device', 'add `devid:`');
+        const iommu = checkIommu(a.iommu ?? 0, [...path, 'dma']);
+        action = { kind: 'dma', iommu, devid: a.devid ?? 0, iova: this.address(a.iova, [...path, 'dma', 'iova']), access: a.access };
       }
       let expect: StepExpect | undefined;
+      const ep = [...path, 'expect'];
       if (s.expect !== undefined) {
-        const ep = [...path, 'expect'];
         if (typeof s.expect === 'object') {
           if (action.kind === 'call') this.error(ep, 'a call returns a value, not a translation', 'expected 0, an errno such as -ENOMEM, or oops');
           const e = s.expect;
@@ -231,30 +301,123 @@ class Compiler {
             ...(e.stale === undefined ? {} : { stale: e.stale }),
           };
         } else {
-          if (action.kind !== 'call' && s.expect !== 'oops') this.error(ep, 'an access has a translation, not a return value', 'expected a mapping such as {pa: 0x401000} or {fault: not_present}');
+          if (action.kind !== 'call' && s.expect !== 'oops') {
+            this.error(ep, 'an access has a translation, not a return value', 'expected a mapping such as {pa: 0x401000} or {fault: not_present}');
+          }
           expect = { kind: 'ret', ret: this.ret(s.expect, ep) };
         }
       }
-      return { index: i, name, action, repeat: s.repeat ?? 1, ...(expect ? { expect } : {}), path };
+      return { index: i, name, action, repeat: s.repeat ?? 1, ...(expect ? { expect } : {}), at: this.ref(ep) };
     });
   }
+
+  expectations(x: Expect): ExpectationOf<ExpectKey>[] {
+    const out: ExpectationOf<ExpectKey>[] = [];
+    for (const key of EXPECT_KEYS) {
+      const value = (x as Record<string, unknown>)[key];
+      if (value === undefined) continue;
+      out.push((EXPECT_COMPILERS[key] as ExpectCompiler<ExpectKey>)(value as never, this, ['expect', key]));
+    }
+    return out;
+  }
 }
+
+type ExpectCompiler<K extends ExpectKey> = (value: NonNullable<Expect[K]>, c: Compiler, path: readonly PathSegment[]) => ExpectationOf<K>;
+
+const logMatchers = (lines: LogLine[]): LogMatcher[] =>
+  lines.map((l) => (typeof l === 'string' ? { text: l } : { ...(l.level === undefined ? {} : { level: l.level }), match: l.match }));
+
+const logCompiler =
+  <K extends 'log' | 'log_without_debug' | 'log_contains'>(key: K): ExpectCompiler<K> =>
+  (lines, c, path) =>
+    ({ key, lines: logMatchers(lines), at: c.ref(path) }) as unknown as ExpectationOf<K>;
+
+const lineCompiler =
+  <K extends 'leaks' | 'freed' | 'events' | 'faults_fired'>(key: K): ExpectCompiler<K> =>
+  (lines, c, path) =>
+    ({ key, lines, at: c.ref(path) }) as unknown as ExpectationOf<K>;
+
+const perIommuCompiler =
+  <K extends 'commands' | 'iotlb'>(key: K): ExpectCompiler<K> =>
+  (value, c, path) =>
+    ({
+      key,
+      perIommu: Object.entries(value).map(([k, lines]) => ({ key: k, lines, at: c.ref([...path, k]) })),
+      at: c.ref(path),
+    }) as unknown as ExpectationOf<K>;
+
+/** How each `expect:` key compiles: the language half of the expectation registry (runtime/check/diff.ts). */
+const EXPECT_COMPILERS: { readonly [K in ExpectKey]: ExpectCompiler<K> } = {
+  log: logCompiler('log'),
+  log_without_debug: logCompiler('log_without_debug'),
+  log_contains: logCompiler('log_contains'),
+  oops: (oops, c, path) => ({ key: 'oops', oops, at: c.ref(path) }),
+  mappings: (value, c, path) => ({
+    key: 'mappings',
+    domains: Object.entries(value).map(([domain, ranges]) => ({
+      domain,
+      ranges: ranges.map((r, i) => {
+        const p = [...path, domain, i];
+        return {
+          iova: parseAddress(r.iova) ?? 0n,
+          size: parseAddress(r.size) ?? 0n,
+          ...(r.pa === undefined ? {} : { pa: c.addressOrAlloc(r.pa, [...p, 'pa']) }),
+          ...(r.page_size === undefined ? {} : { page: parseAddress(r.page_size) ?? 0n }),
+          ...(r.perm === undefined ? {} : { perm: r.perm }),
+        };
+      }),
+      at: c.ref([...path, domain]),
+    })),
+    at: c.ref(path),
+  }),
+  memtypes: (ranges, c, path) => ({
+    key: 'memtypes',
+    ranges: ranges.map((m, i) => ({ pa: c.addressOrAlloc(m.pa, [...path, i, 'pa']), size: parseAddress(m.size) ?? 0n, type: m.type })),
+    at: c.ref(path),
+  }),
+  commands: perIommuCompiler('commands'),
+  iotlb: perIommuCompiler('iotlb'),
+  leaks: lineCompiler('leaks'),
+  freed: lineCompiler('freed'),
+  events: lineCompiler('events'),
+  faults_fired: lineCompiler('faults_fired'),
+  domain_ids: (ids, c, path) => ({ key: 'domain_ids', ids, at: c.ref(path) }),
+  ptes: (ptes, c, path) => ({
+    key: 'ptes',
+    ptes: ptes.map((p, i) => ({ domain: p.domain, iova: parseAddress(p.iova) ?? 0n, value: parseAddress(p.value) ?? 0n, at: c.ref([...path, i]) })),
+    at: c.ref(path),
+  }),
+  dtes: (dtes, c, path) => ({
+    key: 'dtes',
+    dtes: dtes.map((d, i) => ({ iommu: d.iommu ?? 0, devid: d.devid, data: d.data.map((v) => parseAddress(v) ?? 0n), at: c.ref([...path, i]) })),
+    at: c.ref(path),
+  }),
+};
 
 /** Compiles a validated spec into a plan, or the semantic errors the schema cannot express. */
 export function compileSpec(src: LoadedSpec): { ok: true; plan: Plan } | { ok: false; errors: SpecError[] } {
   const c = new Compiler(src);
   const spec = src.spec;
   const machine = c.machine(spec);
+  const faults = (spec.faults ?? []).map((f, i) => c.fault(f, i, spec));
   const steps = c.steps(spec, spec.hardware.iommus.length);
-  const expect = spec.expect ?? {};
-  const walk = (v: unknown, path: PathSegment[]): void => {
-    if (v && typeof v === 'object') {
-      if ('alloc' in v && typeof (v as { alloc: unknown }).alloc === 'string') c.site((v as { alloc: string }).alloc, [...path, 'alloc']);
-      for (const [k, x] of Object.entries(v)) walk(x, [...path, Array.isArray(v) ? Number(k) : k]);
-    }
-  };
-  walk(expect, ['expect']);
+  const expect = c.expectations(spec.expect ?? {});
   const sweep = spec.sweep ? c.sweep(spec) : undefined;
   if (c.errors.length) return { ok: false, errors: c.errors };
-  return { ok: true, plan: { id: src.id, file: src.file, name: spec.name, tags: spec.tags ?? [], machine, steps, expect, golden: spec.golden ?? false, source: src, ...(sweep ? { sweep } : {}) } };
+  const caseName = src.id.includes('#') ? src.id.slice(src.id.indexOf('#') + 1) : undefined;
+  const plan: Plan = {
+    id: src.id,
+    file: src.file,
+    name: spec.name,
+    tags: spec.tags ?? [],
+    machine,
+    faults,
+    faultsAt: faults.map((_, i) => c.ref(['faults', i])),
+    steps,
+    stepsAt: c.ref(['steps']),
+    expect,
+    golden: spec.golden ? { path: goldenPath(src.file, caseName), at: c.ref(['golden']) } : null,
+    ...(sweep ? { sweep } : {}),
+  };
+  return { ok: true, plan };
 }

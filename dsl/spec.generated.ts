@@ -65,7 +65,7 @@ export type Fault = {
 export type Fault1 = {
   [k: string]: unknown;
 };
-export type Step = {
+export type Step = CallArgs & {
   name?: string;
   /**
    * A driver entry point, called on IOMMU `iommu` (and its vIOMMU domain for map/unmap/flush/attach_device).
@@ -86,13 +86,10 @@ export type Step = {
    * Index of the IOMMU in hardware.iommus; default 0.
    */
   iommu?: number;
-  args?: {
-    devid?: number;
-    iova?: Address;
-    pa?: AddressOrAlloc;
-    size?: Address;
-    prot?: 'r' | 'w' | 'rw' | 'none';
-  };
+  /**
+   * The entry point's arguments (see $defs/callArgs for each one's).
+   */
+  args?: {};
   repeat?: number;
   viommu_access?: Access;
   dma?: Access1;
@@ -135,13 +132,10 @@ export type Step = {
      * Index of the IOMMU in hardware.iommus; default 0.
      */
     iommu?: number;
-    args?: {
-      devid?: number;
-      iova?: Address;
-      pa?: AddressOrAlloc;
-      size?: Address;
-      prot?: 'r' | 'w' | 'rw' | 'none';
-    };
+    /**
+     * The entry point's arguments (see $defs/callArgs for each one's).
+     */
+    args?: {};
     repeat?: number;
     viommu_access?: Access;
     dma?: Access1;
@@ -184,13 +178,10 @@ export type Step = {
      * Index of the IOMMU in hardware.iommus; default 0.
      */
     iommu?: number;
-    args?: {
-      devid?: number;
-      iova?: Address;
-      pa?: AddressOrAlloc;
-      size?: Address;
-      prot?: 'r' | 'w' | 'rw' | 'none';
-    };
+    /**
+     * The entry point's arguments (see $defs/callArgs for each one's).
+     */
+    args?: {};
     repeat?: number;
     viommu_access?: Access;
     dma?: Access1;
@@ -233,13 +224,10 @@ export type Step = {
      * Index of the IOMMU in hardware.iommus; default 0.
      */
     iommu?: number;
-    args?: {
-      devid?: number;
-      iova?: Address;
-      pa?: AddressOrAlloc;
-      size?: Address;
-      prot?: 'r' | 'w' | 'rw' | 'none';
-    };
+    /**
+     * The entry point's arguments (see $defs/callArgs for each one's).
+     */
+    args?: {};
     repeat?: number;
     viommu_access?: Access;
     dma?: Access1;
@@ -263,6 +251,36 @@ export type Step = {
         };
   } & Step1;
 /**
+ * The arguments each entry point takes.
+ */
+export type CallArgs = {
+  [k: string]: unknown;
+} & {
+  [k: string]: unknown;
+} & {
+  [k: string]: unknown;
+} & {
+  [k: string]: unknown;
+} & {
+  [k: string]: unknown;
+} & {
+  [k: string]: unknown;
+} & {
+  [k: string]: unknown;
+} & {
+  [k: string]: unknown;
+} & {
+  [k: string]: unknown;
+} & {
+  [k: string]: unknown;
+} & {
+  [k: string]: unknown;
+};
+/**
+ * Expected return: 0, a negative errno as a name (ENOMEM or -ENOMEM) or number, or oops.
+ */
+export type Ret = number | string;
+/**
  * An address, or the address of an allocation named by its site and ordinal (so specs survive unrelated allocations moving memory).
  */
 export type AddressOrAlloc =
@@ -278,10 +296,6 @@ export type AddressOrAlloc =
       nth?: number;
       offset?: Address;
     };
-/**
- * Expected return: 0, a negative errno as a name (ENOMEM or -ENOMEM) or number, or oops.
- */
-export type Ret = number | string;
 export type Step1 =
   | {
       [k: string]: unknown;

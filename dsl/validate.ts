@@ -107,7 +107,8 @@ export function validateSpec(data: unknown, locate: Locate): SpecError[] {
   const alternatives = errors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf');
   const inBranch = (e: ErrorObject): boolean =>
     alternatives.some((a) => a !== e && (e.instancePath === a.instancePath || e.instancePath.startsWith(a.instancePath + '/')) && e.schemaPath.startsWith(a.schemaPath + '/'));
-  const kept = errors.filter((e) => !inBranch(e));
+  // An `if` that matched is reported through its `then` branch's own errors; the `if` adds nothing.
+  const kept = errors.filter((e) => e.keyword !== 'if' && !inBranch(e));
   const seen = new Set<string>();
   const out: SpecError[] = [];
   for (const e of kept) {

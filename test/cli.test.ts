@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { main } from '../dsl/cli.js';
+import { main } from '../app/cli.js';
 
 /** Runs the CLI in-process and captures what it writes. */
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {

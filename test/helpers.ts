@@ -1,3 +1,4 @@
+import { HARNESS, portedFrames, portedFrom, type Frame } from '../runtime/linux/ported.js';
 import { Kernel } from '../runtime/linux/kernel.js';
 import type { InjectionPlan } from '../runtime/fault/inject.js';
 import { KernelOops, type OopsReport } from '../runtime/linux/kptr.js';
@@ -19,4 +20,9 @@ export const GiB = 1n << 30n;
 /** A kernel with the given nodes ([base, size] pairs, node ids in order) and fault plans. */
 export function makeKernel(nodes: [bigint, bigint][] = [[0n, 64n * MiB]], faults: InjectionPlan[] = []): Kernel {
   return new Kernel({ nodes: nodes.map(([base, size], id) => ({ id, base, size })), faults });
+}
+
+/** The frame of a ported function by name, or a new one for test code that plays a function. */
+export function frame(name: string): Frame {
+  return portedFrames().find((f) => f.name === name) ?? portedFrom(HARNESS, 'test', [name])[name]!;
 }

@@ -2,8 +2,8 @@ import { readFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { main } from '../dsl/cli.js';
-import { shardOf } from '../dsl/runner.js';
+import { main } from '../app/cli.js';
+import { shardOf } from '../app/runner.js';
 
 async function cli(...args: string[]): Promise<{ code: number; out: string }> {
   let out = '';

@@ -1,14 +1,8 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import type { EndState } from '../exec/capture.js';
-import type { SweepTable } from '../exec/sweep.js';
-import type { Mismatch } from './diff.js';
-
-/** `foo.yaml` -> `foo.golden.json`; a case `bar` of it -> `foo.bar.golden.json`. */
-export function goldenPath(specFile: string, caseName: string | undefined): string {
-  const stem = basename(specFile).replace(/\.ya?ml$/, '');
-  return join(dirname(specFile), `${stem}${caseName ? `.${caseName}` : ''}.golden.json`);
-}
+import type { GoldenRef } from '../plan/plan.js';
+import type { Mismatch } from './mismatch.js';
+import type { SweepTable } from './sweep.js';
 
 export function goldenText(state: EndState | SweepTable): string {
   return JSON.stringify(state, null, 2) + '\n';
@@ -27,7 +21,8 @@ export type GoldenMode = { readonly update: boolean; readonly ci: boolean };
  * Compares the end state with the golden file. With --update (never with --ci) a missing or different file
  * is written instead; otherwise a difference is a mismatch showing the line diff.
  */
-export function checkGolden(path: string, state: EndState | SweepTable, mode: GoldenMode): { mismatch?: Mismatch; wrote: boolean } {
+export function checkGolden(golden: GoldenRef, state: EndState | SweepTable, mode: GoldenMode): { mismatch?: Mismatch; wrote: boolean } {
+  const { path } = golden;
   const text = goldenText(state);
   const exists = existsSync(path);
   const old = exists ? readFileSync(path, 'utf8') : undefined;
@@ -37,5 +32,5 @@ export function checkGolden(path: string, state: EndState | SweepTable, mode: Go
     return { wrote: true };
   }
   const title = exists ? `end state differs from ${path}` : `golden file ${path} is missing${mode.ci ? '' : '; run with --update to write it'}`;
-  return { mismatch: { path: ['golden'], title, expected: (old ?? '').split('\n'), actual: text.split('\n') }, wrote: false };
+  return { mismatch: { at: golden.at, title, expected: (old ?? '').split('\n'), actual: text.split('\n') }, wrote: false };
 }

@@ -1,11 +1,8 @@
-import type { Command } from '../hw/commands.js';
-import type { HwEvent } from '../hw/events.js';
-import type { KernelEvent } from '../linux/events.js';
+import { formatMapping, formatMemtype, hex } from '../base/format.js';
 import { formatReturn } from '../linux/errno.js';
-import { ErrPtr } from '../linux/kptr.js';
+import type { KernelEvent } from '../linux/events.js';
 import { cacheModeName, type CacheModeValue } from '../mem/memtype.js';
-import { enumerateLeaves } from '../pt/enumerate.js';
-import type { ProtectionDomain } from '../linux/amd/domain.js';
+import type { DomainView } from '../vendor/view.js';
 import type { RunResult, StepResult } from './executor.js';
 
 /**
@@ -29,42 +26,6 @@ export interface EndState {
   allocations: string[];
 }
 
-const hex = (v: bigint | number): string => `0x${v.toString(16)}`;
-
-export function formatRange(start: bigint, size: bigint): string {
-  return size === 1n << 64n ? '[all]' : `[${hex(start)}, +${hex(size)})`;
-}
-
-export function formatCommand(c: Command): string {
-  switch (c.op) {
-    case 'COMPLETION_WAIT':
-      return `COMPLETION_WAIT${c.store ? ` store=${hex(c.semaphorePa)} data=${hex(c.data)}` : ''}${c.interrupt ? ' interrupt' : ''}`;
-    case 'INVALIDATE_IOMMU_PAGES':
-      return `INVALIDATE_IOMMU_PAGES domain=${c.domainId} ${formatRange(c.range.start, c.range.size)}${c.pde ? ' pde' : ''}${c.gn ? ` gn pasid=${hex(c.pasid)}` : ''}`;
-    case 'INVALIDATE_IOTLB_PAGES':
-      return `INVALIDATE_IOTLB_PAGES devid=${hex(c.deviceId)} ${formatRange(c.range.start, c.range.size)}`;
-    case 'INVALIDATE_DEVTAB_ENTRY':
-      return `INVALIDATE_DEVTAB_ENTRY devid=${hex(c.deviceId)}`;
-    case 'INVALIDATE_INTERRUPT_TABLE':
-      return `INVALIDATE_INTERRUPT_TABLE devid=${hex(c.deviceId)}`;
-    case 'COMPLETE_PPR_REQUEST':
-      return `COMPLETE_PPR_REQUEST devid=${hex(c.deviceId)} tag=${c.tag}`;
-    case 'INVALIDATE_IOMMU_ALL':
-      return 'INVALIDATE_IOMMU_ALL';
-  }
-}
-
-function formatHwEvent(iommu: number, e: HwEvent): string {
-  switch (e.code) {
-    case 'ILLEGAL_COMMAND_ERROR':
-      return `iommu${iommu} ILLEGAL_COMMAND_ERROR command=${hex(e.commandPa)}`;
-    case 'IO_PAGE_FAULT':
-      return `iommu${iommu} IO_PAGE_FAULT devid=${hex(e.deviceId)} domain=${e.domainId} address=${hex(e.address)} flags=${hex(e.flags)}`;
-    case 'ILLEGAL_DEV_TABLE_ENTRY':
-      return `iommu${iommu} ILLEGAL_DEV_TABLE_ENTRY devid=${hex(e.deviceId)} address=${hex(e.address)}`;
-  }
-}
-
 function formatKernelEvent(e: KernelEvent): string {
   switch (e.kind) {
     case 'warn':
@@ -78,8 +39,13 @@ function formatKernelEvent(e: KernelEvent): string {
 
 function formatStep(r: StepResult): string {
   const s = r.step;
-  const label = s.action.kind === 'call' ? s.action.fn : s.action.kind;
-  if (r.access) return `${s.name}: ${label} ${hex(s.action.iova ?? 0n)} -> ${r.access.ok ? `${hex(r.access.pa)}${r.access.fromIotlb ? ' iotlb' : ''}${r.access.stale ? ' STALE' : ''}` : `fault ${r.access.fault}`}`;
+  const a = s.action;
+  const label = a.kind === 'call' ? a.fn : a.kind;
+  if (r.access) {
+    const iova = a.kind === 'call' ? 0n : a.iova;
+    const to = r.access.ok ? `${hex(r.access.pa)}${r.access.fromIotlb ? ' iotlb' : ''}${r.access.stale ? ' STALE' : ''}` : `fault ${r.access.fault}`;
+    return `${s.name}: ${label} ${hex(iova)} -> ${to}`;
+  }
   const shown = r.rets.map((v) => (v === null ? 'void' : typeof v === 'bigint' ? hex(v) : formatReturn(v)));
   const runs: string[] = [];
   for (let i = 0; i < shown.length; ) {
@@ -91,20 +57,10 @@ function formatStep(r: StepResult): string {
   return `${s.name}: ${label} -> ${[...runs, ...(r.oops ? ['oops'] : [])].join(', ')}`;
 }
 
-function liveDomains(run: RunResult): ProtectionDomain[] {
-  const out: ProtectionDomain[] = [];
-  for (const iommu of run.machine.driver.iommus) {
-    const pdom = iommu.viommu_pdom;
-    if (pdom && !(pdom instanceof ErrPtr) && pdom.amdv1 && !out.includes(pdom)) out.push(pdom);
-  }
-  return out.sort((a, b) => a.id - b.id);
-}
-
 /** Mapped ranges of a domain; adjacent leaves of one mapping (same page size and permissions) merge. */
-function mappings(run: RunResult, pdom: ProtectionDomain): string[] {
-  const { host_pt_root, mode } = pdom.amdv1!.hwInfo();
+function mappingLines(d: DomainView): string[] {
   const ranges: { iova: bigint; size: bigint; pa: bigint; lg2: number; perm: string }[] = [];
-  for (const leaf of enumerateLeaves(run.machine.k.mem, host_pt_root, mode)) {
+  for (const leaf of d.leaves()) {
     const perm = `${leaf.read ? 'r' : ''}${leaf.write ? 'w' : ''}` || '-';
     const last = ranges[ranges.length - 1];
     if (last && last.lg2 === leaf.lg2 && last.perm === perm && last.iova + last.size === leaf.iova && last.pa + last.size === leaf.pa) last.size += 1n << BigInt(leaf.lg2);
@@ -113,65 +69,137 @@ function mappings(run: RunResult, pdom: ProtectionDomain): string[] {
   return ranges.map((r) => formatMapping(r.iova, r.size, r.pa, 1n << BigInt(r.lg2), r.perm));
 }
 
-export function formatMapping(iova: bigint, size: bigint, pa: bigint, page: bigint, perm: string): string {
-  return `iova=${hex(iova)} size=${hex(size)} pa=${hex(pa)} page=${hex(page)} ${perm}`;
-}
+/**
+ * The end state of one run, computed part by part on first use: a spec that states only the log never
+ * walks a page table, and a golden file asks for every part.
+ */
+export class CapturedState {
+  private readonly cache = new Map<keyof EndState, unknown>();
 
-export function formatMemtype(pa: bigint, size: bigint, type: string): string {
-  return `pa=${hex(pa)} size=${hex(size)} ${type}`;
-}
+  constructor(readonly run: RunResult) {}
 
-function memtypes(run: RunResult): string[] {
-  const out: string[] = [];
-  let start = -1;
-  let prev = -1;
-  let mode: CacheModeValue = 0;
-  const flush = (): void => {
-    if (start >= 0) out.push(formatMemtype(BigInt(start) << 12n, BigInt(prev - start + 1) << 12n, cacheModeName(mode)));
-  };
-  for (const [pfn, m] of run.machine.k.memtypes.nonWb()) {
-    if (start >= 0 && pfn === prev + 1 && m === mode) {
-      prev = pfn;
-      continue;
-    }
-    flush();
-    start = prev = pfn;
-    mode = m;
+  private once<K extends keyof EndState>(key: K, compute: () => EndState[K]): EndState[K] {
+    if (!this.cache.has(key)) this.cache.set(key, compute());
+    return this.cache.get(key) as EndState[K];
   }
-  flush();
-  return out;
+
+  private get view() {
+    return this.run.machine.view;
+  }
+
+  steps(): string[] {
+    return this.once('steps', () => this.run.steps.map(formatStep));
+  }
+
+  log(): string[] {
+    return this.once('log', () => this.view.k.log.lines.map((l) => `${l.level}: ${l.text}`));
+  }
+
+  oops(): EndState['oops'] {
+    return this.once('oops', () => {
+      const first = this.run.oopses[0];
+      if (!first) return null;
+      const step = this.run.steps.find((s) => s.step.index === first.step)?.step.name ?? `#${first.step + 1}`;
+      return { message: first.message, function: first.function, step };
+    });
+  }
+
+  mappings(): Record<string, string[]> {
+    return this.once('mappings', () => Object.fromEntries(this.view.domains().map((d) => [String(d.id), mappingLines(d)])));
+  }
+
+  memtypes(): string[] {
+    return this.once('memtypes', () => {
+      const out: string[] = [];
+      let start = -1;
+      let prev = -1;
+      let mode: CacheModeValue = 0;
+      const flush = (): void => {
+        if (start >= 0) out.push(formatMemtype(BigInt(start) << 12n, BigInt(prev - start + 1) << 12n, cacheModeName(mode)));
+      };
+      for (const [pfn, m] of this.view.k.memtypes.nonWb()) {
+        if (start >= 0 && pfn === prev + 1 && m === mode) {
+          prev = pfn;
+          continue;
+        }
+        flush();
+        start = prev = pfn;
+        mode = m;
+      }
+      flush();
+      return out;
+    });
+  }
+
+  commands(): Record<string, string[]> {
+    return this.once('commands', () => Object.fromEntries(this.view.iommus().map((i) => [String(i.index), [...i.commandLines()]])));
+  }
+
+  iotlb(): Record<string, string[]> {
+    return this.once('iotlb', () => Object.fromEntries(this.view.iommus().map((i) => [String(i.index), [...i.iotlbLines()]])));
+  }
+
+  leaks(): string[] {
+    return this.once('leaks', () => this.view.k.ledger.history.filter((a) => a.step >= 0 && !a.freed).map((a) => a.site));
+  }
+
+  freed(): string[] {
+    return this.once('freed', () =>
+      this.view.k.ledger.history
+        .filter((a) => a.freed && a.freed.step >= 0)
+        .sort((a, b) => a.freed!.seq - b.freed!.seq)
+        .map((a) => a.site),
+    );
+  }
+
+  events(): string[] {
+    return this.once('events', () => {
+      const iommus = this.view.iommus();
+      return [...this.view.k.events.map(formatKernelEvent), ...iommus.flatMap((i) => i.eventLines()), ...iommus.flatMap((i) => i.staleLines())];
+    });
+  }
+
+  faultsFired(): string[] {
+    return this.once('faults_fired', () => this.view.k.faults.fired.map((f) => `${f.point.site}#${f.point.call}`));
+  }
+
+  faultsUnfired(): number[] {
+    return this.once('faults_unfired', () => this.view.k.faults.unfiredPlans());
+  }
+
+  domainIds(): number[] {
+    return this.once('domain_ids', () => [...this.view.allocatedDomainIds()]);
+  }
+
+  allocations(): string[] {
+    return this.once('allocations', () =>
+      this.view.k.ledger.history
+        .filter((a) => a.step >= 0)
+        .map((a) => `${a.site} #${a.ordinal} pa=${hex(a.pa)} size=${hex(a.bytes)}${a.freed ? ` freed by ${a.freed.by}` : ''}`),
+    );
+  }
+
+  /** Every part, in the golden file's order. */
+  all(): EndState {
+    return {
+      steps: this.steps(),
+      log: this.log(),
+      oops: this.oops(),
+      mappings: this.mappings(),
+      memtypes: this.memtypes(),
+      commands: this.commands(),
+      iotlb: this.iotlb(),
+      leaks: this.leaks(),
+      freed: this.freed(),
+      events: this.events(),
+      faults_fired: this.faultsFired(),
+      faults_unfired: this.faultsUnfired(),
+      domain_ids: this.domainIds(),
+      allocations: this.allocations(),
+    };
+  }
 }
 
 export function captureEndState(run: RunResult): EndState {
-  const { k, driver } = run.machine;
-  const stepName = (i: number): string => run.steps.find((s) => s.step.index === i)?.step.name ?? `#${i + 1}`;
-  const first = run.oopses[0];
-  const ledger = k.ledger;
-  const during = ledger.history.filter((a) => a.step >= 0);
-  const hwEvents = driver.iommus.flatMap((iommu, i) => iommu.mmio.events.map((e) => formatHwEvent(i, e.event)));
-  const stale = driver.iommus.flatMap((iommu, i) =>
-    iommu.mmio.staleHits.map((h) => `iommu${i} stale IOTLB hit domain=${h.domainId} iova=${hex(h.iova)} pa=${hex(h.cachedPa)}${h.targetFreed ? ' (target freed)' : ''}`),
-  );
-  return {
-    steps: run.steps.map(formatStep),
-    log: k.log.lines.map((l) => `${l.level}: ${l.text}`),
-    oops: first ? { message: first.message, function: first.function, step: stepName(first.step) } : null,
-    mappings: Object.fromEntries(liveDomains(run).map((d) => [String(d.id), mappings(run, d)])),
-    memtypes: memtypes(run),
-    commands: Object.fromEntries(driver.iommus.map((iommu, i) => [String(i), iommu.mmio.executed.map((c) => formatCommand(c.command))])),
-    iotlb: Object.fromEntries(
-      driver.iommus.map((iommu, i) => [String(i), iommu.mmio.iotlb.snapshot().map((e) => `domain=${e.domainId} iova=${hex(e.pageIova)} size=${hex(1n << BigInt(e.pageLg2))} pa=${hex(e.pa)} ${e.read ? 'r' : ''}${e.write ? 'w' : ''}`)]),
-    ),
-    leaks: during.filter((a) => !a.freed).map((a) => a.site),
-    freed: ledger.history
-      .filter((a) => a.freed && a.freed.step >= 0)
-      .sort((a, b) => a.freed!.seq - b.freed!.seq)
-      .map((a) => a.site),
-    events: [...k.events.map(formatKernelEvent), ...hwEvents, ...stale],
-    faults_fired: k.faults.fired.map((f) => `${f.point.site}#${f.point.call}`),
-    faults_unfired: k.faults.unfiredPlans(),
-    domain_ids: driver.g.pdom_ids.allocated(),
-    allocations: during.map((a) => `${a.site} #${a.ordinal} pa=${hex(a.pa)} size=${hex(a.bytes)}${a.freed ? ` freed by ${a.freed.by}` : ''}`),
-  };
+  return new CapturedState(run).all();
 }
-

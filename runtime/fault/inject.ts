@@ -1,4 +1,7 @@
+import { FAILURE_POINTS, type FailureKind, type FailurePointName } from './points.js';
 import { seededRandom } from './prng.js';
+
+export type { FailureKind } from './points.js';
 
 /**
  * One failure-point registry for everything fallible in the model: allocators, memory-type changes, command
@@ -6,12 +9,6 @@ import { seededRandom } from './prng.js';
  * (`amd_viommu_init/viommu_private_space_init/alloc_private_subregion[2]/.../iommu_alloc_pages_node_sz`), so
  * a site's name depends only on the code that reaches it, never on how many other allocations exist.
  */
-
-/**
- * How a failure shows: allocators return NULL, functions return a negative errno, and a hardware point
- * makes the machine itself fail (the command processor hangs), so the driver meets it as it would.
- */
-export type FailureKind = 'null' | 'errno' | 'hang';
 
 export interface FailurePoint {
   readonly site: string;
@@ -66,8 +63,11 @@ export class FaultRegistry {
   readonly passed: FailurePoint[] = [];
   readonly fired: FiredInjection[] = [];
   step = -1;
+  /** The call path that names the sites passed now; the simulated kernel pushes and pops its frames. */
+  readonly path = new CallPath();
   private readonly plans: PlanState[];
   private readonly perSite = new Map<string, number>();
+  private suppressed = 0;
 
   constructor(plans: readonly InjectionPlan[] = []) {
     this.plans = plans.map((plan) => ({
@@ -80,7 +80,27 @@ export class FaultRegistry {
   }
 
   /**
-   * Passes one failure point. Returns undefined to proceed, or the failure: `null` for a NULL-kind site,
+   * Passes the failure point `point` under the current call path (kernel and hardware alike). Returns
+   * undefined to proceed, or the failure as `check` does.
+   */
+  pass(point: FailurePointName, order?: number): { value: number | null } | undefined {
+    if (this.suppressed > 0) return undefined;
+    const def = FAILURE_POINTS[point];
+    return this.check(this.path.siteName(point), def.kind, def.naturalErrno, order);
+  }
+
+  /** Runs boot-time set-up that precedes the spec: no failure point inside it fires or counts. */
+  withoutFaults<T>(body: () => T): T {
+    this.suppressed++;
+    try {
+      return body();
+    } finally {
+      this.suppressed--;
+    }
+  }
+
+  /**
+   * Passes one failure point by its full site name. Returns undefined to proceed, or the failure: `null` for a NULL-kind site,
    * a negative errno for an errno-kind site. The first plan that fires wins; every plan counts the call.
    */
   check(site: string, kind: FailureKind, naturalErrno: number, order?: number): { value: number | null } | undefined {
@@ -130,6 +150,39 @@ export class FaultRegistry {
       case 'always':
         return true;
     }
+  }
+}
+
+/**
+ * The call path of the ported code running now: one frame per ported function, `name[i]` for a call made
+ * from a loop, so every failure point has a name that depends only on the code that reaches it.
+ */
+export class CallPath {
+  private readonly frames: string[] = [];
+  private nextIndex: number | undefined;
+
+  enter(name: string, index?: number): void {
+    index ??= this.nextIndex;
+    this.nextIndex = undefined;
+    this.frames.push(index === undefined ? name : `${name}[${index}]`);
+  }
+
+  leave(): void {
+    this.frames.pop();
+  }
+
+  /** Tags the next frame entered with a loop index (see Kernel.iteration). */
+  tagNext(index: number): void {
+    this.nextIndex = index;
+  }
+
+  /** The innermost frame, for WARN and oops reports. */
+  get current(): string {
+    return this.frames[this.frames.length - 1] ?? '(none)';
+  }
+
+  siteName(leaf: string): string {
+    return this.frames.length === 0 ? leaf : `${this.frames.join('/')}/${leaf}`;
   }
 }
 

@@ -1,10 +1,11 @@
 import type { PhysMemory } from '../mem/phys-memory.js';
-import { hwWalk, hwWalkFrom, isWalkFault, type WalkFault, type WalkResult } from '../pt/hw-walk.js';
+import { hwWalk, hwWalkFrom, isWalkFault, type WalkFault, type WalkResult } from './walk.js';
 import { decodeCommand, type Command, type CommandWords } from './commands.js';
 import { decodeDte, DTE_SIZE, type DeviceTableEntry } from './dte.js';
 import { encodeEvent, EVENT_FLAG_PE, EVENT_FLAG_PR, EVENT_FLAG_RW, type HwEvent } from './events.js';
 import { Iotlb, type IotlbEntry } from './iotlb.js';
-import { BudgetExceededError } from '../exec/budget.js';
+import { BudgetExceededError } from '../base/budget.js';
+import type { FaultRegistry } from '../fault/inject.js';
 import * as R from './regs.js';
 
 /** When the command processor consumes the ring: part of the machine, so timeouts come from it. */
@@ -61,6 +62,8 @@ export interface HwHooks {
   readonly isFreed: (pa: bigint) => boolean;
   /** Most commands this IOMMU may execute in a run. */
   readonly maxCommands?: number;
+  /** The machine's failure points: the doorbell passes `hw_cmd_processor_hang`. */
+  readonly faults?: FaultRegistry;
 }
 
 /** Addressing of the private-space walk, as the vIOMMU uses it: a domain, its root and mode. */
@@ -162,7 +165,11 @@ export class AmdIommuHw {
       else this.regs.hwClear(R.MMIO_STATUS_OFFSET, R.STATUS_CMD_BUF_RUN);
       if ((this.regs.read(R.MMIO_CONTROL_OFFSET) & R.CONTROL_EVT_LOG_EN) !== 0n) this.regs.hwOr(R.MMIO_STATUS_OFFSET, R.STATUS_EVT_RUN);
     }
-    if (offset === R.MMIO_CMD_TAIL_OFFSET) this.doorbell();
+    if (offset === R.MMIO_CMD_TAIL_OFFSET) {
+      // A planned hardware failure: the command processor stops as the doorbell rings, for good.
+      if (this.hooks.faults?.pass('hw_cmd_processor_hang')) this.hang();
+      this.doorbell();
+    }
   }
 
   private doorbell(): void {

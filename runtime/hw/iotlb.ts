@@ -1,5 +1,4 @@
-import { lowMask } from '../pt/defs.js';
-import { tableSpanLg2, type PdeStep, type WalkStart } from '../pt/hw-walk.js';
+import { tableSpanLg2, type PdeStep, type WalkStart } from './walk.js';
 
 /** A cached translation: one page of a domain. */
 export interface IotlbEntry {
@@ -35,7 +34,7 @@ export class Iotlb {
 
   lookup(domainId: number, iova: bigint): IotlbEntry | undefined {
     for (const lg2 of this.sizesInUse) {
-      const hit = this.entries.get(`${domainId}:${lg2}:${iova & ~lowMask(lg2)}`);
+      const hit = this.entries.get(`${domainId}:${lg2}:${iova & ~((1n << BigInt(lg2)) - 1n)}`);
       if (hit) return hit;
     }
     return undefined;

@@ -11,7 +11,7 @@ export class Ida {
   alloc_range(k: Kernel, min: number, max: number, _gfp: Gfp): number {
     if (min < 0) return -Errno.ENOSPC;
     if (max < 0) max = 0x7fff_ffff;
-    const failed = k.shouldFail('ida_alloc_range', 'errno', -Errno.ENOMEM);
+    const failed = k.shouldFail('ida_alloc_range');
     if (failed) return failed.value!;
     for (let id = min; id <= max; id++) {
       if (!this.used.has(id)) {

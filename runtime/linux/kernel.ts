@@ -2,8 +2,10 @@ import { NodeBuddy } from '../mem/buddy.js';
 import { AllocationLedger } from '../mem/ledger.js';
 import { MemTypes } from '../mem/memtype.js';
 import { PhysMemory, type NumaNodeConfig } from '../mem/phys-memory.js';
-import { FaultRegistry, type FailureKind, type InjectionPlan } from '../fault/inject.js';
-import { invariant } from '../model-bug.js';
+import { FaultRegistry, type InjectionPlan } from '../fault/inject.js';
+import type { FailurePointName } from '../fault/points.js';
+import { invariant } from '../base/model-bug.js';
+import type { Frame } from './ported.js';
 import { KernelLog } from './printk.js';
 import type { KernelEvent } from './events.js';
 import { ErrPtr, KernelOops, oopsMessage, type KPtr } from './kptr.js';
@@ -44,10 +46,7 @@ export class Kernel {
   readonly log = new KernelLog();
   readonly events: KernelEvent[] = [];
   readonly faults: FaultRegistry;
-  private readonly frames: string[] = [];
   private currentStep = -1;
-  private faultsSuppressed = 0;
-  private nextIndex: number | undefined;
   /** Simulated time: busy-waits advance it instead of the wall clock. */
   clockNs = 0;
 
@@ -75,14 +74,13 @@ export class Kernel {
    * Runs a ported function as one frame of the call path. `index` tags a call made from a loop
    * (`alloc_private_subregion[2]`), so each iteration's failure points have their own name.
    */
-  call<T>(fn: string, body: () => T, index?: number): T {
-    index ??= this.nextIndex;
-    this.nextIndex = undefined;
-    this.frames.push(index === undefined ? fn : `${fn}[${index}]`);
+  call<T>(frame: Frame, body: () => T, index?: number): T {
+    const path = this.faults.path;
+    path.enter(frame.name, index);
     try {
       return body();
     } finally {
-      this.frames.pop();
+      path.leave();
     }
   }
 
@@ -91,32 +89,38 @@ export class Kernel {
    * becomes `f[i]` without the callee knowing its caller loops.
    */
   iteration<T>(index: number, body: () => T): T {
-    this.nextIndex = index;
+    this.faults.path.tagNext(index);
     return body();
   }
 
   /** The innermost ported function (for WARN and oops reports). */
   get currentFunction(): string {
-    return this.frames[this.frames.length - 1] ?? '(none)';
+    return this.faults.path.current;
   }
 
   siteName(leaf: string): string {
-    return this.frames.length === 0 ? leaf : `${this.frames.join('/')}/${leaf}`;
+    return this.faults.path.siteName(leaf);
   }
 
-  /** Passes the failure point `leaf` under the current call path. */
-  shouldFail(leaf: string, kind: FailureKind, naturalErrno: number, order?: number): { value: number | null } | undefined {
-    if (this.faultsSuppressed > 0) return undefined;
-    return this.faults.check(this.siteName(leaf), kind, naturalErrno, order);
+  /** Passes the failure point `point` under the current call path. */
+  shouldFail(point: FailurePointName, order?: number): { value: number | null } | undefined {
+    return this.faults.pass(point, order);
   }
 
   /** Runs boot-time set-up that precedes the spec: no failure point inside it fires or counts. */
   withoutFaults<T>(body: () => T): T {
-    this.faultsSuppressed++;
-    try {
-      return body();
-    } finally {
-      this.faultsSuppressed--;
+    return this.faults.withoutFaults(body);
+  }
+
+  /** The platform's own invariants: the allocation ledger agrees with the buddy allocator, page for page. */
+  selfCheck(): void {
+    for (const buddy of this.buddies) {
+      const total = buddy.node.endPfn - buddy.node.startPfn;
+      const live = this.ledger
+        .liveAllocations()
+        .filter((a) => a.node === buddy.node.id)
+        .reduce((n, a) => n + (1 << a.order), 0);
+      invariant(buddy.freePages + live === total, () => `node ${buddy.node.id}: ${buddy.freePages} free + ${live} live pages != ${total}`);
     }
   }
 

@@ -41,8 +41,8 @@ export function allocPagesNode(k: Kernel, nid: number, gfp: Gfp, order: number):
  * One fallible page allocation under the failure point `leaf` (the fail_page_alloc hook), zeroed as the
  * callers here always ask. Returns the block's kernel virtual address and records it in the ledger.
  */
-export function allocZeroedPages(k: Kernel, leaf: string, family: AllocFamily, nid: number, gfp: Gfp, order: number, bytes: bigint): bigint | null {
-  if ((gfp & __GFP_NOFAIL) === 0 && k.shouldFail(leaf, 'null', 0, order)) return null;
+export function allocZeroedPages(k: Kernel, leaf: 'iommu_alloc_pages_node_sz' | 'kzalloc', family: AllocFamily, nid: number, gfp: Gfp, order: number, bytes: bigint): bigint | null {
+  if ((gfp & __GFP_NOFAIL) === 0 && k.shouldFail(leaf, order)) return null;
   const block = allocPagesNode(k, nid, gfp, order);
   if (block === undefined) return null;
   k.mem.zeroPages(block.pfn, 1 << order);

@@ -4,6 +4,9 @@ import { PAGE_SHIFT } from '../mem/phys-memory.js';
 import { Errno } from './errno.js';
 import type { Kernel } from './kernel.js';
 import { printers } from './printk.js';
+import { MAINLINE, portedFrom } from './ported.js';
+
+const F = portedFrom(MAINLINE, 'arch/x86/mm/pat/set_memory.c', ['set_memory_uc', 'set_memory_wb']);
 
 /**
  * x86 set_memory_uc/set_memory_wb (arch/x86/mm/pat/set_memory.c) over PAT's RAM memtype tracking
@@ -48,11 +51,11 @@ function memtype_free(k: Kernel, start: bigint, end: bigint): number {
 }
 
 function cpaChange(k: Kernel, leaf: '_set_memory_uc' | '_set_memory_wb'): number {
-  return k.shouldFail(leaf, 'errno', -Errno.ENOMEM)?.value ?? 0;
+  return k.shouldFail(leaf)?.value ?? 0;
 }
 
 export function set_memory_uc(k: Kernel, addr: bigint, numpages: number): number {
-  return k.call('set_memory_uc', () => {
+  return k.call(F.set_memory_uc, () => {
     const start = virt_to_phys(addr);
     const end = start + BigInt(numpages) * 4096n;
     // "for now UC MINUS. see comments in ioremap()"
@@ -68,7 +71,7 @@ export function set_memory_uc(k: Kernel, addr: bigint, numpages: number): number
 }
 
 export function set_memory_wb(k: Kernel, addr: bigint, numpages: number): number {
-  return k.call('set_memory_wb', () => {
+  return k.call(F.set_memory_wb, () => {
     const ret = cpaChange(k, '_set_memory_wb');
     if (ret) return ret;
     const start = virt_to_phys(addr);

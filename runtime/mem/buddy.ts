@@ -1,4 +1,4 @@
-import { invariant } from '../model-bug.js';
+import { invariant } from '../base/model-bug.js';
 import { MinHeap } from './min-heap.js';
 import type { NumaNode } from './phys-memory.js';
 

@@ -1,4 +1,4 @@
-import { ModelBugError } from '../model-bug.js';
+import { ModelBugError } from '../base/model-bug.js';
 
 /**
  * x86-64 direct map with 4-level paging and no KASLR: PAGE_OFFSET = __PAGE_OFFSET_BASE_L4. Driver code holds

@@ -1,5 +1,5 @@
-import { ModelBugError } from '../model-bug.js';
-import { BudgetExceededError } from '../exec/budget.js';
+import { ModelBugError } from '../base/model-bug.js';
+import { BudgetExceededError } from '../base/budget.js';
 
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 4096;

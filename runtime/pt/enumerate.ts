@@ -1,6 +1,7 @@
 import type { PhysMemory } from '../mem/phys-memory.js';
 import { lowMask } from './defs.js';
-import * as fmt from './fmt/amdv1.js';
+import type { PtFormat } from './format.js';
+import { EntryType } from './defs.js';
 
 export interface Leaf {
   readonly iova: bigint;
@@ -13,30 +14,46 @@ export interface Leaf {
 }
 
 /**
- * Every leaf of a v1 table, in IOVA order, read from memory the way the hardware decodes it (each NL=7
- * entry once, permissions ANDed down). For the end state and for checks, never for translation.
+ * Every leaf of a table in format `fmt` whose top table is at `rootPa` and `topLevel`, in IOVA order, read
+ * from memory as the format decodes it (each contiguous entry once, permissions ANDed down). For the end
+ * state and for checks, never for translation.
  */
-export function enumerateLeaves(mem: PhysMemory, rootPa: bigint, mode: number): Leaf[] {
+export function enumerateLeaves(mem: PhysMemory, fmt: PtFormat, rootPa: bigint, topLevel: number): Leaf[] {
   const out: Leaf[] = [];
   const visit = (tablePa: bigint, level: number, base: bigint, read: boolean, write: boolean): void => {
     const items = 1 << fmt.numItemsLg2(level);
     const isz = fmt.itemLg2(level);
     for (let i = 0; i < items; i++) {
       const entry = mem.read64(tablePa + BigInt(i * 8));
-      if ((entry & fmt.PR) === 0n) continue;
+      const type = fmt.entryType(entry, level);
+      if (type === EntryType.EMPTY) continue;
       const iova = base + (BigInt(i) << BigInt(isz));
-      const r = read && (entry & fmt.IR) !== 0n;
-      const w = write && (entry & fmt.IW) !== 0n;
-      const nl = fmt.nextLevel(entry);
-      if (level === 0 || nl === fmt.NL_DEFAULT || nl === fmt.NL_SIZE) {
+      const perm = fmt.permissions(entry);
+      const r = read && perm.read;
+      const w = write && perm.write;
+      if (type === EntryType.OA) {
         const lg2 = fmt.entryOaLg2(entry, level);
         out.push({ iova, lg2, pa: fmt.entryOa(entry) & ~lowMask(lg2), read: r, write: w, entry });
         i += (1 << (lg2 - isz)) - 1;
-      } else if (nl - 1 < level) {
-        visit(fmt.tablePa(entry), nl - 1, iova, r, w);
+      } else {
+        visit(fmt.tablePa(entry), level - 1, iova, r, w);
       }
     }
   };
-  visit(rootPa, mode - 1, 0n, true, true);
+  visit(rootPa, topLevel, 0n, true, true);
   return out;
+}
+
+/**
+ * The raw entry the walk for `iova` ends on, as the kernel decodes the table: a leaf, an empty slot, or the
+ * entry found at the leaf level.
+ */
+export function entryAt(mem: PhysMemory, fmt: PtFormat, rootPa: bigint, topLevel: number, iova: bigint): bigint {
+  let table = rootPa;
+  for (let level = topLevel; ; level--) {
+    const index = (iova >> BigInt(fmt.itemLg2(level))) & lowMask(fmt.numItemsLg2(level));
+    const entry = mem.read64(table + index * 8n);
+    if (level === 0 || fmt.entryType(entry, level) !== EntryType.TABLE) return entry;
+    table = fmt.tablePa(entry);
+  }
 }

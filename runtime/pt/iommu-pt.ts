@@ -4,14 +4,19 @@ import type { Gfp } from '../linux/gfp.js';
 import { iommu_alloc_pages_node_sz, iommu_free_pages } from '../linux/iommu-pages.js';
 import { iommu_iotlb_gather_add_range, iommu_iotlb_gather_init, iommu_iotlb_gather_is_disjoint, type IotlbGather } from '../linux/iommu-gather.js';
 import type { Kernel } from '../linux/kernel.js';
-import { invariant } from '../model-bug.js';
+import { invariant } from '../base/model-bug.js';
 import { EntryType, IOMMU_READ, IOMMU_WRITE, lowMask, PtFeature } from './defs.js';
-import * as fmt from './fmt/amdv1.js';
+import type { PtFormat } from './format.js';
+import { MAINLINE, portedFrom } from '../linux/ported.js';
+
+const F = portedFrom(MAINLINE, 'drivers/iommu/generic_pt/iommu_pt.h', ['pt_iommu_amdv1_init', 'increase_top']);
 
 /**
- * The generic_pt algorithms (drivers/iommu/generic_pt/iommu_pt.h + pt_iter.h) over the AMD v1 format:
- * init, map, unmap, iova_to_phys, top growth, deinit. Tables are pages of simulated memory from the
- * kernel's page allocator; every entry is read from and written to that memory, never cached here.
+ * The generic_pt algorithms (drivers/iommu/generic_pt/iommu_pt.h + pt_iter.h), written once over any
+ * PtFormat: init, map, unmap, iova_to_phys, top growth, deinit. This is kernel code (the page-table side of
+ * the IOMMU driver), not the hardware's walk, which lives in runtime/hw. Tables are pages of simulated
+ * memory from the kernel's page allocator; every entry is read from and written to that memory, never
+ * cached here.
  */
 
 export interface PtDriverOps {
@@ -22,6 +27,7 @@ export interface PtDriverOps {
 }
 
 export interface PtConfig {
+  readonly fmt: PtFormat;
   readonly hwMaxVaszLg2: number;
   readonly hwMaxOaszLg2: number;
   readonly startingLevel: number;
@@ -68,13 +74,16 @@ export class PtIommu {
   pgsizeBitmap: bigint;
   readonly apertureEnd: bigint;
 
+  private readonly f: PtFormat;
+
   private constructor(
     private readonly k: Kernel,
     private readonly cfg: PtConfig,
     maxVaszLg2: number,
   ) {
+    this.f = cfg.fmt;
     this.maxVaszLg2 = maxVaszLg2;
-    this.maxOaszLg2 = Math.min(fmt.MAX_OA_LG2, cfg.hwMaxOaszLg2);
+    this.maxOaszLg2 = Math.min(this.f.maxOaLg2, cfg.hwMaxOaszLg2);
     this.topLevel = cfg.startingLevel;
     this.features = cfg.features;
     this.topTable = 0n;
@@ -84,41 +93,39 @@ export class PtIommu {
 
   /** pt_iommu_amdv1_init. Returns the table or a negative errno; -ENOMEM when the top table cannot be had. */
   static init(k: Kernel, cfg: PtConfig, gfp: Gfp): PtIommu | number {
-    if (cfg.hwMaxVaszLg2 > fmt.MAX_VA_LG2 || !cfg.hwMaxVaszLg2 || !cfg.hwMaxOaszLg2) return -Errno.EINVAL;
-    // amdv1pt_iommu_fmt_init
-    if (cfg.startingLevel === 0 || cfg.startingLevel > fmt.MAX_TOP_LEVEL) return -Errno.EINVAL;
-    let maxVasz: number = fmt.MAX_VA_LG2;
-    if (!(cfg.features & PtFeature.DYNAMIC_TOP) && cfg.startingLevel !== fmt.MAX_TOP_LEVEL) {
-      maxVasz = fmt.GRANULE_LG2 + (fmt.TABLEMEM_LG2 - 3) * (cfg.startingLevel + 1);
-    }
+    const f = cfg.fmt;
+    if (cfg.hwMaxVaszLg2 > f.maxVaLg2 || !cfg.hwMaxVaszLg2 || !cfg.hwMaxOaszLg2) return -Errno.EINVAL;
+    const maxVasz = f.fmtInit(cfg.startingLevel, cfg.features);
+    if (maxVasz < 0) return maxVasz;
     const pt = new PtIommu(k, cfg, Math.min(maxVasz, cfg.hwMaxVaszLg2));
-    if (cfg.hwMaxOaszLg2 > fmt.MAX_OA_LG2) return -Errno.EINVAL;
+    if (cfg.hwMaxOaszLg2 > f.maxOaLg2) return -Errno.EINVAL;
     // pt_init_common
-    if (pt.topLevel === fmt.MAX_TOP_LEVEL || pt.maxVaszLg2 === pt.topRangeMaxVasz(pt.topLevel)) pt.features &= ~PtFeature.DYNAMIC_TOP;
+    if (pt.topLevel === f.maxTopLevel || pt.maxVaszLg2 === pt.topRangeMaxVasz(pt.topLevel)) pt.features &= ~PtFeature.DYNAMIC_TOP;
     if (pt.topRangeMaxVasz(pt.topLevel) === 64) pt.features |= PtFeature.FULL_VA;
     // pt_iommu_init_domain: the sizes every reachable level can hold, below the maximum OA
     let bitmap = 0n;
-    const lastLevel = pt.features & PtFeature.DYNAMIC_TOP ? fmt.MAX_TOP_LEVEL : pt.topLevel;
+    const lastLevel = pt.features & PtFeature.DYNAMIC_TOP ? f.maxTopLevel : pt.topLevel;
     for (let level = 0; level <= lastLevel; level++) {
-      if (pt.features & PtFeature.DYNAMIC_TOP && fmt.itemLg2(level) >= pt.maxVaszLg2) break;
-      bitmap |= fmt.possibleSizes(level);
+      if (pt.features & PtFeature.DYNAMIC_TOP && f.itemLg2(level) >= pt.maxVaszLg2) break;
+      bitmap |= f.possibleSizes(level);
     }
     pt.pgsizeBitmap = bitmap & lowMask(pt.maxOaszLg2);
     (pt as { apertureEnd: bigint }).apertureEnd = lowMask(pt.features & PtFeature.DYNAMIC_TOP ? pt.maxVaszLg2 : pt.topRangeMaxVasz(pt.topLevel));
-    const top = k.call('pt_iommu_amdv1_init', () => iommu_alloc_pages_node_sz(k, cfg.nid, gfp, 1n << BigInt(fmt.TABLEMEM_LG2)));
+    const top = k.call(F.pt_iommu_amdv1_init, () => iommu_alloc_pages_node_sz(k, cfg.nid, gfp, 1n << BigInt(f.tablememLg2)));
     if (top === null) return -Errno.ENOMEM;
     pt.topTable = top;
     return pt;
   }
 
-  hwInfo(): { host_pt_root: bigint; mode: number } {
-    return fmt.hwInfo(virt_to_phys(this.topTable), this.topLevel);
+  /** Physical address and level of the top table (what pt_iommu_*_hw_info reports to the driver). */
+  top(): { pa: bigint; level: number } {
+    return { pa: virt_to_phys(this.topTable), level: this.topLevel };
   }
 
   /** VA bits a top at `level` translates (_pt_top_range). */
   private topRangeMaxVasz(level: number): number {
-    if (this.cfg.features & PtFeature.DYNAMIC_TOP && level !== fmt.MAX_TOP_LEVEL) {
-      return Math.min(this.maxVaszLg2, fmt.numItemsLg2(level) + fmt.itemLg2(level));
+    if (this.cfg.features & PtFeature.DYNAMIC_TOP && level !== this.f.maxTopLevel) {
+      return Math.min(this.maxVaszLg2, this.f.numItemsLg2(level) + this.f.itemLg2(level));
     }
     return this.maxVaszLg2;
   }
@@ -128,7 +135,7 @@ export class PtIommu {
   }
 
   /** pt_check_range: both ends inside the VA the current top translates. */
-  private static checkRange(range: Range): Ret {
+  private checkRange(range: Range): Ret {
     const limit = range.maxVaszLg2;
     if (limit < 64 && (range.va >> BigInt(limit) !== 0n || range.last >> BigInt(limit) !== 0n)) return -Errno.ERANGE;
     return 0;
@@ -142,31 +149,31 @@ export class PtIommu {
 
   // --- iteration helpers (pt_iter.h) ---------------------------------------------------------------------
 
-  private static firstIndex(range: Range, level: number): number {
-    const isz = BigInt(fmt.itemLg2(level));
+  private firstIndex(range: Range, level: number): number {
+    const isz = BigInt(this.f.itemLg2(level));
     if (level === range.topLevel) return Number((range.va & lowMask(range.maxVaszLg2)) >> isz);
-    return Number((range.va >> isz) & lowMask(fmt.numItemsLg2(level)));
+    return Number((range.va >> isz) & lowMask(this.f.numItemsLg2(level)));
   }
 
-  private static endIndex(range: Range, level: number, index: number): number {
+  private endIndex(range: Range, level: number, index: number): number {
     if (range.va === range.last) return index + 1;
-    const isz = BigInt(fmt.itemLg2(level));
+    const isz = BigInt(this.f.itemLg2(level));
     if (level === range.topLevel) return Number((range.last & lowMask(range.maxVaszLg2)) >> isz) + 1;
-    const n = fmt.numItemsLg2(level);
+    const n = this.f.numItemsLg2(level);
     const span = isz + BigInt(n);
     if (range.va >> span === range.last >> span) return Number((range.last >> isz) & lowMask(n)) + 1;
     return 1 << n;
   }
 
   /** pt_index_to_va: move range.va to the start of item `index` of the current table. */
-  private static indexToVa(range: Range, level: number, index: number): void {
-    const isz = fmt.itemLg2(level);
-    const tableLg2 = Math.min(isz + fmt.numItemsLg2(level), 64);
+  private indexToVa(range: Range, level: number, index: number): void {
+    const isz = this.f.itemLg2(level);
+    const tableLg2 = Math.min(isz + this.f.numItemsLg2(level), 64);
     range.va = (range.va & ~lowMask(tableLg2) & U64_MAX) | (BigInt(index) << BigInt(isz));
   }
 
   /** pt_entry_fully_covered */
-  private static fullyCovered(range: Range, oaszLg2: number): boolean {
+  private fullyCovered(range: Range, oaszLg2: number): boolean {
     const lg2 = BigInt(oaszLg2);
     if ((range.va & lowMask(oaszLg2)) !== 0n) return false;
     if (range.va >> lg2 !== range.last >> lg2) return true;
@@ -184,7 +191,7 @@ export class PtIommu {
     if (pa >> BigInt(this.maxOaszLg2) !== 0n) return { ret: -Errno.ERANGE, mapped: 0n };
     if (len === 0n) return { ret: -Errno.EINVAL, mapped: 0n };
     if (iova + len - 1n > U64_MAX) return { ret: -Errno.EOVERFLOW, mapped: 0n };
-    const attrs = fmt.descriptorBits(prot, this.features);
+    const attrs = this.f.attrsFromProt(prot, this.features);
     const gather = iommu_iotlb_gather_init();
     let mapped = 0n;
     let ret = 0;
@@ -200,7 +207,7 @@ export class PtIommu {
         break;
       }
       const runLen = runLength(this.pgsizeBitmap, va, oa, remaining, leafLg2);
-      const args: MapArgs = { gather, attrs, gfp, oa, leafLg2, leafLevel: Math.floor((leafLg2 - fmt.GRANULE_LG2) / 9) };
+      const args: MapArgs = { gather, attrs, gfp, oa, leafLg2, leafLevel: Math.floor((leafLg2 - this.f.granuleLg2) / 9) };
       ret = this.mapRun(va, va + runLen - 1n, args);
       mapped += args.oa - oa;
     }
@@ -221,10 +228,10 @@ export class PtIommu {
 
   /** check_map_range + increase_top: grow the top until the range fits and the leaf level exists. */
   private checkMapRange(range: Range, args: MapArgs): Ret {
-    let ret = PtIommu.checkRange(range);
+    let ret = this.checkRange(range);
     if (!(this.features & PtFeature.DYNAMIC_TOP)) return ret;
     if (!ret && args.leafLevel <= range.topLevel) return 0;
-    return this.k.call('increase_top', () => this.increaseTop(range, args));
+    return this.k.call(F.increase_top, () => this.increaseTop(range, args));
   }
 
   private increaseTop(range: Range, args: MapArgs): Ret {
@@ -233,20 +240,20 @@ export class PtIommu {
     let level = this.topLevel;
     for (;;) {
       const probe: Range = { va: range.va, last: range.last, topLevel: level, maxVaszLg2: this.topRangeMaxVasz(level) };
-      if (!PtIommu.checkRange(probe) && args.leafLevel <= level) break;
+      if (!this.checkRange(probe) && args.leafLevel <= level) break;
       level++;
-      if (level > fmt.MAX_TOP_LEVEL || fmt.itemLg2(level) >= this.maxVaszLg2) {
+      if (level > this.f.maxTopLevel || this.f.itemLg2(level) >= this.maxVaszLg2) {
         for (const t of newTops) iommu_free_pages(this.k, t);
         return -Errno.ERANGE;
       }
-      const mem = iommu_alloc_pages_node_sz(this.k, this.cfg.nid, args.gfp, 1n << BigInt(fmt.TABLEMEM_LG2));
+      const mem = iommu_alloc_pages_node_sz(this.k, this.cfg.nid, args.gfp, 1n << BigInt(this.f.tablememLg2));
       if (mem === null) {
         for (const t of newTops) iommu_free_pages(this.k, t);
         return -Errno.ENOMEM;
       }
       newTops.push(mem);
       // The new table links to the lower table always at index 0.
-      this.words(mem)[0] = fmt.tableEntry(level, virt_to_phys(table));
+      this.words(mem)[0] = this.f.tableEntry(level, virt_to_phys(table));
       table = mem;
     }
     this.cfg.driverOps.changeTop(virt_to_phys(table), level);
@@ -258,27 +265,27 @@ export class PtIommu {
   /** __map_range: descend toward the leaf level, allocating missing tables. */
   private mapRange(range: Range, args: MapArgs, level: number, table: bigint): Ret {
     const t = this.words(table);
-    let index = PtIommu.firstIndex(range, level);
-    const end = PtIommu.endIndex(range, level, index);
+    let index = this.firstIndex(range, level);
+    const end = this.endIndex(range, level, index);
     for (;;) {
       let entry = t[index]!;
       let lower: bigint;
-      const type = fmt.entryType(entry, level);
+      const type = this.f.entryType(entry, level);
       if (type !== EntryType.TABLE) {
         if (type !== EntryType.EMPTY) return -Errno.EADDRINUSE;
         // pt_iommu_new_table
-        const mem = iommu_alloc_pages_node_sz(this.k, this.cfg.nid, args.gfp, 1n << BigInt(fmt.TABLEMEM_LG2));
+        const mem = iommu_alloc_pages_node_sz(this.k, this.cfg.nid, args.gfp, 1n << BigInt(this.f.tablememLg2));
         if (mem === null) return -Errno.ENOMEM;
-        entry = fmt.tableEntry(level, virt_to_phys(mem));
+        entry = this.f.tableEntry(level, virt_to_phys(mem));
         t[index] = entry;
         lower = mem;
       } else {
-        lower = fmt.tablePa(entry) + PAGE_OFFSET;
+        lower = this.f.tablePa(entry) + PAGE_OFFSET;
       }
       const ret = args.leafLevel === level - 1 ? this.mapRangeLeaf(range, args, level - 1, lower) : this.mapRange(range, args, level - 1, lower);
       if (ret) return ret;
       index++;
-      PtIommu.indexToVa(range, level, index);
+      this.indexToVa(range, level, index);
       if (index >= end) return 0;
     }
   }
@@ -287,29 +294,29 @@ export class PtIommu {
   private mapRangeLeaf(range: Range, args: MapArgs, level: number, table: bigint): Ret {
     const t = this.words(table);
     const t32 = new Uint32Array(t.buffer, t.byteOffset, t.length * 2);
-    const isz = fmt.itemLg2(level);
+    const isz = this.f.itemLg2(level);
     const step = 1 << (args.leafLg2 - isz);
     const needContig = args.leafLg2 !== isz;
-    const start = PtIommu.firstIndex(range, level);
-    const end = PtIommu.endIndex(range, level, start);
+    const start = this.firstIndex(range, level);
+    const end = this.endIndex(range, level, start);
     const size = 1n << BigInt(args.leafLg2);
     let oa = args.oa;
     let index = start;
     let ret = 0;
     // Entries of a run differ only in their OA field, so each is the previous plus the page size while the
     // OA stays below 2^52 (above it FIELD_PREP would truncate, so fall back to encoding each one).
-    let entry = fmt.leafEntry(oa, args.leafLg2, level, args.attrs);
+    let entry = this.f.leafEntry(oa, args.leafLg2, level, args.attrs);
     const incremental = oa + BigInt(Math.ceil((end - start) / step)) * size <= 1n << 52n;
     do {
       if ((t32[2 * index]! & 1) !== 0 || needContig) {
-        if (index !== start) PtIommu.indexToVa(range, level, index);
+        if (index !== start) this.indexToVa(range, level, index);
         ret = this.clearContig(range, args.gather, level, table, index, step);
         if (ret) break;
       }
       if (step === 1) t[index] = entry;
       else t.fill(entry, index, index + step);
       oa += size;
-      entry = incremental ? entry + size : fmt.leafEntry(oa, args.leafLg2, level, args.attrs);
+      entry = incremental ? entry + size : this.f.leafEntry(oa, args.leafLg2, level, args.attrs);
       index += step;
     } while (index < end);
     args.oa = oa;
@@ -322,13 +329,13 @@ export class PtIommu {
    */
   private clearContig(range: Range, gather: IotlbGather, level: number, table: bigint, start: number, step: number): Ret {
     const t = this.words(table);
-    const isz = fmt.itemLg2(level);
+    const isz = this.f.itemLg2(level);
     const saved = range.va;
     for (let index = start; index < start + step; index++) {
       const entry = t[index]!;
-      const type = fmt.entryType(entry, level);
+      const type = this.f.entryType(entry, level);
       if (type === EntryType.TABLE) {
-        const lower = fmt.tablePa(entry) + PAGE_OFFSET;
+        const lower = this.f.tablePa(entry) + PAGE_OFFSET;
         const freeList: bigint[] = [];
         if (this.collectTables(level - 1, lower, freeList, true)) {
           range.va = saved;
@@ -336,7 +343,7 @@ export class PtIommu {
         }
         t[index] = 0n;
         freeList.push(lower);
-        PtIommu.indexToVa(range, level, index);
+        this.indexToVa(range, level, index);
         this.gatherRangePages(gather, range.va, 1n << BigInt(isz), freeList);
       } else if (type !== EntryType.EMPTY) {
         return -Errno.EADDRINUSE;
@@ -350,13 +357,13 @@ export class PtIommu {
   private collectTables(level: number, table: bigint, into: bigint[], checkMapped: boolean): boolean {
     if (!checkMapped && level === 0) return false;
     const t = this.words(table);
-    const items = 1 << fmt.numItemsLg2(level);
+    const items = 1 << this.f.numItemsLg2(level);
     for (let index = 0; index < items; index++) {
       const entry = t[index]!;
       if (entry === 0n) continue;
-      const type = fmt.entryType(entry, level);
+      const type = this.f.entryType(entry, level);
       if (type === EntryType.TABLE) {
-        const lower = fmt.tablePa(entry) + PAGE_OFFSET;
+        const lower = this.f.tablePa(entry) + PAGE_OFFSET;
         into.push(lower);
         if (this.collectTables(level - 1, lower, into, checkMapped)) return true;
       } else if (type === EntryType.OA && checkMapped) {
@@ -385,7 +392,7 @@ export class PtIommu {
   unmap(iova: bigint, len: bigint, gather: IotlbGather): bigint {
     if (len === 0n || iova + len - 1n > U64_MAX) return 0n;
     const range = this.makeRange(iova, iova + len - 1n);
-    if (PtIommu.checkRange(range)) return 0n;
+    if (this.checkRange(range)) return 0n;
     const args: UnmapArgs = { freeList: [], unmapped: 0n };
     this.unmapRange(range, args, range.topLevel, this.topTable);
     this.gatherRangePages(gather, iova, len, args.freeList);
@@ -395,16 +402,16 @@ export class PtIommu {
   private unmapRange(range: Range, args: UnmapArgs, level: number, table: bigint): Ret {
     const t = this.words(table);
     const t32 = new Uint32Array(t.buffer, t.byteOffset, t.length * 2);
-    const isz = fmt.itemLg2(level);
-    const start = PtIommu.firstIndex(range, level);
-    const end = PtIommu.endIndex(range, level, start);
+    const isz = this.f.itemLg2(level);
+    const start = this.firstIndex(range, level);
+    const end = this.endIndex(range, level, start);
     let index = start;
     let numOas = 0;
     let ret = 0;
-    let type = fmt.entryTypeOfLow(t32[2 * index]!, level);
+    let type = this.f.entryTypeOfLow(t32[2 * index]!, level);
     // A start in the middle of a large leaf removes nothing: the API cannot split pages.
     if (type === EntryType.OA) {
-      const contig = fmt.numContigLg2OfLow(t32[2 * index]!, t32[2 * index + 1]!, level);
+      const contig = this.f.numContigLg2OfLow(t32[2 * index]!, t32[2 * index + 1]!, level);
       if ((range.va & lowMask(isz + contig)) !== 0n) return -Errno.EINVAL;
     }
     for (;;) {
@@ -413,9 +420,9 @@ export class PtIommu {
           ret = -Errno.EINVAL;
           break;
         }
-        if (index !== start) PtIommu.indexToVa(range, level, index);
-        const lower = fmt.tablePa(t[index]!) + PAGE_OFFSET;
-        const fullyCovered = PtIommu.fullyCovered(range, isz);
+        if (index !== start) this.indexToVa(range, level, index);
+        const lower = this.f.tablePa(t[index]!) + PAGE_OFFSET;
+        const fullyCovered = this.fullyCovered(range, isz);
         ret = this.unmapRange(range, args, level - 1, lower);
         if (ret) break;
         if (fullyCovered) {
@@ -425,14 +432,14 @@ export class PtIommu {
         index++;
       } else {
         // The whole entry goes even when the request ends inside it.
-        const n = 1 << fmt.numContigLg2OfLow(t32[2 * index]!, t32[2 * index + 1]!, level);
+        const n = 1 << this.f.numContigLg2OfLow(t32[2 * index]!, t32[2 * index + 1]!, level);
         if (n === 1) t[index] = 0n;
         else t.fill(0n, index, index + n);
         numOas += n;
         index += n;
       }
       if (index >= end) break;
-      type = fmt.entryTypeOfLow(t32[2 * index]!, level);
+      type = this.f.entryTypeOfLow(t32[2 * index]!, level);
     }
     args.unmapped += BigInt(numOas) << BigInt(isz);
     return ret;
@@ -446,16 +453,16 @@ export class PtIommu {
    */
   iovaToPhys(iova: bigint): bigint {
     const range = this.makeRange(iova, iova);
-    const bad = PtIommu.checkRange(range);
+    const bad = this.checkRange(range);
     if (bad) return BigInt.asUintN(64, BigInt(bad));
     let level = range.topLevel;
     let table = this.topTable;
     for (;;) {
-      const entry = this.words(table)[PtIommu.firstIndex(range, level)]!;
-      const type = fmt.entryType(entry, level);
+      const entry = this.words(table)[this.firstIndex(range, level)]!;
+      const type = this.f.entryType(entry, level);
       if (type === EntryType.EMPTY) return 0n;
-      if (type === EntryType.OA) return fmt.entryOa(entry) + (iova & lowMask(fmt.entryOaLg2(entry, level)));
-      table = fmt.tablePa(entry) + PAGE_OFFSET;
+      if (type === EntryType.OA) return this.f.entryOa(entry) + (iova & lowMask(this.f.entryOaLg2(entry, level)));
+      table = this.f.tablePa(entry) + PAGE_OFFSET;
       level--;
     }
   }

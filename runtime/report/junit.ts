@@ -1,4 +1,4 @@
-import { unifiedDiff } from '../check/diff.js';
+import { unifiedDiff } from '../check/mismatch.js';
 import { counts, type Reporter } from './reporter.js';
 
 function xml(text: string): string {
@@ -20,7 +20,7 @@ export const junitReporter: Reporter = {
       const open = `    <testcase classname="${xml(o.file)}" name="${xml(o.id)}" time="0">`;
       if (o.status === 'passed') return `${open}</testcase>`;
       if (o.status === 'invalid') return `${open}\n      <error message="invalid spec" type="invalid">${xml(o.errors.join('\n'))}</error>\n    </testcase>`;
-      const body = o.mismatches.map((m) => `${m.title} (${m.file}:${m.line}:${m.col})\n${unifiedDiff(m)}`).join('\n\n');
+      const body = o.mismatches.map((m) => `${m.title} (${m.at.file}:${m.at.line}:${m.at.col})\n${unifiedDiff(m)}`).join('\n\n');
       return `${open}\n      <failure message="${xml(o.mismatches[0]?.title ?? 'failed')}" type="mismatch">${xml(body)}</failure>\n    </testcase>`;
     });
     return [

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { LocatedMismatch, SpecOutcome, Status } from '../../dsl/runner.js';
+import type { Mismatch } from '../check/mismatch.js';
+import type { SpecOutcome, Status } from './outcome.js';
 import type { ReportInput } from './reporter.js';
 
 interface JsonReport {
@@ -24,9 +25,9 @@ export function readReport(file: string): ReportInput | string {
     tags: s.tags,
     status: s.status,
     errors: s.errors,
-    mismatches: s.mismatches.map((m): LocatedMismatch => {
+    mismatches: s.mismatches.map((m): Mismatch => {
       const [, file = '', line = '0', col = '0'] = /^(.*):(\d+):(\d+)$/.exec(m.location) ?? [];
-      return { path: [], title: m.title, expected: m.expected, actual: m.actual, file, line: Number(line), col: Number(col), source: '' };
+      return { at: { file, line: Number(line), col: Number(col), text: '' }, title: m.title, expected: m.expected, actual: m.actual };
     }),
   }));
   return { outcomes, skipped: report.summary.skipped };

@@ -1,17 +1,18 @@
 import pc from 'picocolors';
-import { unifiedDiff } from '../check/diff.js';
-import type { LocatedMismatch, SpecOutcome } from '../../dsl/runner.js';
+import { unifiedDiff, type Mismatch } from '../check/mismatch.js';
+import type { SpecOutcome } from './outcome.js';
 import { summaryLine, type Reporter } from './reporter.js';
 
-function mismatchText(m: LocatedMismatch, color: boolean): string {
+function mismatchText(m: Mismatch, color: boolean): string {
   const c = pc.createColors(color);
-  const gutter = ' '.repeat(String(m.line).length);
+  const { file, line, col, text } = m.at;
+  const gutter = ' '.repeat(String(line).length);
   const diff = unifiedDiff(m)
     .split('\n')
     .map((l) => (l.startsWith('+') && !l.startsWith('+++') ? c.green(l) : l.startsWith('-') && !l.startsWith('---') ? c.red(l) : l.startsWith('@@') ? c.cyan(l) : l))
     .map((l) => `    ${l}`)
     .join('\n');
-  return [`  ${c.red('x')} ${m.title}`, `    ${gutter}--> ${m.file}:${m.line}:${m.col}`, `    ${m.line} | ${m.source}`, diff].join('\n');
+  return [`  ${c.red('x')} ${m.title}`, `    ${gutter}--> ${file}:${line}:${col}`, `    ${line} | ${text}`, diff].join('\n');
 }
 
 function outcomeText(o: SpecOutcome, color: boolean): string {

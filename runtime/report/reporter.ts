@@ -1,4 +1,4 @@
-import type { SpecOutcome } from '../../dsl/runner.js';
+import type { SpecOutcome } from './outcome.js';
 
 export interface ReportInput {
   readonly outcomes: readonly SpecOutcome[];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Plan } from '../../dsl/plan.js';
-import { planFile } from '../../dsl/runner.js';
+import type { Plan } from '../../runtime/plan/plan.js';
+import { planFile } from '../../app/runner.js';
 import { checkInvariants, type InvariantName } from '../../runtime/check/invariants.js';
 import { execute } from '../../runtime/exec/executor.js';
 import { Errno } from '../../runtime/linux/errno.js';
@@ -14,6 +14,7 @@ import { ViommuPatchV3 } from '../../runtime/linux/amd/viommu.js';
 import type { AmdIommu } from '../../runtime/linux/amd/amd-iommu.js';
 import type { ProtectionDomain } from '../../runtime/linux/amd/domain.js';
 import type { KPtr } from '../../runtime/linux/kptr.js';
+import { frame } from '../helpers.js';
 
 /**
  * Each invariant must be able to fail: for each, a driver revision broken on purpose (here in test code,
@@ -89,7 +90,7 @@ class DoubleFree extends ViommuPatchV3 {
 class DerefsAfterClear extends ViommuPatchV3 {
   override viommu_private_space_uninit(iommu: AmdIommu): void {
     super.viommu_private_space_uninit(iommu);
-    this.d.k.call('viommu_private_space_uninit', () => this.d.k.deref(iommu.viommu_pdom, { field: 'protection_domain.id' }));
+    this.d.k.call(frame('viommu_private_space_uninit'), () => this.d.k.deref(iommu.viommu_pdom, { field: 'protection_domain.id' }));
   }
 }
 
@@ -97,7 +98,7 @@ class FreesIdTwice extends ViommuPatchV3 {
   override viommu_private_space_uninit(iommu: AmdIommu): void {
     const id = pdomOf(iommu).id;
     super.viommu_private_space_uninit(iommu);
-    this.d.k.call('viommu_private_space_uninit', () => this.d.g.pdom_ids.free(this.d.k, id));
+    this.d.k.call(frame('viommu_private_space_uninit'), () => this.d.g.pdom_ids.free(this.d.k, id));
   }
 }
 
@@ -130,10 +131,11 @@ function scenario(variant: string, file = 'test/check/fixtures/init-teardown.yam
   const r = planFile(file, 'test/check/fixtures');
   if ('invalid' in r) throw new Error(r.invalid.errors.join('\n'));
   const plan = r.plans[0]!;
-  return { ...plan, machine: { ...plan.machine, driver: { ...plan.machine.driver, variant } } };
+  const vendor = plan.machine.vendor;
+  return { ...plan, machine: { ...plan.machine, vendor: { ...vendor, driver: { ...vendor.driver, variant } } } };
 }
 
-const none = { disabled: new Set<InvariantName>() };
+const none = { disabled: [] };
 
 describe('every invariant can fail', () => {
   it('the stock driver breaks none on the fault-free scenario', () => {
@@ -146,7 +148,7 @@ describe('every invariant can fail', () => {
     const violations = checkInvariants(execute(scenario(name)), none);
     expect(violations.filter((v) => v.invariant === invariant && v.level === 'error').map((v) => v.message).join('\n')).toMatch(message);
     // Switched off with a reason, the same run passes that invariant.
-    expect(checkInvariants(execute(scenario(name)), { disabled: new Set([invariant]) }).some((v) => v.invariant === invariant)).toBe(false);
+    expect(checkInvariants(execute(scenario(name)), { disabled: [invariant] }).some((v) => v.invariant === invariant)).toBe(false);
   });
 
   it('flush_before_free warns about a whole-domain flush where a range would do', () => {
@@ -164,9 +166,9 @@ describe('every invariant can fail', () => {
 
   it('errno discipline (opt-in) flags the stock driver collapsing -EBUSY into -ENOMEM, unless the translation is listed', () => {
     const plan = scenario('v3');
-    const faulted: Plan = { ...plan, machine: { ...plan.machine, faults: [{ site: '**/alloc_private_subregion[1]/**/_set_memory_uc', schedule: { mode: 'nth', n: 1 }, errno: -Errno.EBUSY }] } };
-    const strict = checkInvariants(execute(faulted), { disabled: new Set(), errnoTranslations: new Map() });
+    const faulted: Plan = { ...plan, faults: [{ site: '**/alloc_private_subregion[1]/**/_set_memory_uc', schedule: { mode: 'nth', n: 1 }, errno: -Errno.EBUSY }] };
+    const strict = checkInvariants(execute(faulted), { disabled: [], enabled: ['errno_discipline'], errnoTranslations: [] });
     expect(strict.map((v) => `${v.invariant}: ${v.message}`)).toEqual(['errno_discipline: step init returned -12, but -16 was injected']);
-    expect(checkInvariants(execute(faulted), { disabled: new Set(), errnoTranslations: new Map([[-Errno.EBUSY, [-Errno.ENOMEM]]]) })).toEqual([]);
+    expect(checkInvariants(execute(faulted), { disabled: [], enabled: ['errno_discipline'], errnoTranslations: [[-Errno.EBUSY, [-Errno.ENOMEM]]] })).toEqual([]);
   });
 });

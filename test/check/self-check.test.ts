@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { main } from '../../dsl/cli.js';
+import { main } from '../../app/cli.js';
 import { registerDriverVariant } from '../../runtime/linux/amd/variants/index.js';
 import { ViommuPatchV3 } from '../../runtime/linux/amd/viommu.js';
 import type { AmdIommu } from '../../runtime/linux/amd/amd-iommu.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { planFile } from '../../dsl/runner.js';
-import { failurePoints, sweep } from '../../runtime/exec/sweep.js';
-import type { Plan } from '../../dsl/plan.js';
+import { planFile } from '../../app/runner.js';
+import { failurePoints, sweep } from '../../runtime/check/sweep.js';
+import type { Plan } from '../../runtime/plan/plan.js';
 
 function plan(): Plan {
   const r = planFile('test/check/fixtures/init-teardown.yaml', 'test/check/fixtures');
@@ -9,7 +9,7 @@ function plan(): Plan {
   return r.plans[0]!;
 }
 
-const none = { disabled: new Set<never>() };
+const none = { disabled: [] };
 
 describe('sweep', () => {
   it('tries every point of the fault-free run once, each fired, then the points found only under a fault', () => {

@@ -1,3 +1,4 @@
+import { pt_iommu_amdv1_hw_info } from '../../runtime/pt/fmt/amdv1.js';
 import { describe, expect, it } from 'vitest';
 import { attach_device, detach_device } from '../../runtime/linux/amd/attach.js';
 import { iommu_flush_dte } from '../../runtime/linux/amd/cmd.js';
@@ -29,7 +30,7 @@ describe('attach_device / detach_device', () => {
     const { m, iommu, pdom, dteAt, dev } = booted();
     const before = iommu.mmio.executed.length;
     expect(attach_device(m.driver, iommu, dev, pdom)).toBe(0);
-    const root = pdom.amdv1!.hwInfo().host_pt_root;
+    const root = pt_iommu_amdv1_hw_info(pdom.amdv1!.top()).host_pt_root;
     // Bits by hand: V=0, TV=1, Mode=11:9 (3 levels -> 3), IR=61, IW=62.
     expect(m.k.mem.read64(dteAt)).toBe(root | 0x6000_0000_0000_0603n);
     expect(m.k.mem.read64(dteAt + 8n) & 0xffffn).toBe(BigInt(pdom.id));
@@ -85,11 +86,11 @@ describe('attach_device / detach_device', () => {
   it('a map that grows the table rewrites the attached DTE with the new root and mode 4 before any DMA', () => {
     const { m, iommu, pdom, dteAt, dev } = booted();
     attach_device(m.driver, iommu, dev, pdom);
-    const oldRoot = pdom.amdv1!.hwInfo().host_pt_root;
+    const oldRoot = pt_iommu_amdv1_hw_info(pdom.amdv1!.top()).host_pt_root;
     const before = iommu.mmio.executed.length;
     // 1 << 40 is beyond the 39 bits three levels translate: increase_top adds level 3.
     expect(iommu_map(m.k, pdom, 1n << 40n, 0x80_0000n, 0x1000n, IOMMU_READ, GFP_KERNEL)).toBe(0);
-    const root = pdom.amdv1!.hwInfo().host_pt_root;
+    const root = pt_iommu_amdv1_hw_info(pdom.amdv1!.top()).host_pt_root;
     expect(root).not.toBe(oldRoot);
     expect(m.k.mem.read64(dteAt)).toBe(root | 0x6000_0000_0000_0803n); // mode 4 in bits 11:9
     const id = pdom.id.toString(16).padStart(4, '0');

@@ -1,8 +1,11 @@
-import { Machine, type IommuConfig, type MachineConfig } from '../../runtime/exec/machine.js';
+import { DEFAULT_BUDGET } from '../../runtime/base/budget.js';
+import { AmdMachine } from '../../runtime/vendor/amd/machine.js';
+import type { AmdIommuConfig } from '../../runtime/vendor/amd/config.js';
 import type { InjectionPlan } from '../../runtime/fault/inject.js';
+import type { NumaNodeConfig } from '../../runtime/mem/phys-memory.js';
 import { virt_to_phys } from '../../runtime/mem/direct-map.js';
 
-export const IOMMU0: IommuConfig = {
+export const IOMMU0: AmdIommuConfig = {
   seg: 0,
   devid: 0x0002,
   node: 0,
@@ -14,17 +17,19 @@ export const IOMMU0: IommuConfig = {
   pci: { vendorCapability: true, vfBar: 0xf000_0000_0001n, vfCntlBar: 0xf100_0000_0001n },
 };
 
-export function machine(opts: { iommu?: Partial<IommuConfig>; variant?: string; pgsize4k?: boolean; faults?: InjectionPlan[]; nodes?: MachineConfig['nodes'] } = {}): Machine {
-  return new Machine({
-    nodes: opts.nodes ?? [{ id: 0, base: 0n, size: 64n << 30n }],
+export function machine(
+  opts: { iommu?: Partial<AmdIommuConfig>; variant?: string; pgsize4k?: boolean; faults?: InjectionPlan[]; nodes?: NumaNodeConfig[] } = {},
+): AmdMachine {
+  const config = {
+    kind: 'amd',
     iommus: [{ ...IOMMU0, ...opts.iommu }],
     driver: { variant: opts.variant ?? 'v3', pgsize4k: opts.pgsize4k ?? false, viommu: true },
-    faults: opts.faults ?? [],
-  });
+  } as const;
+  return new AmdMachine(opts.nodes ?? [{ id: 0, base: 0n, size: 64n << 30n }], config, opts.faults ?? [], DEFAULT_BUDGET);
 }
 
 /** What a spec looks at, condensed: log lines, executed commands, non-WB ranges, live allocations by site. */
-export function view(m: Machine) {
+export function view(m: AmdMachine) {
   const iommu = m.iommu(0);
   return {
     log: m.k.log.lines.map((l) => `${l.level}: ${l.text}`),

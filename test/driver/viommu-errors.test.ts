@@ -4,7 +4,7 @@ import { oopsOf } from '../helpers.js';
 import { iommu_unmap } from '../../runtime/linux/amd/iommu-core.js';
 import { iommu_flush_dte } from '../../runtime/linux/amd/cmd.js';
 import { BOOT_LIVE, machine, view } from './machine.js';
-import type { Machine } from '../../runtime/exec/machine.js';
+import type { AmdMachine as Machine } from '../../runtime/vendor/amd/machine.js';
 
 const SUB = 'amd_viommu_init/viommu_private_space_init/alloc_private_subregion';
 const fail = (site: string, n = 1) => [{ site, schedule: { mode: 'nth' as const, n } }];

@@ -1,5 +1,7 @@
+import { pt_iommu_amdv1_hw_info } from '../../runtime/pt/fmt/amdv1.js';
+import type { ProtectionDomain } from '../../runtime/linux/amd/domain.js';
 import { describe, expect, it } from 'vitest';
-import { hwWalk } from '../../runtime/pt/hw-walk.js';
+import { hwWalk } from '../../runtime/hw/walk.js';
 import { BOOT_LIVE, machine, view } from './machine.js';
 
 const SUB = 'amd_viommu_init/viommu_private_space_init/alloc_private_subregion';
@@ -21,10 +23,10 @@ describe('amd_viommu_init: happy path (fact sheet §6)', () => {
       `${SUB}[3]/viommu_priv_alloc_map_flush/iommu_alloc_pages_node_sz@a00000`,
     ]);
     expect(m.k.ledger.liveAllocations().find((a) => a.pa === 0x40_0000n)!.order).toBe(9);
-    const pdom = iommu.viommu_pdom as { id: number; amdv1: { hwInfo(): unknown; tablePages(): bigint[] } };
+    const pdom = iommu.viommu_pdom as ProtectionDomain;
     expect(pdom.id).toBe(2); // the identity domain took 1 at boot
-    expect(pdom.amdv1.hwInfo()).toEqual({ host_pt_root: 0x20_6000n, mode: 3 });
-    expect(pdom.amdv1.tablePages()).toHaveLength(2);
+    expect(pt_iommu_amdv1_hw_info(pdom.amdv1!.top())).toEqual({ host_pt_root: 0x20_6000n, mode: 3 });
+    expect(pdom.amdv1!.tablePages()).toHaveLength(2);
     // Top entry 0: PDE NL=2 to the level-1 table; level-1 entries 0..3: PR|FC|IR|IW|pa, NL=0.
     expect(m.k.mem.read64(0x20_6000n)).toBe(0x6000_0000_0020_7401n);
     expect([0, 1, 2, 3, 4].map((i) => m.k.mem.read64(0x20_7000n + BigInt(i) * 8n))).toEqual([0x7000_0000_0040_0001n, 0x7000_0000_0060_0001n, 0x7000_0000_0080_0001n, 0x7000_0000_00a0_0001n, 0n]);

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { planFile } from '../../dsl/runner.js';
+import { planFile } from '../../app/runner.js';
 
 const DIR = 'test/dsl/errors';
 const cases = readdirSync(DIR).filter((f) => f.endsWith('.yaml') && !f.includes('.fragment.'));

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { planFile } from '../../dsl/runner.js';
+import { planFile } from '../../app/runner.js';
 
 const seeds = readdirSync('specs/viommu')
   .filter((f) => f.endsWith('.yaml'))

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { generateSpecTypes } from '../../schemas/gen-types.mjs';
 import { readFileSync } from 'node:fs';
-import { planFile } from '../../dsl/runner.js';
+import { planFile } from '../../app/runner.js';
 import { parseAddress } from '../../dsl/units.js';
-import type { Plan } from '../../dsl/plan.js';
+import type { Plan } from '../../runtime/plan/plan.js';
 
 function plans(file: string, root = 'test/dsl/fixtures'): Plan[] {
   const r = planFile(file, root);
@@ -25,8 +25,8 @@ describe('spec values', () => {
   it('loads 64-bit hex and decimal literals without losing precision', () => {
     const [plan] = plans('test/dsl/fixtures/wide.yaml');
     const [, top, dec] = plan!.steps;
-    expect(top!.action).toMatchObject({ kind: 'call', fn: 'iommu_map', iova: 0xffff_ffff_ffff_f000n, size: 0x1000n });
-    expect(dec!.action).toMatchObject({ iova: 0xffff_ffff_ffff_f000n });
+    expect(top!.action).toMatchObject({ kind: 'call', fn: 'iommu_map', args: { iova: 0xffff_ffff_ffff_f000n, size: 0x1000n } });
+    expect(dec!.action).toMatchObject({ args: { iova: 0xffff_ffff_ffff_f000n } });
   });
 
   it('merges the extended fragment and expands cases into named plans', () => {

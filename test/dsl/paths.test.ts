@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { planFile } from '../../dsl/runner.js';
+import { planFile } from '../../app/runner.js';
 
 const HW = 'hardware: { memory: [{ node: 0, base: 0, size: 1G }], iommus: [{ devid: "0000:00:00.2" }] }\nsteps: [{ call: amd_viommu_init }]\n';
 

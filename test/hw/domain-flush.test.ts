@@ -10,7 +10,7 @@ import type { AmdIommu } from '../../runtime/linux/amd/amd-iommu.js';
 
 function twoIommus(): { k: Kernel; iommus: AmdIommu[] } {
   const k = new Kernel({ nodes: [{ id: 0, base: 0n, size: 1n << 32n }] });
-  const hooks = { step: () => k.step, isFreed: () => false };
+  const hooks = { step: () => k.step, isFreed: () => false, faults: k.faults };
   const iommus = [0, 1].map((index) =>
     amd_iommu_boot(k, { index, seg: 0, devid: 0x0002 + index * 0x100, node: 0, extendedFeatures: 0n, processor: { kind: 'immediate' }, cmdBufEntries: 512, pci: { vendorCapability: true, vfBar: 0n, vfCntlBar: 0n }, devTable: k.withoutFaults(() => iommu_alloc_pages_node_sz(k, 0, GFP_KERNEL, 0x20_0000n)!) }, hooks),
   );

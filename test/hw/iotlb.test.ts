@@ -1,3 +1,4 @@
+import { amdv1, pt_iommu_amdv1_hw_info } from '../../runtime/pt/fmt/amdv1.js';
 import { describe, expect, it } from 'vitest';
 import { build_inv_iommu_pages, iommu_queue_command } from '../../runtime/linux/amd/cmd.js';
 import { GFP_KERNEL } from '../../runtime/linux/gfp.js';
@@ -14,13 +15,13 @@ const RW = IOMMU_READ | IOMMU_WRITE;
 const DOMID = 5;
 
 function table(k: Kernel): PtIommu {
-  const pt = PtIommu.init(k, { hwMaxVaszLg2: 48, hwMaxOaszLg2: 52, startingLevel: 2, features: PtFeature.DYNAMIC_TOP | PtFeature.AMDV1_FORCE_COHERENCE | PtFeature.FLUSH_RANGE, nid: 0, driverOps: { changeTop: () => {}, iotlbSync: () => {} } }, GFP_KERNEL);
+  const pt = PtIommu.init(k, { fmt: amdv1, hwMaxVaszLg2: 48, hwMaxOaszLg2: 52, startingLevel: 2, features: PtFeature.DYNAMIC_TOP | PtFeature.AMDV1_FORCE_COHERENCE | PtFeature.FLUSH_RANGE, nid: 0, driverOps: { changeTop: () => {}, iotlbSync: () => {} } }, GFP_KERNEL);
   if (typeof pt === 'number') throw new Error('init');
   return pt;
 }
 
 function ctx(pt: PtIommu): TranslationContext {
-  const { host_pt_root, mode } = pt.hwInfo();
+  const { host_pt_root, mode } = pt_iommu_amdv1_hw_info(pt.top());
   return { domainId: DOMID, rootPa: host_pt_root, mode, deviceId: 0x100, read: true, write: true };
 }
 

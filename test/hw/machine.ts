@@ -17,7 +17,7 @@ export function bootOne(processor: ProcessorBehaviour = { kind: 'immediate' }, f
   const iommu = amd_iommu_boot(
     k,
     { index: 0, seg: 0, devid: 0x0002, node: 0, extendedFeatures: 0n, processor, cmdBufEntries, pci: { vendorCapability: true, vfBar: 0n, vfCntlBar: 0n }, devTable: devTable(k) },
-    { step: () => k.step, isFreed: (pa) => k.ledger.isFreedPa(pa) },
+    { step: () => k.step, isFreed: (pa) => k.ledger.isFreedPa(pa), faults: k.faults },
   );
   return { k, iommu };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PhysMemory } from '../../runtime/mem/phys-memory.js';
-import { ModelBugError } from '../../runtime/model-bug.js';
+import { ModelBugError } from '../../runtime/base/model-bug.js';
 import { phys_to_virt, virt_to_phys } from '../../runtime/mem/direct-map.js';
 
 describe('PhysMemory', () => {

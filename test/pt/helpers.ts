@@ -1,3 +1,4 @@
+import { amdv1 } from '../../runtime/pt/fmt/amdv1.js';
 import { Kernel } from '../../runtime/linux/kernel.js';
 import { GFP_KERNEL } from '../../runtime/linux/gfp.js';
 import { iommu_free_pages } from '../../runtime/linux/iommu-pages.js';
@@ -29,7 +30,7 @@ export function newTable(hwMaxVaszLg2 = 64, faults: InjectionPlan[] = [], featur
       g.freelist = [];
     },
   };
-  const pt = PtIommu.init(k, { hwMaxVaszLg2, hwMaxOaszLg2: 52, startingLevel: 2, features, nid: 0, driverOps: ops }, GFP_KERNEL);
+  const pt = PtIommu.init(k, { fmt: amdv1, hwMaxVaszLg2, hwMaxOaszLg2: 52, startingLevel: 2, features, nid: 0, driverOps: ops }, GFP_KERNEL);
   if (typeof pt === 'number') throw new Error(`init failed: ${pt}`);
   return { k, pt, topChanges, syncs };
 }

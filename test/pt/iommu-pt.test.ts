@@ -1,10 +1,11 @@
+import { pt_iommu_amdv1_hw_info } from '../../runtime/pt/fmt/amdv1.js';
 import { describe, expect, it } from 'vitest';
 import { Errno } from '../../runtime/linux/errno.js';
 import { GFP_KERNEL } from '../../runtime/linux/gfp.js';
 import { iommu_iotlb_gather_init } from '../../runtime/linux/iommu-gather.js';
 import { EntryType, IOMMU_READ, IOMMU_WRITE } from '../../runtime/pt/defs.js';
 import * as fmt from '../../runtime/pt/fmt/amdv1.js';
-import { hwWalk, isWalkFault } from '../../runtime/pt/hw-walk.js';
+import { hwWalk, isWalkFault } from '../../runtime/hw/walk.js';
 import { computeBestPgsize } from '../../runtime/pt/iommu-pt.js';
 import { entryAt, newTable } from './helpers.js';
 
@@ -15,7 +16,7 @@ const LEAF_RW = 0x7000_0000_0000_0001n; // PR|FC|IR|IW
 describe('domain init and top growth', () => {
   it('starts at level 2 (mode 3) with one table page and the v1 size bitmap', () => {
     const { pt, k } = newTable();
-    expect(pt.hwInfo()).toEqual({ host_pt_root: 0x0n, mode: 3 });
+    expect(pt_iommu_amdv1_hw_info(pt.top())).toEqual({ host_pt_root: 0x0n, mode: 3 });
     expect(pt.pgsizeBitmap).toBe(0x000f_ff7f_ffff_f000n);
     expect(k.ledger.liveAllocations()).toHaveLength(1);
   });
@@ -24,7 +25,7 @@ describe('domain init and top growth', () => {
     const { pt, k, topChanges } = newTable(48);
     expect(pt.map(1n << 39n, 0x20_0000n, 0x1000n, RW, GFP_KERNEL)).toEqual({ ret: 0, mapped: 0x1000n });
     // Allocation order: old top 0x0, new top 0x1000, then level-1 and level-0 tables for 2^39.
-    expect(pt.hwInfo()).toEqual({ host_pt_root: 0x1000n, mode: 4 });
+    expect(pt_iommu_amdv1_hw_info(pt.top())).toEqual({ host_pt_root: 0x1000n, mode: 4 });
     expect(topChanges).toEqual([{ pa: 0x1000n, level: 3 }]);
     expect(entryAt(k, 0x1000n, 0)).toBe(PR_IR_IW | (3n << 9n) | 0x0n); // NL=3 -> old level-2 top at 0
     expect(entryAt(k, 0x1000n, 1)).toBe(PR_IR_IW | (3n << 9n) | 0x2000n); // new level-2 table for [512G, 1T)
@@ -36,7 +37,7 @@ describe('domain init and top growth', () => {
     const iova = 0xffff_ffff_ffff_f000n;
     expect(pt.map(iova, 0x7000_0000n, 0x1000n, IOMMU_READ, GFP_KERNEL)).toEqual({ ret: 0, mapped: 0x1000n });
     // New tops 0x1000 (L3), 0x2000 (L4), 0x3000 (L5); then tables 0x4000 (L4) .. 0x8000 (L0) for the IOVA.
-    expect(pt.hwInfo()).toEqual({ host_pt_root: 0x3000n, mode: 6 });
+    expect(pt_iommu_amdv1_hw_info(pt.top())).toEqual({ host_pt_root: 0x3000n, mode: 6 });
     expect(entryAt(k, 0x3000n, 0)).toBe(PR_IR_IW | (5n << 9n) | 0x2000n);
     expect(entryAt(k, 0x2000n, 0)).toBe(PR_IR_IW | (4n << 9n) | 0x1000n);
     expect(entryAt(k, 0x1000n, 0)).toBe(PR_IR_IW | (3n << 9n) | 0x0n);
@@ -49,7 +50,7 @@ describe('domain init and top growth', () => {
     const { pt, k } = newTable(48);
     expect(pt.map(1n << 48n, 0n, 0x1000n, RW, GFP_KERNEL).ret).toBe(-Errno.ERANGE);
     expect(k.ledger.liveAllocations()).toHaveLength(1);
-    expect(pt.hwInfo().mode).toBe(3);
+    expect(pt_iommu_amdv1_hw_info(pt.top()).mode).toBe(3);
   });
 });
 
@@ -101,7 +102,7 @@ describe('KUnit-equivalent checks', () => {
       expect(pt.iovaToPhys(iova - 1n)).toBe(0n);
       // Exactly one entry group: count present entries in the leaf's table.
       const level = Math.floor((lg2 - 12) / 9);
-      const w = hwWalk(k.mem, pt.hwInfo().host_pt_root, pt.hwInfo().mode, iova);
+      const w = hwWalk(k.mem, pt_iommu_amdv1_hw_info(pt.top()).host_pt_root, pt_iommu_amdv1_hw_info(pt.top()).mode, iova);
       if (isWalkFault(w)) throw new Error('walk fault');
       expect(w.pageLg2).toBe(lg2);
       const leafTable = w.tables[w.tables.length - 1]!;
@@ -164,7 +165,7 @@ describe('KUnit-equivalent checks', () => {
       [0x1_0000_0000n, 22, 1, 2], // 4M
       [0x1_0040_0000n, 21, 1, 1], // 2M: NL=0
     ];
-    const root = pt.hwInfo().host_pt_root;
+    const root = pt_iommu_amdv1_hw_info(pt.top()).host_pt_root;
     let total = 0n;
     for (const [iova, lg2, level, copies] of expected) {
       const w = hwWalk(k.mem, root, 3, iova);

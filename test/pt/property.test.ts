@@ -1,9 +1,10 @@
+import { pt_iommu_amdv1_hw_info } from '../../runtime/pt/fmt/amdv1.js';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { GFP_KERNEL } from '../../runtime/linux/gfp.js';
 import { iommu_iotlb_gather_init } from '../../runtime/linux/iommu-gather.js';
 import { iommu_free_pages } from '../../runtime/linux/iommu-pages.js';
-import { hwWalk, isWalkFault } from '../../runtime/pt/hw-walk.js';
+import { hwWalk, isWalkFault } from '../../runtime/hw/walk.js';
 import { newTable, type TestTable } from './helpers.js';
 import { Reference } from './reference.js';
 
@@ -74,7 +75,7 @@ function syncFree(t: TestTable, freelist: bigint[]): void {
 }
 
 function check(t: TestTable, ref: Reference): void {
-  const { host_pt_root: root, mode } = t.pt.hwInfo();
+  const { host_pt_root: root, mode } = pt_iommu_amdv1_hw_info(t.pt.top());
   expect(mode - 1).toBe(ref.topLevel);
   for (const leaf of ref.leaves) {
     for (const off of [0n, leaf.size - 1n, leaf.size / 2n]) {

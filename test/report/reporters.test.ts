@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { XMLValidator } from 'fast-xml-parser';
 import { createRequire } from 'node:module';
-import type { SpecOutcome } from '../../dsl/runner.js';
+import type { SpecOutcome } from '../../runtime/report/outcome.js';
 import { REPORTERS } from '../../runtime/report/index.js';
 import type { ReportInput } from '../../runtime/report/reporter.js';
 
@@ -20,7 +20,7 @@ const input: ReportInput = {
       tags: ['x'],
       status: 'failed',
       errors: [],
-      mismatches: [{ path: ['expect', 'log'], title: 'kernel log differs', expected: ['err: a'], actual: ['err: b\u0001'], file: 'b.yaml', line: 7, col: 3, source: '  log:' }],
+      mismatches: [{ at: { file: 'b.yaml', line: 7, col: 3, text: '  log:' }, title: 'kernel log differs', expected: ['err: a'], actual: ['err: b\u0001'] }],
     },
     { id: 'c.yaml', file: 'c.yaml', name: 'c.yaml', tags: [], status: 'invalid', mismatches: [], errors: ['error: unknown key `x`\n --> c.yaml:1:1\n'] },
   ] as SpecOutcome[],

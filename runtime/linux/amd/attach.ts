@@ -1,3 +1,4 @@
+import { pt_iommu_amdv1_hw_info } from '../../pt/fmt/amdv1.js';
 import { Errno } from '../errno.js';
 import { GFP_ATOMIC } from '../gfp.js';
 import { kfree, kzalloc } from '../slab.js';
@@ -7,6 +8,9 @@ import type { DevData, ProtectionDomain } from './domain.js';
 import { amd_iommu_domain_flush_all } from './domain-flush.js';
 import type { AmdDriver } from './driver.js';
 import { DTE_DOMID_MASK, DTE_FLAG_MASK, DTE_FLAG_TV, DTE_FLAG_V, dteAddress, dtePagingWord } from './dev-table.js';
+import { AMDESE_S, portedFrom } from '../ported.js';
+
+const F = portedFrom(AMDESE_S, 'drivers/iommu/amd/iommu.c', ['pdom_attach_iommu', 'pdom_detach_iommu', 'attach_device', 'detach_device']);
 
 /** struct iommu_dev_data of one PCI function behind an IOMMU, with the domain it is attached to. */
 export interface AttachedDevData extends DevData {
@@ -15,7 +19,7 @@ export interface AttachedDevData extends DevData {
 
 /** The IOMMUs a domain's devices sit behind, refcounted; a new one costs a GFP_ATOMIC allocation. */
 export function pdom_attach_iommu(d: AmdDriver, iommu: AmdIommu, pdom: ProtectionDomain): number {
-  return d.k.call('pdom_attach_iommu', () => {
+  return d.k.call(F.pdom_attach_iommu, () => {
     const info = pdom.iommu_array.get(iommu.index);
     if (info) {
       info.refcnt++;
@@ -29,7 +33,7 @@ export function pdom_attach_iommu(d: AmdDriver, iommu: AmdIommu, pdom: Protectio
 }
 
 export function pdom_detach_iommu(d: AmdDriver, iommu: AmdIommu, pdom: ProtectionDomain): void {
-  d.k.call('pdom_detach_iommu', () => {
+  d.k.call(F.pdom_detach_iommu, () => {
     const info = pdom.iommu_array.get(iommu.index);
     if (!info) return;
     if (--info.refcnt === 0) {
@@ -42,7 +46,7 @@ export function pdom_detach_iommu(d: AmdDriver, iommu: AmdIommu, pdom: Protectio
 /** Points the device's DTE at `domain`'s table (or at `top` after a top change); flushes an old domain ID. */
 export function set_dte_entry(d: AmdDriver, iommu: AmdIommu, dev: DevData, domain: ProtectionDomain, top?: { pa: bigint; level: number }): void {
   const at = dteAddress(iommu, dev.devid);
-  const info = top ? { host_pt_root: top.pa, mode: top.level + 1 } : domain.amdv1!.hwInfo();
+  const info = top ? { host_pt_root: top.pa, mode: top.level + 1 } : pt_iommu_amdv1_hw_info(domain.amdv1!.top());
   const old = d.k.mem.read64(at + 8n);
   const oldDomid = Number(old & DTE_DOMID_MASK);
   d.k.mem.write64(at + 8n, (old & ~DTE_DOMID_MASK) | BigInt(domain.id));
@@ -71,7 +75,7 @@ function dev_update_dte(d: AmdDriver, iommu: AmdIommu, dev: AttachedDevData, set
 
 /** Attaches a device to a domain: -EBUSY when it already has one. */
 export function attach_device(d: AmdDriver, iommu: AmdIommu, dev: AttachedDevData, domain: ProtectionDomain): number {
-  return d.k.call('attach_device', () => {
+  return d.k.call(F.attach_device, () => {
     if (dev.domain !== null) return -Errno.EBUSY;
     const ret = pdom_attach_iommu(d, iommu, domain);
     if (ret) return ret;
@@ -84,7 +88,7 @@ export function attach_device(d: AmdDriver, iommu: AmdIommu, dev: AttachedDevDat
 
 /** Clears the DTE, flushes the whole domain, then drops the domain's reference to the IOMMU. */
 export function detach_device(d: AmdDriver, iommu: AmdIommu, dev: AttachedDevData): void {
-  d.k.call('detach_device', () => {
+  d.k.call(F.detach_device, () => {
     const domain = dev.domain;
     if (d.k.WARN_ON(domain === null)) return;
     dev_update_dte(d, iommu, dev, false);

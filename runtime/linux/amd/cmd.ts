@@ -1,4 +1,4 @@
-import { fls64 } from '../../bits.js';
+import { fls64 } from '../../base/bits.js';
 import { virt_to_phys } from '../../mem/direct-map.js';
 import * as R from '../../hw/regs.js';
 import { Errno } from '../errno.js';
@@ -14,6 +14,9 @@ import {
   LOOP_TIMEOUT,
   type AmdIommu,
 } from './amd-iommu.js';
+import { AMDESE_S, portedFrom } from '../ported.js';
+
+const F = portedFrom(AMDESE_S, 'drivers/iommu/amd/iommu.c', ['iommu_queue_command', 'iommu_completion_wait', 'iommu_flush_dte']);
 
 /**
  * The command half of drivers/iommu/amd/iommu.c (generic_pt era): builders, the ring writer, and the
@@ -117,14 +120,13 @@ export function build_inv_irt(devid: number): IommuCmd {
   return cmd;
 }
 
-/** Copies the command at the tail and rings the doorbell; the doorbell is where a hardware hang is injected. */
+/** Copies the command at the tail and rings the doorbell (writes the tail register). */
 function copy_cmd_to_buffer(k: Kernel, iommu: AmdIommu, cmd: IommuCmd): void {
   let tail = iommu.cmd_buf_tail;
   const target = virt_to_phys(iommu.cmd_buf) + BigInt(tail);
   cmd.forEach((w, i) => k.mem.write32(target + BigInt(4 * i), w));
   tail = (tail + 16) % iommu.cmdBufSize;
   iommu.cmd_buf_tail = tail;
-  if (k.shouldFail('hw_cmd_processor_hang', 'hang', 0)) iommu.mmio.hang();
   iommu.mmio.writel(R.MMIO_CMD_TAIL_OFFSET, tail);
 }
 
@@ -159,7 +161,7 @@ export function __iommu_queue_command_sync(k: Kernel, iommu: AmdIommu, cmd: Iomm
 }
 
 export function iommu_queue_command_sync(k: Kernel, iommu: AmdIommu, cmd: IommuCmd, sync: boolean): number {
-  return k.call('iommu_queue_command', () => __iommu_queue_command_sync(k, iommu, cmd, sync));
+  return k.call(F.iommu_queue_command, () => __iommu_queue_command_sync(k, iommu, cmd, sync));
 }
 
 export function iommu_queue_command(k: Kernel, iommu: AmdIommu, cmd: IommuCmd): number {
@@ -194,7 +196,7 @@ function wait_on_sem(k: Kernel, iommu: AmdIommu, data: bigint): number {
 
 /** Queues a COMPLETION_WAIT and polls its semaphore; nothing at all when no command needs syncing. */
 export function iommu_completion_wait(k: Kernel, iommu: AmdIommu): number {
-  return k.call('iommu_completion_wait', () => {
+  return k.call(F.iommu_completion_wait, () => {
     if (!iommu.need_sync) return 0;
     const data = ++iommu.cmd_sem_val;
     const cmd = build_completion_wait(iommu, data);
@@ -208,7 +210,7 @@ export function iommu_completion_wait(k: Kernel, iommu: AmdIommu): number {
 export const amd_iommu_completion_wait = iommu_completion_wait;
 
 export function iommu_flush_dte(k: Kernel, iommu: AmdIommu, devid: number): number {
-  return k.call('iommu_flush_dte', () => iommu_queue_command(k, iommu, build_inv_dte(devid)));
+  return k.call(F.iommu_flush_dte, () => iommu_queue_command(k, iommu, build_inv_dte(devid)));
 }
 
 export function amd_iommu_flush_all(k: Kernel, iommu: AmdIommu): void {

@@ -1,4 +1,4 @@
-import { ffs64, fls64 } from '../../bits.js';
+import { ffs64, fls64 } from '../../base/bits.js';
 import type { IotlbGather } from '../iommu-gather.js';
 import { iommu_free_pages } from '../iommu-pages.js';
 import type { Kernel } from '../kernel.js';
@@ -6,6 +6,9 @@ import { CMD_INV_IOMMU_ALL_PAGES_ADDRESS } from './amd-iommu.js';
 import { build_inv_iommu_pages, build_inv_iotlb_pages, iommu_completion_wait, iommu_queue_command } from './cmd.js';
 import type { AmdDriverGlobals } from './globals.js';
 import type { ProtectionDomain } from './domain.js';
+import { AMDESE_S, portedFrom } from '../ported.js';
+
+const F = portedFrom(AMDESE_S, 'drivers/iommu/amd/iommu.c', ['amd_iommu_domain_flush_pages', 'amd_iommu_iotlb_sync']);
 
 const IOMMU_NO_PASID = 0;
 const U64 = (v: bigint): bigint => BigInt.asUintN(64, v);
@@ -40,7 +43,7 @@ export function domain_flush_complete(k: Kernel, domain: ProtectionDomain): void
  * entries that did not change.
  */
 export function amd_iommu_domain_flush_pages(k: Kernel, g: AmdDriverGlobals, domain: ProtectionDomain, address: bigint, size: bigint): void {
-  k.call('amd_iommu_domain_flush_pages', () => {
+  k.call(F.amd_iommu_domain_flush_pages, () => {
     if (!g.amd_iommu_np_cache) {
       __domain_flush_pages(k, domain, address, size);
       domain_flush_complete(k, domain);
@@ -64,7 +67,7 @@ export function amd_iommu_domain_flush_all(k: Kernel, g: AmdDriverGlobals, domai
 
 /** The domain's iotlb_sync: flush the gathered range (u64 arithmetic, as in C), then free the gathered tables. */
 export function amd_iommu_iotlb_sync(k: Kernel, g: AmdDriverGlobals, domain: ProtectionDomain, gather: IotlbGather): void {
-  k.call('amd_iommu_iotlb_sync', () => {
+  k.call(F.amd_iommu_iotlb_sync, () => {
     amd_iommu_domain_flush_pages(k, g, domain, gather.start, U64(gather.end - gather.start + 1n));
     for (const va of gather.freelist) iommu_free_pages(k, va); // iommu_put_pages_list
     gather.freelist = [];

@@ -1,11 +1,14 @@
 import { AmdIommuHw, type HwHooks, type ProcessorBehaviour } from '../../hw/iommu.js';
 import * as R from '../../hw/regs.js';
 import { virt_to_phys } from '../../mem/direct-map.js';
-import { invariant } from '../../model-bug.js';
+import { invariant } from '../../base/model-bug.js';
 import { GFP_KERNEL, NUMA_NO_NODE } from '../gfp.js';
 import { iommu_alloc_pages_node_sz } from '../iommu-pages.js';
 import type { Kernel } from '../kernel.js';
 import { EVT_BUFFER_SIZE, VIOMMU_PRIV_SUBREGION_CNT, type AmdIommu, type IommuPciConfig } from './amd-iommu.js';
+import { AMDESE_S, portedFrom } from '../ported.js';
+
+const F = portedFrom(AMDESE_S, 'drivers/iommu/amd/init.c', ['amd_iommu_init']);
 
 export interface IommuBootConfig {
   readonly index: number;
@@ -34,7 +37,7 @@ export function amd_iommu_boot(k: Kernel, cfg: IommuBootConfig, hooks: HwHooks):
   invariant(Number.isInteger(Math.log2(cfg.cmdBufEntries)) && cfg.cmdBufEntries >= 256 && cfg.cmdBufEntries <= 32768, `ring of ${cfg.cmdBufEntries} entries`);
   const mmio = new AmdIommuHw(`iommu${cfg.index}`, k.mem, cfg.processor, cfg.extendedFeatures, hooks);
   return k.withoutFaults(() =>
-    k.call('amd_iommu_init', () => {
+    k.call(F.amd_iommu_init, () => {
       const alloc = (size: bigint): bigint => {
         const va = iommu_alloc_pages_node_sz(k, NUMA_NO_NODE, GFP_KERNEL, size);
         invariant(va !== null, 'simulated memory too small for the IOMMU boot structures');

@@ -4,6 +4,9 @@ import { iommu_iotlb_gather_init, resetGather, type IotlbGather } from '../iommu
 import type { KPtr } from '../kptr.js';
 import type { Kernel } from '../kernel.js';
 import { IOMMU_DOMAIN_OPS, type ProtectionDomain } from './domain.js';
+import { MAINLINE, portedFrom } from '../ported.js';
+
+const F = portedFrom(MAINLINE, 'drivers/iommu/iommu.c', ['iommu_map_nosync', 'iommu_map', 'iommu_unmap']);
 
 /**
  * The IOMMU core (drivers/iommu/iommu.c) for generic_pt domains: map and unmap go to the page table in one
@@ -11,7 +14,7 @@ import { IOMMU_DOMAIN_OPS, type ProtectionDomain } from './domain.js';
  */
 
 export function iommu_map_nosync(k: Kernel, dom: KPtr<ProtectionDomain>, iova: bigint, paddr: bigint, size: bigint, prot: number, gfp: Gfp): number {
-  return k.call('iommu_map_nosync', () => {
+  return k.call(F.iommu_map_nosync, () => {
     const domain = k.deref(dom, IOMMU_DOMAIN_OPS);
     const ops = domain.ops;
     if (!domain.amdv1) return -Errno.EINVAL; // type lacks __IOMMU_DOMAIN_PAGING
@@ -32,7 +35,7 @@ export function iommu_sync_map(k: Kernel, domain: ProtectionDomain, iova: bigint
 
 /** iommu_map = iommu_map_nosync + iommu_sync_map; a failed sync unmaps the whole range. */
 export function iommu_map(k: Kernel, dom: KPtr<ProtectionDomain>, iova: bigint, paddr: bigint, size: bigint, prot: number, gfp: Gfp): number {
-  return k.call('iommu_map', () => {
+  return k.call(F.iommu_map, () => {
     let ret = iommu_map_nosync(k, dom, iova, paddr, size, prot, gfp);
     if (ret) return ret;
     const domain = dom as ProtectionDomain;
@@ -55,7 +58,7 @@ export function iommu_iotlb_sync(k: Kernel, domain: ProtectionDomain, gather: Io
 
 /** Returns bytes unmapped, never an errno, and always ends with the IOTLB sync. */
 export function iommu_unmap(k: Kernel, dom: KPtr<ProtectionDomain>, iova: bigint, size: bigint): bigint {
-  return k.call('iommu_unmap', () => {
+  return k.call(F.iommu_unmap, () => {
     const domain = k.deref(dom, IOMMU_DOMAIN_OPS);
     const gather = iommu_iotlb_gather_init();
     const ret = __iommu_unmap(k, domain, iova, size, gather);

@@ -1,3 +1,4 @@
+import { amdv1 } from '../../pt/fmt/amdv1.js';
 import { Errno } from '../errno.js';
 import { GFP_ATOMIC, GFP_KERNEL } from '../gfp.js';
 import { ERR_PTR, type KPtr } from '../kptr.js';
@@ -10,6 +11,9 @@ import { amd_iommu_domain_flush_pages, amd_iommu_iotlb_sync, domain_flush_comple
 import type { AmdDriver } from './driver.js';
 import { set_dte_entry } from './attach.js';
 import { PDOM_DEV_LIST, type IommuDomainOps, type ProtectionDomain } from './domain.js';
+import { AMDESE_S, portedFrom } from '../ported.js';
+
+const F = portedFrom(AMDESE_S, 'drivers/iommu/amd/iommu.c', ['protection_domain_alloc', 'amd_iommu_domain_alloc_paging_v1', 'amd_iommu_domain_free']);
 
 /** sizeof(struct protection_domain) is a few hundred bytes: one kmalloc object. */
 const SIZEOF_PROTECTION_DOMAIN = 512n;
@@ -24,7 +28,7 @@ export function amd_iommu_pdom_id_free(d: AmdDriver, id: number): void {
 
 /** kzalloc + domain ID; an ID failure frees the object and the errno is lost (NULL either way). */
 export function protection_domain_alloc(d: AmdDriver): ProtectionDomain | null {
-  return d.k.call('protection_domain_alloc', () => {
+  return d.k.call(F.protection_domain_alloc, () => {
     const va = kzalloc(d.k, SIZEOF_PROTECTION_DOMAIN, GFP_KERNEL);
     if (va === null) return null;
     const domid = amd_iommu_pdom_id_alloc(d);
@@ -66,7 +70,7 @@ function amdv1_ops(d: AmdDriver): IommuDomainOps {
  * -EOPNOTSUPP, no domain object or ID is -ENOMEM, a failed table init frees the domain and passes its errno.
  */
 export function amd_iommu_domain_alloc_paging_v1(d: AmdDriver, nid: number, _flags: number): KPtr<ProtectionDomain> {
-  return d.k.call('amd_iommu_domain_alloc_paging_v1', () => {
+  return d.k.call(F.amd_iommu_domain_alloc_paging_v1, () => {
     if (d.g.amd_iommu_hatdis) return ERR_PTR(-Errno.EOPNOTSUPP);
     const domain = protection_domain_alloc(d);
     if (!domain) return ERR_PTR(-Errno.ENOMEM);
@@ -78,6 +82,7 @@ export function amd_iommu_domain_alloc_paging_v1(d: AmdDriver, nid: number, _fla
     const table = PtIommu.init(
       d.k,
       {
+        fmt: amdv1,
         hwMaxVaszLg2: Math.min(64, (d.g.amd_iommu_hpt_level - 1) * 9 + 21),
         hwMaxOaszLg2: 52,
         startingLevel: 2,
@@ -100,7 +105,7 @@ export function amd_iommu_domain_alloc_paging_v1(d: AmdDriver, nid: number, _fla
 
 /** WARN if devices are still attached, free every table page (no flush), release the ID, kfree. */
 export function amd_iommu_domain_free(d: AmdDriver, dom: KPtr<ProtectionDomain>): void {
-  d.k.call('amd_iommu_domain_free', () => {
+  d.k.call(F.amd_iommu_domain_free, () => {
     const domain = d.k.deref(dom, PDOM_DEV_LIST);
     d.k.WARN_ON(domain.dev_list.length !== 0);
     domain.amdv1?.deinit(); // pt_iommu_deinit: nothing to do if init never finished

@@ -1,3 +1,4 @@
+import { pt_iommu_amdv1_hw_info } from '../../pt/fmt/amdv1.js';
 import { virt_to_phys } from '../../mem/direct-map.js';
 import { PAGE_SHIFT } from '../../mem/phys-memory.js';
 import { Errno } from '../errno.js';
@@ -21,6 +22,22 @@ import type { ProtectionDomain } from './domain.js';
 import type { AmdDriver } from './driver.js';
 import { iommu_map, iommu_unmap } from './iommu-core.js';
 import { amd_iommu_domain_alloc_paging_v1, amd_iommu_domain_free } from './pdom.js';
+import { AMDESE_S, portedFrom } from '../ported.js';
+
+const F = {
+  ...portedFrom(AMDESE_S, 'drivers/iommu/amd/viommu.c', [
+    'viommu_priv_alloc_map_flush',
+    'viommu_priv_unmap_flush_free',
+    'alloc_private_subregion',
+    'viommu_private_space_uninit',
+    'viommu_private_space_init',
+    'viommu_vf_vfcntl_init',
+    'amd_viommu_init',
+    'set_iommu_dte',
+  ]),
+  ...portedFrom(AMDESE_S, 'drivers/iommu/amd/iommu.c', ['amd_iommu_flush_private_vm_region']),
+  ...portedFrom(AMDESE_S, 'drivers/iommu/amd/init.c', ['iommu_map_mmio_space']),
+};
 
 const IOMMU_PROT_IR = IOMMU_READ;
 const IOMMU_PROT_IW = IOMMU_WRITE;
@@ -49,7 +66,7 @@ export class ViommuPatchV3 {
 
   /** Explicit INVALIDATE_IOMMU_PAGES to one IOMMU + completion wait; the wait's result is ignored. */
   amd_iommu_flush_private_vm_region(iommu: AmdIommu, pdom: KPtr<ProtectionDomain>, address: bigint, size: bigint): number {
-    return this.k.call('amd_iommu_flush_private_vm_region', () => {
+    return this.k.call(F.amd_iommu_flush_private_vm_region, () => {
       const cmd = build_inv_iommu_pages(address, size, this.k.deref(pdom, { field: 'protection_domain.id' }).id, 0, false);
       const ret = iommu_queue_command(this.k, iommu, cmd);
       if (ret) return ret;
@@ -62,7 +79,7 @@ export class ViommuPatchV3 {
 
   /** Allocate backing pages, mark UC, and map at `iova` in viommu_pdom. The out VA is NULL on any failure. */
   viommu_priv_alloc_map_flush(iommu: AmdIommu | null, iova: bigint, size: bigint, gfp: Gfp): { ret: number; out_va: bigint | null } {
-    return this.k.call('viommu_priv_alloc_map_flush', () => {
+    return this.k.call(F.viommu_priv_alloc_map_flush, () => {
       const nid = iommu ? iommu.node : NUMA_NO_NODE;
       if (!iommu || !iommu.viommu_pdom) return { ret: -Errno.EINVAL, out_va: null };
       const va = iommu_alloc_pages_node_sz(this.k, nid, gfp, size);
@@ -85,7 +102,7 @@ export class ViommuPatchV3 {
 
   /** Unmap `iova`, flush the unmapped span on this IOMMU, WB, and free `cpu_va`. Returns 0 or the flush error. */
   viommu_priv_unmap_flush_free(iommu: AmdIommu | null, iova: bigint, size: bigint, cpu_va: bigint | null): number {
-    return this.k.call('viommu_priv_unmap_flush_free', () => {
+    return this.k.call(F.viommu_priv_unmap_flush_free, () => {
       let ret = 0;
       if (!cpu_va) return 0;
       if (!iommu || !iommu.viommu_pdom) return -Errno.EINVAL;
@@ -102,7 +119,7 @@ export class ViommuPatchV3 {
   }
 
   alloc_private_subregion(iommu: AmdIommu, base: bigint, size: bigint): bigint | null {
-    return this.k.call('alloc_private_subregion', () => {
+    return this.k.call(F.alloc_private_subregion, () => {
       const { ret, out_va: region } = this.viommu_priv_alloc_map_flush(iommu, base, size, GFP_KERNEL | __GFP_ZERO);
       if (ret) return null;
       this.pr.pr_debug('%s: base=%#llx, size=%#lx, subregion=%#llx(%#llx)\n', 'alloc_private_subregion', base, size, region!, virt_to_phys(region!));
@@ -111,7 +128,7 @@ export class ViommuPatchV3 {
   }
 
   viommu_private_space_uninit(iommu: AmdIommu): void {
-    this.k.call('viommu_private_space_uninit', () => {
+    this.k.call(F.viommu_private_space_uninit, () => {
       let firstErr = 0;
       if (!iommu.viommu_pdom) return;
       for (let i = 0; i < VIOMMU_PRIV_SUBREGION_CNT; i++) {
@@ -128,7 +145,7 @@ export class ViommuPatchV3 {
   }
 
   viommu_private_space_init(iommu: AmdIommu): number {
-    return this.k.call('viommu_private_space_init', () => {
+    return this.k.call(F.viommu_private_space_init, () => {
       // Setup page table root pointer, Guest MMIO and Cmdbuf Dirty Status regions.
       const dom: KPtr<ProtectionDomain> = amd_iommu_domain_alloc_paging_v1(this.d, iommu.node, 0);
       if (!dom) {
@@ -147,7 +164,7 @@ export class ViommuPatchV3 {
           return -Errno.ENOMEM;
         }
       }
-      const info = this.k.deref(pdom, { field: 'protection_domain.amdv1' }).amdv1!.hwInfo();
+      const info = pt_iommu_amdv1_hw_info(this.k.deref(pdom, { field: 'protection_domain.amdv1' }).amdv1!.top());
       this.pr.pr_debug('%s: devid=%#x, pte_root=%#llx\n', 'viommu_private_space_init', iommu.devid, info.host_pt_root);
       return 0;
     });
@@ -163,8 +180,8 @@ export class ViommuPatchV3 {
 
   /** iommu_map_mmio_space(): request_mem_region may fail (the region is taken); then NULL. */
   iommu_map_mmio_space(address: bigint, end: bigint): bigint | null {
-    return this.k.call('iommu_map_mmio_space', () => {
-      if (this.k.shouldFail('request_mem_region', 'null', 0)) {
+    return this.k.call(F.iommu_map_mmio_space, () => {
+      if (this.k.shouldFail('request_mem_region')) {
         this.pr.pr_err('Can not reserve memory region %llx-%llx for mmio\n', address, end);
         this.pr.pr_err('This is a BIOS bug. Please contact your hardware vendor\n');
         return null;
@@ -174,7 +191,7 @@ export class ViommuPatchV3 {
   }
 
   viommu_vf_vfcntl_init(iommu: AmdIommu): number {
-    return this.k.call('viommu_vf_vfcntl_init', () => {
+    return this.k.call(F.viommu_vf_vfcntl_init, () => {
       let vfPhys = iommu.pci.vfBar;
       if (!(vfPhys & 1n)) {
         this.pr.pr_err(FW_BUG + 'vf_phys disabled\n');
@@ -210,7 +227,7 @@ export class ViommuPatchV3 {
   }
 
   amd_viommu_init(iommu: AmdIommu): number {
-    return this.k.call('amd_viommu_init', () => {
+    return this.k.call(F.amd_viommu_init, () => {
       if (!this.d.g.amd_iommu_viommu || !(iommu.features & FEATURE_VIOMMU)) return 0;
       let ret = this.viommu_init_pci_vsc(iommu);
       if (ret) return ret;
@@ -229,9 +246,9 @@ export class ViommuPatchV3 {
    * to exercise those accesses.
    */
   set_iommu_dte(iommu: AmdIommu): void {
-    this.k.call('set_iommu_dte', () => {
+    this.k.call(F.set_iommu_dte, () => {
       const pdom = this.k.deref(iommu.viommu_pdom, { field: 'protection_domain.amdv1' });
-      const info = pdom.amdv1!.hwInfo();
+      const info = pt_iommu_amdv1_hw_info(pdom.amdv1!.top());
       this.pr.pr_debug('%s: host_pt_root=%#llx, mode=%#x\n', 'set_iommu_dte', info.host_pt_root, info.mode);
       const at = dteAddress(iommu, iommu.devid);
       this.k.mem.write64(at + 8n, (this.k.mem.read64(at + 8n) & ~DTE_DOMID_MASK) | BigInt(pdom.id));

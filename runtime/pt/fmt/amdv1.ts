@@ -1,4 +1,5 @@
 import { EntryType, IOMMU_READ, IOMMU_WRITE, lowMask, PtFeature } from '../defs.js';
+import type { PtFormat } from '../format.js';
 
 /**
  * The AMD IOMMU v1 (host) page-table format: bit layout and nothing else. Section "2.2.3 I/O Page Tables for
@@ -128,9 +129,42 @@ export function descriptorBits(prot: number, features: number): bigint {
 }
 
 /** pt_iommu_amdv1_hw_info: the DTE's host page-table root and mode (= top level + 1). */
-export function hwInfo(topPa: bigint, topLevel: number): { host_pt_root: bigint; mode: number } {
-  return { host_pt_root: topPa, mode: topLevel + 1 };
+export function pt_iommu_amdv1_hw_info(top: { pa: bigint; level: number }): { host_pt_root: bigint; mode: number } {
+  return { host_pt_root: top.pa, mode: top.level + 1 };
 }
+
+/** amdv1pt_iommu_fmt_init: without DYNAMIC_TOP the table cannot grow past its starting level. */
+export function fmtInit(startingLevel: number, features: number): number {
+  if (startingLevel === 0 || startingLevel > MAX_TOP_LEVEL) return -22; // -EINVAL
+  if (!(features & PtFeature.DYNAMIC_TOP) && startingLevel !== MAX_TOP_LEVEL) {
+    return GRANULE_LG2 + (TABLEMEM_LG2 - 3) * (startingLevel + 1);
+  }
+  return MAX_VA_LG2;
+}
+
+/** The AMD v1 format as a PtFormat. */
+export const amdv1: PtFormat = {
+  name: 'amdv1',
+  maxVaLg2: MAX_VA_LG2,
+  maxOaLg2: MAX_OA_LG2,
+  maxTopLevel: MAX_TOP_LEVEL,
+  granuleLg2: GRANULE_LG2,
+  tablememLg2: TABLEMEM_LG2,
+  itemLg2,
+  numItemsLg2,
+  possibleSizes,
+  entryTypeOfLow,
+  entryType,
+  tablePa,
+  entryOa,
+  entryOaLg2,
+  numContigLg2OfLow,
+  leafEntry,
+  tableEntry,
+  attrsFromProt: descriptorBits,
+  permissions: (entry) => ({ read: (entry & IR) !== 0n, write: (entry & IW) !== 0n }),
+  fmtInit,
+};
 
 function ffz32(v: number): number {
   const inv = ~v >>> 0;

@@ -1,40 +1,18 @@
 import { relative } from 'node:path';
-import { captureEndState, type EndState } from '../runtime/exec/capture.js';
+import { BudgetExceededError, DEFAULT_BUDGET, type Budget } from '../runtime/base/budget.js';
+import { diffRun } from '../runtime/check/diff.js';
+import { checkGolden, type GoldenMode } from '../runtime/check/golden.js';
+import type { Mismatch } from '../runtime/check/mismatch.js';
+import { sweep, type SweepTable } from '../runtime/check/sweep.js';
+import { CapturedState, type EndState } from '../runtime/exec/capture.js';
 import { execute } from '../runtime/exec/executor.js';
-import { diffRun, type Mismatch } from '../runtime/check/diff.js';
-import { checkGolden, goldenPath, type GoldenMode } from '../runtime/check/golden.js';
-import { sweep, type SweepTable } from '../runtime/exec/sweep.js';
-import { BudgetExceededError, DEFAULT_BUDGET, type Budget } from '../runtime/exec/budget.js';
 import { siteMatcher } from '../runtime/fault/inject.js';
-import { compileSpec } from './compile.js';
-import { renderSpecError, type SpecError } from './errors.js';
-import { loadSpecFile, type LoadedSpec } from './load.js';
-import type { Plan } from './plan.js';
-
-export type Status = 'passed' | 'failed' | 'invalid';
-
-/** The outcome of one spec (or one case): data for the reporters, never printed here. */
-export interface SpecOutcome {
-  readonly id: string;
-  readonly file: string;
-  readonly name: string;
-  readonly tags: readonly string[];
-  readonly status: Status;
-  readonly mismatches: readonly LocatedMismatch[];
-  /** Bad-spec errors, already rendered with their source lines. */
-  readonly errors: readonly string[];
-  readonly state?: EndState;
-  readonly sweep?: SweepTable;
-  readonly plan?: Plan;
-  readonly goldenWritten?: string;
-}
-
-export interface LocatedMismatch extends Mismatch {
-  readonly file: string;
-  readonly line: number;
-  readonly col: number;
-  readonly source: string;
-}
+import type { Plan } from '../runtime/plan/plan.js';
+import type { SpecOutcome } from '../runtime/report/outcome.js';
+import { compileSpec } from '../dsl/compile.js';
+import { renderSpecError, type SpecError } from '../dsl/errors.js';
+import { loadSpecFile } from '../dsl/load.js';
+import { BUDGET_FLAG } from './budget-flags.js';
 
 export interface RunOptions extends GoldenMode {
   readonly budget?: Budget;
@@ -67,47 +45,44 @@ export function planFile(file: string, root: string): { plans: Plan[] } | { inva
   return { plans };
 }
 
-function locate(spec: LoadedSpec, m: Mismatch): LocatedMismatch {
-  const where = spec.spanOf(m.path);
-  return { ...m, file: where.file, line: where.span.line, col: where.span.col, source: spec.lines(where.file)[where.span.line - 1] ?? '' };
-}
-
-function caseOf(plan: Plan): string | undefined {
-  return plan.id.includes('#') ? plan.id.slice(plan.id.indexOf('#') + 1) : undefined;
-}
-
 function golden(plan: Plan, value: EndState | SweepTable, mode: GoldenMode, mismatches: Mismatch[]): string | undefined {
-  const path = goldenPath(plan.file, caseOf(plan));
-  const g = checkGolden(path, value, mode);
+  if (!plan.golden) return undefined;
+  const g = checkGolden(plan.golden, value, mode);
   if (g.mismatch) mismatches.push(g.mismatch);
-  return g.wrote ? path : undefined;
+  return g.wrote ? plan.golden.path : undefined;
 }
 
 /** Compares a sweep table with its golden file and the spec's per-point expectations. */
 function sweepMismatches(plan: Plan, table: SweepTable, mode: GoldenMode): { mismatches: Mismatch[]; goldenWritten?: string } {
   const sw = plan.sweep!;
   const mismatches: Mismatch[] = [];
-  if (!table.complete) mismatches.push({ path: ['sweep', 'max_runs'], title: `the sweep stopped after ${table.rows.length} runs with points left`, expected: ['every point tried'], actual: [`${table.points - table.rows.length} untried`] });
-  sw.expect.forEach((e, i) => {
+  const push = (at: Mismatch['at'], title: string, expected: readonly string[], actual: readonly string[]): void => {
+    mismatches.push({ at, title, expected, actual });
+  };
+  if (!table.complete) {
+    push(sw.maxRunsAt, `the sweep stopped after ${table.rows.length} runs with points left`, ['every point tried'], [`${table.points - table.rows.length} untried`]);
+  }
+  for (const e of sw.expect) {
     const match = siteMatcher(e.point);
     const rows = table.rows.filter((r) => match(r.point));
-    const path = ['sweep', 'expect', i];
-    if (rows.length === 0) mismatches.push({ path, title: `no run failed a point matching \`${e.point}\``, expected: [e.point], actual: table.rows.map((r) => r.point) });
+    if (rows.length === 0) push(e.at, `no run failed a point matching \`${e.point}\``, [e.point], table.rows.map((r) => r.point));
     for (const r of rows) {
-      if (e.steps && e.steps.join('\n') !== r.steps.join('\n')) mismatches.push({ path: [...path, 'steps'], title: `steps of ${r.point} differ`, expected: e.steps, actual: r.steps });
-      if (e.violations && e.violations.join('\n') !== r.violations.join('\n')) mismatches.push({ path: [...path, 'violations'], title: `invariant violations of ${r.point} differ`, expected: e.violations, actual: r.violations });
-      if (e.oops !== undefined && e.oops !== (r.oops !== null)) mismatches.push({ path: [...path, 'oops'], title: `${r.point} ${r.oops ? 'oopsed' : 'did not oops'}`, expected: [String(e.oops)], actual: [r.oops ?? 'no oops'] });
+      if (e.steps && e.steps.join('\n') !== r.steps.join('\n')) push(e.stepsAt, `steps of ${r.point} differ`, e.steps, r.steps);
+      if (e.violations && e.violations.join('\n') !== r.violations.join('\n')) {
+        push(e.violationsAt, `invariant violations of ${r.point} differ`, e.violations, r.violations);
+      }
+      if (e.oops !== undefined && e.oops !== (r.oops !== null)) push(e.oopsAt, `${r.point} ${r.oops ? 'oopsed' : 'did not oops'}`, [String(e.oops)], [r.oops ?? 'no oops']);
     }
-  });
-  const written = plan.golden ? golden(plan, table, mode, mismatches) : undefined;
+  }
+  const written = golden(plan, table, mode, mismatches);
   if (!plan.golden && sw.expect.length === 0) {
     const bad = [table.baseline, ...table.rows].filter((r) => r.violations.length);
-    if (bad.length) mismatches.push({ path: ['sweep'], title: `${bad.length} runs broke invariants`, expected: [], actual: bad.flatMap((r) => r.violations.map((v) => `${r.point}: ${v}`)) });
+    if (bad.length) push(sw.at, `${bad.length} runs broke invariants`, [], bad.flatMap((r) => r.violations.map((v) => `${r.point}: ${v}`)));
   }
   return { mismatches, ...(written ? { goldenWritten: written } : {}) };
 }
 
-/** A plan's outcome: failed when anything mismatched, each mismatch placed at the spec line that stated it. */
+/** A plan's outcome: failed when anything mismatched. */
 function outcome(plan: Plan, mismatches: readonly Mismatch[], extra: Pick<SpecOutcome, 'state' | 'sweep' | 'goldenWritten'> = {}): SpecOutcome {
   return {
     id: plan.id,
@@ -115,16 +90,15 @@ function outcome(plan: Plan, mismatches: readonly Mismatch[], extra: Pick<SpecOu
     name: plan.name,
     tags: plan.tags,
     status: mismatches.length ? 'failed' : 'passed',
-    mismatches: mismatches.map((m) => locate(plan.source, m)),
+    mismatches,
     errors: [],
-    plan,
     ...Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined)),
   };
 }
 
-/** A run stopped by its budget: a failed spec with the message saying which budget and how to raise it. */
+/** A run stopped by its budget: a failed spec whose message says which budget and how to raise it. */
 function overBudget(plan: Plan, e: BudgetExceededError): SpecOutcome {
-  return outcome(plan, [{ path: ['steps'], title: e.message, expected: [`at most ${e.limit}`], actual: ['more'] }]);
+  return outcome(plan, [{ at: plan.stepsAt, title: `${e.message}; raise it with ${BUDGET_FLAG[e.budget]}`, expected: [`at most ${e.limit}`], actual: ['more'] }]);
 }
 
 /** Runs one plan on a fresh machine and diffs it with what the spec states (and its golden file). */
@@ -144,10 +118,10 @@ function runWithin(plan: Plan, mode: GoldenMode, budget: Budget): SpecOutcome {
     return outcome(plan, mismatches, { sweep: table, goldenWritten });
   }
   const run = execute(plan, budget);
-  const state = captureEndState(run);
+  const state = new CapturedState(run);
   const mismatches = diffRun(plan, run, state);
-  const goldenWritten = plan.golden ? golden(plan, state, mode, mismatches) : undefined;
-  return outcome(plan, mismatches, { state, goldenWritten });
+  const goldenWritten = plan.golden ? golden(plan, state.all(), mode, mismatches) : undefined;
+  return outcome(plan, mismatches, { goldenWritten });
 }
 
 function selected(plan: Plan, opts: RunOptions): boolean {
@@ -170,27 +144,28 @@ export async function runFiles(
   opts: RunOptions,
   onProgress?: (done: number, total: number) => void,
 ): Promise<{ outcomes: SpecOutcome[]; skipped: number; referencedGoldens: string[] }> {
-  const plans: { plan: Plan; root: string }[] = [];
+  const plans: Plan[] = [];
   const invalids: SpecOutcome[] = [];
   for (const f of files) {
     const r = planFile(f.file, f.root);
     if ('invalid' in r) invalids.push(r.invalid);
-    else plans.push(...r.plans.map((plan) => ({ plan, root: f.root })));
+    else plans.push(...r.plans);
   }
   if (invalids.length) return { outcomes: invalids, skipped: plans.length, referencedGoldens: [] };
-  const referencedGoldens = plans.filter((p) => p.plan.golden).map((p) => relative('.', goldenPath(p.plan.file, caseOf(p.plan))));
-  const filtered = plans.filter((p) => selected(p.plan, opts));
+  const referencedGoldens = plans.flatMap((p) => (p.golden ? [relative('.', p.golden.path)] : []));
+  const filtered = plans.filter((p) => selected(p, opts));
   const chosen = opts.shard ? shardOf(filtered, opts.shard) : filtered;
   const skipped = plans.length - chosen.length;
   const mode = { update: opts.update, ci: opts.ci };
+  const budget = opts.budget ?? DEFAULT_BUDGET;
   if ((opts.jobs ?? 1) > 1 && chosen.length >= Math.max(2, opts.threadsFrom ?? 2)) {
     const { runInWorkers } = await import('./parallel.js');
-    const tasks = chosen.map((p) => ({ file: p.plan.file, root: p.root, id: p.plan.id, mode, budget: opts.budget ?? DEFAULT_BUDGET }));
+    const tasks = chosen.map((plan) => ({ plan, mode, budget }));
     return { outcomes: await runInWorkers(tasks, opts.jobs!, (d) => onProgress?.(d, chosen.length)), skipped, referencedGoldens };
   }
   const outcomes = chosen.map((p, i) => {
     onProgress?.(i, chosen.length);
-    return runPlan(p.plan, mode, opts.budget);
+    return runPlan(p, mode, budget);
   });
   return { outcomes, skipped, referencedGoldens };
 }

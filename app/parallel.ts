@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
-import { packageFile } from './package-file.js';
-import { ModelBugError } from '../runtime/model-bug.js';
-import type { SpecOutcome } from './runner.js';
+import { packageFile } from '../dsl/package-file.js';
+import { ModelBugError } from '../runtime/base/model-bug.js';
+import type { SpecOutcome } from '../runtime/report/outcome.js';
 import type { WorkerResult, WorkerTask } from './worker.js';
 
 /**
@@ -14,7 +14,7 @@ export function runInWorkers(tasks: readonly Omit<WorkerTask, 'index'>[], jobs: 
   let done = 0;
   return new Promise((resolve, reject) => {
     // The compiled worker, even when the caller runs from source: a worker thread cannot run TypeScript.
-    const script = packageFile('dist/dsl/worker.js');
+    const script = packageFile('dist/app/worker.js');
     const workers = Array.from({ length: Math.min(jobs, tasks.length) }, () => new Worker(script));
     const feed = (w: Worker): void => {
       if (next < tasks.length) {

@@ -1,18 +1,9 @@
-import type { Plan } from '../../dsl/plan.js';
+import { DEFAULT_BUDGET, type Budget } from '../base/budget.js';
+import { CapturedState } from '../exec/capture.js';
+import { execute } from '../exec/executor.js';
 import { siteMatcher, type FailurePoint } from '../fault/inject.js';
-import { checkInvariants, type InvariantOptions, type Violation } from '../check/invariants.js';
-import { captureEndState } from './capture.js';
-import { execute } from './executor.js';
-import { DEFAULT_BUDGET, type Budget } from './budget.js';
-
-/** Which failure points a sweep tries. */
-export interface SweepScope {
-  /** Site globs; empty = every site. */
-  readonly sites: readonly string[];
-  /** Only points passed during this step or later. */
-  readonly fromStep?: number;
-  readonly maxRuns: number;
-}
+import type { InvariantOptions, Plan, SweepScope } from '../plan/plan.js';
+import { checkInvariants, type Violation } from './invariants.js';
 
 /** One run of the sweep: the failure point it failed, and what came of it. */
 export interface SweepRow {
@@ -48,7 +39,7 @@ function inScope(p: FailurePoint, scope: SweepScope, matchers: ((s: string) => b
 function row(plan: Plan, point: string, discovered: boolean, inv: InvariantOptions, budget: Budget): { row: SweepRow; passed: FailurePoint[] } {
   const run = execute(plan, budget);
   const fired = run.machine.k.faults.unfiredPlans().length === 0;
-  const state = captureEndState(run);
+  const state = new CapturedState(run);
   const violations = checkInvariants(run, inv);
   const texts = (level: Violation['level']): string[] => violations.filter((v) => v.level === level).map((v) => `${v.invariant}: ${v.message}`);
   return {
@@ -56,9 +47,9 @@ function row(plan: Plan, point: string, discovered: boolean, inv: InvariantOptio
       point,
       discovered,
       fired,
-      steps: state.steps,
-      log: state.log.filter((l) => !l.startsWith('debug: ')),
-      oops: state.oops ? `${state.oops.message} in ${state.oops.function}` : null,
+      steps: state.steps(),
+      log: state.log().filter((l) => !l.startsWith('debug: ')),
+      oops: run.oopses[0] ? `${run.oopses[0].message} in ${run.oopses[0].function}` : null,
       violations: texts('error'),
       warnings: texts('warning'),
     },
@@ -74,7 +65,7 @@ function row(plan: Plan, point: string, discovered: boolean, inv: InvariantOptio
  */
 export function sweep(plan: Plan, scope: SweepScope, inv: InvariantOptions, budget: Budget = DEFAULT_BUDGET): SweepTable {
   const matchers = scope.sites.map(siteMatcher);
-  const clean: Plan = { ...plan, machine: { ...plan.machine, faults: [] } };
+  const clean: Plan = { ...plan, faults: [] };
   const base = row(clean, '(none)', false, inv, budget);
   type Chain = readonly FailurePoint[];
   const queue: Chain[] = base.passed.filter((p) => inScope(p, scope, matchers)).map((p) => [p]);
@@ -83,7 +74,7 @@ export function sweep(plan: Plan, scope: SweepScope, inv: InvariantOptions, budg
   while (queue.length && rows.length < scope.maxRuns) {
     const chain = queue.shift()!;
     const faults = chain.map((p) => ({ site: p.site, schedule: { mode: 'nth' as const, n: p.call } }));
-    const r = row({ ...plan, machine: { ...plan.machine, faults } }, chain.map(key).join(' + '), chain.length > 1, inv, budget);
+    const r = row({ ...plan, faults }, chain.map(key).join(' + '), chain.length > 1, inv, budget);
     rows.push(r.row);
     // Points passed after the last injected one that no run has met yet: found only under this chain.
     const last = r.passed.findIndex((p) => key(p) === key(chain[chain.length - 1]!));
@@ -99,5 +90,5 @@ export function sweep(plan: Plan, scope: SweepScope, inv: InvariantOptions, budg
 
 /** The failure points a scenario passes with no fault, in order, with their call paths. */
 export function failurePoints(plan: Plan): FailurePoint[] {
-  return execute({ ...plan, machine: { ...plan.machine, faults: [] } }).machine.k.faults.passed;
+  return execute({ ...plan, faults: [] }).machine.k.faults.passed;
 }

@@ -2,12 +2,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Command, CommanderError } from 'commander';
 import { ExitCode } from './exit-code.js';
-import { packageFile } from './package-file.js';
+import { packageFile } from '../dsl/package-file.js';
 import { discoverSpecs, type SpecFile } from './discover.js';
-import { ModelBugError } from '../runtime/model-bug.js';
-import { DEFAULT_BUDGET } from '../runtime/exec/budget.js';
+import { ModelBugError } from '../runtime/base/model-bug.js';
+import { DEFAULT_BUDGET } from '../runtime/base/budget.js';
 import { summaryLine, type ReportInput } from '../runtime/report/reporter.js';
-import type { Plan } from './plan.js';
+import type { Plan } from '../runtime/plan/plan.js';
 
 /** Below this many specs an unasked-for --jobs runs in one thread. */
 const SMALL_SUITE = 64;
@@ -161,7 +161,10 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
   // Golden files no spec refers to: reported, and in --ci mode a failure (an --update since left them).
   const obsolete = outcomes.some((o) => o.status === 'invalid') ? [] : goldens.filter((g) => !referencedGoldens.includes(g));
   if (flags.ci) {
-    for (const file of obsolete) outcomes.push({ id: file, file, name: 'obsolete golden file', tags: [], status: 'failed', errors: [], mismatches: [{ path: [], title: 'no spec refers to this golden file; delete it', expected: [], actual: [file], file, line: 1, col: 1, source: '' }] });
+    for (const file of obsolete) {
+      const at = { file, line: 1, col: 1, text: '' };
+      outcomes.push({ id: file, file, name: 'obsolete golden file', tags: [], status: 'failed', errors: [], mismatches: [{ at, title: 'no spec refers to this golden file; delete it', expected: [], actual: [file] }] });
+    }
   }
   await writeReports(targets, { outcomes, skipped, obsolete: flags.ci ? [] : obsolete }, useColor(flags));
   if (outcomes.some((o) => o.status === 'invalid')) return ExitCode.usage;
@@ -209,7 +212,7 @@ async function explainCommand(path: string): Promise<number> {
 async function pointsCommand(path: string): Promise<number> {
   const plans = await plansOf(path);
   if (typeof plans === 'number') return plans;
-  const { failurePoints } = await import('../runtime/exec/sweep.js');
+  const { failurePoints } = await import('../runtime/check/sweep.js');
   for (const plan of plans) {
     const points = failurePoints(plan);
     process.stdout.write(`${plan.id}: ${points.length} failure points\n`);

@@ -1,0 +1,34 @@
+import { parentPort } from 'node:worker_threads';
+import type { Budget } from '../runtime/base/budget.js';
+import { ModelBugError } from '../runtime/base/model-bug.js';
+import type { GoldenMode } from '../runtime/check/golden.js';
+import type { Plan } from '../runtime/plan/plan.js';
+import type { SpecOutcome } from '../runtime/report/outcome.js';
+import { runPlan } from './runner.js';
+
+/** A job: run one compiled plan (plain data, so it crosses the thread boundary as it is). */
+export interface WorkerTask {
+  readonly index: number;
+  readonly plan: Plan;
+  readonly mode: GoldenMode;
+  readonly budget: Budget;
+}
+
+export type WorkerResult = { readonly index: number; readonly outcome: SpecOutcome } | { readonly index: number; readonly modelBug: string };
+
+/** What crosses back: everything but the end state (the reporters do not show it). */
+export function portable(o: SpecOutcome): SpecOutcome {
+  const { state: _state, ...rest } = o;
+  return rest;
+}
+
+parentPort?.on('message', (task: WorkerTask) => {
+  let result: WorkerResult;
+  try {
+    result = { index: task.index, outcome: portable(runPlan(task.plan, task.mode, task.budget)) };
+  } catch (e) {
+    if (!(e instanceof ModelBugError)) throw e;
+    result = { index: task.index, modelBug: e.message };
+  }
+  parentPort!.postMessage(result);
+});

@@ -1,0 +1,52 @@
+/**
+ * Where each ported function comes from. A ported function runs as one frame of the simulated call path
+ * (`k.call(F.name, ...)`), and a frame can only be made here, together with the upstream file and commit
+ * it follows; so every frame a failure-point site can name is known before anything runs, and the list of
+ * ported functions with their sources is derived, never kept by hand.
+ */
+
+/** A source tree at one commit. */
+export interface Tree {
+  readonly repo: string;
+  readonly commit: string;
+}
+
+export interface Upstream {
+  readonly tree: Tree;
+  readonly file: string;
+}
+
+export interface Frame {
+  readonly name: string;
+  readonly upstream: Upstream;
+}
+
+/** AMDESE/linux-iommu at the snapshot that carries the vIOMMU series (the base tree of the AMD driver). */
+export const AMDESE_S: Tree = { repo: 'AMDESE/linux-iommu', commit: '06c926bd6396d604004056313e0ace3925aaae5f' };
+/** Mainline Linux, for the platform code whose behaviour has been stable for years. */
+export const MAINLINE: Tree = { repo: 'torvalds/linux', commit: 'v6.19' };
+/** What viommu-spec itself adds: harness frames with no kernel counterpart. */
+export const HARNESS: Tree = { repo: 'viommu-spec', commit: '-' };
+
+const frames = new Map<string, Frame>();
+
+/**
+ * Declares the frames of one ported file: `const F = portedFrom(tree, 'drivers/iommu/amd/iommu.c', [...])`.
+ * A name declared twice must come from the same file.
+ */
+export function portedFrom<const N extends string>(tree: Tree, file: string, names: readonly N[]): { readonly [K in N]: Frame } {
+  const out = {} as Record<N, Frame>;
+  for (const name of names) {
+    const known = frames.get(name);
+    if (known && known.upstream.file !== file) throw new Error(`frame ${name} declared for ${known.upstream.file} and ${file}`);
+    const frame = known ?? { name, upstream: { tree, file } };
+    frames.set(name, frame);
+    out[name] = frame;
+  }
+  return out;
+}
+
+/** Every frame declared so far (all of them, once the vendor registries are imported). */
+export function portedFrames(): readonly Frame[] {
+  return [...frames.values()];
+}

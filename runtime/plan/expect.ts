@@ -1,0 +1,118 @@
+import type { AddressOrAlloc, SourceRef } from './plan.js';
+
+/**
+ * The compiled expectations of a plan: one variant per `expect:` key of the spec language, each carrying
+ * the place it was written. The key set is defined here once; the compiler (dsl/) and the checker
+ * (runtime/check/expectations.ts) are tables keyed by it, which TypeScript holds exhaustive.
+ */
+
+/** A kernel log line: exact text (`level: text`), or a level and a regular expression. */
+export type LogMatcher = { readonly text: string } | { readonly level?: string; readonly match: string };
+
+export interface OopsExpectation {
+  readonly message?: string;
+  readonly function?: string;
+  readonly step?: string;
+}
+
+export interface RangeExpectation {
+  readonly iova: bigint;
+  readonly size: bigint;
+  readonly pa?: AddressOrAlloc;
+  readonly page?: bigint;
+  readonly perm?: string;
+}
+
+export interface MemtypeExpectation {
+  readonly pa: AddressOrAlloc;
+  readonly size: bigint;
+  readonly type: string;
+}
+
+export interface PteExpectation {
+  readonly domain: number;
+  readonly iova: bigint;
+  readonly value: bigint;
+  readonly at: SourceRef;
+}
+
+export interface DteExpectation {
+  readonly iommu: number;
+  readonly devid: number;
+  readonly data: readonly bigint[];
+  readonly at: SourceRef;
+}
+
+/** Lines keyed by an IOMMU index or a domain ID, as the spec writes them. */
+export interface KeyedLines {
+  readonly key: string;
+  readonly lines: readonly string[];
+  readonly at: SourceRef;
+}
+
+export interface DomainMappings {
+  readonly domain: string;
+  readonly ranges: readonly RangeExpectation[];
+  readonly at: SourceRef;
+}
+
+export type Expectation =
+  | { readonly key: 'log' | 'log_without_debug' | 'log_contains'; readonly lines: readonly LogMatcher[]; readonly at: SourceRef }
+  | { readonly key: 'oops'; readonly oops: false | OopsExpectation; readonly at: SourceRef }
+  | { readonly key: 'mappings'; readonly domains: readonly DomainMappings[]; readonly at: SourceRef }
+  | { readonly key: 'memtypes'; readonly ranges: readonly MemtypeExpectation[]; readonly at: SourceRef }
+  | { readonly key: 'commands' | 'iotlb'; readonly perIommu: readonly KeyedLines[]; readonly at: SourceRef }
+  | {
+      readonly key: 'leaks' | 'freed' | 'events' | 'faults_fired';
+      readonly lines: readonly string[];
+      readonly at: SourceRef;
+    }
+  | { readonly key: 'domain_ids'; readonly ids: readonly number[]; readonly at: SourceRef }
+  | { readonly key: 'ptes'; readonly ptes: readonly PteExpectation[]; readonly at: SourceRef }
+  | { readonly key: 'dtes'; readonly dtes: readonly DteExpectation[]; readonly at: SourceRef };
+
+/** Every `expect:` key, in the order a diff reports them. */
+export const EXPECT_KEYS = [
+  'log',
+  'log_without_debug',
+  'log_contains',
+  'oops',
+  'mappings',
+  'memtypes',
+  'commands',
+  'iotlb',
+  'leaks',
+  'freed',
+  'events',
+  'faults_fired',
+  'domain_ids',
+  'ptes',
+  'dtes',
+] as const satisfies readonly Expectation['key'][];
+
+export type ExpectKey = (typeof EXPECT_KEYS)[number];
+
+// Every variant of Expectation is listed in EXPECT_KEYS (a compile error otherwise).
+const everyKeyListed: [Exclude<Expectation['key'], ExpectKey>] extends [never] ? true : never = true;
+void everyKeyListed;
+
+/** The compiled expectation of one key (variants shared by several keys narrowed to that key). */
+export type ExpectationOf<K extends ExpectKey> = Expectation extends infer E
+  ? E extends { readonly key: infer EK }
+    ? K extends EK
+      ? Omit<E, 'key'> & { readonly key: K }
+      : never
+    : never
+  : never;
+
+/** What particular runs of a sweep must show; `point` is a glob over `site#call`. */
+export interface SweepRowExpectation {
+  readonly point: string;
+  readonly steps?: readonly string[];
+  readonly oops?: boolean;
+  readonly violations?: readonly string[];
+  readonly at: SourceRef;
+  readonly stepsAt: SourceRef;
+  readonly oopsAt: SourceRef;
+  readonly violationsAt: SourceRef;
+}

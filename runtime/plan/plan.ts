@@ -1,0 +1,121 @@
+import type { InjectionPlan } from '../fault/inject.js';
+import type { NumaNodeConfig } from '../mem/phys-memory.js';
+import type { VendorConfig } from '../vendors/index.js';
+import type { Expectation, SweepRowExpectation } from './expect.js';
+
+/**
+ * What the runtime executes for one spec, as plain data: the machine, the faults, the steps and the
+ * compiled expectations, each with the place in the spec that stated it. A plan holds no functions and no
+ * class instances, so it crosses a worker boundary by structured clone and a runner never needs the spec
+ * file again. The spec language (dsl/) is one way to make a plan; the runtime never looks past it.
+ */
+
+/** Where a plan element was written: file, 1-based position, and the source line, for messages. */
+export interface SourceRef {
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+  readonly text: string;
+}
+
+/** The address of an allocation named by its site glob and ordinal, resolved after the run. */
+export interface AllocRef {
+  readonly alloc: string;
+  readonly nth: number;
+  readonly offset: bigint;
+  readonly at: SourceRef;
+}
+
+export type AddressOrAlloc = bigint | AllocRef;
+
+export function isAllocRef(v: unknown): v is AllocRef {
+  return typeof v === 'object' && v !== null && 'alloc' in v;
+}
+
+/** An entry-point argument after compilation (see runtime/vendor/args.ts for the types). */
+export type ArgValue = number | bigint | AllocRef;
+
+export type Access = 'read' | 'write';
+
+export type StepAction =
+  | { readonly kind: 'call'; readonly fn: string; readonly iommu: number; readonly args: Readonly<Record<string, ArgValue>> }
+  | { readonly kind: 'dma'; readonly iommu: number; readonly devid: number; readonly iova: bigint; readonly access: Access }
+  | { readonly kind: 'viommu_access'; readonly iommu: number; readonly iova: bigint; readonly access: Access };
+
+export type StepKind = StepAction['kind'];
+
+export type StepExpect =
+  | { readonly kind: 'ret'; readonly ret: number | 'oops' }
+  | {
+      readonly kind: 'access';
+      readonly pa?: AddressOrAlloc;
+      readonly fault?: string;
+      readonly fromIotlb?: boolean;
+      readonly stale?: boolean;
+    };
+
+export interface PlanStep {
+  readonly index: number;
+  readonly name: string;
+  readonly action: StepAction;
+  readonly repeat: number;
+  readonly expect?: StepExpect;
+  /** Where the step's `expect` was written (the step itself when it has none). */
+  readonly at: SourceRef;
+}
+
+export interface MachineConfig {
+  readonly nodes: readonly NumaNodeConfig[];
+  readonly vendor: VendorConfig;
+}
+
+/** Which failure points a sweep tries. */
+export interface SweepScope {
+  /** Site globs; empty = every site. */
+  readonly sites: readonly string[];
+  /** Only points passed during this step or later. */
+  readonly fromStep?: number;
+  readonly maxRuns: number;
+}
+
+export interface InvariantOptions {
+  /** Invariants switched off (each with a reason in the spec). */
+  readonly disabled: readonly string[];
+  /** Opt-in invariants switched on. */
+  readonly enabled?: readonly string[];
+  /** Opt-in errno discipline: the errnos a step may return for an injected one (`EBUSY->ENOMEM`). */
+  readonly errnoTranslations?: readonly (readonly [number, readonly number[]])[];
+}
+
+export interface PlanSweep {
+  readonly scope: SweepScope;
+  readonly invariants: InvariantOptions;
+  readonly expect: readonly SweepRowExpectation[];
+  /** Where `sweep:` and its `max_runs` were written. */
+  readonly at: SourceRef;
+  readonly maxRunsAt: SourceRef;
+}
+
+export interface GoldenRef {
+  /** The golden file, relative to where viommu-spec runs. */
+  readonly path: string;
+  readonly at: SourceRef;
+}
+
+export interface Plan {
+  readonly id: string;
+  readonly file: string;
+  readonly name: string;
+  readonly tags: readonly string[];
+  readonly machine: MachineConfig;
+  readonly faults: readonly InjectionPlan[];
+  /** Where each fault was planned, by index (a fault that never fires is reported there). */
+  readonly faultsAt: readonly SourceRef[];
+  readonly steps: readonly PlanStep[];
+  /** Where `steps:` was written (budget messages point there). */
+  readonly stepsAt: SourceRef;
+  readonly expect: readonly Expectation[];
+  readonly golden: GoldenRef | null;
+  /** Present for a sweep spec: run once per failure point instead of once with `faults`. */
+  readonly sweep?: PlanSweep;
+}

@@ -1,0 +1,34 @@
+import type { ProcessorBehaviour } from '../../hw/iommu.js';
+import type { IommuPciConfig } from '../../linux/amd/amd-iommu.js';
+
+/** One AMD IOMMU of the simulated machine. */
+export interface AmdIommuConfig {
+  readonly seg: number;
+  /** bus << 8 | dev << 3 | fn */
+  readonly devid: number;
+  readonly node: number;
+  /** Host page-table levels from EFR.HATS (4, 5 or 6), or 'hatdis' (HATS = 3). */
+  readonly hats: 4 | 5 | 6 | 'hatdis';
+  /** The NpCache capability bit: the IOMMU caches non-present entries (we are a guest). */
+  readonly npCache: boolean;
+  /** EFR bit 55, FEATURE_VIOMMU. */
+  readonly viommu: boolean;
+  readonly processor: ProcessorBehaviour;
+  readonly cmdBufEntries: number;
+  readonly pci: IommuPciConfig;
+}
+
+export interface AmdDriverConfig {
+  /** The driver revision under test, by name (runtime/linux/amd/variants). */
+  readonly variant: string;
+  /** amd_iommu=pgsize_4k */
+  readonly pgsize4k: boolean;
+  /** The vIOMMU tree's amd_iommu_viommu switch. */
+  readonly viommu: boolean;
+}
+
+export interface AmdConfig {
+  readonly kind: 'amd';
+  readonly iommus: readonly AmdIommuConfig[];
+  readonly driver: AmdDriverConfig;
+}

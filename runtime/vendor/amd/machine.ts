@@ -1,0 +1,134 @@
+import type { Budget } from '../../base/budget.js';
+import { invariant, ModelBugError } from '../../base/model-bug.js';
+import type { InjectionPlan } from '../../fault/inject.js';
+import type { AttachedDevData } from '../../linux/amd/attach.js';
+import type { AmdIommu } from '../../linux/amd/amd-iommu.js';
+import type { AmdDriver } from '../../linux/amd/driver.js';
+import { newDriverGlobals } from '../../linux/amd/globals.js';
+import { amd_iommu_boot } from '../../linux/amd/init.js';
+import { amd_iommu_pdom_id_alloc } from '../../linux/amd/pdom.js';
+import { DRIVER_VARIANTS } from '../../linux/amd/variants/index.js';
+import type { ViommuPatchV3 } from '../../linux/amd/viommu.js';
+import { GFP_KERNEL, NUMA_NO_NODE } from '../../linux/gfp.js';
+import { iommu_alloc_pages_node_sz } from '../../linux/iommu-pages.js';
+import { Kernel } from '../../linux/kernel.js';
+import { HARNESS, portedFrom } from '../../linux/ported.js';
+import type { NumaNodeConfig } from '../../mem/phys-memory.js';
+import type { Access } from '../../plan/plan.js';
+import type { AccessResult, CallArgs, CallReturn, VendorMachine } from '../vendor.js';
+import type { AmdConfig, AmdIommuConfig } from './config.js';
+import { AMD_ENTRY_POINTS } from './entry-points.js';
+import { AmdView } from './view.js';
+import { amdSelfCheck } from './self-check.js';
+
+const F = portedFrom(HARNESS, 'runtime/vendor/amd/machine.ts', ['alloc_dev_table']);
+
+const FEATURE_VIOMMU = 1n << 55n;
+const DEV_TABLE_SIZE = 0x10000n * 32n;
+
+function extendedFeatures(c: AmdIommuConfig): bigint {
+  const hats = c.hats === 'hatdis' ? 3n : BigInt(c.hats - 4);
+  return (hats << 10n) | (c.viommu ? FEATURE_VIOMMU : 0n);
+}
+
+const ENTRY_POINTS = new Map(AMD_ENTRY_POINTS.map((e) => [e.name, e]));
+
+/** A booted AMD machine: kernel, IOMMUs and the driver revision under test, ready for the spec's steps. */
+export class AmdMachine implements VendorMachine {
+  readonly k: Kernel;
+  readonly driver: AmdDriver;
+  readonly patch: ViommuPatchV3;
+  /** Domain IDs taken at boot; anything beyond them at the end of a scenario was not given back. */
+  readonly bootDomainIds: readonly number[];
+  readonly view: AmdView;
+
+  constructor(nodes: readonly NumaNodeConfig[], config: AmdConfig, faults: readonly InjectionPlan[], budget: Budget) {
+    const variant = DRIVER_VARIANTS[config.driver.variant];
+    invariant(variant !== undefined, `unknown driver variant ${config.driver.variant}`);
+    const k = new Kernel({ nodes, faults, maxPages: budget.pages });
+    const g = newDriverGlobals(config.driver.pgsize4k, config.driver.viommu);
+    const hooks = {
+      step: () => k.step,
+      tick: k.nextSeq,
+      isFreed: (pa: bigint) => k.ledger.isFreedPa(pa),
+      maxCommands: budget.commands,
+      faults: k.faults,
+    };
+    // One device table per PCI segment, shared by that segment's IOMMUs (alloc_dev_table).
+    const devTables = new Map<number, bigint>();
+    const iommus: AmdIommu[] = config.iommus.map((c, index) => {
+      const efr = extendedFeatures(c);
+      const hats = Number((efr >> 10n) & 3n);
+      if (hats === 3) g.amd_iommu_hatdis = true;
+      else g.amd_iommu_hpt_level = g.amd_iommu_hpt_level === 0 ? hats + 4 : Math.min(g.amd_iommu_hpt_level, hats + 4);
+      if (c.npCache) g.amd_iommu_np_cache = true;
+      if (!devTables.has(c.seg)) {
+        const table = k.withoutFaults(() =>
+          k.call(F.alloc_dev_table, () => iommu_alloc_pages_node_sz(k, NUMA_NO_NODE, GFP_KERNEL, DEV_TABLE_SIZE)),
+        );
+        invariant(table !== null, 'simulated memory too small for the device table');
+        devTables.set(c.seg, table);
+      }
+      const boot = {
+        index,
+        seg: c.seg,
+        devid: c.devid,
+        node: c.node,
+        extendedFeatures: efr,
+        processor: c.processor,
+        cmdBufEntries: c.cmdBufEntries,
+        pci: c.pci,
+        devTable: devTables.get(c.seg)!,
+      };
+      return amd_iommu_boot(k, boot, hooks);
+    });
+    if (g.amd_iommu_hpt_level === 0) g.amd_iommu_hpt_level = 4;
+    this.k = k;
+    this.driver = { k, g, iommus, devices: new Map() };
+    // amd_iommu_init_identity_domain() takes the first domain ID at boot.
+    k.withoutFaults(() => amd_iommu_pdom_id_alloc(this.driver));
+    this.bootDomainIds = g.pdom_ids.allocated();
+    this.patch = variant.create(this.driver);
+    this.view = new AmdView(this);
+  }
+
+  call(fn: string, iommu: number, args: CallArgs): CallReturn {
+    const entry = ENTRY_POINTS.get(fn);
+    if (entry === undefined) throw new ModelBugError(`no entry point ${fn}`);
+    return entry.run(this, iommu, args);
+  }
+
+  /**
+   * An access by the IOMMU hardware to its own private address space: translated through the DTE of the
+   * IOMMU's own requester ID (what set_iommu_dte programs), like any DMA.
+   */
+  iommuAccess(index: number, iova: bigint, access: Access): AccessResult {
+    const iommu = this.iommu(index);
+    return iommu.mmio.deviceAccess(iommu.devid, iova, access);
+  }
+
+  dma(index: number, devid: number, iova: bigint, access: Access): AccessResult {
+    return this.iommu(index).mmio.deviceAccess(devid, iova, access);
+  }
+
+  /** The iommu_dev_data of PCI function `devid` behind `iommu`, probed on first use with no domain. */
+  device(iommu: AmdIommu, devid: number): AttachedDevData {
+    const key = `${iommu.index}:${devid}`;
+    let dev = this.driver.devices.get(key);
+    if (!dev) {
+      dev = { devid, iommu, ats_enabled: false, ats_qdep: 0, domain: null };
+      this.driver.devices.set(key, dev);
+    }
+    return dev;
+  }
+
+  iommu(index: number): AmdIommu {
+    const iommu = this.driver.iommus[index];
+    invariant(iommu !== undefined, `no IOMMU ${index}`);
+    return iommu;
+  }
+
+  selfCheck(): void {
+    amdSelfCheck(this);
+  }
+}

@@ -1,0 +1,138 @@
+import { hex } from '../../base/format.js';
+import { formatCommand, formatHwEvent } from '../../hw/format.js';
+import type { Command } from '../../hw/commands.js';
+import * as R from '../../hw/regs.js';
+import type { ProtectionDomain } from '../../linux/amd/domain.js';
+import type { AmdIommu } from '../../linux/amd/amd-iommu.js';
+import { ErrPtr } from '../../linux/kptr.js';
+import type { Kernel } from '../../linux/kernel.js';
+import { enumerateLeaves, entryAt, type Leaf } from '../../pt/enumerate.js';
+import { amdv1, pt_iommu_amdv1_hw_info } from '../../pt/fmt/amdv1.js';
+import type { CommandEffect, DomainView, ExecutedCommandView, IommuView, MachineView, StaleHitView } from '../view.js';
+import type { AmdMachine } from './machine.js';
+
+/** The AMD machine as the generic runtime sees it. */
+export class AmdView implements MachineView {
+  readonly k: Kernel;
+  readonly bootDomainIds: readonly number[];
+
+  constructor(private readonly m: AmdMachine) {
+    this.k = m.k;
+    this.bootDomainIds = m.bootDomainIds;
+  }
+
+  /** The paging domains the driver holds: each IOMMU's vIOMMU domain, once each, by ID. */
+  domains(): readonly DomainView[] {
+    const seen: ProtectionDomain[] = [];
+    for (const iommu of this.m.driver.iommus) {
+      const pdom = iommu.viommu_pdom;
+      if (pdom && !(pdom instanceof ErrPtr) && pdom.amdv1 && !seen.includes(pdom)) seen.push(pdom);
+    }
+    return seen.sort((a, b) => a.id - b.id).map((d) => new AmdDomainView(this.k, d));
+  }
+
+  domain(id: number): DomainView | undefined {
+    return this.domains().find((d) => d.id === id);
+  }
+
+  iommus(): readonly IommuView[] {
+    return this.m.driver.iommus.map((i) => new AmdIommuView(this.k, i));
+  }
+
+  allocatedDomainIds(): readonly number[] {
+    return this.m.driver.g.pdom_ids.allocated();
+  }
+
+  driverReferences(): readonly bigint[] {
+    return this.m.driver.iommus.flatMap((i) => i.viommu_priv_region.filter((va): va is bigint => va !== null));
+  }
+}
+
+class AmdDomainView implements DomainView {
+  readonly id: number;
+  readonly objectVa: bigint;
+  readonly top: { readonly pa: bigint; readonly level: number; readonly mode: number };
+  private leafCache: readonly Leaf[] | undefined;
+
+  constructor(
+    private readonly k: Kernel,
+    private readonly pdom: ProtectionDomain,
+  ) {
+    this.id = pdom.id;
+    this.objectVa = pdom.va;
+    const top = pdom.amdv1!.top();
+    this.top = { ...top, mode: pt_iommu_amdv1_hw_info(top).mode };
+  }
+
+  tablePages(): readonly bigint[] {
+    return this.pdom.amdv1!.tablePages();
+  }
+
+  leaves(): readonly Leaf[] {
+    this.leafCache ??= enumerateLeaves(this.k.mem, amdv1, this.top.pa, this.top.level);
+    return this.leafCache;
+  }
+
+  entryFor(iova: bigint): bigint {
+    return entryAt(this.k.mem, amdv1, this.top.pa, this.top.level, iova);
+  }
+}
+
+function effectOf(c: Command): CommandEffect {
+  switch (c.op) {
+    case 'INVALIDATE_IOMMU_PAGES':
+      return { kind: 'invalidate', domainId: c.domainId, start: c.range.start, size: c.range.size, guest: c.gn };
+    case 'COMPLETION_WAIT':
+      return { kind: 'wait' };
+    default:
+      return { kind: 'other' };
+  }
+}
+
+class AmdIommuView implements IommuView {
+  readonly index: number;
+
+  constructor(
+    private readonly k: Kernel,
+    private readonly iommu: AmdIommu,
+  ) {
+    this.index = iommu.index;
+  }
+
+  executed(): readonly ExecutedCommandView[] {
+    return this.iommu.mmio.executed.map((c) => ({ seq: c.seq, step: c.step, effect: effectOf(c.command) }));
+  }
+
+  commandLines(): readonly string[] {
+    return this.iommu.mmio.executed.map((c) => formatCommand(c.command));
+  }
+
+  iotlbLines(): readonly string[] {
+    return this.iommu.mmio.iotlb
+      .snapshot()
+      .map((e) => `domain=${e.domainId} iova=${hex(e.pageIova)} size=${hex(1n << BigInt(e.pageLg2))} pa=${hex(e.pa)} ${e.read ? 'r' : ''}${e.write ? 'w' : ''}`);
+  }
+
+  eventLines(): readonly string[] {
+    return this.iommu.mmio.events.map((e) => formatHwEvent(this.index, e.event));
+  }
+
+  staleLines(): readonly string[] {
+    return this.iommu.mmio.staleHits.map(
+      (h) => `iommu${this.index} stale IOTLB hit domain=${h.domainId} iova=${hex(h.iova)} pa=${hex(h.cachedPa)}${h.targetFreed ? ' (target freed)' : ''}`,
+    );
+  }
+
+  staleHits(): readonly StaleHitView[] {
+    return this.iommu.mmio.staleHits;
+  }
+
+  cachesDomain(domainId: number): boolean {
+    return this.iommu.mmio.cachedDomains.has(domainId);
+  }
+
+  deviceEntry(devid: number, words: number): readonly bigint[] {
+    const base = this.iommu.mmio.readq(R.MMIO_DEV_TABLE_OFFSET) & 0x000f_ffff_ffff_f000n;
+    return Array.from({ length: words }, (_, w) => this.k.mem.read64(base + BigInt(devid) * 32n + BigInt(w) * 8n));
+  }
+}

@@ -1,0 +1,57 @@
+import type { Budget } from '../base/budget.js';
+import type { InjectionPlan } from '../fault/inject.js';
+import type { Kernel } from '../linux/kernel.js';
+import type { NumaNodeConfig } from '../mem/phys-memory.js';
+import type { Access } from '../plan/plan.js';
+import type { ArgSpec } from './args.js';
+import type { MachineView } from './view.js';
+
+/**
+ * The seam between the generic runtime (executor, capture, checks) and one IOMMU with its driver. A vendor
+ * boots a machine from its hardware config, names its entry points, and offers a view of the machine; a
+ * second IOMMU (VT-d, SMMUv3) or a second driver backend is new modules plus one line in runtime/vendors.
+ */
+
+/** The outcome of a DMA or an IOMMU access: a translation, or the fault the hardware reported. */
+export type AccessResult =
+  | { readonly ok: true; readonly pa: bigint; readonly fromIotlb: boolean; readonly stale: boolean }
+  | { readonly ok: false; readonly fault: string };
+
+/** What a driver entry point returns: an int (0 or -errno), a byte count, or nothing (a void function). */
+export type CallReturn = number | bigint | null;
+
+/** Arguments as an entry point receives them: allocation references already resolved to addresses. */
+export type CallArgs = Readonly<Record<string, number | bigint>>;
+
+export interface EntryPoint<M> {
+  readonly name: string;
+  readonly doc: string;
+  readonly args: ArgSpec;
+  readonly returns: 'int' | 'size' | 'void';
+  run(m: M, iommu: number, args: CallArgs): CallReturn;
+}
+
+export interface VendorMachine {
+  readonly k: Kernel;
+  readonly view: MachineView;
+  /** Calls entry point `fn` on IOMMU `iommu`; an oops unwinds as a KernelOops. */
+  call(fn: string, iommu: number, args: CallArgs): CallReturn;
+  /** A DMA by PCI function `devid` behind IOMMU `iommu`. */
+  dma(iommu: number, devid: number, iova: bigint, access: Access): AccessResult;
+  /** An access by the IOMMU itself to its own private address space (the vIOMMU). */
+  iommuAccess(iommu: number, iova: bigint, access: Access): AccessResult;
+  /** The model's own invariants after a run; a break is a ModelBugError (a bug of viommu-spec). */
+  selfCheck(): void;
+}
+
+export interface DriverVariantInfo {
+  readonly name: string;
+  readonly description: string;
+}
+
+export interface Vendor<C> {
+  readonly name: string;
+  readonly entryPoints: readonly EntryPoint<never>[];
+  readonly variants: () => readonly DriverVariantInfo[];
+  boot(nodes: readonly NumaNodeConfig[], config: C, faults: readonly InjectionPlan[], budget: Budget): VendorMachine;
+}

@@ -1,0 +1,72 @@
+import type { Kernel } from '../linux/kernel.js';
+import type { Leaf } from '../pt/enumerate.js';
+
+/**
+ * The one read-only view of a machine that the end-state capture, the invariants, the model self-check,
+ * `explain` and the diff use: the live domains with their tables, leaves and entries, and what each IOMMU
+ * executed and cached. A vendor implements it; nothing above it walks driver or hardware state itself.
+ */
+
+/** A paging domain the driver holds. */
+export interface DomainView {
+  readonly id: number;
+  /** Kernel VA of the driver's domain object. */
+  readonly objectVa: bigint;
+  /** Physical address and level of the top table, and what the hardware is told (`mode` for AMD). */
+  readonly top: { readonly pa: bigint; readonly level: number; readonly mode: number };
+  /** Kernel VAs of every table page, top first. */
+  tablePages(): readonly bigint[];
+  /** Every leaf, in IOVA order. */
+  leaves(): readonly Leaf[];
+  /** The raw entry an IOVA's walk ends on. */
+  entryFor(iova: bigint): bigint;
+}
+
+/** What an executed command did, in vendor-neutral terms (for the invariants). */
+export type CommandEffect =
+  | { readonly kind: 'invalidate'; readonly domainId: number; readonly start: bigint; readonly size: bigint; readonly guest: boolean }
+  | { readonly kind: 'wait' }
+  | { readonly kind: 'other' };
+
+export interface ExecutedCommandView {
+  /** Position on the machine's one timeline (shared with allocations, frees, maps). */
+  readonly seq: number;
+  readonly step: number;
+  readonly effect: CommandEffect;
+}
+
+/** A translation served from an IOTLB entry that memory no longer backs. */
+export interface StaleHitView {
+  readonly domainId: number;
+  readonly iova: bigint;
+}
+
+export interface IommuView {
+  readonly index: number;
+  executed(): readonly ExecutedCommandView[];
+  /** The executed commands as the end state prints them. */
+  commandLines(): readonly string[];
+  iotlbLines(): readonly string[];
+  /** Hardware events (what the IOMMU posted to its event log), as the end state prints them. */
+  eventLines(): readonly string[];
+  /** Translations served from stale IOTLB entries, as the end state prints them. */
+  staleLines(): readonly string[];
+  staleHits(): readonly StaleHitView[];
+  /** Whether this IOMMU ever cached a translation of the domain (a flush must reach it). */
+  cachesDomain(domainId: number): boolean;
+  /** Words of a device's entry in the device table, read from memory. */
+  deviceEntry(devid: number, words: number): readonly bigint[];
+}
+
+export interface MachineView {
+  readonly k: Kernel;
+  /** Live paging domains, by ID. */
+  domains(): readonly DomainView[];
+  domain(id: number): DomainView | undefined;
+  iommus(): readonly IommuView[];
+  /** Domain IDs allocated now, and those taken at boot. */
+  allocatedDomainIds(): readonly number[];
+  readonly bootDomainIds: readonly number[];
+  /** Kernel VAs of blocks the driver's own objects point to (beyond domains and their tables). */
+  driverReferences(): readonly bigint[];
+}
