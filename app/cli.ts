@@ -71,7 +71,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--tag <tag...>', 'only specs with one of these tags')
     .option('--update', 'write or refresh golden files (atomically); not with --ci')
     .option('--ci', 'CI mode: a missing golden file fails, nothing is written')
-    .option('--reporter <name[=file]>', 'pretty, json, junit or tap, to stdout or to a file; repeatable (default: pretty)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option(
+      '--reporter <name[=file]>',
+      'pretty, json, junit or tap, to stdout or to a file; repeatable (default: pretty)',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
     .option('--no-color', 'plain output (also NO_COLOR, or when not a terminal)')
     .action(async (paths: string[], flags: RunFlags) => {
       exit = await runCommand(paths, flags);
@@ -89,7 +94,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command('merge-reports')
     .description('merge JSON reports of several shards into one report')
     .argument('<reports...>', 'JSON reports written with --reporter json=<file>')
-    .option('--reporter <name[=file]>', 'pretty, json, junit or tap, to stdout or to a file; repeatable (default: pretty)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option(
+      '--reporter <name[=file]>',
+      'pretty, json, junit or tap, to stdout or to a file; repeatable (default: pretty)',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
     .action(async (reports: string[], flags: { reporter: string[] }) => {
       exit = await mergeCommand(reports, flags.reporter);
     });
@@ -115,7 +125,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     if (err instanceof ModelBugError) {
-      process.stderr.write(`viommu-spec: internal model error: ${err.message}\nThis is a bug in viommu-spec itself, not in the driver under test. Please report it with the spec that triggered it.\n`);
+      process.stderr.write(
+        `viommu-spec: internal model error: ${err.message}\nThis is a bug in viommu-spec itself, not in the driver under test. Please report it with the spec that triggered it.\n`,
+      );
       return ExitCode.modelBug;
     }
     throw err;
@@ -145,7 +157,11 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
     process.stderr.write(`error: --shard takes i/n with 1 <= i <= n, not '${flags.shard}'\n`);
     return ExitCode.usage;
   }
-  const budget = { pages: Number(flags.maxPages ?? DEFAULT_BUDGET.pages), commands: Number(flags.maxCommands ?? DEFAULT_BUDGET.commands), steps: Number(flags.maxSteps ?? DEFAULT_BUDGET.steps) };
+  const budget = {
+    pages: Number(flags.maxPages ?? DEFAULT_BUDGET.pages),
+    commands: Number(flags.maxCommands ?? DEFAULT_BUDGET.commands),
+    steps: Number(flags.maxSteps ?? DEFAULT_BUDGET.steps),
+  };
   if (!Object.values(budget).every((v) => Number.isInteger(v) && v > 0)) {
     process.stderr.write('error: --max-pages, --max-commands and --max-steps take whole numbers above 0\n');
     return ExitCode.usage;
@@ -154,16 +170,35 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
   const progress = process.stderr.isTTY === true;
   const { outcomes, skipped, referencedGoldens } = await runFiles(
     files,
-    { update: flags.update === true, ci: flags.ci === true, budget, jobs, threadsFrom, ...(shard ? { shard } : {}), ...(flags.filter ? { filter: flags.filter } : {}), ...(flags.tag ? { tags: flags.tag } : {}) },
+    {
+      update: flags.update === true,
+      ci: flags.ci === true,
+      budget,
+      jobs,
+      threadsFrom,
+      ...(shard ? { shard } : {}),
+      ...(flags.filter ? { filter: flags.filter } : {}),
+      ...(flags.tag ? { tags: flags.tag } : {}),
+    },
     progress ? (done, total) => process.stderr.write(`\r\x1b[K[${done}/${total}]`) : undefined,
   );
   if (progress) process.stderr.write('\r\x1b[K');
   // Golden files no spec refers to: reported, and in --ci mode a failure (an --update since left them).
-  const obsolete = outcomes.some((o) => o.status === 'invalid') ? [] : goldens.filter((g) => !referencedGoldens.includes(g));
+  const obsolete = outcomes.some((o) => o.status === 'invalid')
+    ? []
+    : goldens.filter((g) => !referencedGoldens.includes(g));
   if (flags.ci) {
     for (const file of obsolete) {
       const at = { file, line: 1, col: 1, text: '' };
-      outcomes.push({ id: file, file, name: 'obsolete golden file', tags: [], status: 'failed', errors: [], mismatches: [{ at, title: 'no spec refers to this golden file; delete it', expected: [], actual: [file] }] });
+      outcomes.push({
+        id: file,
+        file,
+        name: 'obsolete golden file',
+        tags: [],
+        status: 'failed',
+        errors: [],
+        mismatches: [{ at, title: 'no spec refers to this golden file; delete it', expected: [], actual: [file] }],
+      });
     }
   }
   await writeReports(targets, { outcomes, skipped, obsolete: flags.ci ? [] : obsolete }, useColor(flags));
@@ -216,7 +251,10 @@ async function pointsCommand(path: string): Promise<number> {
   for (const plan of plans) {
     const points = failurePoints(plan);
     process.stdout.write(`${plan.id}: ${points.length} failure points\n`);
-    for (const p of points) process.stdout.write(`  ${plan.steps[p.step]?.name ?? '-'}  ${p.site}#${p.call}  (${p.kind}${p.order === undefined ? '' : `, order ${p.order}`})\n`);
+    for (const p of points)
+      process.stdout.write(
+        `  ${plan.steps[p.step]?.name ?? '-'}  ${p.site}#${p.call}  (${p.kind}${p.order === undefined ? '' : `, order ${p.order}`})\n`,
+      );
   }
   return ExitCode.ok;
 }
@@ -236,7 +274,9 @@ async function reporterTargets(specs: readonly string[]): Promise<Target[] | num
   for (const r of specs.length ? specs : ['pretty']) {
     const [name, file] = r.split('=', 2) as [string, string | undefined];
     if (!REPORTERS[name]) {
-      process.stderr.write(`error: unknown reporter '${name}'; expected one of: ${Object.keys(REPORTERS).join(', ')}\n`);
+      process.stderr.write(
+        `error: unknown reporter '${name}'; expected one of: ${Object.keys(REPORTERS).join(', ')}\n`,
+      );
       return ExitCode.usage;
     }
     targets.push({ name, ...(file ? { file } : {}) });

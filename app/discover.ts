@@ -27,7 +27,9 @@ const GOLDEN = /\.golden\.json(\.\d+\.tmp)?$/;
  * Golden files (and temporary ones a killed --update left) met in the folders are listed too, so the
  * runner can report those no spec refers to.
  */
-export function discoverSpecs(paths: readonly string[]): { ok: true; files: SpecFile[]; goldens: string[] } | { ok: false; error: string } {
+export function discoverSpecs(
+  paths: readonly string[],
+): { ok: true; files: SpecFile[]; goldens: string[] } | { ok: false; error: string } {
   const files = new Map<string, SpecFile>();
   const goldens = new Set<string>();
   for (const path of paths) {
@@ -40,7 +42,11 @@ export function discoverSpecs(paths: readonly string[]): { ok: true; files: Spec
     if (stat.isDirectory()) walk(path, suiteRoot(path, true), files, goldens);
     else files.set(path, { file: path, root: suiteRoot(path, false) });
   }
-  return { ok: true, files: [...files.values()].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0)), goldens: [...goldens].sort() };
+  return {
+    ok: true,
+    files: [...files.values()].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0)),
+    goldens: [...goldens].sort(),
+  };
 }
 
 function walk(dir: string, root: string, into: Map<string, SpecFile>, goldens: Set<string>): void {

@@ -20,9 +20,14 @@ export function explain(plan: Plan): string {
     domain: d.id,
     root: hex(d.top.pa),
     mode: d.top.mode,
-    leaves: d.leaves().map((l) => `iova=${hex(l.iova)} size=${hex(1n << BigInt(l.lg2))} pa=${hex(l.pa)} entry=${hex(l.entry)}`),
+    leaves: d
+      .leaves()
+      .map((l) => `iova=${hex(l.iova)} size=${hex(1n << BigInt(l.lg2))} pa=${hex(l.pa)} entry=${hex(l.entry)}`),
   }));
   const machine = { nodes: plan.machine.nodes, ...plan.machine.vendor, faults: plan.faults };
   const steps = plan.steps.map((s) => ({ name: s.name, ...s.action, repeat: s.repeat }));
-  return stringify({ plan: printable({ id: plan.id, name: plan.name, machine, steps }), page_tables: tables, end_state: state }, { lineWidth: 0 });
+  return stringify(
+    { plan: printable({ id: plan.id, name: plan.name, machine, steps }), page_tables: tables, end_state: state },
+    { lineWidth: 0 },
+  );
 }

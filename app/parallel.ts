@@ -8,8 +8,12 @@ import type { WorkerResult, WorkerTask } from './worker.js';
  * Runs tasks on `jobs` worker threads, handing each worker the next task as it finishes one. Results are
  * stored by task index, so the output order is the input order whatever the timing.
  */
-export function runInWorkers(tasks: readonly Omit<WorkerTask, 'index'>[], jobs: number, onDone?: (done: number) => void): Promise<SpecOutcome[]> {
-  const results: SpecOutcome[] = new Array(tasks.length);
+export function runInWorkers(
+  tasks: readonly Omit<WorkerTask, 'index'>[],
+  jobs: number,
+  onDone?: (done: number) => void,
+): Promise<SpecOutcome[]> {
+  const results = new Array<SpecOutcome>(tasks.length);
   let next = 0;
   let done = 0;
   return new Promise((resolve, reject) => {

@@ -27,7 +27,15 @@ export interface RunOptions extends GoldenMode {
 }
 
 function invalid(file: string, errors: readonly SpecError[], lines: (f: string) => readonly string[]): SpecOutcome {
-  return { id: file, file, name: file, tags: [], status: 'invalid', mismatches: [], errors: errors.map((e) => renderSpecError(e, lines(e.file))) };
+  return {
+    id: file,
+    file,
+    name: file,
+    tags: [],
+    status: 'invalid',
+    mismatches: [],
+    errors: errors.map((e) => renderSpecError(e, lines(e.file))),
+  };
 }
 
 /** Loads and compiles a file's specs; the plans, or the file as one invalid outcome. */
@@ -45,7 +53,12 @@ export function planFile(file: string, root: string): { plans: Plan[] } | { inva
   return { plans };
 }
 
-function golden(plan: Plan, value: EndState | SweepTable, mode: GoldenMode, mismatches: Mismatch[]): string | undefined {
+function golden(
+  plan: Plan,
+  value: EndState | SweepTable,
+  mode: GoldenMode,
+  mismatches: Mismatch[],
+): string | undefined {
   if (!plan.golden) return undefined;
   const g = checkGolden(plan.golden, value, mode);
   if (g.mismatch) mismatches.push(g.mismatch);
@@ -53,37 +66,64 @@ function golden(plan: Plan, value: EndState | SweepTable, mode: GoldenMode, mism
 }
 
 /** Compares a sweep table with its golden file and the spec's per-point expectations. */
-function sweepMismatches(plan: Plan, table: SweepTable, mode: GoldenMode): { mismatches: Mismatch[]; goldenWritten?: string } {
+function sweepMismatches(
+  plan: Plan,
+  table: SweepTable,
+  mode: GoldenMode,
+): { mismatches: Mismatch[]; goldenWritten?: string } {
   const sw = plan.sweep!;
   const mismatches: Mismatch[] = [];
   const push = (at: Mismatch['at'], title: string, expected: readonly string[], actual: readonly string[]): void => {
     mismatches.push({ at, title, expected, actual });
   };
   if (!table.complete) {
-    push(sw.maxRunsAt, `the sweep stopped after ${table.rows.length} runs with points left`, ['every point tried'], [`${table.points - table.rows.length} untried`]);
+    push(
+      sw.maxRunsAt,
+      `the sweep stopped after ${table.rows.length} runs with points left`,
+      ['every point tried'],
+      [`${table.points - table.rows.length} untried`],
+    );
   }
   for (const e of sw.expect) {
     const match = siteMatcher(e.point);
     const rows = table.rows.filter((r) => match(r.point));
-    if (rows.length === 0) push(e.at, `no run failed a point matching \`${e.point}\``, [e.point], table.rows.map((r) => r.point));
+    if (rows.length === 0)
+      push(
+        e.at,
+        `no run failed a point matching \`${e.point}\``,
+        [e.point],
+        table.rows.map((r) => r.point),
+      );
     for (const r of rows) {
-      if (e.steps && e.steps.join('\n') !== r.steps.join('\n')) push(e.stepsAt, `steps of ${r.point} differ`, e.steps, r.steps);
+      if (e.steps && e.steps.join('\n') !== r.steps.join('\n'))
+        push(e.stepsAt, `steps of ${r.point} differ`, e.steps, r.steps);
       if (e.violations && e.violations.join('\n') !== r.violations.join('\n')) {
         push(e.violationsAt, `invariant violations of ${r.point} differ`, e.violations, r.violations);
       }
-      if (e.oops !== undefined && e.oops !== (r.oops !== null)) push(e.oopsAt, `${r.point} ${r.oops ? 'oopsed' : 'did not oops'}`, [String(e.oops)], [r.oops ?? 'no oops']);
+      if (e.oops !== undefined && e.oops !== (r.oops !== null))
+        push(e.oopsAt, `${r.point} ${r.oops ? 'oopsed' : 'did not oops'}`, [String(e.oops)], [r.oops ?? 'no oops']);
     }
   }
   const written = golden(plan, table, mode, mismatches);
   if (!plan.golden && sw.expect.length === 0) {
     const bad = [table.baseline, ...table.rows].filter((r) => r.violations.length);
-    if (bad.length) push(sw.at, `${bad.length} runs broke invariants`, [], bad.flatMap((r) => r.violations.map((v) => `${r.point}: ${v}`)));
+    if (bad.length)
+      push(
+        sw.at,
+        `${bad.length} runs broke invariants`,
+        [],
+        bad.flatMap((r) => r.violations.map((v) => `${r.point}: ${v}`)),
+      );
   }
   return { mismatches, ...(written ? { goldenWritten: written } : {}) };
 }
 
 /** A plan's outcome: failed when anything mismatched. */
-function outcome(plan: Plan, mismatches: readonly Mismatch[], extra: Pick<SpecOutcome, 'state' | 'sweep' | 'goldenWritten'> = {}): SpecOutcome {
+function outcome(
+  plan: Plan,
+  mismatches: readonly Mismatch[],
+  extra: Pick<SpecOutcome, 'state' | 'sweep' | 'goldenWritten'> = {},
+): SpecOutcome {
   return {
     id: plan.id,
     file: plan.file,
@@ -98,7 +138,14 @@ function outcome(plan: Plan, mismatches: readonly Mismatch[], extra: Pick<SpecOu
 
 /** A run stopped by its budget: a failed spec whose message says which budget and how to raise it. */
 function overBudget(plan: Plan, e: BudgetExceededError): SpecOutcome {
-  return outcome(plan, [{ at: plan.stepsAt, title: `${e.message}; raise it with ${BUDGET_FLAG[e.budget]}`, expected: [`at most ${e.limit}`], actual: ['more'] }]);
+  return outcome(plan, [
+    {
+      at: plan.stepsAt,
+      title: `${e.message}; raise it with ${BUDGET_FLAG[e.budget]}`,
+      expected: [`at most ${e.limit}`],
+      actual: ['more'],
+    },
+  ]);
 }
 
 /** Runs one plan on a fresh machine and diffs it with what the spec states (and its golden file). */
@@ -161,7 +208,11 @@ export async function runFiles(
   if ((opts.jobs ?? 1) > 1 && chosen.length >= Math.max(2, opts.threadsFrom ?? 2)) {
     const { runInWorkers } = await import('./parallel.js');
     const tasks = chosen.map((plan) => ({ plan, mode, budget }));
-    return { outcomes: await runInWorkers(tasks, opts.jobs!, (d) => onProgress?.(d, chosen.length)), skipped, referencedGoldens };
+    return {
+      outcomes: await runInWorkers(tasks, opts.jobs!, (d) => onProgress?.(d, chosen.length)),
+      skipped,
+      referencedGoldens,
+    };
   }
   const outcomes = chosen.map((p, i) => {
     onProgress?.(i, chosen.length);

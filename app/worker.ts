@@ -14,7 +14,8 @@ export interface WorkerTask {
   readonly budget: Budget;
 }
 
-export type WorkerResult = { readonly index: number; readonly outcome: SpecOutcome } | { readonly index: number; readonly modelBug: string };
+export type WorkerResult =
+  { readonly index: number; readonly outcome: SpecOutcome } | { readonly index: number; readonly modelBug: string };
 
 /** What crosses back: everything but the end state (the reporters do not show it). */
 export function portable(o: SpecOutcome): SpecOutcome {

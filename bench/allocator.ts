@@ -22,5 +22,12 @@ export function allocatorBench(): BenchResult[] {
     for (let i = 0; i < BLOCKS; i++) m.set(BigInt(i) << 12n, i);
     for (const i of freeOrder) m.delete(BigInt(i) << 12n);
   }, 2 * BLOCKS);
-  return [{ name: 'allocator: alloc+free, 100k mixed orders', value: rate, unit: 'ops/s', baseline: { name: 'Map set+delete', value: baseline, ratio: rate / baseline } }];
+  return [
+    {
+      name: 'allocator: alloc+free, 100k mixed orders',
+      value: rate,
+      unit: 'ops/s',
+      baseline: { name: 'Map set+delete', value: baseline, ratio: rate / baseline },
+    },
+  ];
 }

@@ -22,10 +22,20 @@ for (const [name, run] of suites) {
 }
 
 const fmt = (n: number): string => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2));
-const rows = results.map((r) => [r.name, `${fmt(r.value)} ${r.unit}`, r.baseline ? `${r.baseline.ratio.toFixed(3)} x ${r.baseline.name}` : '', r.target ?? '']);
+const rows = results.map((r) => [
+  r.name,
+  `${fmt(r.value)} ${r.unit}`,
+  r.baseline ? `${r.baseline.ratio.toFixed(3)} x ${r.baseline.name}` : '',
+  r.target ?? '',
+]);
 const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c]!.length), 6));
 for (const row of [['figure', 'value', 'vs baseline', 'target'], ...rows]) {
-  process.stdout.write(row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd() + '\n');
+  process.stdout.write(
+    row
+      .map((cell, c) => cell.padEnd(widths[c]!))
+      .join('  ')
+      .trimEnd() + '\n',
+  );
 }
 mkdirSync('bench/results', { recursive: true });
 writeFileSync('bench/results/latest.json', JSON.stringify({ node: process.version, results }, null, 2) + '\n');

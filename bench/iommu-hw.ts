@@ -10,7 +10,21 @@ import { against, measureRate, type BenchResult } from './harness.js';
 
 function machine(): { k: Kernel; iommu: ReturnType<typeof amd_iommu_boot> } {
   const k = new Kernel({ nodes: [{ id: 0, base: 0n, size: 1n << 36n }] });
-  const iommu = amd_iommu_boot(k, { index: 0, seg: 0, devid: 2, node: 0, extendedFeatures: 0n, processor: { kind: 'immediate' }, cmdBufEntries: 512, pci: { vendorCapability: true, vfBar: 0n, vfCntlBar: 0n }, devTable: k.withoutFaults(() => iommu_alloc_pages_node_sz(k, 0, GFP_KERNEL, 0x20_0000n)!) }, { step: () => k.step, isFreed: () => false });
+  const iommu = amd_iommu_boot(
+    k,
+    {
+      index: 0,
+      seg: 0,
+      devid: 2,
+      node: 0,
+      extendedFeatures: 0n,
+      processor: { kind: 'immediate' },
+      cmdBufEntries: 512,
+      pci: { vendorCapability: true, vfBar: 0n, vfCntlBar: 0n },
+      devTable: k.withoutFaults(() => iommu_alloc_pages_node_sz(k, 0, GFP_KERNEL, 0x20_0000n)!),
+    },
+    { step: () => k.step, isFreed: () => false },
+  );
   return { k, iommu };
 }
 
@@ -42,7 +56,19 @@ export function iommuHwBench(): BenchResult[] {
 
   const PAGES = 4096;
   const { k, iommu } = machine();
-  const pt = PtIommu.init(k, { fmt: amdv1, hwMaxVaszLg2: 48, hwMaxOaszLg2: 52, startingLevel: 2, features: PtFeature.DYNAMIC_TOP | PtFeature.FLUSH_RANGE, nid: 0, driverOps: { changeTop: () => {}, iotlbSync: () => {} } }, GFP_KERNEL);
+  const pt = PtIommu.init(
+    k,
+    {
+      fmt: amdv1,
+      hwMaxVaszLg2: 48,
+      hwMaxOaszLg2: 52,
+      startingLevel: 2,
+      features: PtFeature.DYNAMIC_TOP | PtFeature.FLUSH_RANGE,
+      nid: 0,
+      driverOps: { changeTop: () => {}, iotlbSync: () => {} },
+    },
+    GFP_KERNEL,
+  );
   if (typeof pt === 'number') throw new Error('init');
   pt.map(0n, 0x1000_1000n, BigInt(PAGES) * 4096n, IOMMU_READ | IOMMU_WRITE, GFP_KERNEL);
   const { host_pt_root, mode } = pt_iommu_amdv1_hw_info(pt.top());
@@ -64,8 +90,18 @@ export function iommuHwBench(): BenchResult[] {
   if (sink === -1n) throw new Error('unreachable: keeps the loop alive');
   const vsMap = (v: number) => against('Map<bigint> lookup', lookup, v);
   return [
-    { name: 'command ring: INVALIDATE_IOMMU_PAGES + COMPLETION_WAIT, queued and executed', value: ring, unit: 'pairs/s', baseline: against('bare Uint32Array ring', ringBase, ring) },
+    {
+      name: 'command ring: INVALIDATE_IOMMU_PAGES + COMPLETION_WAIT, queued and executed',
+      value: ring,
+      unit: 'pairs/s',
+      baseline: against('bare Uint32Array ring', ringBase, ring),
+    },
     { name: 'translation, cold IOTLB (walk + fill)', value: cold, unit: 'translations/s', baseline: vsMap(cold) },
-    { name: 'translation, warm IOTLB (hit + staleness check)', value: warm, unit: 'translations/s', baseline: vsMap(warm) },
+    {
+      name: 'translation, warm IOTLB (hit + staleness check)',
+      value: warm,
+      unit: 'translations/s',
+      baseline: vsMap(warm),
+    },
   ];
 }

@@ -13,7 +13,11 @@ const FEATURES = PtFeature.DYNAMIC_TOP | PtFeature.AMDV1_FORCE_COHERENCE | PtFea
 function newTable(): { k: Kernel; pt: PtIommu } {
   const k = new Kernel({ nodes: [{ id: 0, base: 0n, size: 1n << 40n }] });
   const ops = { changeTop: () => {}, iotlbSync: () => {} };
-  const pt = PtIommu.init(k, { fmt: amdv1, hwMaxVaszLg2: 48, hwMaxOaszLg2: 52, startingLevel: 2, features: FEATURES, nid: 0, driverOps: ops }, GFP_KERNEL);
+  const pt = PtIommu.init(
+    k,
+    { fmt: amdv1, hwMaxVaszLg2: 48, hwMaxOaszLg2: 52, startingLevel: 2, features: FEATURES, nid: 0, driverOps: ops },
+    GFP_KERNEL,
+  );
   if (typeof pt === 'number') throw new Error('init failed');
   return { k, pt };
 }
@@ -48,8 +52,25 @@ export function pageTableBench(): BenchResult[] {
   // The mixed range: 4M, 8M, 16M, 1G, 2G, 4M and 2M leaves (see test/pt/iommu-pt.test.ts).
   const rMixed = measureRate(mapUnmap(0x3e40_0000n, 0x3e40_0000n, 0xc220_0000n), 7);
   return [
-    { name: 'page table: map+unmap 1 GiB as 4 KiB leaves', value: r4k, unit: 'leaves/s', baseline: baselineInfo(r4k), target: '>= 5,000,000' },
-    { name: 'page table: map+unmap 64 GiB as 2 MiB leaves', value: r2m, unit: 'leaves/s', baseline: baselineInfo(r2m), target: '>= 2,000,000' },
-    { name: 'page table: map+unmap 0xC2200000 at 0x3E400000 (7 mixed leaves)', value: rMixed, unit: 'leaves/s', baseline: baselineInfo(rMixed) },
+    {
+      name: 'page table: map+unmap 1 GiB as 4 KiB leaves',
+      value: r4k,
+      unit: 'leaves/s',
+      baseline: baselineInfo(r4k),
+      target: '>= 5,000,000',
+    },
+    {
+      name: 'page table: map+unmap 64 GiB as 2 MiB leaves',
+      value: r2m,
+      unit: 'leaves/s',
+      baseline: baselineInfo(r2m),
+      target: '>= 2,000,000',
+    },
+    {
+      name: 'page table: map+unmap 0xC2200000 at 0x3E400000 (7 mixed leaves)',
+      value: rMixed,
+      unit: 'leaves/s',
+      baseline: baselineInfo(rMixed),
+    },
   ];
 }

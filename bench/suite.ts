@@ -21,9 +21,26 @@ export function suiteBench(): BenchResult[] {
   const oneSpec = wallMs(['dist/bin/viommu-spec.js', 'run', 'specs/viommu/init-happy.yaml', '--no-color']);
   const suite = wallMs(['dist/bin/viommu-spec.js', 'run', 'specs/', '--no-color'], 3);
   return [
-    { name: `shipped suite in one process (${plans.length} specs)`, value: specsPerSecond, unit: 'specs/s', baseline: perNodeStart(specsPerSecond) },
-    { name: 'cold start: viommu-spec run on one spec', value: oneSpec, unit: 'ms', baseline: against('node -e 0', nodeStart, oneSpec), target: '<= 4 x node -e 0' },
-    { name: 'cold start: viommu-spec run specs/', value: suite, unit: 'ms', baseline: against('node -e 0', nodeStart, suite), target: '< 1000 ms' },
+    {
+      name: `shipped suite in one process (${plans.length} specs)`,
+      value: specsPerSecond,
+      unit: 'specs/s',
+      baseline: perNodeStart(specsPerSecond),
+    },
+    {
+      name: 'cold start: viommu-spec run on one spec',
+      value: oneSpec,
+      unit: 'ms',
+      baseline: against('node -e 0', nodeStart, oneSpec),
+      target: '<= 4 x node -e 0',
+    },
+    {
+      name: 'cold start: viommu-spec run specs/',
+      value: suite,
+      unit: 'ms',
+      baseline: against('node -e 0', nodeStart, suite),
+      target: '< 1000 ms',
+    },
   ];
 }
 
@@ -36,7 +53,13 @@ export function sweepBench(): BenchResult[] {
   const rows = runPlan(p, { update: false, ci: true }).sweep!.rows.length + 1;
   const ms = performance.now() - t0;
   return [
-    { name: `sweep: amd_viommu_init + teardown, v3 (${rows} runs)`, value: ms, unit: 'ms', baseline: against('node -e 0', nodeStartMs(), ms), target: 'well under 1000 ms' },
+    {
+      name: `sweep: amd_viommu_init + teardown, v3 (${rows} runs)`,
+      value: ms,
+      unit: 'ms',
+      baseline: against('node -e 0', nodeStartMs(), ms),
+      target: 'well under 1000 ms',
+    },
     { name: 'sweep runs', value: rows / (ms / 1000), unit: 'runs/s', baseline: perNodeStart(rows / (ms / 1000)) },
   ];
 }
@@ -54,7 +77,17 @@ export function memoryBench(): BenchResult[] {
   const big = peakRssMiB('bench/specs/map-64g-2m.yaml');
   const small = peakRssMiB('bench/specs/map-1g-4k.yaml');
   return [
-    { name: 'peak RSS: map+unmap 64 GiB in 2 MiB pages (1 TiB of simulated RAM)', value: big, unit: 'MiB', baseline: baseline(big) },
-    { name: 'peak RSS: map+unmap 1 GiB in 4 KiB pages (1 TiB of simulated RAM)', value: small, unit: 'MiB', baseline: baseline(small) },
+    {
+      name: 'peak RSS: map+unmap 64 GiB in 2 MiB pages (1 TiB of simulated RAM)',
+      value: big,
+      unit: 'MiB',
+      baseline: baseline(big),
+    },
+    {
+      name: 'peak RSS: map+unmap 1 GiB in 4 KiB pages (1 TiB of simulated RAM)',
+      value: small,
+      unit: 'MiB',
+      baseline: baseline(small),
+    },
   ];
 }

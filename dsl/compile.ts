@@ -8,7 +8,16 @@ import {
   type LogMatcher,
   type SweepRowExpectation,
 } from '../runtime/plan/expect.js';
-import type { AddressOrAlloc, ArgValue, Plan, PlanStep, PlanSweep, SourceRef, StepAction, StepExpect } from '../runtime/plan/plan.js';
+import type {
+  AddressOrAlloc,
+  ArgValue,
+  Plan,
+  PlanStep,
+  PlanSweep,
+  SourceRef,
+  StepAction,
+  StepExpect,
+} from '../runtime/plan/plan.js';
 import type { AmdConfig, AmdIommuConfig } from '../runtime/vendor/amd/config.js';
 import { PROT } from '../runtime/vendor/amd/entry-points.js';
 import type { ArgType } from '../runtime/vendor/args.js';
@@ -69,7 +78,12 @@ class Compiler {
 
   site(pattern: string, path: readonly PathSegment[]): void {
     const bad = unknownSiteSegment(pattern);
-    if (bad) this.error(path, `no failure point or function is named \`${bad}\``, expectedOneOf(bad.replace(/\[\d+\]$/, ''), ALL_SITE_NAMES()));
+    if (bad)
+      this.error(
+        path,
+        `no failure point or function is named \`${bad}\``,
+        expectedOneOf(bad.replace(/\[\d+\]$/, ''), ALL_SITE_NAMES()),
+      );
   }
 
   machine(spec: Spec): Plan['machine'] {
@@ -77,27 +91,46 @@ class Compiler {
     const nodes = hw.memory.map((m, i) => {
       const base = this.address(m.base, ['hardware', 'memory', i, 'base']);
       const size = this.address(m.size, ['hardware', 'memory', i, 'size']);
-      if (base % 4096n !== 0n) this.error(['hardware', 'memory', i, 'base'], 'memory base is not page aligned', 'expected a multiple of 4K');
+      if (base % 4096n !== 0n)
+        this.error(['hardware', 'memory', i, 'base'], 'memory base is not page aligned', 'expected a multiple of 4K');
       if (size === 0n || size % 4096n !== 0n) {
-        this.error(['hardware', 'memory', i, 'size'], 'memory size is not a whole number of pages', 'expected a non-zero multiple of 4K');
+        this.error(
+          ['hardware', 'memory', i, 'size'],
+          'memory size is not a whole number of pages',
+          'expected a non-zero multiple of 4K',
+        );
       }
       return { id: m.node, base, size };
     });
     const sorted = [...nodes].sort((a, b) => (a.base < b.base ? -1 : 1));
     for (let i = 1; i < sorted.length; i++) {
       if (sorted[i]!.base < sorted[i - 1]!.base + sorted[i - 1]!.size) {
-        this.error(['hardware', 'memory'], `memory of nodes ${sorted[i - 1]!.id} and ${sorted[i]!.id} overlaps`, 'give each node its own range');
+        this.error(
+          ['hardware', 'memory'],
+          `memory of nodes ${sorted[i - 1]!.id} and ${sorted[i]!.id} overlaps`,
+          'give each node its own range',
+        );
       }
     }
     const ids = new Set(nodes.map((n) => n.id));
-    if (ids.size !== nodes.length) this.error(['hardware', 'memory'], 'a NUMA node is described twice', 'one entry per node');
+    if (ids.size !== nodes.length)
+      this.error(['hardware', 'memory'], 'a NUMA node is described twice', 'one entry per node');
     const iommus: AmdIommuConfig[] = hw.iommus.map((c, i) => {
       const [seg, bus, devfn] = [c.devid.slice(0, 4), c.devid.slice(5, 7), c.devid.slice(8)];
       const [dev, fn] = devfn.split('.') as [string, string];
       const node = c.node ?? 0;
-      if (!ids.has(node)) this.error(['hardware', 'iommus', i, 'node'], `no memory on node ${node}`, `expected one of: ${[...ids].join(', ')}`);
+      if (!ids.has(node))
+        this.error(
+          ['hardware', 'iommus', i, 'node'],
+          `no memory on node ${node}`,
+          `expected one of: ${[...ids].join(', ')}`,
+        );
       if (parseInt(dev, 16) > 0x1f) {
-        this.error(['hardware', 'iommus', i, 'devid'], `device number 0x${dev} is above 0x1f`, 'expected seg:bus:dev.fn with dev at most 1f');
+        this.error(
+          ['hardware', 'iommus', i, 'devid'],
+          `device number 0x${dev} is above 0x1f`,
+          'expected seg:bus:dev.fn with dev at most 1f',
+        );
       }
       const processor = c.processor ?? 'immediate';
       return {
@@ -116,26 +149,40 @@ class Compiler {
         cmdBufEntries: c.ring_entries ?? 512,
         pci: {
           vendorCapability: c.pci?.vendor_capability ?? DEFAULT_PCI.vendorCapability,
-          vfBar: c.pci?.vf_bar === undefined ? DEFAULT_PCI.vfBar : this.address(c.pci.vf_bar, ['hardware', 'iommus', i, 'pci', 'vf_bar']),
+          vfBar:
+            c.pci?.vf_bar === undefined
+              ? DEFAULT_PCI.vfBar
+              : this.address(c.pci.vf_bar, ['hardware', 'iommus', i, 'pci', 'vf_bar']),
           vfCntlBar:
-            c.pci?.vf_cntl_bar === undefined ? DEFAULT_PCI.vfCntlBar : this.address(c.pci.vf_cntl_bar, ['hardware', 'iommus', i, 'pci', 'vf_cntl_bar']),
+            c.pci?.vf_cntl_bar === undefined
+              ? DEFAULT_PCI.vfCntlBar
+              : this.address(c.pci.vf_cntl_bar, ['hardware', 'iommus', i, 'pci', 'vf_cntl_bar']),
         },
       };
     });
     const seen = new Set<string>();
     hw.iommus.forEach((c, i) => {
-      if (seen.has(c.devid)) this.error(['hardware', 'iommus', i, 'devid'], `two IOMMUs are ${c.devid}`, 'give each IOMMU its own devid');
+      if (seen.has(c.devid))
+        this.error(['hardware', 'iommus', i, 'devid'], `two IOMMUs are ${c.devid}`, 'give each IOMMU its own devid');
       seen.add(c.devid);
     });
     const variant = hw.driver?.variant ?? 'v3';
     const variants = VENDOR.variants().map((v) => v.name);
     if (!variants.includes(variant)) {
-      this.error(['hardware', 'driver', 'variant'], `no driver variant is named \`${variant}\``, expectedOneOf(variant, variants));
+      this.error(
+        ['hardware', 'driver', 'variant'],
+        `no driver variant is named \`${variant}\``,
+        expectedOneOf(variant, variants),
+      );
     }
     const bootBytes = 0x20_6000n; // device table, ring, event log, semaphore: what boot takes from node 0
     const node0 = nodes.find((n) => n.id === 0) ?? nodes[0];
     if (node0 && node0.size < bootBytes) {
-      this.error(['hardware', 'memory'], `the first node has ${node0.size} bytes`, `boot needs at least ${bootBytes} bytes (0x206000) on it`);
+      this.error(
+        ['hardware', 'memory'],
+        `the first node has ${node0.size} bytes`,
+        `boot needs at least ${bootBytes} bytes (0x206000) on it`,
+      );
     }
     const vendor: AmdConfig = {
       kind: 'amd',
@@ -147,7 +194,15 @@ class Compiler {
 
   stepIndex(spec: Spec, name: string, path: readonly PathSegment[]): number {
     const index = spec.steps.findIndex((s) => s.name === name);
-    if (index < 0) this.error(path, `no step is named \`${name}\``, expectedOneOf(name, spec.steps.flatMap((s) => (s.name ? [s.name] : []))));
+    if (index < 0)
+      this.error(
+        path,
+        `no step is named \`${name}\``,
+        expectedOneOf(
+          name,
+          spec.steps.flatMap((s) => (s.name ? [s.name] : [])),
+        ),
+      );
     return index;
   }
 
@@ -166,8 +221,12 @@ class Compiler {
               : { mode: 'always' };
     const window = f.window
       ? {
-          ...(f.window.from === undefined ? {} : { fromStep: this.stepIndex(spec, f.window.from, [...path, 'window', 'from']) }),
-          ...(f.window.to === undefined ? {} : { toStep: this.stepIndex(spec, f.window.to, [...path, 'window', 'to']) }),
+          ...(f.window.from === undefined
+            ? {}
+            : { fromStep: this.stepIndex(spec, f.window.from, [...path, 'window', 'from']) }),
+          ...(f.window.to === undefined
+            ? {}
+            : { toStep: this.stepIndex(spec, f.window.to, [...path, 'window', 'to']) }),
         }
       : undefined;
     return {
@@ -182,17 +241,25 @@ class Compiler {
 
   sweep(spec: Spec): PlanSweep {
     const sw = spec.sweep!;
-    if (spec.faults?.length) this.error(['faults'], 'a sweep spec plans its own faults', 'remove `faults:` or `sweep:`', true);
-    const sites = sw.sites === undefined || sw.sites === 'all' ? [] : typeof sw.sites === 'string' ? [sw.sites] : sw.sites;
+    if (spec.faults?.length)
+      this.error(['faults'], 'a sweep spec plans its own faults', 'remove `faults:` or `sweep:`', true);
+    const sites =
+      sw.sites === undefined || sw.sites === 'all' ? [] : typeof sw.sites === 'string' ? [sw.sites] : sw.sites;
     sites.forEach((s, i) => this.site(s, typeof sw.sites === 'string' ? ['sweep', 'sites'] : ['sweep', 'sites', i]));
     const fromStep = sw.from === undefined ? undefined : this.stepIndex(spec, sw.from, ['sweep', 'from']);
     const translations = new Map<number, number[]>();
     (sw.errno_translations ?? []).forEach((t, i) => {
       const [from, to] = t.split('->') as [string, string];
       for (const name of [from, to]) {
-        if (!isErrnoName(name)) this.error(['sweep', 'errno_translations', i], `unknown errno \`${name}\``, expectedOneOf(name, Object.keys(Errno)));
+        if (!isErrnoName(name))
+          this.error(
+            ['sweep', 'errno_translations', i],
+            `unknown errno \`${name}\``,
+            expectedOneOf(name, Object.keys(Errno)),
+          );
       }
-      if (isErrnoName(from) && isErrnoName(to)) translations.set(-Errno[from], [...(translations.get(-Errno[from]) ?? []), -Errno[to]]);
+      if (isErrnoName(from) && isErrnoName(to))
+        translations.set(-Errno[from], [...(translations.get(-Errno[from]) ?? []), -Errno[to]]);
     });
     const expect: SweepRowExpectation[] = (sw.expect ?? []).map((e, i) => {
       const p = ['sweep', 'expect', i];
@@ -211,7 +278,9 @@ class Compiler {
       scope: { sites, ...(fromStep === undefined ? {} : { fromStep }), maxRuns: sw.max_runs ?? 2000 },
       invariants: {
         disabled: Object.keys(sw.disable ?? {}),
-        ...(sw.errno_translations ? { enabled: ['errno_discipline'], errnoTranslations: [...translations.entries()] } : {}),
+        ...(sw.errno_translations
+          ? { enabled: ['errno_discipline'], errnoTranslations: [...translations.entries()] }
+          : {}),
       },
       expect,
       at: this.ref(['sweep']),
@@ -242,7 +311,7 @@ class Compiler {
       case 'prot':
         return PROT[value as string]!;
       default:
-        throw new Error(`no compiler for argument type ${type satisfies never}`);
+        throw new Error(`no compiler for argument type ${String(type satisfies never)}`);
     }
   }
 
@@ -251,7 +320,8 @@ class Compiler {
     const entry = ENTRY_POINTS.get(fn)!;
     const given = (s.args ?? {}) as Record<string, unknown>;
     for (const [name, def] of Object.entries(entry.args)) {
-      if (def.required && given[name] === undefined) this.error([...path, s.args ? 'args' : 'call'], `${fn} needs \`args.${name}\``, `add \`${name}:\` under args`);
+      if (def.required && given[name] === undefined)
+        this.error([...path, s.args ? 'args' : 'call'], `${fn} needs \`args.${name}\``, `add \`${name}:\` under args`);
     }
     const args: Record<string, ArgValue> = {};
     for (const [name, value] of Object.entries(given)) {
@@ -267,11 +337,13 @@ class Compiler {
       const path = ['steps', i];
       const name = s.name ?? `#${i + 1}`;
       if (s.name) {
-        if (names.has(s.name)) this.error([...path, 'name'], `two steps are named \`${s.name}\``, 'step names must be unique');
+        if (names.has(s.name))
+          this.error([...path, 'name'], `two steps are named \`${s.name}\``, 'step names must be unique');
         names.add(s.name);
       }
       const checkIommu = (iommu: number, p: readonly PathSegment[]): number => {
-        if (iommu >= iommuCount) this.error(p, `there is no IOMMU ${iommu}`, `the hardware has ${iommuCount}; indices start at 0`);
+        if (iommu >= iommuCount)
+          this.error(p, `there is no IOMMU ${iommu}`, `the hardware has ${iommuCount}; indices start at 0`);
         return iommu;
       };
       let action: StepAction;
@@ -280,18 +352,34 @@ class Compiler {
       } else if (s.viommu_access) {
         const a = s.viommu_access;
         const iommu = checkIommu(a.iommu ?? 0, [...path, 'viommu_access']);
-        action = { kind: 'viommu_access', iommu, iova: this.address(a.iova, [...path, 'viommu_access', 'iova']), access: a.access };
+        action = {
+          kind: 'viommu_access',
+          iommu,
+          iova: this.address(a.iova, [...path, 'viommu_access', 'iova']),
+          access: a.access,
+        };
       } else {
         const a = s.dma!;
         if (a.devid === undefined) this.error([...path, 'dma'], 'a DMA needs the device', 'add `devid:`');
         const iommu = checkIommu(a.iommu ?? 0, [...path, 'dma']);
-        action = { kind: 'dma', iommu, devid: a.devid ?? 0, iova: this.address(a.iova, [...path, 'dma', 'iova']), access: a.access };
+        action = {
+          kind: 'dma',
+          iommu,
+          devid: a.devid ?? 0,
+          iova: this.address(a.iova, [...path, 'dma', 'iova']),
+          access: a.access,
+        };
       }
       let expect: StepExpect | undefined;
       const ep = [...path, 'expect'];
       if (s.expect !== undefined) {
         if (typeof s.expect === 'object') {
-          if (action.kind === 'call') this.error(ep, 'a call returns a value, not a translation', 'expected 0, an errno such as -ENOMEM, or oops');
+          if (action.kind === 'call')
+            this.error(
+              ep,
+              'a call returns a value, not a translation',
+              'expected 0, an errno such as -ENOMEM, or oops',
+            );
           const e = s.expect;
           expect = {
             kind: 'access',
@@ -302,7 +390,11 @@ class Compiler {
           };
         } else {
           if (action.kind !== 'call' && s.expect !== 'oops') {
-            this.error(ep, 'an access has a translation, not a return value', 'expected a mapping such as {pa: 0x401000} or {fault: not_present}');
+            this.error(
+              ep,
+              'an access has a translation, not a return value',
+              'expected a mapping such as {pa: 0x401000} or {fault: not_present}',
+            );
           }
           expect = { kind: 'ret', ret: this.ret(s.expect, ep) };
         }
@@ -322,10 +414,16 @@ class Compiler {
   }
 }
 
-type ExpectCompiler<K extends ExpectKey> = (value: NonNullable<Expect[K]>, c: Compiler, path: readonly PathSegment[]) => ExpectationOf<K>;
+type ExpectCompiler<K extends ExpectKey> = (
+  value: NonNullable<Expect[K]>,
+  c: Compiler,
+  path: readonly PathSegment[],
+) => ExpectationOf<K>;
 
 const logMatchers = (lines: LogLine[]): LogMatcher[] =>
-  lines.map((l) => (typeof l === 'string' ? { text: l } : { ...(l.level === undefined ? {} : { level: l.level }), match: l.match }));
+  lines.map((l) =>
+    typeof l === 'string' ? { text: l } : { ...(l.level === undefined ? {} : { level: l.level }), match: l.match },
+  );
 
 const logCompiler =
   <K extends 'log' | 'log_without_debug' | 'log_contains'>(key: K): ExpectCompiler<K> =>
@@ -372,7 +470,11 @@ const EXPECT_COMPILERS: { readonly [K in ExpectKey]: ExpectCompiler<K> } = {
   }),
   memtypes: (ranges, c, path) => ({
     key: 'memtypes',
-    ranges: ranges.map((m, i) => ({ pa: c.addressOrAlloc(m.pa, [...path, i, 'pa']), size: parseAddress(m.size) ?? 0n, type: m.type })),
+    ranges: ranges.map((m, i) => ({
+      pa: c.addressOrAlloc(m.pa, [...path, i, 'pa']),
+      size: parseAddress(m.size) ?? 0n,
+      type: m.type,
+    })),
     at: c.ref(path),
   }),
   commands: perIommuCompiler('commands'),
@@ -384,12 +486,22 @@ const EXPECT_COMPILERS: { readonly [K in ExpectKey]: ExpectCompiler<K> } = {
   domain_ids: (ids, c, path) => ({ key: 'domain_ids', ids, at: c.ref(path) }),
   ptes: (ptes, c, path) => ({
     key: 'ptes',
-    ptes: ptes.map((p, i) => ({ domain: p.domain, iova: parseAddress(p.iova) ?? 0n, value: parseAddress(p.value) ?? 0n, at: c.ref([...path, i]) })),
+    ptes: ptes.map((p, i) => ({
+      domain: p.domain,
+      iova: parseAddress(p.iova) ?? 0n,
+      value: parseAddress(p.value) ?? 0n,
+      at: c.ref([...path, i]),
+    })),
     at: c.ref(path),
   }),
   dtes: (dtes, c, path) => ({
     key: 'dtes',
-    dtes: dtes.map((d, i) => ({ iommu: d.iommu ?? 0, devid: d.devid, data: d.data.map((v) => parseAddress(v) ?? 0n), at: c.ref([...path, i]) })),
+    dtes: dtes.map((d, i) => ({
+      iommu: d.iommu ?? 0,
+      devid: d.devid,
+      data: d.data.map((v) => parseAddress(v) ?? 0n),
+      at: c.ref([...path, i]),
+    })),
     at: c.ref(path),
   }),
 };

@@ -34,7 +34,15 @@ export function renderSpecError(e: SpecError, lines: readonly string[]): string 
     col = col - from + (from > 0 ? 3 : 0);
   }
   const caret = ' '.repeat(Math.max(0, col - 1)) + '^'.repeat(Math.max(1, Math.min(e.span.length, WINDOW)));
-  return [`error: ${e.title}`, `${gutter}--> ${e.file}:${e.span.line}:${e.span.col}`, `${gutter} |`, `${lineNo} | ${source}`, `${gutter} | ${caret} ${e.fixme}`, `${gutter} |`, ''].join('\n');
+  return [
+    `error: ${e.title}`,
+    `${gutter}--> ${e.file}:${e.span.line}:${e.span.col}`,
+    `${gutter} |`,
+    `${lineNo} | ${source}`,
+    `${gutter} | ${caret} ${e.fixme}`,
+    `${gutter} |`,
+    '',
+  ].join('\n');
 }
 
 /** Levenshtein distance, for "did you mean". */

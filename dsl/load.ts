@@ -15,7 +15,9 @@ export interface LoadedSpec {
   readonly lines: (file: string) => readonly string[];
 }
 
-export type LoadResult = { readonly ok: true; readonly specs: LoadedSpec[] } | { readonly ok: false; readonly errors: SpecError[]; readonly lines: (file: string) => readonly string[] };
+export type LoadResult =
+  | { readonly ok: true; readonly specs: LoadedSpec[] }
+  | { readonly ok: false; readonly errors: SpecError[]; readonly lines: (file: string) => readonly string[] };
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
@@ -34,7 +36,7 @@ export function deepMerge(base: Json, over: Json): Json {
 function has(value: unknown, path: readonly PathSegment[]): boolean {
   let v = value;
   for (const s of path) {
-    if (v === null || typeof v !== 'object' || !(s in (v as object))) return false;
+    if (v === null || typeof v !== 'object' || !(s in v)) return false;
     v = (v as Record<string | number, unknown>)[s];
   }
   return true;
@@ -46,19 +48,44 @@ interface Parsed {
 }
 
 /** Reads and parses one YAML file into its value, or positioned errors. Never throws for bad input. */
-function parseFile(path: string, display: string): { ok: true; parsed: Parsed } | { ok: false; errors: SpecError[]; lines?: readonly string[] } {
-  const at1 = (title: string, fixme: string): SpecError => ({ file: display, span: { line: 1, col: 1, length: 1 }, title, fixme });
+function parseFile(
+  path: string,
+  display: string,
+): { ok: true; parsed: Parsed } | { ok: false; errors: SpecError[]; lines?: readonly string[] } {
+  const at1 = (title: string, fixme: string): SpecError => ({
+    file: display,
+    span: { line: 1, col: 1, length: 1 },
+    title,
+    fixme,
+  });
   let size: number;
   try {
     size = statSync(path).size;
   } catch {
     return { ok: false, errors: [at1('cannot read the file', 'check the path')] };
   }
-  if (size > LOAD_LIMITS.bytes) return { ok: false, errors: [at1(`file is ${size} bytes`, `spec files are limited to ${LOAD_LIMITS.bytes} bytes`)] };
+  if (size > LOAD_LIMITS.bytes)
+    return {
+      ok: false,
+      errors: [at1(`file is ${size} bytes`, `spec files are limited to ${LOAD_LIMITS.bytes} bytes`)],
+    };
   const text = readFileSync(path, 'utf8');
-  if (text.includes('\u0000') || text.includes('\ufffd')) return { ok: false, errors: [at1('not a text file', 'a spec is UTF-8 YAML text')] };
+  if (text.includes('\u0000') || text.includes('\ufffd'))
+    return { ok: false, errors: [at1('not a text file', 'a spec is UTF-8 YAML text')] };
   const offence = preScan(text);
-  if (offence) return { ok: false, lines: text.split(/\r?\n/), errors: [{ file: display, span: { line: offence.line, col: offence.col, length: 1 }, title: offence.title, fixme: offence.fixme }] };
+  if (offence)
+    return {
+      ok: false,
+      lines: text.split(/\r?\n/),
+      errors: [
+        {
+          file: display,
+          span: { line: offence.line, col: offence.col, length: 1 },
+          title: offence.title,
+          fixme: offence.fixme,
+        },
+      ],
+    };
   let src: SourceFile;
   try {
     src = new SourceFile(display, text);
@@ -69,13 +96,27 @@ function parseFile(path: string, display: string): { ok: true; parsed: Parsed } 
     return {
       ok: false,
       lines: src.lines,
-      errors: src.doc.errors.map((e) => ({ file: display, span: src.spanAt(e.pos[0], e.pos[1]), title: `YAML syntax: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+.*$/, '')}`, fixme: yamlHint(e.code) })),
+      errors: src.doc.errors.map((e) => ({
+        file: display,
+        span: src.spanAt(e.pos[0], e.pos[1]),
+        title: `YAML syntax: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+.*$/, '')}`,
+        fixme: yamlHint(e.code),
+      })),
     };
   }
   try {
     return { ok: true, parsed: { src, value: plainValue(src.doc) } };
   } catch (err) {
-    return { ok: false, lines: src.lines, errors: [at1(`cannot load: ${(err as Error).message}`, `at most ${LOAD_LIMITS.aliases} alias expansions and ${LOAD_LIMITS.depth} levels of nesting`)] };
+    return {
+      ok: false,
+      lines: src.lines,
+      errors: [
+        at1(
+          `cannot load: ${(err as Error).message}`,
+          `at most ${LOAD_LIMITS.aliases} alias expansions and ${LOAD_LIMITS.depth} levels of nesting`,
+        ),
+      ],
+    };
   }
 }
 
@@ -95,8 +136,13 @@ function yamlHint(code: string): string {
  * A path the spec refers to must stay inside the suite root: no absolute path, no `../` out of it, and no
  * symlink that leads out of it. The lexical check comes first, so a refusal never depends on what exists.
  */
-export function insideRoot(root: string, from: string, target: string): { ok: true; path: string } | { ok: false; why: string } {
-  if (isAbsolute(target)) return { ok: false, why: 'absolute paths are not allowed; write a path relative to the spec' };
+export function insideRoot(
+  root: string,
+  from: string,
+  target: string,
+): { ok: true; path: string } | { ok: false; why: string } {
+  if (isAbsolute(target))
+    return { ok: false, why: 'absolute paths are not allowed; write a path relative to the spec' };
   const joined = resolve(dirname(from), target);
   const outside = (p: string, r: string): boolean => {
     const rel = relative(r, p);
@@ -109,7 +155,8 @@ export function insideRoot(root: string, from: string, target: string): { ok: tr
   } catch {
     return { ok: false, why: `no such file: ${target}` };
   }
-  if (outside(real, realpathSync(root))) return { ok: false, why: `${target} leads outside the suite root ${root} through a symbolic link` };
+  if (outside(real, realpathSync(root)))
+    return { ok: false, why: `${target} leads outside the suite root ${root} through a symbolic link` };
   return { ok: true, path: joined };
 }
 
@@ -125,15 +172,34 @@ export function loadSpecFile(path: string, root: string): LoadResult {
   }
   const main = first.parsed;
   fileLines.set(display, main.src.lines);
-  if (!isObject(main.value)) return { ok: false, errors: [{ file: display, span: main.src.spanOf([]), title: 'a spec is a mapping', fixme: 'start with `name:`, `hardware:` and `steps:`' }], lines };
+  if (!isObject(main.value))
+    return {
+      ok: false,
+      errors: [
+        {
+          file: display,
+          span: main.src.spanOf([]),
+          title: 'a spec is a mapping',
+          fixme: 'start with `name:`, `hardware:` and `steps:`',
+        },
+      ],
+      lines,
+    };
 
-  let merged: Json = main.value as Json;
+  let merged: Json = main.value;
   let fragment: Parsed | undefined;
   let fragmentDisplay = '';
-  const ext = (main.value as Record<string, Json>)['extends'];
+  const ext = main.value['extends'];
   if (typeof ext === 'string') {
     const inside = insideRoot(root, path, ext);
-    if (!inside.ok) return { ok: false, errors: [{ file: display, span: main.src.spanOf(['extends']), title: 'cannot extend this file', fixme: inside.why }], lines };
+    if (!inside.ok)
+      return {
+        ok: false,
+        errors: [
+          { file: display, span: main.src.spanOf(['extends']), title: 'cannot extend this file', fixme: inside.why },
+        ],
+        lines,
+      };
     fragmentDisplay = relative(process.cwd(), inside.path) || inside.path;
     const f = parseFile(inside.path, fragmentDisplay);
     if (!f.ok) {
@@ -142,8 +208,20 @@ export function loadSpecFile(path: string, root: string): LoadResult {
     }
     fragment = f.parsed;
     fileLines.set(fragmentDisplay, fragment.src.lines);
-    if (!isObject(fragment.value)) return { ok: false, errors: [{ file: fragmentDisplay, span: fragment.src.spanOf([]), title: 'a fragment is a mapping', fixme: 'write spec keys such as `hardware:`' }], lines };
-    merged = deepMerge(fragment.value as Json, merged);
+    if (!isObject(fragment.value))
+      return {
+        ok: false,
+        errors: [
+          {
+            file: fragmentDisplay,
+            span: fragment.src.spanOf([]),
+            title: 'a fragment is a mapping',
+            fixme: 'write spec keys such as `hardware:`',
+          },
+        ],
+        lines,
+      };
+    merged = deepMerge(fragment.value, merged);
   }
 
   // Where each path of a (possibly merged) spec was written: the case, the spec, or the fragment.
@@ -152,25 +230,39 @@ export function loadSpecFile(path: string, root: string): LoadResult {
     (p, key = false) => {
       if (casePath && has(caseValue, p)) return { file: display, span: main.src.spanOf([...casePath, ...p], key) };
       if (has(main.value, p) || !fragment) return { file: display, span: main.src.spanOf(p, key) };
-      return has(fragment.value, p) ? { file: fragmentDisplay, span: fragment.src.spanOf(p, key) } : { file: display, span: main.src.spanOf(p, key) };
+      return has(fragment.value, p)
+        ? { file: fragmentDisplay, span: fragment.src.spanOf(p, key) }
+        : { file: display, span: main.src.spanOf(p, key) };
     };
 
   const errors = validateSpec(merged, locate(undefined, undefined));
   if (errors.length) return { ok: false, errors, lines };
   const spec = merged as unknown as Spec;
-  if (!spec.cases) return { ok: true, specs: [{ id: display, file: display, spec, spanOf: locate(undefined, undefined), lines }] };
+  if (!spec.cases)
+    return { ok: true, specs: [{ id: display, file: display, spec, spanOf: locate(undefined, undefined), lines }] };
 
   const specs: LoadedSpec[] = [];
   const all: SpecError[] = [];
   spec.cases.forEach((c, i) => {
     const base = { ...(merged as Record<string, Json>) };
     delete base['cases'];
-    const caseValue = { hardware: c.hardware, faults: c.faults, steps: c.steps, expect: c.expect, golden: c.golden, sweep: c.sweep } as Record<string, Json | undefined>;
+    const caseValue = {
+      hardware: c.hardware,
+      faults: c.faults,
+      steps: c.steps,
+      expect: c.expect,
+      golden: c.golden,
+      sweep: c.sweep,
+    } as Record<string, Json | undefined>;
     let value: Json = base;
-    if (c.hardware) value = { ...value, hardware: deepMerge(base['hardware']!, c.hardware as Json) };
+    if (c.hardware) value = { ...value, hardware: deepMerge(base['hardware']!, c.hardware) };
     if (c.faults) value = { ...value, faults: c.faults as unknown as Json };
     if (c.steps) value = { ...value, steps: c.steps as unknown as Json };
-    if (c.expect) value = { ...value, expect: { ...((base['expect'] as Record<string, Json>) ?? {}), ...(c.expect as Record<string, Json>) } };
+    if (c.expect)
+      value = {
+        ...value,
+        expect: { ...((base['expect'] as Record<string, Json>) ?? {}), ...(c.expect as Record<string, Json>) },
+      };
     if (c.golden !== undefined) value = { ...value, golden: c.golden };
     if (c.sweep) value = { ...value, sweep: c.sweep as unknown as Json };
     value = { ...value, name: `${spec.name} [${c.name}]` };

@@ -16,12 +16,12 @@ export function generatedDefs(): Record<string, Json> {
   const entryPoints = Object.values(VENDORS).flatMap((v) => v.entryPoints);
   return {
     callName: {
-      $comment: comment('the vendors\' entry-point registries (runtime/vendor/*/entry-points.ts)'),
+      $comment: comment("the vendors' entry-point registries (runtime/vendor/*/entry-points.ts)"),
       type: 'string',
       enum: entryPoints.map((e) => e.name),
     },
     callArgs: {
-      $comment: comment('the vendors\' entry-point registries (runtime/vendor/*/entry-points.ts)'),
+      $comment: comment("the vendors' entry-point registries (runtime/vendor/*/entry-points.ts)"),
       description: 'The arguments each entry point takes.',
       allOf: entryPoints.map((e) => ({
         if: { type: 'object', required: ['call'], properties: { call: { const: e.name } } },

@@ -1,4 +1,15 @@
-import { isAlias, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import {
+  isAlias,
+  isMap,
+  isNode,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  type Document,
+  type Node,
+} from 'yaml';
 
 /** A position in a spec file, 1-based, as editors show it. */
 export interface Span {
@@ -21,7 +32,7 @@ export const LOAD_LIMITS = { bytes: 1 << 20, aliases: 100, depth: 64, lineLength
 export function preScan(text: string): { line: number; col: number; title: string; fixme: string } | undefined {
   let depth = 0;
   let line = 1;
-  let col = 0;
+  let col: number;
   let quote: '"' | "'" | undefined;
   let comment = false;
   let lineStart = 0;
@@ -29,7 +40,13 @@ export function preScan(text: string): { line: number; col: number; title: strin
     const c = text[i]!;
     col = i - lineStart + 1;
     if (c === '\n') {
-      if (i - lineStart > LOAD_LIMITS.lineLength) return { line, col: LOAD_LIMITS.lineLength + 1, title: `line ${line} is ${i - lineStart} characters long`, fixme: `lines are limited to ${LOAD_LIMITS.lineLength} characters` };
+      if (i - lineStart > LOAD_LIMITS.lineLength)
+        return {
+          line,
+          col: LOAD_LIMITS.lineLength + 1,
+          title: `line ${line} is ${i - lineStart} characters long`,
+          fixme: `lines are limited to ${LOAD_LIMITS.lineLength} characters`,
+        };
       line++;
       lineStart = i + 1;
       comment = false;
@@ -44,10 +61,17 @@ export function preScan(text: string): { line: number; col: number; title: strin
     if (c === '"' || c === "'") quote = c;
     else if (c === '#' && (i === lineStart || /\s/.test(text[i - 1]!))) comment = true;
     else if (c === '[' || c === '{') {
-      if (++depth > LOAD_LIMITS.depth) return { line, col, title: `nesting deeper than ${LOAD_LIMITS.depth} levels`, fixme: 'flatten the structure' };
+      if (++depth > LOAD_LIMITS.depth)
+        return { line, col, title: `nesting deeper than ${LOAD_LIMITS.depth} levels`, fixme: 'flatten the structure' };
     } else if ((c === ']' || c === '}') && depth > 0) depth--;
   }
-  if (text.length - lineStart > LOAD_LIMITS.lineLength) return { line, col: LOAD_LIMITS.lineLength + 1, title: `line ${line} is ${text.length - lineStart} characters long`, fixme: `lines are limited to ${LOAD_LIMITS.lineLength} characters` };
+  if (text.length - lineStart > LOAD_LIMITS.lineLength)
+    return {
+      line,
+      col: LOAD_LIMITS.lineLength + 1,
+      title: `line ${line} is ${text.length - lineStart} characters long`,
+      fixme: `lines are limited to ${LOAD_LIMITS.lineLength} characters`,
+    };
   return undefined;
 }
 
@@ -66,7 +90,13 @@ export class SourceFile {
     readonly text: string,
   ) {
     this.lines = text.split(/\r?\n/);
-    this.doc = parseDocument(text, { lineCounter: this.lineCounter, intAsBigInt: true, uniqueKeys: true, prettyErrors: false, strict: true });
+    this.doc = parseDocument(text, {
+      lineCounter: this.lineCounter,
+      intAsBigInt: true,
+      uniqueKeys: true,
+      prettyErrors: false,
+      strict: true,
+    });
   }
 
   spanAt(offset: number, end?: number): Span {
@@ -106,7 +136,7 @@ export class SourceFile {
 
 /** Turns the loaded document into the validator's plain value (see SourceFile). */
 export function plainValue(doc: Document): unknown {
-  const js = doc.toJS({ maxAliasCount: LOAD_LIMITS.aliases });
+  const js: unknown = doc.toJS({ maxAliasCount: LOAD_LIMITS.aliases });
   return normalise(js, 0);
 }
 

@@ -9,7 +9,14 @@ import type { PathSegment, Span } from './source.js';
 export type Locate = (path: readonly PathSegment[], key?: boolean) => { file: string; span: Span };
 
 const require = createRequire(import.meta.url);
-type SchemaNode = { description?: string; anyOf?: SchemaNode[]; oneOf?: { required?: string[] }[]; enum?: unknown[]; const?: unknown; properties?: Record<string, unknown> };
+type SchemaNode = {
+  description?: string;
+  anyOf?: SchemaNode[];
+  oneOf?: { required?: string[] }[];
+  enum?: unknown[];
+  const?: unknown;
+  properties?: Record<string, unknown>;
+};
 
 let compiled: ValidateFunction | undefined;
 
@@ -24,7 +31,9 @@ function validator(): ValidateFunction {
   if (existsSync(built)) {
     compiled = require(built) as ValidateFunction;
   } else {
-    const Ajv2020 = (require('ajv/dist/2020') as { default: new (o: object) => { compile(s: object): ValidateFunction } }).default;
+    const Ajv2020 = (
+      require('ajv/dist/2020') as { default: new (o: object) => { compile(s: object): ValidateFunction } }
+    ).default;
     const schema = JSON.parse(readFileSync(packageFile('schemas/spec.schema.json'), 'utf8')) as Record<string, unknown>;
     compiled = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, verbose: true }).compile(schema);
   }
@@ -44,7 +53,8 @@ function describeValue(v: unknown): string {
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
   if (typeof v === 'string') return `the string "${v.length > 40 ? v.slice(0, 37) + '...' : v}"`;
-  return `${typeof v} ${String(v)}`;
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return `${typeof v} ${v}`;
+  return typeof v;
 }
 
 function lowerFirst(text: string): string {
@@ -67,7 +77,11 @@ function toSpecError(locate: Locate, data: unknown, e: ErrorObject): SpecError {
     case 'additionalProperties': {
       const key = (e.params as { additionalProperty: string }).additionalProperty;
       const known = Object.keys(parent?.properties ?? {});
-      return { ...locate([...path, key], true), title: `unknown key \`${key}\``, fixme: known.length ? expectedOneOf(key, known) : 'no keys are allowed here' };
+      return {
+        ...locate([...path, key], true),
+        title: `unknown key \`${key}\``,
+        fixme: known.length ? expectedOneOf(key, known) : 'no keys are allowed here',
+      };
     }
     case 'required': {
       const key = (e.params as { missingProperty: string }).missingProperty;
@@ -75,22 +89,40 @@ function toSpecError(locate: Locate, data: unknown, e: ErrorObject): SpecError {
     }
     case 'enum': {
       const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map(String);
-      return here(`unexpected value: ${describeValue(actual)}`, typeof actual === 'string' ? expectedOneOf(actual, allowed) : `expected one of: ${allowed.join(', ')}`);
+      return here(
+        `unexpected value: ${describeValue(actual)}`,
+        typeof actual === 'string' ? expectedOneOf(actual, allowed) : `expected one of: ${allowed.join(', ')}`,
+      );
     }
     case 'anyOf':
-      return here(`unexpected value: ${describeValue(actual)}`, `expected ${lowerFirst(parent?.description ?? 'another form').replace(/^expected /, '')}`);
+      return here(
+        `unexpected value: ${describeValue(actual)}`,
+        `expected ${lowerFirst(parent?.description ?? 'another form').replace(/^expected /, '')}`,
+      );
     case 'oneOf': {
       const keys = (parent?.oneOf ?? []).flatMap((b) => b.required ?? []);
-      return here('exactly one of these keys must be given', keys.length ? `give one of: ${keys.join(', ')}` : 'expected exactly one alternative');
+      return here(
+        'exactly one of these keys must be given',
+        keys.length ? `give one of: ${keys.join(', ')}` : 'expected exactly one alternative',
+      );
     }
     case 'type': {
       const type = (e.params as { type: string }).type;
-      return here(`expected ${type}, got ${describeValue(actual)}`, `write ${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type} here`);
+      return here(
+        `expected ${type}, got ${describeValue(actual)}`,
+        `write ${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type} here`,
+      );
     }
     case 'const':
-      return here(`unexpected value: ${describeValue(actual)}`, `expected ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}`);
+      return here(
+        `unexpected value: ${describeValue(actual)}`,
+        `expected ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}`,
+      );
     default:
-      return here(`invalid value: ${describeValue(actual)}`, `${e.message ?? 'invalid'}${parent?.description ? ` (${lowerFirst(parent.description)})` : ''}`);
+      return here(
+        `invalid value: ${describeValue(actual)}`,
+        `${e.message ?? 'invalid'}${parent?.description ? ` (${lowerFirst(parent.description)})` : ''}`,
+      );
   }
 }
 
@@ -106,7 +138,12 @@ export function validateSpec(data: unknown, locate: Locate): SpecError[] {
   // alternative's instance path whose schema path continues the alternative's.
   const alternatives = errors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf');
   const inBranch = (e: ErrorObject): boolean =>
-    alternatives.some((a) => a !== e && (e.instancePath === a.instancePath || e.instancePath.startsWith(a.instancePath + '/')) && e.schemaPath.startsWith(a.schemaPath + '/'));
+    alternatives.some(
+      (a) =>
+        a !== e &&
+        (e.instancePath === a.instancePath || e.instancePath.startsWith(a.instancePath + '/')) &&
+        e.schemaPath.startsWith(a.schemaPath + '/'),
+    );
   // An `if` that matched is reported through its `then` branch's own errors; the `if` adds nothing.
   const kept = errors.filter((e) => e.keyword !== 'if' && !inBranch(e));
   const seen = new Set<string>();
@@ -119,5 +156,7 @@ export function validateSpec(data: unknown, locate: Locate): SpecError[] {
       out.push(se);
     }
   }
-  return out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.span.line - b.span.line || a.span.col - b.span.col));
+  return out.sort((a, b) =>
+    a.file < b.file ? -1 : a.file > b.file ? 1 : a.span.line - b.span.line || a.span.col - b.span.col,
+  );
 }

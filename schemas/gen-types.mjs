@@ -7,7 +7,12 @@ const BANNER = '/* Generated from schemas/spec.schema.json by `npm run gen:types
 
 export async function generateSpecTypes() {
   const schema = JSON.parse(readFileSync(new URL('./spec.schema.json', import.meta.url), 'utf8'));
-  return compile(schema, 'Spec', { bannerComment: BANNER, additionalProperties: false, unreachableDefinitions: false, style: { singleQuote: true, printWidth: 120 } });
+  return compile(schema, 'Spec', {
+    bannerComment: BANNER,
+    additionalProperties: false,
+    unreachableDefinitions: false,
+    style: { singleQuote: true, printWidth: 120 },
+  });
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, ''))) {

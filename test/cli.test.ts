@@ -59,8 +59,12 @@ describe('viommu-spec CLI', () => {
     expect(r.code).toBe(0);
     const lines = r.out.trimEnd().split('\n');
     expect(lines[0]).toBe('test/check/fixtures/init-teardown.yaml: 26 failure points');
-    expect(lines[3]).toBe('  init  amd_viommu_init/viommu_private_space_init/amd_iommu_domain_alloc_paging_v1/protection_domain_alloc/kzalloc#1  (null, order 0)');
-    expect(lines.at(-1)).toBe('  uninit  viommu_private_space_uninit/viommu_priv_unmap_flush_free[3]/set_memory_wb/_set_memory_wb#1  (errno)');
+    expect(lines[3]).toBe(
+      '  init  amd_viommu_init/viommu_private_space_init/amd_iommu_domain_alloc_paging_v1/protection_domain_alloc/kzalloc#1  (null, order 0)',
+    );
+    expect(lines.at(-1)).toBe(
+      '  uninit  viommu_private_space_uninit/viommu_priv_unmap_flush_free[3]/set_memory_wb/_set_memory_wb#1  (errno)',
+    );
   });
 
   it('says that a sweep tried every point', async () => {

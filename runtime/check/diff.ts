@@ -21,21 +21,33 @@ export class DiffContext {
 
   /** Compares two line lists exactly. */
   list(at: SourceRef, title: string, expected: readonly string[], actual: readonly string[]): void {
-    if (expected.length !== actual.length || expected.some((e, i) => e !== actual[i])) this.push(at, title, expected, actual);
+    if (expected.length !== actual.length || expected.some((e, i) => e !== actual[i]))
+      this.push(at, title, expected, actual);
   }
 
   /** A spec address, or an allocation's; a reference to nothing is reported and yields undefined. */
   addr(v: AddressOrAlloc): bigint | undefined {
     if (!isAllocRef(v)) return v;
     const pa = resolveAlloc(this.run.machine.k, v);
-    if (pa === undefined) this.push(v.at, `no allocation #${v.nth} at \`${v.alloc}\``, [v.alloc], this.state.allocations());
+    if (pa === undefined)
+      this.push(v.at, `no allocation #${v.nth} at \`${v.alloc}\``, [v.alloc], this.state.allocations());
     return pa;
   }
 }
 
-function logLines(cx: DiffContext, at: SourceRef, title: string, expected: readonly LogMatcher[], actual: readonly string[], subsequence: boolean): void {
+function logLines(
+  cx: DiffContext,
+  at: SourceRef,
+  title: string,
+  expected: readonly LogMatcher[],
+  actual: readonly string[],
+  subsequence: boolean,
+): void {
   const matches = (e: LogMatcher, line: string): boolean =>
-    'text' in e ? e.text === line : (e.level === undefined || line.startsWith(`${e.level}: `)) && new RegExp(e.match).test(line.replace(/^[a-z]+: /, ''));
+    'text' in e
+      ? e.text === line
+      : (e.level === undefined || line.startsWith(`${e.level}: `)) &&
+        new RegExp(e.match).test(line.replace(/^[a-z]+: /, ''));
   const show = (e: LogMatcher): string => ('text' in e ? e.text : `${e.level ?? '*'}: /${e.match}/`);
   let ok: boolean;
   if (subsequence) {
@@ -49,7 +61,9 @@ function logLines(cx: DiffContext, at: SourceRef, title: string, expected: reado
 }
 
 /** How each `expect:` key is checked against a run: the one table of expectation semantics. */
-export const EXPECTATIONS: { readonly [K in ExpectKey]: { readonly doc: string; check(e: ExpectationOf<K>, cx: DiffContext): void } } = {
+export const EXPECTATIONS: {
+  readonly [K in ExpectKey]: { readonly doc: string; check(e: ExpectationOf<K>, cx: DiffContext): void };
+} = {
   log: {
     doc: 'the whole kernel log, in order (debug lines included)',
     check: (e, cx) => logLines(cx, e.at, 'kernel log differs', e.lines, cx.state.log(), false),
@@ -57,7 +71,14 @@ export const EXPECTATIONS: { readonly [K in ExpectKey]: { readonly doc: string; 
   log_without_debug: {
     doc: 'the kernel log less pr_debug lines, in order',
     check: (e, cx) =>
-      logLines(cx, e.at, 'kernel log (without pr_debug) differs', e.lines, cx.state.log().filter((l) => !l.startsWith('debug: ')), false),
+      logLines(
+        cx,
+        e.at,
+        'kernel log (without pr_debug) differs',
+        e.lines,
+        cx.state.log().filter((l) => !l.startsWith('debug: ')),
+        false,
+      ),
   },
   log_contains: {
     doc: 'lines that appear in this order, others between allowed',
@@ -67,7 +88,9 @@ export const EXPECTATIONS: { readonly [K in ExpectKey]: { readonly doc: string; 
     doc: 'false: no oops; otherwise the oops that ended a step',
     check: (e, cx) => {
       const oops = cx.state.oops();
-      const got = oops ? [`message: ${oops.message}`, `function: ${oops.function}`, `step: ${oops.step}`] : ['(no oops)'];
+      const got = oops
+        ? [`message: ${oops.message}`, `function: ${oops.function}`, `step: ${oops.step}`]
+        : ['(no oops)'];
       if (e.oops === false) {
         cx.list(e.at, 'an oops happened', ['(no oops)'], got);
         return;
@@ -78,7 +101,8 @@ export const EXPECTATIONS: { readonly [K in ExpectKey]: { readonly doc: string; 
         ...(x.function ? [`function: ${x.function}`] : []),
         ...(x.step ? [`step: ${x.step}`] : []),
       ];
-      if (!oops || !want.every((w) => got.includes(w))) cx.push(e.at, oops ? 'a different oops happened' : 'no oops happened', want, got);
+      if (!oops || !want.every((w) => got.includes(w)))
+        cx.push(e.at, oops ? 'a different oops happened' : 'no oops happened', want, got);
     },
   },
   mappings: {
@@ -90,7 +114,13 @@ export const EXPECTATIONS: { readonly [K in ExpectKey]: { readonly doc: string; 
         const actual = cx.state.mappings()[d.domain] ?? [];
         const shown = want.map((w, i) => {
           const a = actual[i]?.match(/pa=(0x[0-9a-f]+) page=(0x[0-9a-f]+) (\S+)$/);
-          return formatMapping(w.iova, w.size, w.pa ?? (a ? BigInt(a[1]!) : 0n), w.page ?? (a ? BigInt(a[2]!) : 0n), w.perm ?? a?.[3] ?? 'rw');
+          return formatMapping(
+            w.iova,
+            w.size,
+            w.pa ?? (a ? BigInt(a[1]!) : 0n),
+            w.page ?? (a ? BigInt(a[2]!) : 0n),
+            w.perm ?? a?.[3] ?? 'rw',
+          );
         });
         cx.list(d.at, `mappings of domain ${d.domain} differ`, shown, actual);
       }
@@ -106,13 +136,15 @@ export const EXPECTATIONS: { readonly [K in ExpectKey]: { readonly doc: string; 
   commands: {
     doc: 'commands each IOMMU executed, decoded, keyed by IOMMU index',
     check: (e, cx) => {
-      for (const c of e.perIommu) cx.list(c.at, `commands executed by IOMMU ${c.key} differ`, c.lines, cx.state.commands()[c.key] ?? []);
+      for (const c of e.perIommu)
+        cx.list(c.at, `commands executed by IOMMU ${c.key} differ`, c.lines, cx.state.commands()[c.key] ?? []);
     },
   },
   iotlb: {
     doc: "each IOMMU's cached translations, keyed by IOMMU index",
     check: (e, cx) => {
-      for (const c of e.perIommu) cx.list(c.at, `IOTLB of IOMMU ${c.key} differs`, c.lines, cx.state.iotlb()[c.key] ?? []);
+      for (const c of e.perIommu)
+        cx.list(c.at, `IOTLB of IOMMU ${c.key} differs`, c.lines, cx.state.iotlb()[c.key] ?? []);
     },
   },
   leaks: {
@@ -165,13 +197,22 @@ function checkSteps(cx: DiffContext): void {
     const at = r.step.at;
     if (e.kind === 'ret') {
       const last = r.oops ? 'oops' : r.rets[r.rets.length - 1];
-      const got = last === 'oops' ? 'oops' : last === null || last === undefined ? 'void' : typeof last === 'bigint' ? hex(last) : formatReturn(last);
+      const got =
+        last === 'oops'
+          ? 'oops'
+          : last === null || last === undefined
+            ? 'void'
+            : typeof last === 'bigint'
+              ? hex(last)
+              : formatReturn(last);
       // A byte count (iommu_unmap) is shown in hex on both sides; return codes as errno names.
       const want = e.ret === 'oops' ? 'oops' : typeof last === 'bigint' ? hex(BigInt(e.ret)) : formatReturn(e.ret);
       if (got !== want) cx.push(at, `step \`${r.step.name}\` returned ${got}`, [want], [got]);
     } else if (r.access) {
       const a = r.access;
-      const got = a.ok ? [`pa: ${hex(a.pa)}`, `from_iotlb: ${a.fromIotlb}`, `stale: ${a.stale}`] : [`fault: ${a.fault}`];
+      const got = a.ok
+        ? [`pa: ${hex(a.pa)}`, `from_iotlb: ${a.fromIotlb}`, `stale: ${a.stale}`]
+        : [`fault: ${a.fault}`];
       const want: string[] = [];
       if (e.pa !== undefined) {
         const pa = isAllocRef(e.pa) ? resolveAlloc(cx.run.machine.k, e.pa) : e.pa;
@@ -180,7 +221,8 @@ function checkSteps(cx: DiffContext): void {
       if (e.fromIotlb !== undefined) want.push(`from_iotlb: ${e.fromIotlb}`);
       if (e.stale !== undefined) want.push(`stale: ${e.stale}`);
       if (e.fault !== undefined) want.push(`fault: ${e.fault}`);
-      if (!want.every((w) => got.includes(w))) cx.push(at, `access \`${r.step.name}\` translated differently`, want, got);
+      if (!want.every((w) => got.includes(w)))
+        cx.push(at, `access \`${r.step.name}\` translated differently`, want, got);
     }
   }
 }
@@ -189,7 +231,9 @@ function checkSteps(cx: DiffContext): void {
 export function diffRun(plan: Plan, run: RunResult, state: CapturedState): Mismatch[] {
   const cx = new DiffContext(run, state);
   checkSteps(cx);
-  for (const e of plan.expect) (EXPECTATIONS[e.key].check as (e: ExpectationOf<ExpectKey>, cx: DiffContext) => void)(e, cx);
-  for (const i of state.faultsUnfired()) cx.list(plan.faultsAt[i]!, `planned fault #${i + 1} never fired`, ['fired at least once'], ['never reached']);
+  for (const e of plan.expect)
+    (EXPECTATIONS[e.key].check as (e: ExpectationOf<ExpectKey>, cx: DiffContext) => void)(e, cx);
+  for (const i of state.faultsUnfired())
+    cx.list(plan.faultsAt[i]!, `planned fault #${i + 1} never fired`, ['fired at least once'], ['never reached']);
   return cx.mismatches;
 }

@@ -21,7 +21,11 @@ export type GoldenMode = { readonly update: boolean; readonly ci: boolean };
  * Compares the end state with the golden file. With --update (never with --ci) a missing or different file
  * is written instead; otherwise a difference is a mismatch showing the line diff.
  */
-export function checkGolden(golden: GoldenRef, state: EndState | SweepTable, mode: GoldenMode): { mismatch?: Mismatch; wrote: boolean } {
+export function checkGolden(
+  golden: GoldenRef,
+  state: EndState | SweepTable,
+  mode: GoldenMode,
+): { mismatch?: Mismatch; wrote: boolean } {
   const { path } = golden;
   const text = goldenText(state);
   const exists = existsSync(path);
@@ -31,6 +35,11 @@ export function checkGolden(golden: GoldenRef, state: EndState | SweepTable, mod
     writeAtomic(path, text);
     return { wrote: true };
   }
-  const title = exists ? `end state differs from ${path}` : `golden file ${path} is missing${mode.ci ? '' : '; run with --update to write it'}`;
-  return { mismatch: { at: golden.at, title, expected: (old ?? '').split('\n'), actual: text.split('\n') }, wrote: false };
+  const title = exists
+    ? `end state differs from ${path}`
+    : `golden file ${path} is missing${mode.ci ? '' : '; run with --update to write it'}`;
+  return {
+    mismatch: { at: golden.at, title, expected: (old ?? '').split('\n'), actual: text.split('\n') },
+    wrote: false,
+  };
 }

@@ -62,7 +62,9 @@ function noLeak(run: RunResult): Findings {
 
 function memtype(run: RunResult): Findings {
   const { k } = run.machine;
-  const out = k.events.flatMap((e) => (e.kind === 'freed_not_wb' ? [`${e.pages} pages at ${hex(e.pa)} freed while ${e.mode}`] : []));
+  const out = k.events.flatMap((e) =>
+    e.kind === 'freed_not_wb' ? [`${e.pages} pages at ${hex(e.pa)} freed while ${e.mode}`] : [],
+  );
   const live = k.ledger.liveAllocations();
   for (const [pfn, mode] of k.memtypes.nonWb()) {
     const pa = BigInt(pfn) << 12n;
@@ -79,7 +81,8 @@ function noMappingToFreed(run: RunResult): Findings {
   const out: string[] = [];
   for (const d of run.machine.view.domains()) {
     for (const leaf of d.leaves()) {
-      if (k.ledger.isFreedPa(leaf.pa)) out.push(`domain ${d.id} maps ${hex(leaf.iova)} to freed memory at ${hex(leaf.pa)}`);
+      if (k.ledger.isFreedPa(leaf.pa))
+        out.push(`domain ${d.id} maps ${hex(leaf.iova)} to freed memory at ${hex(leaf.pa)}`);
     }
   }
   return { errors: out };
@@ -90,7 +93,8 @@ function noLinkedTableFreed(run: RunResult): Findings {
   const out: string[] = [];
   for (const d of run.machine.view.domains()) {
     for (const t of d.tablePages()) {
-      if (!k.ledger.lookup(t)) out.push(`domain ${d.id} still links table page at ${hex(virt_to_phys(t))}, which was freed`);
+      if (!k.ledger.lookup(t))
+        out.push(`domain ${d.id} still links table page at ${hex(virt_to_phys(t))}, which was freed`);
     }
   }
   return { errors: out };
@@ -110,7 +114,13 @@ function flushBeforeFree(run: RunResult): Findings {
     // The vIOMMU whose private space the mapping is in: the IOMMU of the step that mapped it.
     const owner = run.steps.find((s) => s.step.index === map.step)?.step.action.iommu;
     const reach = iommus.filter((i) => i.index === owner || i.cachesDomain(map.domainId));
-    for (const unmap of log.filter((e) => e.kind === 'unmap' && e.seq > map.seq && e.domainId === map.domainId && overlaps(e.iova, e.size, map.iova, map.size))) {
+    for (const unmap of log.filter(
+      (e) =>
+        e.kind === 'unmap' &&
+        e.seq > map.seq &&
+        e.domainId === map.domainId &&
+        overlaps(e.iova, e.size, map.iova, map.size),
+    )) {
       const start = unmap.iova > map.iova ? unmap.iova : map.iova;
       const end = unmap.iova + unmap.size < map.iova + map.size ? unmap.iova + unmap.size : map.iova + map.size;
       const pa = map.pa! + (start - map.iova);
@@ -119,20 +129,25 @@ function flushBeforeFree(run: RunResult): Findings {
         for (const iommu of reach) {
           const window = iommu.executed().filter((c) => c.seq > unmap.seq && c.seq < freed.freed!.seq);
           const invs = window.flatMap((c) =>
-            c.effect.kind === 'invalidate' && c.effect.domainId === map.domainId && !c.effect.guest ? [{ seq: c.seq, ...c.effect }] : [],
+            c.effect.kind === 'invalidate' && c.effect.domainId === map.domainId && !c.effect.guest
+              ? [{ seq: c.seq, ...c.effect }]
+              : [],
           );
           const covering = invs.find((c) => c.start <= start && c.start + c.size >= end);
           const what = `${hex(end - start)} at iova ${hex(start)} (pa ${hex(pa)}) of domain ${map.domainId}`;
           if (!covering) {
             const narrow = invs.some((c) => overlaps(c.start, c.size, start, end - start));
-            errors.push(`${what} freed on iommu${iommu.index} ${narrow ? 'after a too-narrow invalidation' : 'with no invalidation executed'}`);
+            errors.push(
+              `${what} freed on iommu${iommu.index} ${narrow ? 'after a too-narrow invalidation' : 'with no invalidation executed'}`,
+            );
             continue;
           }
           if (!window.some((c) => c.effect.kind === 'wait' && c.seq > covering.seq)) {
             errors.push(`${what} freed on iommu${iommu.index} before its invalidation was waited for`);
             continue;
           }
-          if (covering.size === FULL && end - start < FULL) warnings.push(`${what}: a whole-domain flush where a range would do`);
+          if (covering.size === FULL && end - start < FULL)
+            warnings.push(`${what}: a whole-domain flush where a range would do`);
         }
       }
     }
@@ -149,7 +164,9 @@ function errnoDiscipline(run: RunResult, opts: InvariantOptions): Findings {
   return {
     errors: run.steps.flatMap((r) => {
       const ret = r.rets[r.rets.length - 1];
-      return typeof ret === 'number' && ret < 0 && !allowed.includes(ret) ? [`step ${r.step.name} returned ${ret}, but ${injected} was injected`] : [];
+      return typeof ret === 'number' && ret < 0 && !allowed.includes(ret)
+        ? [`step ${r.step.name} returned ${ret}, but ${injected} was injected`]
+        : [];
     }),
   };
 }
@@ -174,21 +191,32 @@ export const INVARIANTS = {
     check: (run) => ({
       errors: run.machine.view
         .iommus()
-        .flatMap((i) => i.staleHits().map((h) => `iommu${i.index} served iova ${hex(h.iova)} of domain ${h.domainId} from a stale entry`)),
+        .flatMap((i) =>
+          i
+            .staleHits()
+            .map((h) => `iommu${i.index} served iova ${hex(h.iova)} of domain ${h.domainId} from a stale entry`),
+        ),
     }),
   },
   no_bad_free: {
     doc: 'no double, mismatched or invalid free',
     check: (run) => ({
       errors: run.machine.k.events.flatMap((e) =>
-        e.kind === 'double_free' || e.kind === 'mismatched_free' || e.kind === 'invalid_free' ? [`${e.kind} of ${hex(e.va)} in ${e.function}`] : [],
+        e.kind === 'double_free' || e.kind === 'mismatched_free' || e.kind === 'invalid_free'
+          ? [`${e.kind} of ${hex(e.va)} in ${e.function}`]
+          : [],
       ),
     }),
   },
-  no_oops: { doc: 'no step oopsed', check: (run) => ({ errors: run.oopses.map((o) => `${o.message} in ${o.function}`) }) },
+  no_oops: {
+    doc: 'no step oopsed',
+    check: (run) => ({ errors: run.oopses.map((o) => `${o.message} in ${o.function}`) }),
+  },
   no_warn: {
     doc: 'no WARN fired',
-    check: (run) => ({ errors: run.machine.k.events.flatMap((e) => (e.kind === 'warn' ? [`WARN in ${e.function}`] : [])) }),
+    check: (run) => ({
+      errors: run.machine.k.events.flatMap((e) => (e.kind === 'warn' ? [`WARN in ${e.function}`] : [])),
+    }),
   },
   ids_balanced: {
     doc: 'no domain ID left allocated beyond those taken at boot',

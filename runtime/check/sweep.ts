@@ -36,12 +36,19 @@ function inScope(p: FailurePoint, scope: SweepScope, matchers: ((s: string) => b
   return matchers.length === 0 || matchers.some((m) => m(p.site));
 }
 
-function row(plan: Plan, point: string, discovered: boolean, inv: InvariantOptions, budget: Budget): { row: SweepRow; passed: FailurePoint[] } {
+function row(
+  plan: Plan,
+  point: string,
+  discovered: boolean,
+  inv: InvariantOptions,
+  budget: Budget,
+): { row: SweepRow; passed: FailurePoint[] } {
   const run = execute(plan, budget);
   const fired = run.machine.k.faults.unfiredPlans().length === 0;
   const state = new CapturedState(run);
   const violations = checkInvariants(run, inv);
-  const texts = (level: Violation['level']): string[] => violations.filter((v) => v.level === level).map((v) => `${v.invariant}: ${v.message}`);
+  const texts = (level: Violation['level']): string[] =>
+    violations.filter((v) => v.level === level).map((v) => `${v.invariant}: ${v.message}`);
   return {
     row: {
       point,
@@ -63,7 +70,12 @@ function row(plan: Plan, point: string, discovered: boolean, inv: InvariantOptio
  * that appears only under a fault is tried with that fault still injected (its chain), since only the first
  * fault leads there. Stops when every point has been tried.
  */
-export function sweep(plan: Plan, scope: SweepScope, inv: InvariantOptions, budget: Budget = DEFAULT_BUDGET): SweepTable {
+export function sweep(
+  plan: Plan,
+  scope: SweepScope,
+  inv: InvariantOptions,
+  budget: Budget = DEFAULT_BUDGET,
+): SweepTable {
   const matchers = scope.sites.map(siteMatcher);
   const clean: Plan = { ...plan, faults: [] };
   const base = row(clean, '(none)', false, inv, budget);
@@ -85,7 +97,13 @@ export function sweep(plan: Plan, scope: SweepScope, inv: InvariantOptions, budg
       }
     }
   }
-  return { baseline: base.row, rows, points: seen.size, discovered: rows.filter((r) => r.discovered).length + queue.filter((c) => c.length > 1).length, complete: queue.length === 0 };
+  return {
+    baseline: base.row,
+    rows,
+    points: seen.size,
+    discovered: rows.filter((r) => r.discovered).length + queue.filter((c) => c.length > 1).length,
+    complete: queue.length === 0,
+  };
 }
 
 /** The failure points a scenario passes with no fault, in order, with their call paths. */

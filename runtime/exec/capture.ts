@@ -32,7 +32,9 @@ function formatKernelEvent(e: KernelEvent): string {
       return `WARN in ${e.function}${e.message ? `: ${e.message}` : ''}`;
     case 'freed_not_wb':
       return `freed while ${e.mode}: pa=${hex(e.pa)} pages=${e.pages} in ${e.function}`;
-    default:
+    case 'double_free':
+    case 'mismatched_free':
+    case 'invalid_free':
       return `${e.kind} (${e.family}) of ${hex(e.va)} in ${e.function}${e.allocatedBy ? `, allocated at ${e.allocatedBy}` : ''}`;
   }
 }
@@ -43,12 +45,14 @@ function formatStep(r: StepResult): string {
   const label = a.kind === 'call' ? a.fn : a.kind;
   if (r.access) {
     const iova = a.kind === 'call' ? 0n : a.iova;
-    const to = r.access.ok ? `${hex(r.access.pa)}${r.access.fromIotlb ? ' iotlb' : ''}${r.access.stale ? ' STALE' : ''}` : `fault ${r.access.fault}`;
+    const to = r.access.ok
+      ? `${hex(r.access.pa)}${r.access.fromIotlb ? ' iotlb' : ''}${r.access.stale ? ' STALE' : ''}`
+      : `fault ${r.access.fault}`;
     return `${s.name}: ${label} ${hex(iova)} -> ${to}`;
   }
   const shown = r.rets.map((v) => (v === null ? 'void' : typeof v === 'bigint' ? hex(v) : formatReturn(v)));
   const runs: string[] = [];
-  for (let i = 0; i < shown.length; ) {
+  for (let i = 0; i < shown.length;) {
     let j = i;
     while (j < shown.length && shown[j] === shown[i]) j++;
     runs.push(j - i > 1 ? `${shown[i]} x${j - i}` : shown[i]!);
@@ -63,7 +67,14 @@ function mappingLines(d: DomainView): string[] {
   for (const leaf of d.leaves()) {
     const perm = `${leaf.read ? 'r' : ''}${leaf.write ? 'w' : ''}` || '-';
     const last = ranges[ranges.length - 1];
-    if (last && last.lg2 === leaf.lg2 && last.perm === perm && last.iova + last.size === leaf.iova && last.pa + last.size === leaf.pa) last.size += 1n << BigInt(leaf.lg2);
+    if (
+      last &&
+      last.lg2 === leaf.lg2 &&
+      last.perm === perm &&
+      last.iova + last.size === leaf.iova &&
+      last.pa + last.size === leaf.pa
+    )
+      last.size += 1n << BigInt(leaf.lg2);
     else ranges.push({ iova: leaf.iova, size: 1n << BigInt(leaf.lg2), pa: leaf.pa, lg2: leaf.lg2, perm });
   }
   return ranges.map((r) => formatMapping(r.iova, r.size, r.pa, 1n << BigInt(r.lg2), r.perm));
@@ -105,7 +116,9 @@ export class CapturedState {
   }
 
   mappings(): Record<string, string[]> {
-    return this.once('mappings', () => Object.fromEntries(this.view.domains().map((d) => [String(d.id), mappingLines(d)])));
+    return this.once('mappings', () =>
+      Object.fromEntries(this.view.domains().map((d) => [String(d.id), mappingLines(d)])),
+    );
   }
 
   memtypes(): string[] {
@@ -115,7 +128,8 @@ export class CapturedState {
       let prev = -1;
       let mode: CacheModeValue = 0;
       const flush = (): void => {
-        if (start >= 0) out.push(formatMemtype(BigInt(start) << 12n, BigInt(prev - start + 1) << 12n, cacheModeName(mode)));
+        if (start >= 0)
+          out.push(formatMemtype(BigInt(start) << 12n, BigInt(prev - start + 1) << 12n, cacheModeName(mode)));
       };
       for (const [pfn, m] of this.view.k.memtypes.nonWb()) {
         if (start >= 0 && pfn === prev + 1 && m === mode) {
@@ -132,15 +146,21 @@ export class CapturedState {
   }
 
   commands(): Record<string, string[]> {
-    return this.once('commands', () => Object.fromEntries(this.view.iommus().map((i) => [String(i.index), [...i.commandLines()]])));
+    return this.once('commands', () =>
+      Object.fromEntries(this.view.iommus().map((i) => [String(i.index), [...i.commandLines()]])),
+    );
   }
 
   iotlb(): Record<string, string[]> {
-    return this.once('iotlb', () => Object.fromEntries(this.view.iommus().map((i) => [String(i.index), [...i.iotlbLines()]])));
+    return this.once('iotlb', () =>
+      Object.fromEntries(this.view.iommus().map((i) => [String(i.index), [...i.iotlbLines()]])),
+    );
   }
 
   leaks(): string[] {
-    return this.once('leaks', () => this.view.k.ledger.history.filter((a) => a.step >= 0 && !a.freed).map((a) => a.site));
+    return this.once('leaks', () =>
+      this.view.k.ledger.history.filter((a) => a.step >= 0 && !a.freed).map((a) => a.site),
+    );
   }
 
   freed(): string[] {
@@ -155,7 +175,11 @@ export class CapturedState {
   events(): string[] {
     return this.once('events', () => {
       const iommus = this.view.iommus();
-      return [...this.view.k.events.map(formatKernelEvent), ...iommus.flatMap((i) => i.eventLines()), ...iommus.flatMap((i) => i.staleLines())];
+      return [
+        ...this.view.k.events.map(formatKernelEvent),
+        ...iommus.flatMap((i) => i.eventLines()),
+        ...iommus.flatMap((i) => i.staleLines()),
+      ];
     });
   }
 
@@ -175,7 +199,10 @@ export class CapturedState {
     return this.once('allocations', () =>
       this.view.k.ledger.history
         .filter((a) => a.step >= 0)
-        .map((a) => `${a.site} #${a.ordinal} pa=${hex(a.pa)} size=${hex(a.bytes)}${a.freed ? ` freed by ${a.freed.by}` : ''}`),
+        .map(
+          (a) =>
+            `${a.site} #${a.ordinal} pa=${hex(a.pa)} size=${hex(a.bytes)}${a.freed ? ` freed by ${a.freed.by}` : ''}`,
+        ),
     );
   }
 

@@ -3,7 +3,7 @@ import { siteMatcher } from '../fault/inject.js';
 import type { Kernel } from '../linux/kernel.js';
 import { KernelOops, type OopsReport } from '../linux/kptr.js';
 import { isAllocRef, type AllocRef, type Plan, type PlanStep, type StepAction, type StepKind } from '../plan/plan.js';
-import type { AccessResult, CallArgs, CallReturn, VendorMachine } from '../vendor/vendor.js';
+import type { AccessResult, CallReturn, VendorMachine } from '../vendor/vendor.js';
 import { vendorOf } from '../vendors/index.js';
 
 /** What one step did: each repetition's return value (or translation), or the oops that ended it. */
@@ -29,14 +29,17 @@ export function resolveAlloc(k: Kernel, ref: AllocRef): bigint | undefined {
 }
 
 /** How each kind of step runs: a driver call through the vendor's entry points, or a hardware access. */
-type StepRunner<K extends StepKind> = (m: VendorMachine, action: Extract<StepAction, { kind: K }>) => CallReturn | AccessResult;
+type StepRunner<K extends StepKind> = (
+  m: VendorMachine,
+  action: Extract<StepAction, { kind: K }>,
+) => CallReturn | AccessResult;
 
 const STEP_KINDS: { readonly [K in StepKind]: StepRunner<K> } = {
   call: (m, a) => {
     const args: Record<string, number | bigint> = {};
     // An allocation named in an argument is looked up when the call is made: it names what exists then.
     for (const [name, v] of Object.entries(a.args)) args[name] = isAllocRef(v) ? (resolveAlloc(m.k, v) ?? 0n) : v;
-    return m.call(a.fn, a.iommu, args as CallArgs);
+    return m.call(a.fn, a.iommu, args);
   },
   dma: (m, a) => m.dma(a.iommu, a.devid, a.iova, a.access),
   viommu_access: (m, a) => m.iommuAccess(a.iommu, a.iova, a.access),

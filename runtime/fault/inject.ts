@@ -100,13 +100,21 @@ export class FaultRegistry {
   }
 
   /**
-   * Passes one failure point by its full site name. Returns undefined to proceed, or the failure: `null` for a NULL-kind site,
-   * a negative errno for an errno-kind site. The first plan that fires wins; every plan counts the call.
+   * Passes one failure point by its full site name. Returns undefined to proceed, or the failure: `null`
+   * for a NULL-kind site, a negative errno for an errno-kind site. The first plan that fires wins; every
+   * plan counts the call.
    */
   check(site: string, kind: FailureKind, naturalErrno: number, order?: number): { value: number | null } | undefined {
     const call = (this.perSite.get(site) ?? 0) + 1;
     this.perSite.set(site, call);
-    const point: FailurePoint = { site, call, global: this.passed.length + 1, kind, step: this.step, ...(order === undefined ? {} : { order }) };
+    const point: FailurePoint = {
+      site,
+      call,
+      global: this.passed.length + 1,
+      kind,
+      step: this.step,
+      ...(order === undefined ? {} : { order }),
+    };
     this.passed.push(point);
     let result: { value: number | null } | undefined;
     this.plans.forEach((state, index) => {

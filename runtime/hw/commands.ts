@@ -20,15 +20,48 @@ export interface InvalidatedRange {
 }
 
 export type Command =
-  | { readonly op: 'COMPLETION_WAIT'; readonly store: boolean; readonly interrupt: boolean; readonly flush: boolean; readonly semaphorePa: bigint; readonly data: bigint }
+  | {
+      readonly op: 'COMPLETION_WAIT';
+      readonly store: boolean;
+      readonly interrupt: boolean;
+      readonly flush: boolean;
+      readonly semaphorePa: bigint;
+      readonly data: bigint;
+    }
   | { readonly op: 'INVALIDATE_DEVTAB_ENTRY'; readonly deviceId: number }
-  | { readonly op: 'INVALIDATE_IOMMU_PAGES'; readonly domainId: number; readonly pasid: number; readonly s: boolean; readonly pde: boolean; readonly gn: boolean; readonly address: bigint; readonly range: InvalidatedRange }
-  | { readonly op: 'INVALIDATE_IOTLB_PAGES'; readonly deviceId: number; readonly maxPending: number; readonly pasid: number; readonly s: boolean; readonly gn: boolean; readonly address: bigint; readonly range: InvalidatedRange }
+  | {
+      readonly op: 'INVALIDATE_IOMMU_PAGES';
+      readonly domainId: number;
+      readonly pasid: number;
+      readonly s: boolean;
+      readonly pde: boolean;
+      readonly gn: boolean;
+      readonly address: bigint;
+      readonly range: InvalidatedRange;
+    }
+  | {
+      readonly op: 'INVALIDATE_IOTLB_PAGES';
+      readonly deviceId: number;
+      readonly maxPending: number;
+      readonly pasid: number;
+      readonly s: boolean;
+      readonly gn: boolean;
+      readonly address: bigint;
+      readonly range: InvalidatedRange;
+    }
   | { readonly op: 'INVALIDATE_INTERRUPT_TABLE'; readonly deviceId: number }
-  | { readonly op: 'COMPLETE_PPR_REQUEST'; readonly deviceId: number; readonly pasid: number; readonly gn: boolean; readonly tag: number; readonly status: number }
+  | {
+      readonly op: 'COMPLETE_PPR_REQUEST';
+      readonly deviceId: number;
+      readonly pasid: number;
+      readonly gn: boolean;
+      readonly tag: number;
+      readonly status: number;
+    }
   | { readonly op: 'INVALIDATE_IOMMU_ALL' };
 
-export type DecodeResult = { readonly ok: true; readonly command: Command } | { readonly ok: false; readonly reason: string };
+export type DecodeResult =
+  { readonly ok: true; readonly command: Command } | { readonly ok: false; readonly reason: string };
 
 /** Reserved bits per opcode and word; a command with any of them set is illegal. */
 const RESERVED: Readonly<Record<number, CommandWords>> = {
@@ -88,7 +121,16 @@ export function decodeCommand(words: CommandWords): DecodeResult {
       const s = (w2 & 1) !== 0;
       return {
         ok: true,
-        command: { op: 'INVALIDATE_IOMMU_PAGES', domainId: w1 & 0xffff, pasid: w0 & 0xf_ffff, s, pde: (w2 & 2) !== 0, gn: (w2 & 4) !== 0, address, range: decodeInvalidationRange(address, s) },
+        command: {
+          op: 'INVALIDATE_IOMMU_PAGES',
+          domainId: w1 & 0xffff,
+          pasid: w0 & 0xf_ffff,
+          s,
+          pde: (w2 & 2) !== 0,
+          gn: (w2 & 4) !== 0,
+          address,
+          range: decodeInvalidationRange(address, s),
+        },
       };
     }
     case CMD_INV_IOTLB_PAGES: {
@@ -96,13 +138,32 @@ export function decodeCommand(words: CommandWords): DecodeResult {
       const pasid = ((w1 >>> 16) & 0xff) | (((w0 >>> 16) & 0xff) << 8) | (((w1 >>> 24) & 0xf) << 16);
       return {
         ok: true,
-        command: { op: 'INVALIDATE_IOTLB_PAGES', deviceId: w0 & 0xffff, maxPending: (w0 >>> 24) & 0xff, pasid, s, gn: (w2 & 4) !== 0, address, range: decodeInvalidationRange(address, s) },
+        command: {
+          op: 'INVALIDATE_IOTLB_PAGES',
+          deviceId: w0 & 0xffff,
+          maxPending: (w0 >>> 24) & 0xff,
+          pasid,
+          s,
+          gn: (w2 & 4) !== 0,
+          address,
+          range: decodeInvalidationRange(address, s),
+        },
       };
     }
     case CMD_INV_IRT:
       return { ok: true, command: { op: 'INVALIDATE_INTERRUPT_TABLE', deviceId: w0 & 0xffff } };
     case CMD_COMPLETE_PPR:
-      return { ok: true, command: { op: 'COMPLETE_PPR_REQUEST', deviceId: w0 & 0xffff, pasid: w1 & 0xf_ffff, gn: (w2 & 4) !== 0, tag: w3 & 0x1ff, status: (w3 >>> 12) & 0xf } };
+      return {
+        ok: true,
+        command: {
+          op: 'COMPLETE_PPR_REQUEST',
+          deviceId: w0 & 0xffff,
+          pasid: w1 & 0xf_ffff,
+          gn: (w2 & 4) !== 0,
+          tag: w3 & 0x1ff,
+          status: (w3 >>> 12) & 0xf,
+        },
+      };
     default:
       return { ok: true, command: { op: 'INVALIDATE_IOMMU_ALL' } };
   }

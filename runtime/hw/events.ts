@@ -17,7 +17,13 @@ export type EventWords = [number, number, number, number];
 
 export type HwEvent =
   | { readonly code: 'ILLEGAL_COMMAND_ERROR'; readonly commandPa: bigint }
-  | { readonly code: 'IO_PAGE_FAULT'; readonly deviceId: number; readonly domainId: number; readonly address: bigint; readonly flags: number }
+  | {
+      readonly code: 'IO_PAGE_FAULT';
+      readonly deviceId: number;
+      readonly domainId: number;
+      readonly address: bigint;
+      readonly flags: number;
+    }
   | { readonly code: 'ILLEGAL_DEV_TABLE_ENTRY'; readonly deviceId: number; readonly address: bigint };
 
 export function encodeEvent(e: HwEvent): EventWords {
@@ -27,7 +33,12 @@ export function encodeEvent(e: HwEvent): EventWords {
     case 'ILLEGAL_COMMAND_ERROR':
       return [0, (EVENT_ILLEGAL_COMMAND_ERROR << 28) >>> 0, lo(e.commandPa), hi(e.commandPa)];
     case 'IO_PAGE_FAULT':
-      return [e.deviceId & 0xffff, ((EVENT_IO_PAGE_FAULT << 28) | ((e.flags & 0xfff) << 16) | (e.domainId & 0xffff)) >>> 0, lo(e.address), hi(e.address)];
+      return [
+        e.deviceId & 0xffff,
+        ((EVENT_IO_PAGE_FAULT << 28) | ((e.flags & 0xfff) << 16) | (e.domainId & 0xffff)) >>> 0,
+        lo(e.address),
+        hi(e.address),
+      ];
     case 'ILLEGAL_DEV_TABLE_ENTRY':
       return [e.deviceId & 0xffff, (EVENT_ILLEGAL_DEV_TABLE_ENTRY << 28) >>> 0, lo(e.address), hi(e.address)];
   }

@@ -163,7 +163,8 @@ export class AmdIommuHw {
       const run = (this.regs.read(R.MMIO_CONTROL_OFFSET) & R.CONTROL_CMDBUF_EN) !== 0n;
       if (run) this.regs.hwOr(R.MMIO_STATUS_OFFSET, R.STATUS_CMD_BUF_RUN);
       else this.regs.hwClear(R.MMIO_STATUS_OFFSET, R.STATUS_CMD_BUF_RUN);
-      if ((this.regs.read(R.MMIO_CONTROL_OFFSET) & R.CONTROL_EVT_LOG_EN) !== 0n) this.regs.hwOr(R.MMIO_STATUS_OFFSET, R.STATUS_EVT_RUN);
+      if ((this.regs.read(R.MMIO_CONTROL_OFFSET) & R.CONTROL_EVT_LOG_EN) !== 0n)
+        this.regs.hwOr(R.MMIO_STATUS_OFFSET, R.STATUS_EVT_RUN);
     }
     if (offset === R.MMIO_CMD_TAIL_OFFSET) {
       // A planned hardware failure: the command processor stops as the doorbell rings, for good.
@@ -205,9 +206,15 @@ export class AmdIommuHw {
     const tail = Number(this.regs.read(R.MMIO_CMD_TAIL_OFFSET));
     while (head !== tail && this.running()) {
       if (this.behaviour.kind === 'stalled' && this.executed.length >= this.behaviour.after) return;
-      if (this.executed.length >= (this.hooks.maxCommands ?? Infinity)) throw new BudgetExceededError('commands', this.hooks.maxCommands!);
+      if (this.executed.length >= (this.hooks.maxCommands ?? Infinity))
+        throw new BudgetExceededError('commands', this.hooks.maxCommands!);
       const at = base + BigInt(head);
-      const raw: CommandWords = [this.mem.read32(at), this.mem.read32(at + 4n), this.mem.read32(at + 8n), this.mem.read32(at + 12n)];
+      const raw: CommandWords = [
+        this.mem.read32(at),
+        this.mem.read32(at + 4n),
+        this.mem.read32(at + 8n),
+        this.mem.read32(at + 12n),
+      ];
       const decoded = decodeCommand(raw);
       if (!decoded.ok) {
         // The head stays on the illegal command and the processor stops until software restarts it.
@@ -217,7 +224,15 @@ export class AmdIommuHw {
         return;
       }
       const dropped = this.execute(decoded.command);
-      this.executed.push({ seq: this.nextSeq(), step: this.hooks.step(), offset: head, raw, command: decoded.command, dropped: dropped.iotlb, droppedPdes: dropped.pdes });
+      this.executed.push({
+        seq: this.nextSeq(),
+        step: this.hooks.step(),
+        offset: head,
+        raw,
+        command: decoded.command,
+        dropped: dropped.iotlb,
+        droppedPdes: dropped.pdes,
+      });
       head = (head + 16) % size;
       this.regs.hwSet(R.MMIO_CMD_HEAD_OFFSET, BigInt(head));
     }
@@ -292,14 +307,24 @@ export class AmdIommuHw {
     // Mode 0 is translation disabled with access controlled by IR and IW: how Linux blocks a detached device.
     if (dte.mode === 0) {
       if (access === 'read' ? dte.ir : dte.iw) return { ok: true, pa: iova, fromIotlb: false, stale: false };
-      this.post({ code: 'IO_PAGE_FAULT', deviceId, domainId: dte.domainId, address: iova, flags: EVENT_FLAG_PE | (access === 'write' ? EVENT_FLAG_RW : 0) });
+      this.post({
+        code: 'IO_PAGE_FAULT',
+        deviceId,
+        domainId: dte.domainId,
+        address: iova,
+        flags: EVENT_FLAG_PE | (access === 'write' ? EVENT_FLAG_RW : 0),
+      });
       return { ok: false, fault: 'permission' };
     }
     if (dte.mode === 7) {
       this.post({ code: 'ILLEGAL_DEV_TABLE_ENTRY', deviceId, address: iova });
       return { ok: false, fault: 'illegal_dte' };
     }
-    return this.translate({ domainId: dte.domainId, rootPa: dte.rootPa, mode: dte.mode, deviceId, read: dte.ir, write: dte.iw }, iova, access);
+    return this.translate(
+      { domainId: dte.domainId, rootPa: dte.rootPa, mode: dte.mode, deviceId, read: dte.ir, write: dte.iw },
+      iova,
+      access,
+    );
   }
 
   /**
@@ -327,19 +352,37 @@ export class AmdIommuHw {
       return { ok: true, pa, fromIotlb: true, stale };
     }
     const start = this.iotlb.pdeStart(ctx.domainId, iova, ctx.mode);
-    const walk: WalkResult | WalkFault = start ? hwWalkFrom(this.mem, start, iova) : hwWalk(this.mem, ctx.rootPa, ctx.mode, iova);
+    const walk: WalkResult | WalkFault = start
+      ? hwWalkFrom(this.mem, start, iova)
+      : hwWalk(this.mem, ctx.rootPa, ctx.mode, iova);
     if (isWalkFault(walk)) return this.fault(ctx, iova, access, walk.reason, walk.reason !== 'not_present');
     this.iotlb.insertPdes(ctx.domainId, iova, walk.pdes);
     const read = walk.read && ctx.read;
     const write = walk.write && ctx.write;
     if (access === 'read' ? !read : !write) return this.fault(ctx, iova, access, 'permission', true);
     this.cachedDomains.add(ctx.domainId);
-    this.iotlb.insert({ domainId: ctx.domainId, pageIova: walk.pageIova, pageLg2: walk.pageLg2, pa: walk.pa - (iova - walk.pageIova), read, write });
+    this.iotlb.insert({
+      domainId: ctx.domainId,
+      pageIova: walk.pageIova,
+      pageLg2: walk.pageLg2,
+      pa: walk.pa - (iova - walk.pageIova),
+      read,
+      write,
+    });
     return { ok: true, pa: walk.pa, fromIotlb: false, stale: false };
   }
 
-  private fault(ctx: TranslationContext, iova: bigint, access: Access, reason: string, present: boolean): TranslateResult {
-    const flags = (present ? EVENT_FLAG_PR : 0) | (access === 'write' ? EVENT_FLAG_RW : 0) | (reason === 'permission' ? EVENT_FLAG_PE : 0);
+  private fault(
+    ctx: TranslationContext,
+    iova: bigint,
+    access: Access,
+    reason: string,
+    present: boolean,
+  ): TranslateResult {
+    const flags =
+      (present ? EVENT_FLAG_PR : 0) |
+      (access === 'write' ? EVENT_FLAG_RW : 0) |
+      (reason === 'permission' ? EVENT_FLAG_PE : 0);
     this.post({ code: 'IO_PAGE_FAULT', deviceId: ctx.deviceId, domainId: ctx.domainId, address: iova, flags });
     return { ok: false, fault: reason };
   }

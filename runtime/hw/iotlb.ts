@@ -93,6 +93,8 @@ export class Iotlb {
 
   /** Cached translations, ordered by domain and IOVA (for the end state). */
   snapshot(): IotlbEntry[] {
-    return [...this.entries.values()].sort((a, b) => a.domainId - b.domainId || (a.pageIova < b.pageIova ? -1 : a.pageIova > b.pageIova ? 1 : 0));
+    return [...this.entries.values()].sort(
+      (a, b) => a.domainId - b.domainId || (a.pageIova < b.pageIova ? -1 : a.pageIova > b.pageIova ? 1 : 0),
+    );
   }
 }

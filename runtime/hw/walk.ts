@@ -100,7 +100,16 @@ export function hwWalkFrom(mem: PhysMemory, start: WalkStart, iova: bigint): Wal
     if (nl === NL_PAGE || nl === NL_SIZED) {
       const pageLg2 = nl === NL_PAGE ? isz : sizeFromAddress(entry);
       const base = entry & ADDR_MASK & ~low(pageLg2);
-      return { pa: base | (iova & low(pageLg2)), pageIova: iova & ~low(pageLg2), pageLg2, read, write, fc: (entry & FC) !== 0n, tables, pdes };
+      return {
+        pa: base | (iova & low(pageLg2)),
+        pageIova: iova & ~low(pageLg2),
+        pageLg2,
+        read,
+        write,
+        fc: (entry & FC) !== 0n,
+        tables,
+        pdes,
+      };
     }
     if (hwLevel === 1 || nl >= hwLevel) return { reason: 'reserved_next_level', level: hwLevel };
     // A pointer may skip levels; the IOVA bits those levels would index must then be zero.

@@ -6,5 +6,19 @@ import type { AllocFamily } from '../mem/ledger.js';
  */
 export type KernelEvent =
   | { readonly kind: 'warn'; readonly function: string; readonly message: string; readonly step: number }
-  | { readonly kind: 'double_free' | 'mismatched_free' | 'invalid_free'; readonly family: AllocFamily; readonly va: bigint; readonly function: string; readonly step: number; readonly allocatedBy?: string }
-  | { readonly kind: 'freed_not_wb'; readonly pa: bigint; readonly pages: number; readonly mode: string; readonly function: string; readonly step: number };
+  | {
+      readonly kind: 'double_free' | 'mismatched_free' | 'invalid_free';
+      readonly family: AllocFamily;
+      readonly va: bigint;
+      readonly function: string;
+      readonly step: number;
+      readonly allocatedBy?: string;
+    }
+  | {
+      readonly kind: 'freed_not_wb';
+      readonly pa: bigint;
+      readonly pages: number;
+      readonly mode: string;
+      readonly function: string;
+      readonly step: number;
+    };

@@ -7,7 +7,15 @@ import { allocZeroedPages, freeTrackedPages, get_order } from './page-alloc.js';
 export function iommu_alloc_pages_node_sz(k: Kernel, nid: number, gfp: Gfp, size: bigint): bigint | null {
   if (k.WARN_ON((gfp & __GFP_HIGHMEM) !== 0)) return null;
   const order = get_order(size);
-  return allocZeroedPages(k, 'iommu_alloc_pages_node_sz', 'iommu_pages', nid, gfp | __GFP_ZERO, order, 4096n << BigInt(order));
+  return allocZeroedPages(
+    k,
+    'iommu_alloc_pages_node_sz',
+    'iommu_pages',
+    nid,
+    gfp | __GFP_ZERO,
+    order,
+    4096n << BigInt(order),
+  );
 }
 
 export function iommu_free_pages(k: Kernel, virt: bigint | null): void {

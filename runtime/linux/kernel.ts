@@ -120,7 +120,10 @@ export class Kernel {
         .liveAllocations()
         .filter((a) => a.node === buddy.node.id)
         .reduce((n, a) => n + (1 << a.order), 0);
-      invariant(buddy.freePages + live === total, () => `node ${buddy.node.id}: ${buddy.freePages} free + ${live} live pages != ${total}`);
+      invariant(
+        buddy.freePages + live === total,
+        () => `node ${buddy.node.id}: ${buddy.freePages} free + ${live} live pages != ${total}`,
+      );
     }
   }
 
@@ -130,7 +133,13 @@ export class Kernel {
 
   /** WARN(cond, fmt, ...): records the splat and returns cond, as the macro does. */
   WARN(condition: boolean, format = '', ...args: PrintfArg[]): boolean {
-    if (condition) this.events.push({ kind: 'warn', function: this.currentFunction, message: vsprintf(format, args).replace(/\n$/, ''), step: this.currentStep });
+    if (condition)
+      this.events.push({
+        kind: 'warn',
+        function: this.currentFunction,
+        message: vsprintf(format, args).replace(/\n$/, ''),
+        step: this.currentStep,
+      });
     return condition;
   }
 
@@ -141,7 +150,13 @@ export class Kernel {
   /** A faulting kernel access: recorded, then the task dies (the executor catches the unwind). */
   oops(base: bigint, field: { readonly field: string; readonly offset?: bigint }): never {
     const address = BigInt.asUintN(64, base + (field.offset ?? 0n));
-    throw new KernelOops({ message: oopsMessage(base, field.offset, field.field), address, function: this.currentFunction, field: field.field, step: this.currentStep });
+    throw new KernelOops({
+      message: oopsMessage(base, field.offset, field.field),
+      address,
+      function: this.currentFunction,
+      field: field.field,
+      step: this.currentStep,
+    });
   }
 
   /**

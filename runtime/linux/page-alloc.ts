@@ -26,7 +26,10 @@ export interface PageBlock {
  */
 export function allocPagesNode(k: Kernel, nid: number, gfp: Gfp, order: number): PageBlock | undefined {
   const preferred = nid === NUMA_NO_NODE ? CURRENT_NODE : nid;
-  const candidates = (gfp & __GFP_THISNODE) !== 0 ? k.buddies.filter((b) => b.node.id === preferred) : [...k.buddies].sort((a, b) => rank(a.node.id) - rank(b.node.id));
+  const candidates =
+    (gfp & __GFP_THISNODE) !== 0
+      ? k.buddies.filter((b) => b.node.id === preferred)
+      : [...k.buddies].sort((a, b) => rank(a.node.id) - rank(b.node.id));
   function rank(id: number): number {
     return id === preferred ? -1 : id;
   }
@@ -41,7 +44,15 @@ export function allocPagesNode(k: Kernel, nid: number, gfp: Gfp, order: number):
  * One fallible page allocation under the failure point `leaf` (the fail_page_alloc hook), zeroed as the
  * callers here always ask. Returns the block's kernel virtual address and records it in the ledger.
  */
-export function allocZeroedPages(k: Kernel, leaf: 'iommu_alloc_pages_node_sz' | 'kzalloc', family: AllocFamily, nid: number, gfp: Gfp, order: number, bytes: bigint): bigint | null {
+export function allocZeroedPages(
+  k: Kernel,
+  leaf: 'iommu_alloc_pages_node_sz' | 'kzalloc',
+  family: AllocFamily,
+  nid: number,
+  gfp: Gfp,
+  order: number,
+  bytes: bigint,
+): bigint | null {
   if ((gfp & __GFP_NOFAIL) === 0 && k.shouldFail(leaf, order)) return null;
   const block = allocPagesNode(k, nid, gfp, order);
   if (block === undefined) return null;
@@ -82,7 +93,14 @@ function reportNonWb(k: Kernel, firstPfn: number, pages: number): void {
   let runMode = 0;
   const flush = (end: number): void => {
     if (runStart < 0) return;
-    k.events.push({ kind: 'freed_not_wb', pa: pfnToPhys(runStart), pages: end - runStart, mode: cacheModeName(runMode as 0), function: k.currentFunction, step: k.step });
+    k.events.push({
+      kind: 'freed_not_wb',
+      pa: pfnToPhys(runStart),
+      pages: end - runStart,
+      mode: cacheModeName(runMode as 0),
+      function: k.currentFunction,
+      step: k.step,
+    });
     runStart = -1;
   };
   for (let pfn = firstPfn; pfn < firstPfn + pages; pfn++) {

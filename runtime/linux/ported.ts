@@ -34,11 +34,16 @@ const frames = new Map<string, Frame>();
  * Declares the frames of one ported file: `const F = portedFrom(tree, 'drivers/iommu/amd/iommu.c', [...])`.
  * A name declared twice must come from the same file.
  */
-export function portedFrom<const N extends string>(tree: Tree, file: string, names: readonly N[]): { readonly [K in N]: Frame } {
+export function portedFrom<const N extends string>(
+  tree: Tree,
+  file: string,
+  names: readonly N[],
+): { readonly [K in N]: Frame } {
   const out = {} as Record<N, Frame>;
   for (const name of names) {
     const known = frames.get(name);
-    if (known && known.upstream.file !== file) throw new Error(`frame ${name} declared for ${known.upstream.file} and ${file}`);
+    if (known && known.upstream.file !== file)
+      throw new Error(`frame ${name} declared for ${known.upstream.file} and ${file}`);
     const frame = known ?? { name, upstream: { tree, file } };
     frames.set(name, frame);
     out[name] = frame;

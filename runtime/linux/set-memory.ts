@@ -14,7 +14,11 @@ const F = portedFrom(MAINLINE, 'arch/x86/mm/pat/set_memory.c', ['set_memory_uc',
  * to split a large direct-map page; that is the failure point `_set_memory_uc` / `_set_memory_wb`.
  */
 
-function pageRange(k: Kernel, start: bigint, end: bigint): { first: number; count: number; ram: 'all' | 'none' | 'mixed' } {
+function pageRange(
+  k: Kernel,
+  start: bigint,
+  end: bigint,
+): { first: number; count: number; ram: 'all' | 'none' | 'mixed' } {
   const first = Number(start >> BigInt(PAGE_SHIFT));
   const count = Number((end - start) >> BigInt(PAGE_SHIFT));
   let ram = 0;
@@ -34,7 +38,13 @@ function memtype_reserve(k: Kernel, start: bigint, end: bigint, reqType: CacheMo
   for (let pfn = first; pfn < first + count; pfn++) {
     const type = k.memtypes.get(pfn);
     if (type !== CacheMode.WB) {
-      pat.pr_info('x86/PAT: reserve_ram_pages_type failed [mem %#010Lx-%#010Lx], track 0x%x, req 0x%x\n', start, end - 1n, type, reqType);
+      pat.pr_info(
+        'x86/PAT: reserve_ram_pages_type failed [mem %#010Lx-%#010Lx], track 0x%x, req 0x%x\n',
+        start,
+        end - 1n,
+        type,
+        reqType,
+      );
       return -Errno.EBUSY;
     }
   }

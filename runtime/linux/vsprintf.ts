@@ -54,7 +54,14 @@ function pad(body: string, prefix: string, width: number, flags: Flags): string 
   return ' '.repeat(width - len) + prefix + body;
 }
 
-function formatInteger(arg: PrintfArg | undefined, conv: string, length: string | undefined, flags: Flags, width: number, precision: number | undefined): string {
+function formatInteger(
+  arg: PrintfArg | undefined,
+  conv: string,
+  length: string | undefined,
+  flags: Flags,
+  width: number,
+  precision: number | undefined,
+): string {
   const bits = BigInt(widthBits(length));
   const raw = toBigInt(arg, conv);
   const signed = conv === 'd' || conv === 'i';
@@ -96,30 +103,42 @@ function formatPointer(arg: PrintfArg | undefined, ext: string): [string, number
 export function vsprintf(format: string, args: readonly PrintfArg[]): string {
   let next = 0;
   const take = (): PrintfArg | undefined => args[next++];
-  const out = format.replace(SPEC, (_m, flagText: string, widthText: string | undefined, precText: string | undefined, length: string | undefined, conv: string, tail: string) => {
-    const flags = parseFlags(flagText);
-    let width = 0;
-    if (widthText === '*') width = Number(take());
-    else if (widthText) width = Number(widthText);
-    const precision = precText === undefined ? undefined : Number(precText);
-    switch (conv) {
-      case '%':
-        return '%' + tail;
-      case 's': {
-        let s = String(take() ?? '(null)');
-        if (precision !== undefined) s = s.slice(0, precision);
-        return pad(s, '', width, { ...flags, zero: false }) + tail;
+  const out = format.replace(
+    SPEC,
+    (
+      _m,
+      flagText: string,
+      widthText: string | undefined,
+      precText: string | undefined,
+      length: string | undefined,
+      conv: string,
+      tail: string,
+    ) => {
+      const flags = parseFlags(flagText);
+      let width = 0;
+      if (widthText === '*') width = Number(take());
+      else if (widthText) width = Number(widthText);
+      const precision = precText === undefined ? undefined : Number(precText);
+      switch (conv) {
+        case '%':
+          return '%' + tail;
+        case 's': {
+          let s = String(take() ?? '(null)');
+          if (precision !== undefined) s = s.slice(0, precision);
+          return pad(s, '', width, { ...flags, zero: false }) + tail;
+        }
+        case 'c':
+          return pad(String.fromCharCode(Number(take())), '', width, { ...flags, zero: false }) + tail;
+        case 'p': {
+          const [text, used] = formatPointer(take(), tail);
+          return text + tail.slice(used);
+        }
+        default:
+          return formatInteger(take(), conv, length, flags, width, precision) + tail;
       }
-      case 'c':
-        return pad(String.fromCharCode(Number(take())), '', width, { ...flags, zero: false }) + tail;
-      case 'p': {
-        const [text, used] = formatPointer(take(), tail);
-        return text + tail.slice(used);
-      }
-      default:
-        return formatInteger(take(), conv, length, flags, width, precision) + tail;
-    }
-  });
-  if (next !== args.length) throw new TypeError(`vsprintf: ${args.length} arguments for ${next} conversions in "${format}"`);
+    },
+  );
+  if (next !== args.length)
+    throw new TypeError(`vsprintf: ${args.length} arguments for ${next} conversions in "${format}"`);
   return out;
 }

@@ -60,7 +60,12 @@ export class NodeBuddy {
         bestOrder = o;
       }
     }
-    if (bestOrder === MAX_PAGE_ORDER && bestPfn === this.untouchedLo && this.untouchedLo < this.untouchedHi && !this.free.has(bestPfn)) {
+    if (
+      bestOrder === MAX_PAGE_ORDER &&
+      bestPfn === this.untouchedLo &&
+      this.untouchedLo < this.untouchedHi &&
+      !this.free.has(bestPfn)
+    ) {
       this.untouchedLo += MAX_BLOCK;
     } else if (bestPfn !== undefined) {
       this.free.delete(bestPfn);
@@ -77,7 +82,8 @@ export class NodeBuddy {
     this.freeCount += 1 << order;
     while (order < MAX_PAGE_ORDER) {
       const buddy = pfn ^ (1 << order);
-      if (this.free.get(buddy) !== order || buddy < this.node.startPfn || buddy + (1 << order) > this.node.endPfn) break;
+      if (this.free.get(buddy) !== order || buddy < this.node.startPfn || buddy + (1 << order) > this.node.endPfn)
+        break;
       this.free.delete(buddy);
       pfn = Math.min(pfn, buddy);
       order++;
@@ -92,7 +98,12 @@ export class NodeBuddy {
       heap.pop();
       top = heap.peek();
     }
-    if (order === MAX_PAGE_ORDER && this.untouchedLo < this.untouchedHi && (top === undefined || this.untouchedLo < top)) return this.untouchedLo;
+    if (
+      order === MAX_PAGE_ORDER &&
+      this.untouchedLo < this.untouchedHi &&
+      (top === undefined || this.untouchedLo < top)
+    )
+      return this.untouchedLo;
     return top;
   }
 

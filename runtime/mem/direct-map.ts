@@ -16,6 +16,7 @@ export function virt_to_phys(va: bigint): bigint {
 }
 
 export function phys_to_virt(pa: bigint): bigint {
-  if (pa < 0n || pa >= DIRECT_MAP_SIZE) throw new ModelBugError(`phys_to_virt(0x${pa.toString(16)}): beyond the direct map`);
+  if (pa < 0n || pa >= DIRECT_MAP_SIZE)
+    throw new ModelBugError(`phys_to_virt(0x${pa.toString(16)}): beyond the direct map`);
   return pa + PAGE_OFFSET;
 }

@@ -51,7 +51,9 @@ export class AllocationLedger {
     const allocation = this.live.get(va);
     if (allocation === undefined) {
       const previous = this.lastFreed.get(va);
-      return previous ? { ok: false, problem: 'double_free', allocation: previous } : { ok: false, problem: 'invalid_free' };
+      return previous
+        ? { ok: false, problem: 'double_free', allocation: previous }
+        : { ok: false, problem: 'invalid_free' };
     }
     if (allocation.family !== family) return { ok: false, problem: 'mismatched_free', allocation };
     this.live.delete(va);

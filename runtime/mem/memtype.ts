@@ -13,7 +13,10 @@ export const CacheMode = {
 export type CacheModeName = keyof typeof CacheMode;
 export type CacheModeValue = (typeof CacheMode)[CacheModeName];
 
-const names = Object.fromEntries(Object.entries(CacheMode).map(([k, v]) => [v, k])) as Record<CacheModeValue, CacheModeName>;
+const names = Object.fromEntries(Object.entries(CacheMode).map(([k, v]) => [v, k])) as Record<
+  CacheModeValue,
+  CacheModeName
+>;
 
 export function cacheModeName(mode: CacheModeValue): CacheModeName {
   return names[mode];

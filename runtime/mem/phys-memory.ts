@@ -45,7 +45,8 @@ export class PhysMemory {
     });
     const sorted = [...this.nodes].sort((a, b) => a.startPfn - b.startPfn);
     for (let i = 1; i < sorted.length; i++) {
-      if (sorted[i]!.startPfn < sorted[i - 1]!.endPfn) throw new ModelBugError(`nodes ${sorted[i - 1]!.id} and ${sorted[i]!.id} overlap`);
+      if (sorted[i]!.startPfn < sorted[i - 1]!.endPfn)
+        throw new ModelBugError(`nodes ${sorted[i - 1]!.id} and ${sorted[i]!.id} overlap`);
     }
   }
 
@@ -61,7 +62,8 @@ export class PhysMemory {
   page(pfn: number): BigUint64Array {
     let words = this.pages.get(pfn);
     if (words === undefined) {
-      if (this.nodeOfPfn(pfn) === undefined) throw new ModelBugError(`access to page frame 0x${pfn.toString(16)} outside simulated memory`);
+      if (this.nodeOfPfn(pfn) === undefined)
+        throw new ModelBugError(`access to page frame 0x${pfn.toString(16)} outside simulated memory`);
       if (this.pages.size >= this.maxPages) throw new BudgetExceededError('pages', this.maxPages);
       words = new BigUint64Array(WORDS_PER_PAGE);
       this.pages.set(pfn, words);
@@ -76,7 +78,8 @@ export class PhysMemory {
 
   read64(pa: bigint): bigint {
     const pfn = checkedPfn(pa, 8);
-    if (this.nodeOfPfn(pfn) === undefined) throw new ModelBugError(`read of 0x${pa.toString(16)} outside simulated memory`);
+    if (this.nodeOfPfn(pfn) === undefined)
+      throw new ModelBugError(`read of 0x${pa.toString(16)} outside simulated memory`);
     return this.pages.get(pfn)?.[wordIndex(pa)] ?? 0n;
   }
 
@@ -111,7 +114,8 @@ export class PhysMemory {
 }
 
 function checkedPfn(pa: bigint, align: number): number {
-  if (pa < 0n || pa % BigInt(align) !== 0n) throw new ModelBugError(`unaligned or negative physical address 0x${pa.toString(16)}`);
+  if (pa < 0n || pa % BigInt(align) !== 0n)
+    throw new ModelBugError(`unaligned or negative physical address 0x${pa.toString(16)}`);
   return Number(pa >> PAGE_SHIFT_N);
 }
 

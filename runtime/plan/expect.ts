@@ -57,7 +57,11 @@ export interface DomainMappings {
 }
 
 export type Expectation =
-  | { readonly key: 'log' | 'log_without_debug' | 'log_contains'; readonly lines: readonly LogMatcher[]; readonly at: SourceRef }
+  | {
+      readonly key: 'log' | 'log_without_debug' | 'log_contains';
+      readonly lines: readonly LogMatcher[];
+      readonly at: SourceRef;
+    }
   | { readonly key: 'oops'; readonly oops: false | OopsExpectation; readonly at: SourceRef }
   | { readonly key: 'mappings'; readonly domains: readonly DomainMappings[]; readonly at: SourceRef }
   | { readonly key: 'memtypes'; readonly ranges: readonly MemtypeExpectation[]; readonly at: SourceRef }

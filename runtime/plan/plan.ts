@@ -1,5 +1,6 @@
 import type { InjectionPlan } from '../fault/inject.js';
 import type { NumaNodeConfig } from '../mem/phys-memory.js';
+import type { Access } from '../vendor/vendor.js';
 import type { VendorConfig } from '../vendors/index.js';
 import type { Expectation, SweepRowExpectation } from './expect.js';
 
@@ -35,11 +36,20 @@ export function isAllocRef(v: unknown): v is AllocRef {
 /** An entry-point argument after compilation (see runtime/vendor/args.ts for the types). */
 export type ArgValue = number | bigint | AllocRef;
 
-export type Access = 'read' | 'write';
-
 export type StepAction =
-  | { readonly kind: 'call'; readonly fn: string; readonly iommu: number; readonly args: Readonly<Record<string, ArgValue>> }
-  | { readonly kind: 'dma'; readonly iommu: number; readonly devid: number; readonly iova: bigint; readonly access: Access }
+  | {
+      readonly kind: 'call';
+      readonly fn: string;
+      readonly iommu: number;
+      readonly args: Readonly<Record<string, ArgValue>>;
+    }
+  | {
+      readonly kind: 'dma';
+      readonly iommu: number;
+      readonly devid: number;
+      readonly iova: bigint;
+      readonly access: Access;
+    }
   | { readonly kind: 'viommu_access'; readonly iommu: number; readonly iova: bigint; readonly access: Access };
 
 export type StepKind = StepAction['kind'];

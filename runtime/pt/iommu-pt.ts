@@ -2,7 +2,12 @@ import { PAGE_OFFSET, virt_to_phys } from '../mem/direct-map.js';
 import { Errno } from '../linux/errno.js';
 import type { Gfp } from '../linux/gfp.js';
 import { iommu_alloc_pages_node_sz, iommu_free_pages } from '../linux/iommu-pages.js';
-import { iommu_iotlb_gather_add_range, iommu_iotlb_gather_init, iommu_iotlb_gather_is_disjoint, type IotlbGather } from '../linux/iommu-gather.js';
+import {
+  iommu_iotlb_gather_add_range,
+  iommu_iotlb_gather_init,
+  iommu_iotlb_gather_is_disjoint,
+  type IotlbGather,
+} from '../linux/iommu-gather.js';
 import type { Kernel } from '../linux/kernel.js';
 import { invariant } from '../base/model-bug.js';
 import { EntryType, IOMMU_READ, IOMMU_WRITE, lowMask, PtFeature } from './defs.js';
@@ -100,7 +105,8 @@ export class PtIommu {
     const pt = new PtIommu(k, cfg, Math.min(maxVasz, cfg.hwMaxVaszLg2));
     if (cfg.hwMaxOaszLg2 > f.maxOaLg2) return -Errno.EINVAL;
     // pt_init_common
-    if (pt.topLevel === f.maxTopLevel || pt.maxVaszLg2 === pt.topRangeMaxVasz(pt.topLevel)) pt.features &= ~PtFeature.DYNAMIC_TOP;
+    if (pt.topLevel === f.maxTopLevel || pt.maxVaszLg2 === pt.topRangeMaxVasz(pt.topLevel))
+      pt.features &= ~PtFeature.DYNAMIC_TOP;
     if (pt.topRangeMaxVasz(pt.topLevel) === 64) pt.features |= PtFeature.FULL_VA;
     // pt_iommu_init_domain: the sizes every reachable level can hold, below the maximum OA
     let bitmap = 0n;
@@ -110,8 +116,12 @@ export class PtIommu {
       bitmap |= f.possibleSizes(level);
     }
     pt.pgsizeBitmap = bitmap & lowMask(pt.maxOaszLg2);
-    (pt as { apertureEnd: bigint }).apertureEnd = lowMask(pt.features & PtFeature.DYNAMIC_TOP ? pt.maxVaszLg2 : pt.topRangeMaxVasz(pt.topLevel));
-    const top = k.call(F.pt_iommu_amdv1_init, () => iommu_alloc_pages_node_sz(k, cfg.nid, gfp, 1n << BigInt(f.tablememLg2)));
+    (pt as { apertureEnd: bigint }).apertureEnd = lowMask(
+      pt.features & PtFeature.DYNAMIC_TOP ? pt.maxVaszLg2 : pt.topRangeMaxVasz(pt.topLevel),
+    );
+    const top = k.call(F.pt_iommu_amdv1_init, () =>
+      iommu_alloc_pages_node_sz(k, cfg.nid, gfp, 1n << BigInt(f.tablememLg2)),
+    );
     if (top === null) return -Errno.ENOMEM;
     pt.topTable = top;
     return pt;
@@ -207,7 +217,14 @@ export class PtIommu {
         break;
       }
       const runLen = runLength(this.pgsizeBitmap, va, oa, remaining, leafLg2);
-      const args: MapArgs = { gather, attrs, gfp, oa, leafLg2, leafLevel: Math.floor((leafLg2 - this.f.granuleLg2) / 9) };
+      const args: MapArgs = {
+        gather,
+        attrs,
+        gfp,
+        oa,
+        leafLg2,
+        leafLevel: Math.floor((leafLg2 - this.f.granuleLg2) / 9),
+      };
       ret = this.mapRun(va, va + runLen - 1n, args);
       mapped += args.oa - oa;
     }
@@ -228,7 +245,7 @@ export class PtIommu {
 
   /** check_map_range + increase_top: grow the top until the range fits and the leaf level exists. */
   private checkMapRange(range: Range, args: MapArgs): Ret {
-    let ret = this.checkRange(range);
+    const ret = this.checkRange(range);
     if (!(this.features & PtFeature.DYNAMIC_TOP)) return ret;
     if (!ret && args.leafLevel <= range.topLevel) return 0;
     return this.k.call(F.increase_top, () => this.increaseTop(range, args));
@@ -282,7 +299,10 @@ export class PtIommu {
       } else {
         lower = this.f.tablePa(entry) + PAGE_OFFSET;
       }
-      const ret = args.leafLevel === level - 1 ? this.mapRangeLeaf(range, args, level - 1, lower) : this.mapRange(range, args, level - 1, lower);
+      const ret =
+        args.leafLevel === level - 1
+          ? this.mapRangeLeaf(range, args, level - 1, lower)
+          : this.mapRange(range, args, level - 1, lower);
       if (ret) return ret;
       index++;
       this.indexToVa(range, level, index);
@@ -327,7 +347,14 @@ export class PtIommu {
    * clear_contig: the slots a new leaf will occupy must hold nothing but empty tables, which are unlinked
    * and handed to the gather to be freed after the flush.
    */
-  private clearContig(range: Range, gather: IotlbGather, level: number, table: bigint, start: number, step: number): Ret {
+  private clearContig(
+    range: Range,
+    gather: IotlbGather,
+    level: number,
+    table: bigint,
+    start: number,
+    step: number,
+  ): Ret {
     const t = this.words(table);
     const isz = this.f.itemLg2(level);
     const saved = range.va;

@@ -14,7 +14,12 @@ export const jsonReporter: Reporter = {
         tags: [...o.tags],
         status: o.status,
         errors: [...o.errors],
-        mismatches: o.mismatches.map((m) => ({ title: m.title, location: `${m.at.file}:${m.at.line}:${m.at.col}`, expected: [...m.expected], actual: [...m.actual] })),
+        mismatches: o.mismatches.map((m) => ({
+          title: m.title,
+          location: `${m.at.file}:${m.at.line}:${m.at.col}`,
+          expected: [...m.expected],
+          actual: [...m.actual],
+        })),
       })),
     };
     return JSON.stringify(report, null, 2) + '\n';

@@ -6,7 +6,15 @@ import type { ReportInput } from './reporter.js';
 interface JsonReport {
   version: 1;
   summary: { skipped: number };
-  specs: { id: string; file: string; name: string; tags: string[]; status: Status; errors: string[]; mismatches: { title: string; location: string; expected: string[]; actual: string[] }[] }[];
+  specs: {
+    id: string;
+    file: string;
+    name: string;
+    tags: string[];
+    status: Status;
+    errors: string[];
+    mismatches: { title: string; location: string; expected: string[]; actual: string[] }[];
+  }[];
 }
 
 /** Reads a JSON report (schemas/report.schema.json) back into reporter input, or says why it cannot. */
@@ -27,7 +35,12 @@ export function readReport(file: string): ReportInput | string {
     errors: s.errors,
     mismatches: s.mismatches.map((m): Mismatch => {
       const [, file = '', line = '0', col = '0'] = /^(.*):(\d+):(\d+)$/.exec(m.location) ?? [];
-      return { at: { file, line: Number(line), col: Number(col), text: '' }, title: m.title, expected: m.expected, actual: m.actual };
+      return {
+        at: { file, line: Number(line), col: Number(col), text: '' },
+        title: m.title,
+        expected: m.expected,
+        actual: m.actual,
+      };
     }),
   }));
   return { outcomes, skipped: report.summary.skipped };

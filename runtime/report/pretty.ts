@@ -9,16 +9,30 @@ function mismatchText(m: Mismatch, color: boolean): string {
   const gutter = ' '.repeat(String(line).length);
   const diff = unifiedDiff(m)
     .split('\n')
-    .map((l) => (l.startsWith('+') && !l.startsWith('+++') ? c.green(l) : l.startsWith('-') && !l.startsWith('---') ? c.red(l) : l.startsWith('@@') ? c.cyan(l) : l))
+    .map((l) =>
+      l.startsWith('+') && !l.startsWith('+++')
+        ? c.green(l)
+        : l.startsWith('-') && !l.startsWith('---')
+          ? c.red(l)
+          : l.startsWith('@@')
+            ? c.cyan(l)
+            : l,
+    )
     .map((l) => `    ${l}`)
     .join('\n');
-  return [`  ${c.red('x')} ${m.title}`, `    ${gutter}--> ${file}:${line}:${col}`, `    ${line} | ${text}`, diff].join('\n');
+  return [`  ${c.red('x')} ${m.title}`, `    ${gutter}--> ${file}:${line}:${col}`, `    ${line} | ${text}`, diff].join(
+    '\n',
+  );
 }
 
 function outcomeText(o: SpecOutcome, color: boolean): string {
   const c = pc.createColors(color);
   const label = o.status === 'passed' ? c.green('PASS') : o.status === 'failed' ? c.red('FAIL') : c.red('INVALID');
-  const sweep = o.sweep ? c.dim(`  [sweep: ${o.sweep.rows.length} runs, ${o.sweep.points - o.sweep.discovered} points + ${o.sweep.discovered} found under faults${o.sweep.complete ? ', all tried' : ', UNFINISHED'}]`) : '';
+  const sweep = o.sweep
+    ? c.dim(
+        `  [sweep: ${o.sweep.rows.length} runs, ${o.sweep.points - o.sweep.discovered} points + ${o.sweep.discovered} found under faults${o.sweep.complete ? ', all tried' : ', UNFINISHED'}]`,
+      )
+    : '';
   const head = `${label} ${o.id}${o.status === 'invalid' ? '' : `  ${c.dim(o.name)}`}${sweep}${o.goldenWritten ? c.yellow(`  (wrote ${o.goldenWritten})`) : ''}`;
   if (o.status === 'passed') return head;
   if (o.status === 'invalid') return [head, ...o.errors.map((e) => e.replace(/^/gm, '  ').trimEnd())].join('\n');

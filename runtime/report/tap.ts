@@ -11,8 +11,17 @@ export const tapReporter: Reporter = {
     const out = ['TAP version 13', `1..${input.outcomes.length}`];
     input.outcomes.forEach((o, i) => {
       out.push(`${o.status === 'passed' ? 'ok' : 'not ok'} ${i + 1} - ${o.id}`);
-      if (o.status === 'failed') out.push(...yamlBlock(o.mismatches.flatMap((m) => [`- message: ${JSON.stringify(m.title)}`, `  at: ${JSON.stringify(`${m.at.file}:${m.at.line}:${m.at.col}`)}`])));
-      if (o.status === 'invalid') out.push(...yamlBlock([`message: invalid spec`, `errors: ${JSON.stringify(o.errors.join('\n'))}`]));
+      if (o.status === 'failed')
+        out.push(
+          ...yamlBlock(
+            o.mismatches.flatMap((m) => [
+              `- message: ${JSON.stringify(m.title)}`,
+              `  at: ${JSON.stringify(`${m.at.file}:${m.at.line}:${m.at.col}`)}`,
+            ]),
+          ),
+        );
+      if (o.status === 'invalid')
+        out.push(...yamlBlock([`message: invalid spec`, `errors: ${JSON.stringify(o.errors.join('\n'))}`]));
     });
     out.push(`# ${summaryLine(input)}`);
     return out.join('\n') + '\n';

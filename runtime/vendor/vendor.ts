@@ -2,7 +2,6 @@ import type { Budget } from '../base/budget.js';
 import type { InjectionPlan } from '../fault/inject.js';
 import type { Kernel } from '../linux/kernel.js';
 import type { NumaNodeConfig } from '../mem/phys-memory.js';
-import type { Access } from '../plan/plan.js';
 import type { ArgSpec } from './args.js';
 import type { MachineView } from './view.js';
 
@@ -11,6 +10,9 @@ import type { MachineView } from './view.js';
  * boots a machine from its hardware config, names its entry points, and offers a view of the machine; a
  * second IOMMU (VT-d, SMMUv3) or a second driver backend is new modules plus one line in runtime/vendors.
  */
+
+/** The direction of a DMA or an IOMMU access. */
+export type Access = 'read' | 'write';
 
 /** The outcome of a DMA or an IOMMU access: a translation, or the fault the hardware reported. */
 export type AccessResult =

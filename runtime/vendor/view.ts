@@ -24,7 +24,13 @@ export interface DomainView {
 
 /** What an executed command did, in vendor-neutral terms (for the invariants). */
 export type CommandEffect =
-  | { readonly kind: 'invalidate'; readonly domainId: number; readonly start: bigint; readonly size: bigint; readonly guest: boolean }
+  | {
+      readonly kind: 'invalidate';
+      readonly domainId: number;
+      readonly start: bigint;
+      readonly size: bigint;
+      readonly guest: boolean;
+    }
   | { readonly kind: 'wait' }
   | { readonly kind: 'other' };
 

@@ -13,5 +13,5 @@ export const VENDORS: { readonly [K in VendorConfig['kind']]: Vendor<Extract<Ven
 };
 
 export function vendorOf<C extends VendorConfig>(config: C): Vendor<C> {
-  return VENDORS[config.kind] as Vendor<C>;
+  return VENDORS[config.kind];
 }

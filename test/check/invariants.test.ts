@@ -8,7 +8,6 @@ import { iommu_free_pages } from '../../runtime/linux/iommu-pages.js';
 import { kfree } from '../../runtime/linux/slab.js';
 import { set_memory_wb } from '../../runtime/linux/set-memory.js';
 import { iommu_unmap } from '../../runtime/linux/amd/iommu-core.js';
-import { amd_iommu_domain_free } from '../../runtime/linux/amd/pdom.js';
 import { registerDriverVariant } from '../../runtime/linux/amd/variants/index.js';
 import { ViommuPatchV3 } from '../../runtime/linux/amd/viommu.js';
 import type { AmdIommu } from '../../runtime/linux/amd/amd-iommu.js';
@@ -25,7 +24,12 @@ const SUB = 0x200000n;
 const pdomOf = (iommu: AmdIommu): ProtectionDomain => iommu.viommu_pdom as ProtectionDomain;
 
 class LeaksSlot0 extends ViommuPatchV3 {
-  override viommu_priv_unmap_flush_free(iommu: AmdIommu | null, iova: bigint, size: bigint, cpu_va: bigint | null): number {
+  override viommu_priv_unmap_flush_free(
+    iommu: AmdIommu | null,
+    iova: bigint,
+    size: bigint,
+    cpu_va: bigint | null,
+  ): number {
     if (iova !== 0n) return super.viommu_priv_unmap_flush_free(iommu, iova, size, cpu_va);
     iommu_unmap(this.d.k, iommu!.viommu_pdom, iova, size);
     this.amd_iommu_flush_private_vm_region(iommu!, iommu!.viommu_pdom, iova, size);
@@ -35,7 +39,12 @@ class LeaksSlot0 extends ViommuPatchV3 {
 }
 
 class FreesUc extends ViommuPatchV3 {
-  override viommu_priv_unmap_flush_free(iommu: AmdIommu | null, iova: bigint, size: bigint, cpu_va: bigint | null): number {
+  override viommu_priv_unmap_flush_free(
+    iommu: AmdIommu | null,
+    iova: bigint,
+    size: bigint,
+    cpu_va: bigint | null,
+  ): number {
     iommu_unmap(this.d.k, iommu!.viommu_pdom, iova, size);
     this.amd_iommu_flush_private_vm_region(iommu!, iommu!.viommu_pdom, iova, size);
     iommu_free_pages(this.d.k, cpu_va); // forgets set_memory_wb
@@ -62,13 +71,23 @@ class FreesLinkedTable extends ViommuPatchV3 {
 }
 
 class FlushesTooNarrow extends ViommuPatchV3 {
-  override amd_iommu_flush_private_vm_region(iommu: AmdIommu, pdom: KPtr<ProtectionDomain>, address: bigint, _size: bigint): number {
+  override amd_iommu_flush_private_vm_region(
+    iommu: AmdIommu,
+    pdom: KPtr<ProtectionDomain>,
+    address: bigint,
+    _size: bigint,
+  ): number {
     return super.amd_iommu_flush_private_vm_region(iommu, pdom, address, 0x1000n);
   }
 }
 
 class FlushesWholeDomain extends ViommuPatchV3 {
-  override amd_iommu_flush_private_vm_region(iommu: AmdIommu, pdom: KPtr<ProtectionDomain>, _address: bigint, _size: bigint): number {
+  override amd_iommu_flush_private_vm_region(
+    iommu: AmdIommu,
+    pdom: KPtr<ProtectionDomain>,
+    _address: bigint,
+    _size: bigint,
+  ): number {
     return super.amd_iommu_flush_private_vm_region(iommu, pdom, 0n, 0x7fff_ffff_ffff_ffffn);
   }
 }
@@ -80,7 +99,12 @@ class NeverFlushes extends ViommuPatchV3 {
 }
 
 class DoubleFree extends ViommuPatchV3 {
-  override viommu_priv_unmap_flush_free(iommu: AmdIommu | null, iova: bigint, size: bigint, cpu_va: bigint | null): number {
+  override viommu_priv_unmap_flush_free(
+    iommu: AmdIommu | null,
+    iova: bigint,
+    size: bigint,
+    cpu_va: bigint | null,
+  ): number {
     const ret = super.viommu_priv_unmap_flush_free(iommu, iova, size, cpu_va);
     if (iova === 0n) iommu_free_pages(this.d.k, cpu_va);
     return ret;
@@ -90,7 +114,9 @@ class DoubleFree extends ViommuPatchV3 {
 class DerefsAfterClear extends ViommuPatchV3 {
   override viommu_private_space_uninit(iommu: AmdIommu): void {
     super.viommu_private_space_uninit(iommu);
-    this.d.k.call(frame('viommu_private_space_uninit'), () => this.d.k.deref(iommu.viommu_pdom, { field: 'protection_domain.id' }));
+    this.d.k.call(frame('viommu_private_space_uninit'), () =>
+      this.d.k.deref(iommu.viommu_pdom, { field: 'protection_domain.id' }),
+    );
   }
 }
 
@@ -146,29 +172,67 @@ describe('every invariant can fail', () => {
   it.each(BROKEN)('%s catches %s', (invariant, name, cls, message) => {
     registerDriverVariant(name, { description: 'broken on purpose', create: (d) => new cls(d) });
     const violations = checkInvariants(execute(scenario(name)), none);
-    expect(violations.filter((v) => v.invariant === invariant && v.level === 'error').map((v) => v.message).join('\n')).toMatch(message);
+    expect(
+      violations
+        .filter((v) => v.invariant === invariant && v.level === 'error')
+        .map((v) => v.message)
+        .join('\n'),
+    ).toMatch(message);
     // Switched off with a reason, the same run passes that invariant.
-    expect(checkInvariants(execute(scenario(name)), { disabled: [invariant] }).some((v) => v.invariant === invariant)).toBe(false);
+    expect(
+      checkInvariants(execute(scenario(name)), { disabled: [invariant] }).some((v) => v.invariant === invariant),
+    ).toBe(false);
   });
 
   it('flush_before_free warns about a whole-domain flush where a range would do', () => {
-    registerDriverVariant('test-flushes-whole-domain', { description: 'broken on purpose', create: (d) => new FlushesWholeDomain(d) });
+    registerDriverVariant('test-flushes-whole-domain', {
+      description: 'broken on purpose',
+      create: (d) => new FlushesWholeDomain(d),
+    });
     const v = checkInvariants(execute(scenario('test-flushes-whole-domain')), none);
     expect(v.filter((x) => x.level === 'error')).toEqual([]);
-    expect(v.filter((x) => x.level === 'warning').map((x) => x.message)[0]).toMatch(/a whole-domain flush where a range would do/);
+    expect(v.filter((x) => x.level === 'warning').map((x) => x.message)[0]).toMatch(
+      /a whole-domain flush where a range would do/,
+    );
   });
 
   it('no_stale_iotlb catches a DMA through a stale entry', () => {
-    registerDriverVariant('test-never-flushes', { description: 'broken on purpose', create: (d) => new NeverFlushes(d) });
+    registerDriverVariant('test-never-flushes', {
+      description: 'broken on purpose',
+      create: (d) => new NeverFlushes(d),
+    });
     const v = checkInvariants(execute(scenario('test-never-flushes', 'test/check/fixtures/stale.yaml')), none);
-    expect(v.filter((x) => x.invariant === 'no_stale_iotlb').map((x) => x.message)).toEqual(['iommu0 served iova 0x1040 of domain 2 from a stale entry']);
+    expect(v.filter((x) => x.invariant === 'no_stale_iotlb').map((x) => x.message)).toEqual([
+      'iommu0 served iova 0x1040 of domain 2 from a stale entry',
+    ]);
   });
 
   it('errno discipline (opt-in) flags the stock driver collapsing -EBUSY into -ENOMEM, unless the translation is listed', () => {
     const plan = scenario('v3');
-    const faulted: Plan = { ...plan, faults: [{ site: '**/alloc_private_subregion[1]/**/_set_memory_uc', schedule: { mode: 'nth', n: 1 }, errno: -Errno.EBUSY }] };
-    const strict = checkInvariants(execute(faulted), { disabled: [], enabled: ['errno_discipline'], errnoTranslations: [] });
-    expect(strict.map((v) => `${v.invariant}: ${v.message}`)).toEqual(['errno_discipline: step init returned -12, but -16 was injected']);
-    expect(checkInvariants(execute(faulted), { disabled: [], enabled: ['errno_discipline'], errnoTranslations: [[-Errno.EBUSY, [-Errno.ENOMEM]]] })).toEqual([]);
+    const faulted: Plan = {
+      ...plan,
+      faults: [
+        {
+          site: '**/alloc_private_subregion[1]/**/_set_memory_uc',
+          schedule: { mode: 'nth', n: 1 },
+          errno: -Errno.EBUSY,
+        },
+      ],
+    };
+    const strict = checkInvariants(execute(faulted), {
+      disabled: [],
+      enabled: ['errno_discipline'],
+      errnoTranslations: [],
+    });
+    expect(strict.map((v) => `${v.invariant}: ${v.message}`)).toEqual([
+      'errno_discipline: step init returned -12, but -16 was injected',
+    ]);
+    expect(
+      checkInvariants(execute(faulted), {
+        disabled: [],
+        enabled: ['errno_discipline'],
+        errnoTranslations: [[-Errno.EBUSY, [-Errno.ENOMEM]]],
+      }),
+    ).toEqual([]);
   });
 });

@@ -16,16 +16,23 @@ class CorruptsAllocator extends ViommuPatchV3 {
 
 describe('model self-checks', () => {
   it('report a broken model invariant as a bug in viommu-spec, with exit code 3', async () => {
-    registerDriverVariant('test-corrupts-allocator', { description: 'corrupts the model on purpose', create: (d) => new CorruptsAllocator(d) });
+    registerDriverVariant('test-corrupts-allocator', {
+      description: 'corrupts the model on purpose',
+      create: (d) => new CorruptsAllocator(d),
+    });
     let err = '';
     const o = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
     try {
-      expect(await main(['node', 'viommu-spec', 'run', 'test/check/fixtures/corrupting-variant.yaml', '--jobs', '1'])).toBe(3);
+      expect(
+        await main(['node', 'viommu-spec', 'run', 'test/check/fixtures/corrupting-variant.yaml', '--jobs', '1']),
+      ).toBe(3);
     } finally {
       o.mockRestore();
       e.mockRestore();
     }
-    expect(err).toMatch(/^viommu-spec: internal model error: node 0: \d+ free \+ \d+ live pages != 262144\nThis is a bug in viommu-spec itself, not in the driver under test\./);
+    expect(err).toMatch(
+      /^viommu-spec: internal model error: node 0: \d+ free \+ \d+ live pages != 262144\nThis is a bug in viommu-spec itself, not in the driver under test\./,
+    );
   });
 });

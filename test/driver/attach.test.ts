@@ -76,7 +76,9 @@ describe('attach_device / detach_device', () => {
   });
 
   it('a failed GFP_ATOMIC allocation for the iommu_array entry returns -ENOMEM and leaves the DTE alone', () => {
-    const { m, iommu, pdom, dteAt, dev } = booted({ faults: [{ site: 'attach_device/pdom_attach_iommu/kzalloc', schedule: { mode: 'nth', n: 1 } }] });
+    const { m, iommu, pdom, dteAt, dev } = booted({
+      faults: [{ site: 'attach_device/pdom_attach_iommu/kzalloc', schedule: { mode: 'nth', n: 1 } }],
+    });
     expect(attach_device(m.driver, iommu, dev, pdom)).toBe(-12);
     expect(m.k.mem.read64(dteAt)).toBe(0n);
     expect(dev.domain).toBeNull();
@@ -96,7 +98,10 @@ describe('attach_device / detach_device', () => {
     const id = pdom.id.toString(16).padStart(4, '0');
     const cmds = commandsSince(m, before);
     // set_dte_entry flushes the (same) old domain ID, then the DTE is flushed and the domain waited on.
-    const opcodeAndWord0 = cmds.slice(0, 4).map((c) => { const [w0, w1] = c.split(' '); return `${w1![0]} ${w0}`; });
+    const opcodeAndWord0 = cmds.slice(0, 4).map((c) => {
+      const [w0, w1] = c.split(' ');
+      return `${w1![0]} ${w0}`;
+    });
     expect(opcodeAndWord0).toEqual(['3 00000000', '1 00204001', '2 00000010', '1 00204001']);
     expect(cmds[0]).toBe(`00000000 3000${id} fffff003 7fffffff`);
     expect(m.dma(0, DEV, (1n << 40n) + 8n, 'read')).toMatchObject({ ok: true, pa: 0x80_0008n });

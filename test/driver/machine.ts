@@ -18,14 +18,25 @@ export const IOMMU0: AmdIommuConfig = {
 };
 
 export function machine(
-  opts: { iommu?: Partial<AmdIommuConfig>; variant?: string; pgsize4k?: boolean; faults?: InjectionPlan[]; nodes?: NumaNodeConfig[] } = {},
+  opts: {
+    iommu?: Partial<AmdIommuConfig>;
+    variant?: string;
+    pgsize4k?: boolean;
+    faults?: InjectionPlan[];
+    nodes?: NumaNodeConfig[];
+  } = {},
 ): AmdMachine {
   const config = {
     kind: 'amd',
     iommus: [{ ...IOMMU0, ...opts.iommu }],
     driver: { variant: opts.variant ?? 'v3', pgsize4k: opts.pgsize4k ?? false, viommu: true },
   } as const;
-  return new AmdMachine(opts.nodes ?? [{ id: 0, base: 0n, size: 64n << 30n }], config, opts.faults ?? [], DEFAULT_BUDGET);
+  return new AmdMachine(
+    opts.nodes ?? [{ id: 0, base: 0n, size: 64n << 30n }],
+    config,
+    opts.faults ?? [],
+    DEFAULT_BUDGET,
+  );
 }
 
 /** What a spec looks at, condensed: log lines, executed commands, non-WB ranges, live allocations by site. */

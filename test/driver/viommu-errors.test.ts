@@ -9,10 +9,12 @@ import type { AmdMachine as Machine } from '../../runtime/vendor/amd/machine.js'
 const SUB = 'amd_viommu_init/viommu_private_space_init/alloc_private_subregion';
 const fail = (site: string, n = 1) => [{ site, schedule: { mode: 'nth' as const, n } }];
 
-
 /** Commands of a teardown of subregions [0, k): an invalidation and a completion wait each. */
 function teardownCommands(k: number): string[] {
-  return Array.from({ length: k }, (_, i) => [`00000000 30000002 00${(i * 2).toString(16)}ff003 00000000`, `00204001 10000000 0000000${i + 1} 00000000`]).flat();
+  return Array.from({ length: k }, (_, i) => [
+    `00000000 30000002 00${(i * 2).toString(16)}ff003 00000000`,
+    `00204001 10000000 0000000${i + 1} 00000000`,
+  ]).flat();
 }
 
 function init(m: Machine): number {
@@ -23,7 +25,11 @@ describe('1. ERR_PTR from the domain allocator is not checked', () => {
   it('stores the ERR_PTR, allocates subregion 0 and sets it UC, then oopses in iommu_map', () => {
     const m = machine({ faults: fail('**/protection_domain_alloc/kzalloc') });
     const report = oopsOf(() => init(m));
-    expect(report).toMatchObject({ message: 'BUG: unable to handle page fault for address: fffffffffffffffc', function: 'iommu_map_nosync', field: 'iommu_domain.ops' });
+    expect(report).toMatchObject({
+      message: 'BUG: unable to handle page fault for address: fffffffffffffffc',
+      function: 'iommu_map_nosync',
+      field: 'iommu_domain.ops',
+    });
     const v = view(m);
     expect(v.log.filter((l) => l.startsWith('err'))).toEqual([]); // the "-ENOMEM + pr_err" branch is dead code
     expect(v.live).toEqual([...BOOT_LIVE, `${SUB}[0]/viommu_priv_alloc_map_flush/iommu_alloc_pages_node_sz@400000`]);
@@ -34,7 +40,10 @@ describe('1. ERR_PTR from the domain allocator is not checked', () => {
   it('a later uninit oopses too, in amd_iommu_domain_free', () => {
     const m = machine({ faults: fail('**/protection_domain_alloc/kzalloc') });
     oopsOf(() => init(m));
-    expect(oopsOf(() => m.patch.viommu_private_space_uninit(m.iommu(0)))).toMatchObject({ function: 'amd_iommu_domain_free', field: 'protection_domain.dev_list' });
+    expect(oopsOf(() => m.patch.viommu_private_space_uninit(m.iommu(0)))).toMatchObject({
+      function: 'amd_iommu_domain_free',
+      field: 'protection_domain.dev_list',
+    });
   });
 
   it('hatdis gives ERR_PTR(-EOPNOTSUPP) with the same oops; a failed top table gives ERR_PTR(-ENOMEM)', () => {
@@ -48,7 +57,9 @@ describe('1. ERR_PTR from the domain allocator is not checked', () => {
     const m = machine({ variant: 'v3-err-ptr-fix', faults: fail('**/protection_domain_alloc/kzalloc') });
     expect(init(m)).toBe(-Errno.ENOMEM);
     const v = view(m);
-    expect(v.log.filter((l) => !l.startsWith('debug'))).toEqual(['err: AMD-Vi: viommu_private_space_init: Failed to initialize private space']);
+    expect(v.log.filter((l) => !l.startsWith('debug'))).toEqual([
+      'err: AMD-Vi: viommu_private_space_init: Failed to initialize private space',
+    ]);
     expect([v.live, v.uc, v.events]).toEqual([BOOT_LIVE, [], []]);
     expect(init(machine({ variant: 'v3-err-ptr-fix', iommu: { hats: 'hatdis' } }))).toBe(-Errno.EOPNOTSUPP);
   });
@@ -59,7 +70,9 @@ describe('2. every subregion failure becomes -ENOMEM after a full unwind', () =>
     const m = machine({ faults: fail(`${SUB}[${k}]/viommu_priv_alloc_map_flush/iommu_alloc_pages_node_sz`) });
     expect(init(m)).toBe(-Errno.ENOMEM);
     const v = view(m);
-    expect(v.log.filter((l) => !l.startsWith('debug'))).toEqual([`err: AMD-Vi: viommu_private_space_init: Failed to allocate vIOMMU private subregion ${k}`]);
+    expect(v.log.filter((l) => !l.startsWith('debug'))).toEqual([
+      `err: AMD-Vi: viommu_private_space_init: Failed to allocate vIOMMU private subregion ${k}`,
+    ]);
     expect(v.commands).toEqual(teardownCommands(k));
     expect([v.live, v.uc, v.events]).toEqual([BOOT_LIVE, [], []]);
     expect(m.iommu(0).viommu_pdom).toBeNull();
@@ -77,7 +90,9 @@ describe('2. every subregion failure becomes -ENOMEM after a full unwind', () =>
     const m = machine({ faults: fail(`${SUB}[0]/**/iommu_map_nosync/iommu_alloc_pages_node_sz`) });
     expect(init(m)).toBe(-Errno.ENOMEM);
     const v = view(m);
-    expect(v.log.filter((l) => !l.startsWith('debug'))).toEqual(['err: AMD-Vi: viommu_private_space_init: Failed to allocate vIOMMU private subregion 0']);
+    expect(v.log.filter((l) => !l.startsWith('debug'))).toEqual([
+      'err: AMD-Vi: viommu_private_space_init: Failed to allocate vIOMMU private subregion 0',
+    ]);
     expect([v.commands, v.live, v.uc, v.events]).toEqual([[], BOOT_LIVE, [], []]);
   });
 });
@@ -99,7 +114,9 @@ describe('4. flush failures in teardown', () => {
     init(m);
     m.patch.viommu_private_space_uninit(m.iommu(0));
     const v = view(m);
-    expect(v.log.filter((l) => !l.startsWith('debug'))).toEqual(Array(4).fill('alert: AMD-Vi: IOMMU 0000:00:00.2: Completion-Wait loop timed out'));
+    expect(v.log.filter((l) => !l.startsWith('debug'))).toEqual(
+      Array(4).fill('alert: AMD-Vi: IOMMU 0000:00:00.2: Completion-Wait loop timed out'),
+    );
     expect(v.commands).toEqual(['00000000 30000002 000ff003 00000000']); // only the first invalidation ran
     expect([v.live, v.uc]).toEqual([BOOT_LIVE, []]); // pages freed although their flush never completed
   });
@@ -112,7 +129,10 @@ describe('4. flush failures in teardown', () => {
     m.patch.viommu_private_space_uninit(iommu);
     const v = view(m);
     expect(v.log.filter((l) => !l.startsWith('debug'))).toEqual([
-      ...[0, 1, 2, 3].flatMap((i) => ['err: AMD-Vi: Command buffer timeout', `warn: AMD-Vi: viommu_priv_unmap_flush_free: IOTLB flush failed (-5) for 0x200000 at 0x${(i * 0x200000).toString(16)}`]),
+      ...[0, 1, 2, 3].flatMap((i) => [
+        'err: AMD-Vi: Command buffer timeout',
+        `warn: AMD-Vi: viommu_priv_unmap_flush_free: IOTLB flush failed (-5) for 0x200000 at 0x${(i * 0x200000).toString(16)}`,
+      ]),
       'err: AMD-Vi: viommu_private_space_uninit: private subregion teardown failed (-5)',
     ]);
     expect([v.live, v.uc]).toEqual([BOOT_LIVE, []]);
@@ -124,10 +144,13 @@ describe('5. unmap size mismatch', () => {
     const m = machine();
     const iommu = m.iommu(0);
     init(m);
-    expect(iommu_unmap(m.k, iommu.viommu_pdom, 0x20_0000n, 0x20_0000n)).toBe(0x20_0000n); // someone else unmapped slot 1
+    // Someone else unmapped slot 1.
+    expect(iommu_unmap(m.k, iommu.viommu_pdom, 0x20_0000n, 0x20_0000n)).toBe(0x20_0000n);
     m.patch.viommu_private_space_uninit(iommu);
     const v = view(m);
-    expect(v.log.filter((l) => !l.startsWith('debug'))).toEqual(['warn: AMD-Vi: viommu_priv_unmap_flush_free: unmapped 0x0 of 0x200000 at 0x200000']);
+    expect(v.log.filter((l) => !l.startsWith('debug'))).toEqual([
+      'warn: AMD-Vi: viommu_priv_unmap_flush_free: unmapped 0x0 of 0x200000 at 0x200000',
+    ]);
     expect(v.commands).toHaveLength(6);
     expect([v.live, v.uc]).toEqual([BOOT_LIVE, []]);
   });
@@ -135,7 +158,9 @@ describe('5. unmap size mismatch', () => {
 
 describe('6. set_memory_wb failure is ignored', () => {
   it('frees a UC- page (recorded), and the next set_memory_uc on it fails with -EBUSY', () => {
-    const m = machine({ faults: fail('**/viommu_private_space_uninit/viommu_priv_unmap_flush_free[0]/**/_set_memory_wb') });
+    const m = machine({
+      faults: fail('**/viommu_private_space_uninit/viommu_priv_unmap_flush_free[0]/**/_set_memory_wb'),
+    });
     const iommu = m.iommu(0);
     init(m);
     m.patch.viommu_private_space_uninit(iommu);
@@ -163,10 +188,20 @@ describe('9. table pages are freed by domain free without a flush of their own',
     const m = machine();
     init(m);
     m.patch.viommu_private_space_uninit(m.iommu(0));
-    const freed = m.k.ledger.freedAllocations().filter((a) => a.site.endsWith('pt_iommu_amdv1_init/iommu_alloc_pages_node_sz') || a.site.endsWith('iommu_map_nosync/iommu_alloc_pages_node_sz'));
-    expect(freed.map((a) => a.freed!.by)).toEqual(Array(2).fill('viommu_private_space_uninit/amd_iommu_domain_free/iommu_free_pages'));
+    const freed = m.k.ledger
+      .freedAllocations()
+      .filter(
+        (a) =>
+          a.site.endsWith('pt_iommu_amdv1_init/iommu_alloc_pages_node_sz') ||
+          a.site.endsWith('iommu_map_nosync/iommu_alloc_pages_node_sz'),
+      );
+    expect(freed.map((a) => a.freed!.by)).toEqual(
+      Array(2).fill('viommu_private_space_uninit/amd_iommu_domain_free/iommu_free_pages'),
+    );
     // ...and after the last flush the hardware executed.
-    expect(freed.every((a) => a.freed!.seq > m.k.ledger.freedAllocations().find((f) => f.pa === 0xa0_0000n)!.freed!.seq)).toBe(true);
+    expect(
+      freed.every((a) => a.freed!.seq > m.k.ledger.freedAllocations().find((f) => f.pa === 0xa0_0000n)!.freed!.seq),
+    ).toBe(true);
   });
 });
 

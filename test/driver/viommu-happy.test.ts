@@ -29,7 +29,13 @@ describe('amd_viommu_init: happy path (fact sheet §6)', () => {
     expect(pdom.amdv1!.tablePages()).toHaveLength(2);
     // Top entry 0: PDE NL=2 to the level-1 table; level-1 entries 0..3: PR|FC|IR|IW|pa, NL=0.
     expect(m.k.mem.read64(0x20_6000n)).toBe(0x6000_0000_0020_7401n);
-    expect([0, 1, 2, 3, 4].map((i) => m.k.mem.read64(0x20_7000n + BigInt(i) * 8n))).toEqual([0x7000_0000_0040_0001n, 0x7000_0000_0060_0001n, 0x7000_0000_0080_0001n, 0x7000_0000_00a0_0001n, 0n]);
+    expect([0, 1, 2, 3, 4].map((i) => m.k.mem.read64(0x20_7000n + BigInt(i) * 8n))).toEqual([
+      0x7000_0000_0040_0001n,
+      0x7000_0000_0060_0001n,
+      0x7000_0000_0080_0001n,
+      0x7000_0000_00a0_0001n,
+      0n,
+    ]);
     expect(hwWalk(m.k.mem, 0x20_6000n, 3, 0x61_2345n)).toMatchObject({ pa: 0xa1_2345n, read: true, write: true });
     expect(v.uc).toEqual(Array.from({ length: 2048 }, (_, i) => [0x400 + i, 2]));
     expect(v.commands).toEqual([]);

@@ -15,13 +15,33 @@ cpSync('specs/common', join(dir, 'common'), { recursive: true });
 type Mutation = (text: string) => string;
 const at = (text: string, frac: number): number => Math.floor(frac * text.length);
 const value = fc.oneof(
-  fc.constantFrom('0x10000000000000000', '-1', '18446744073709551616', '1e400', '-0x1', '99999999999999999999999', 'NaN', '.inf', 'null', '~', '[]', '{}', '"x"', '!!binary aGk=', '&a [*a]'),
+  fc.constantFrom(
+    '0x10000000000000000',
+    '-1',
+    '18446744073709551616',
+    '1e400',
+    '-0x1',
+    '99999999999999999999999',
+    'NaN',
+    '.inf',
+    'null',
+    '~',
+    '[]',
+    '{}',
+    '"x"',
+    '!!binary aGk=',
+    '&a [*a]',
+  ),
   fc.bigInt({ min: -(1n << 70n), max: 1n << 70n }).map(String),
   fc.string({ maxLength: 20 }),
 );
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.double({ min: 0, max: 1, noNaN: true }).map((f) => (t: string) => t.slice(0, at(t, f))),
-  fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.uint8Array({ minLength: 1, maxLength: 16 })).map(([f, bytes]) => (t: string) => t.slice(0, at(t, f)) + String.fromCharCode(...bytes) + t.slice(at(t, f))),
+  fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.uint8Array({ minLength: 1, maxLength: 16 })).map(
+    ([f, bytes]) =>
+      (t: string) =>
+        t.slice(0, at(t, f)) + String.fromCharCode(...bytes) + t.slice(at(t, f)),
+  ),
   fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), value).map(([f, v]) => (t: string) => {
     // Replace the value after the colon nearest to a random point.
     const i = t.indexOf(': ', at(t, f));
@@ -31,7 +51,8 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
     (t) => `${t}\nbogus_key: 1\n`,
     (t) => `${t}\nname: twice\n`,
     (t) => `${t}\nx: ${'['.repeat(200)}${']'.repeat(200)}\n`,
-    (t) => `a: &a ["x","x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\n${t}`,
+    (t) =>
+      `a: &a ["x","x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\n${t}`,
     (t) => `${t}\n# ${'y'.repeat(10_000)}\n`,
     (t) => t.replace(/\n {2}/g, '\n   '),
     (t) => t.replace(/:/g, ''),

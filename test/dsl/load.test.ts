@@ -25,13 +25,22 @@ describe('spec values', () => {
   it('loads 64-bit hex and decimal literals without losing precision', () => {
     const [plan] = plans('test/dsl/fixtures/wide.yaml');
     const [, top, dec] = plan!.steps;
-    expect(top!.action).toMatchObject({ kind: 'call', fn: 'iommu_map', args: { iova: 0xffff_ffff_ffff_f000n, size: 0x1000n } });
+    expect(top!.action).toMatchObject({
+      kind: 'call',
+      fn: 'iommu_map',
+      args: { iova: 0xffff_ffff_ffff_f000n, size: 0x1000n },
+    });
     expect(dec!.action).toMatchObject({ args: { iova: 0xffff_ffff_ffff_f000n } });
   });
 
   it('merges the extended fragment and expands cases into named plans', () => {
     const ids = plans('specs/viommu/subregion-alloc-failure.yaml', 'specs').map((p) => p.id);
-    expect(ids).toEqual(['specs/viommu/subregion-alloc-failure.yaml#index-0', 'specs/viommu/subregion-alloc-failure.yaml#index-1', 'specs/viommu/subregion-alloc-failure.yaml#index-2', 'specs/viommu/subregion-alloc-failure.yaml#index-3']);
+    expect(ids).toEqual([
+      'specs/viommu/subregion-alloc-failure.yaml#index-0',
+      'specs/viommu/subregion-alloc-failure.yaml#index-1',
+      'specs/viommu/subregion-alloc-failure.yaml#index-2',
+      'specs/viommu/subregion-alloc-failure.yaml#index-3',
+    ]);
   });
 });
 

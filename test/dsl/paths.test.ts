@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { planFile } from '../../app/runner.js';
 
-const HW = 'hardware: { memory: [{ node: 0, base: 0, size: 1G }], iommus: [{ devid: "0000:00:00.2" }] }\nsteps: [{ call: amd_viommu_init }]\n';
+const HW =
+  'hardware: { memory: [{ node: 0, base: 0, size: 1G }], iommus: [{ devid: "0000:00:00.2" }] }\nsteps: [{ call: amd_viommu_init }]\n';
 
 /** A suite root holding one spec that extends `target`, and a fragment outside the root. */
 function suite(target: string): { root: string; spec: string } {

@@ -50,7 +50,8 @@ describe('golden files', () => {
     const [first] = run(spec, { update: true, ci: false }, dir);
     expect(resolve(first!.goldenWritten!)).toBe(join(dir, 'golden.golden.json'));
     expect(readdirSync(dir).sort()).toEqual(['golden.golden.json', 'golden.yaml']);
-    expect(JSON.parse(readFileSync(join(dir, 'golden.golden.json'), 'utf8')).steps).toEqual(['init: amd_viommu_init -> 0']);
+    const golden = JSON.parse(readFileSync(join(dir, 'golden.golden.json'), 'utf8')) as { steps: string[] };
+    expect(golden.steps).toEqual(['init: amd_viommu_init -> 0']);
     expect(run(spec, { update: false, ci: true }, dir)[0]!.status).toBe('passed');
   });
 });

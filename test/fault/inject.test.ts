@@ -37,7 +37,9 @@ describe('FaultRegistry schedules', () => {
     expect(failing([plan], times('a', 1000))).toEqual(first);
     expect(first.length).toBeGreaterThan(240);
     expect(first.length).toBeLessThan(360);
-    expect(failing([{ ...plan, schedule: { mode: 'probability', percent: 30, seed: 43 } }], times('a', 1000))).not.toEqual(first);
+    expect(
+      failing([{ ...plan, schedule: { mode: 'probability', percent: 30, seed: 43 } }], times('a', 1000)),
+    ).not.toEqual(first);
   });
 
   it('only counts calls inside the step window', () => {
@@ -49,7 +51,16 @@ describe('FaultRegistry schedules', () => {
   });
 
   it('skips allocations below minOrder', () => {
-    expect(failing([{ site: 'a', schedule: { mode: 'nth', n: 1 }, minOrder: 9 }], [['a', 0], ['a', 9], ['a', 9]])).toEqual([2]);
+    expect(
+      failing(
+        [{ site: 'a', schedule: { mode: 'nth', n: 1 }, minOrder: 9 }],
+        [
+          ['a', 0],
+          ['a', 9],
+          ['a', 9],
+        ],
+      ),
+    ).toEqual([2]);
   });
 
   it('returns the planned errno for errno sites, else the natural one, and records what fired', () => {

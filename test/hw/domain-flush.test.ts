@@ -12,17 +12,43 @@ function twoIommus(): { k: Kernel; iommus: AmdIommu[] } {
   const k = new Kernel({ nodes: [{ id: 0, base: 0n, size: 1n << 32n }] });
   const hooks = { step: () => k.step, isFreed: () => false, faults: k.faults };
   const iommus = [0, 1].map((index) =>
-    amd_iommu_boot(k, { index, seg: 0, devid: 0x0002 + index * 0x100, node: 0, extendedFeatures: 0n, processor: { kind: 'immediate' }, cmdBufEntries: 512, pci: { vendorCapability: true, vfBar: 0n, vfCntlBar: 0n }, devTable: k.withoutFaults(() => iommu_alloc_pages_node_sz(k, 0, GFP_KERNEL, 0x20_0000n)!) }, hooks),
+    amd_iommu_boot(
+      k,
+      {
+        index,
+        seg: 0,
+        devid: 0x0002 + index * 0x100,
+        node: 0,
+        extendedFeatures: 0n,
+        processor: { kind: 'immediate' },
+        cmdBufEntries: 512,
+        pci: { vendorCapability: true, vfBar: 0n, vfCntlBar: 0n },
+        devTable: k.withoutFaults(() => iommu_alloc_pages_node_sz(k, 0, GFP_KERNEL, 0x20_0000n)!),
+      },
+      hooks,
+    ),
   );
   return { k, iommus };
 }
 
 function domain(attached: AmdIommu[]): ProtectionDomain {
-  return { va: 0n, id: 3, nid: 0, iommu_array: new Map(attached.map((iommu) => [iommu.index, { iommu, refcnt: 1 }])), dev_list: [], amdv1: null, ops: null };
+  return {
+    va: 0n,
+    id: 3,
+    nid: 0,
+    iommu_array: new Map(attached.map((iommu) => [iommu.index, { iommu, refcnt: 1 }])),
+    dev_list: [],
+    amdv1: null,
+    ops: null,
+  };
 }
 
 const ops = (iommu: AmdIommu): string[] =>
-  iommu.mmio.executed.map((c) => (c.command.op === 'INVALIDATE_IOMMU_PAGES' ? `INV ${c.command.range.start.toString(16)}+${c.command.range.size.toString(16)}` : c.command.op));
+  iommu.mmio.executed.map((c) =>
+    c.command.op === 'INVALIDATE_IOMMU_PAGES'
+      ? `INV ${c.command.range.start.toString(16)}+${c.command.range.size.toString(16)}`
+      : c.command.op,
+  );
 
 describe('domain flush paths', () => {
   it('queue nothing at all for a domain attached to no IOMMU', () => {

@@ -15,7 +15,19 @@ const RW = IOMMU_READ | IOMMU_WRITE;
 const DOMID = 5;
 
 function table(k: Kernel): PtIommu {
-  const pt = PtIommu.init(k, { fmt: amdv1, hwMaxVaszLg2: 48, hwMaxOaszLg2: 52, startingLevel: 2, features: PtFeature.DYNAMIC_TOP | PtFeature.AMDV1_FORCE_COHERENCE | PtFeature.FLUSH_RANGE, nid: 0, driverOps: { changeTop: () => {}, iotlbSync: () => {} } }, GFP_KERNEL);
+  const pt = PtIommu.init(
+    k,
+    {
+      fmt: amdv1,
+      hwMaxVaszLg2: 48,
+      hwMaxOaszLg2: 52,
+      startingLevel: 2,
+      features: PtFeature.DYNAMIC_TOP | PtFeature.AMDV1_FORCE_COHERENCE | PtFeature.FLUSH_RANGE,
+      nid: 0,
+      driverOps: { changeTop: () => {}, iotlbSync: () => {} },
+    },
+    GFP_KERNEL,
+  );
   if (typeof pt === 'number') throw new Error('init');
   return pt;
 }
@@ -31,9 +43,17 @@ describe('IOTLB', () => {
     const pt = table(k);
     expect(pt.map(0n, 0x4000_0000n, 0x40_0000n - 0x20_0000n, RW, GFP_KERNEL).ret).toBe(0);
     expect(pt.map(0x20_0000n, 0x4020_0000n, 0x20_0000n, RW, GFP_KERNEL).ret).toBe(0);
-    expect(iommu.mmio.translate(ctx(pt), 0x1000n, 'read')).toMatchObject({ ok: true, pa: 0x4000_1000n, fromIotlb: false });
+    expect(iommu.mmio.translate(ctx(pt), 0x1000n, 'read')).toMatchObject({
+      ok: true,
+      pa: 0x4000_1000n,
+      fromIotlb: false,
+    });
     expect(iommu.mmio.translate(ctx(pt), 0x20_1000n, 'read')).toMatchObject({ ok: true, pa: 0x4020_1000n });
-    expect(iommu.mmio.translate(ctx(pt), 0x2000n, 'write')).toMatchObject({ ok: true, pa: 0x4000_2000n, fromIotlb: true });
+    expect(iommu.mmio.translate(ctx(pt), 0x2000n, 'write')).toMatchObject({
+      ok: true,
+      pa: 0x4000_2000n,
+      fromIotlb: true,
+    });
     iommu_queue_command(k, iommu, build_inv_iommu_pages(0x20_0000n, 0x20_0000n, DOMID, 0, false));
     expect(iommu.mmio.executed[0]!.dropped.map((e) => e.pageIova)).toEqual([0x20_0000n]);
     expect(iommu.mmio.iotlb.snapshot().map((e) => [e.domainId, e.pageIova, e.pageLg2])).toEqual([[DOMID, 0n, 21]]);
@@ -51,12 +71,31 @@ describe('IOTLB', () => {
     expect(iommu.mmio.translate(ctx(pt), 0x1008n, 'write')).toMatchObject({ ok: true, stale: false });
     expect(pt.unmap(0x1000n, 0x1000n, iommu_iotlb_gather_init())).toBe(0x1000n);
     iommu_free_pages(k, target);
-    expect(iommu.mmio.translate(ctx(pt), 0x1008n, 'write')).toEqual({ ok: true, pa: pa + 8n, fromIotlb: true, stale: true });
-    expect(iommu.mmio.staleHits).toEqual([{ step: -1, domainId: DOMID, iova: 0x1008n, cachedPa: pa + 8n, current: { fault: 'not_present' }, targetFreed: true }]);
+    expect(iommu.mmio.translate(ctx(pt), 0x1008n, 'write')).toEqual({
+      ok: true,
+      pa: pa + 8n,
+      fromIotlb: true,
+      stale: true,
+    });
+    expect(iommu.mmio.staleHits).toEqual([
+      {
+        step: -1,
+        domainId: DOMID,
+        iova: 0x1008n,
+        cachedPa: pa + 8n,
+        current: { fault: 'not_present' },
+        targetFreed: true,
+      },
+    ]);
     // After a flush of the page the access faults instead.
     iommu_queue_command(k, iommu, build_inv_iommu_pages(0x1000n, 0x1000n, DOMID, 0, false));
     expect(iommu.mmio.translate(ctx(pt), 0x1008n, 'write')).toEqual({ ok: false, fault: 'not_present' });
-    expect(iommu.mmio.events.at(-1)!.event).toMatchObject({ code: 'IO_PAGE_FAULT', domainId: DOMID, address: 0x1008n, flags: 0x20 });
+    expect(iommu.mmio.events.at(-1)!.event).toMatchObject({
+      code: 'IO_PAGE_FAULT',
+      domainId: DOMID,
+      address: 0x1008n,
+      flags: 0x20,
+    });
   });
 
   it.each([

@@ -12,11 +12,25 @@ export function devTable(k: Kernel): bigint {
 }
 
 /** A kernel with one booted IOMMU (devid 00:00.2) on a 64 GiB node. */
-export function bootOne(processor: ProcessorBehaviour = { kind: 'immediate' }, faults: InjectionPlan[] = [], cmdBufEntries = 512): { k: Kernel; iommu: AmdIommu } {
+export function bootOne(
+  processor: ProcessorBehaviour = { kind: 'immediate' },
+  faults: InjectionPlan[] = [],
+  cmdBufEntries = 512,
+): { k: Kernel; iommu: AmdIommu } {
   const k = new Kernel({ nodes: [{ id: 0, base: 0n, size: 64n << 30n }], faults });
   const iommu = amd_iommu_boot(
     k,
-    { index: 0, seg: 0, devid: 0x0002, node: 0, extendedFeatures: 0n, processor, cmdBufEntries, pci: { vendorCapability: true, vfBar: 0n, vfCntlBar: 0n }, devTable: devTable(k) },
+    {
+      index: 0,
+      seg: 0,
+      devid: 0x0002,
+      node: 0,
+      extendedFeatures: 0n,
+      processor,
+      cmdBufEntries,
+      pci: { vendorCapability: true, vfBar: 0n, vfCntlBar: 0n },
+      devTable: devTable(k),
+    },
     { step: () => k.step, isFreed: (pa) => k.ledger.isFreedPa(pa), faults: k.faults },
   );
   return { k, iommu };

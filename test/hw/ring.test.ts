@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { build_inv_dte, build_inv_iommu_pages, iommu_completion_wait, iommu_queue_command, type IommuCmd } from '../../runtime/linux/amd/cmd.js';
+import {
+  build_inv_dte,
+  build_inv_iommu_pages,
+  iommu_completion_wait,
+  iommu_queue_command,
+  type IommuCmd,
+} from '../../runtime/linux/amd/cmd.js';
 import { Errno } from '../../runtime/linux/errno.js';
 import * as R from '../../runtime/hw/regs.js';
 import { virt_to_phys } from '../../runtime/mem/direct-map.js';
@@ -10,7 +16,9 @@ describe('command ring and processor', () => {
     const { k, iommu } = bootOne();
     for (let i = 0; i < 600; i++) expect(iommu_queue_command(k, iommu, build_inv_dte(i))).toBe(0);
     expect(iommu.cmd_buf_tail).toBe((600 * 16) % 8192);
-    expect(iommu.mmio.executed.map((c) => (c.command.op === 'INVALIDATE_DEVTAB_ENTRY' ? c.command.deviceId : -1))).toEqual(Array.from({ length: 600 }, (_, i) => i));
+    expect(
+      iommu.mmio.executed.map((c) => (c.command.op === 'INVALIDATE_DEVTAB_ENTRY' ? c.command.deviceId : -1)),
+    ).toEqual(Array.from({ length: 600 }, (_, i) => i));
     expect(iommu.mmio.executed[512]!.offset).toBe(0); // the 513th command sits at the start again
   });
 
@@ -32,7 +40,9 @@ describe('command ring and processor', () => {
     const before = k.clockNs;
     expect(iommu_completion_wait(k, iommu)).toBe(-Errno.EIO);
     expect(k.clockNs - before).toBe(100_000_000); // LOOP_TIMEOUT polls, a udelay(1) after each
-    expect(k.log.lines.map((l) => [l.level, l.text])).toEqual([['alert', 'AMD-Vi: IOMMU 0000:00:00.2: Completion-Wait loop timed out']]);
+    expect(k.log.lines.map((l) => [l.level, l.text])).toEqual([
+      ['alert', 'AMD-Vi: IOMMU 0000:00:00.2: Completion-Wait loop timed out'],
+    ]);
     expect(iommu.mmio.executed.map((c) => c.command.op)).toEqual(['INVALIDATE_DEVTAB_ENTRY']);
   });
 
@@ -63,13 +73,19 @@ describe('command ring and processor', () => {
     const cmdPa = virt_to_phys(iommu.cmd_buf);
     expect(iommu.mmio.events.map((e) => e.event)).toEqual([{ code: 'ILLEGAL_COMMAND_ERROR', commandPa: cmdPa }]);
     const log = virt_to_phys(iommu.evt_buf);
-    expect([k.mem.read32(log + 4n) >>> 28, k.mem.read32(log + 8n), k.mem.read32(log + 12n)]).toEqual([0x5, Number(cmdPa & 0xffff_ffffn), 0]);
+    expect([k.mem.read32(log + 4n) >>> 28, k.mem.read32(log + 8n), k.mem.read32(log + 12n)]).toEqual([
+      0x5,
+      Number(cmdPa & 0xffff_ffffn),
+      0,
+    ]);
     expect(iommu.mmio.readl(R.MMIO_CMD_HEAD_OFFSET)).toBe(0); // the head stays on the bad command
     expect(iommu.mmio.readq(R.MMIO_STATUS_OFFSET) & R.STATUS_CMD_BUF_RUN).toBe(0n);
   });
 
   it('the doorbell failure point hangs the processor, so the next completion wait times out', () => {
-    const { k, iommu } = bootOne({ kind: 'immediate' }, [{ site: '**/hw_cmd_processor_hang', schedule: { mode: 'nth', n: 2 } }]);
+    const { k, iommu } = bootOne({ kind: 'immediate' }, [
+      { site: '**/hw_cmd_processor_hang', schedule: { mode: 'nth', n: 2 } },
+    ]);
     expect(iommu_queue_command(k, iommu, build_inv_iommu_pages(0n, 0x1000n, 1, 0, false))).toBe(0);
     expect(iommu_completion_wait(k, iommu)).toBe(-Errno.EIO);
     expect(iommu.mmio.executed.map((c) => c.command.op)).toEqual(['INVALIDATE_IOMMU_PAGES']);

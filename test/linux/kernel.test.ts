@@ -18,17 +18,26 @@ describe('kernel pointers and oops', () => {
 
   it('turns a NULL or ERR_PTR dereference into an oops at the faulting address', () => {
     const k = makeKernel();
-    expect(oopsOf(() => k.call(frame('iommu_map_nosync'), () => k.deref(ERR_PTR(-Errno.ENOMEM), { field: 'iommu_domain.ops', offset: 8n })))).toEqual({
+    expect(
+      oopsOf(() =>
+        k.call(frame('iommu_map_nosync'), () =>
+          k.deref(ERR_PTR(-Errno.ENOMEM), { field: 'iommu_domain.ops', offset: 8n }),
+        ),
+      ),
+    ).toEqual({
       message: 'BUG: unable to handle page fault for address: fffffffffffffffc',
       address: 0xffff_ffff_ffff_fffcn,
       function: 'iommu_map_nosync',
       field: 'iommu_domain.ops',
       step: -1,
     });
-    expect(oopsOf(() => k.call(frame('f'), () => k.deref(null, { field: 'x.y', offset: 0x10n }))).message).toBe('BUG: kernel NULL pointer dereference, address: 0000000000000010');
-    expect(oopsOf(() => k.call(frame('f'), () => k.deref(ERR_PTR(-Errno.ENOMEM), { field: 'protection_domain.dev_list' }))).message).toBe(
-      'BUG: unable to handle page fault for address: fffffffffffffff4 (+ offsetof protection_domain.dev_list)',
+    expect(oopsOf(() => k.call(frame('f'), () => k.deref(null, { field: 'x.y', offset: 0x10n }))).message).toBe(
+      'BUG: kernel NULL pointer dereference, address: 0000000000000010',
     );
+    expect(
+      oopsOf(() => k.call(frame('f'), () => k.deref(ERR_PTR(-Errno.ENOMEM), { field: 'protection_domain.dev_list' })))
+        .message,
+    ).toBe('BUG: unable to handle page fault for address: fffffffffffffff4 (+ offsetof protection_domain.dev_list)');
   });
 
   it('records WARN with the function that raised it and returns the condition', () => {
@@ -40,7 +49,9 @@ describe('kernel pointers and oops', () => {
 
   it('names failure points by call path, with loop indices', () => {
     const k = makeKernel([[0n, 1n << 26n]], [{ site: 'init/sub[2]/kzalloc', schedule: { mode: 'nth', n: 1 } }]);
-    const results = [0, 1, 2, 3].map((i) => k.call(frame('init'), () => k.call(frame('sub'), () => k.shouldFail('kzalloc'), i)));
+    const results = [0, 1, 2, 3].map((i) =>
+      k.call(frame('init'), () => k.call(frame('sub'), () => k.shouldFail('kzalloc'), i)),
+    );
     expect(results).toEqual([undefined, undefined, { value: null }, undefined]);
   });
 });

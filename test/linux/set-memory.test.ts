@@ -52,6 +52,8 @@ describe('set_memory_uc / set_memory_wb', () => {
     const k = makeKernel();
     const va = iommu_alloc_pages_node_sz(k, 0, GFP_KERNEL, 0x1000n)!;
     expect(set_memory_uc(k, va, 0)).toBe(-Errno.EINVAL);
-    expect(k.events).toMatchObject([{ kind: 'warn', message: 'memtype_reserve failed: [mem 0x00000000-0xffffffffffffffff], req uncached-minus' }]);
+    expect(k.events).toMatchObject([
+      { kind: 'warn', message: 'memtype_reserve failed: [mem 0x00000000-0xffffffffffffffff], req uncached-minus' },
+    ]);
   });
 });

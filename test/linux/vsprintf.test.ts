@@ -7,7 +7,9 @@ describe('vsprintf (Linux semantics)', () => {
     expect(vsprintf('%#x %#zx %#lx %#llx', [0, 0n, 0n, 0n])).toBe('0x0 0x0 0x0 0x0');
   });
   it('prints hex, decimal and strings as the driver uses them', () => {
-    expect(vsprintf('%s: unmapped %#zx of %#lx at %#llx', ['f', 0x1000n, 0x200000n, 0x600000n])).toBe('f: unmapped 0x1000 of 0x200000 at 0x600000');
+    expect(vsprintf('%s: unmapped %#zx of %#lx at %#llx', ['f', 0x1000n, 0x200000n, 0x600000n])).toBe(
+      'f: unmapped 0x1000 of 0x200000 at 0x600000',
+    );
     expect(vsprintf('failed (%d) subregion %d', [-5, 3])).toBe('failed (-5) subregion 3');
     expect(vsprintf('%#llx', [0xffff_8880_0020_0000n])).toBe('0xffff888000200000');
   });
@@ -24,7 +26,17 @@ describe('vsprintf (Linux semantics)', () => {
   });
   it('adds the pr_fmt prefix and strips the trailing newline', () => {
     const log = new KernelLog();
-    printers(log, 'AMD-Vi: ').pr_err('%s: Failed to allocate vIOMMU private subregion %d\n', 'viommu_private_space_init', 2);
-    expect(log.lines).toEqual([{ level: 'err', text: 'AMD-Vi: viommu_private_space_init: Failed to allocate vIOMMU private subregion 2', step: -1 }]);
+    printers(log, 'AMD-Vi: ').pr_err(
+      '%s: Failed to allocate vIOMMU private subregion %d\n',
+      'viommu_private_space_init',
+      2,
+    );
+    expect(log.lines).toEqual([
+      {
+        level: 'err',
+        text: 'AMD-Vi: viommu_private_space_init: Failed to allocate vIOMMU private subregion 2',
+        step: -1,
+      },
+    ]);
   });
 });

@@ -8,7 +8,8 @@ import { PAGE_OFFSET } from '../../runtime/mem/direct-map.js';
 import type { InjectionPlan } from '../../runtime/fault/inject.js';
 
 /** The features amd_iommu_domain_alloc_paging_v1 sets on bare metal (no NpCache). */
-export const AMD_V1_FEATURES = PtFeature.DYNAMIC_TOP | PtFeature.AMDV1_ENCRYPT_TABLES | PtFeature.AMDV1_FORCE_COHERENCE | PtFeature.FLUSH_RANGE;
+export const AMD_V1_FEATURES =
+  PtFeature.DYNAMIC_TOP | PtFeature.AMDV1_ENCRYPT_TABLES | PtFeature.AMDV1_FORCE_COHERENCE | PtFeature.FLUSH_RANGE;
 
 export interface TestTable {
   k: Kernel;
@@ -30,7 +31,11 @@ export function newTable(hwMaxVaszLg2 = 64, faults: InjectionPlan[] = [], featur
       g.freelist = [];
     },
   };
-  const pt = PtIommu.init(k, { fmt: amdv1, hwMaxVaszLg2, hwMaxOaszLg2: 52, startingLevel: 2, features, nid: 0, driverOps: ops }, GFP_KERNEL);
+  const pt = PtIommu.init(
+    k,
+    { fmt: amdv1, hwMaxVaszLg2, hwMaxOaszLg2: 52, startingLevel: 2, features, nid: 0, driverOps: ops },
+    GFP_KERNEL,
+  );
   if (typeof pt === 'number') throw new Error(`init failed: ${pt}`);
   return { k, pt, topChanges, syncs };
 }

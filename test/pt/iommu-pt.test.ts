@@ -70,9 +70,11 @@ describe('map errors', () => {
   it('-EADDRINUSE on any overlap, reporting the bytes it installed before the conflict', () => {
     const { pt } = newTable();
     expect(pt.map(0x20_0000n, 0x20_0000n, 0x20_0000n, RW, GFP_KERNEL).ret).toBe(0);
-    expect(pt.map(0x30_0000n, 0x0n, 0x1000n, RW, GFP_KERNEL).ret).toBe(-Errno.EADDRINUSE); // inside the 2M leaf
+    // Inside the 2M leaf.
+    expect(pt.map(0x30_0000n, 0x0n, 0x1000n, RW, GFP_KERNEL).ret).toBe(-Errno.EADDRINUSE);
     expect(pt.map(0x1f_e000n, 0x0n, 0x4000n, RW, GFP_KERNEL)).toEqual({ ret: -Errno.EADDRINUSE, mapped: 0x2000n });
-    expect(pt.map(0x0n, 0x0n, 0x40_0000n, RW, GFP_KERNEL)).toEqual({ ret: -Errno.EADDRINUSE, mapped: 0n }); // 4M over it
+    // 4M over it.
+    expect(pt.map(0x0n, 0x0n, 0x40_0000n, RW, GFP_KERNEL)).toEqual({ ret: -Errno.EADDRINUSE, mapped: 0n });
   });
 
   it('-ENOMEM when a table page cannot be allocated; tables made before the failure stay linked', () => {
@@ -102,7 +104,12 @@ describe('KUnit-equivalent checks', () => {
       expect(pt.iovaToPhys(iova - 1n)).toBe(0n);
       // Exactly one entry group: count present entries in the leaf's table.
       const level = Math.floor((lg2 - 12) / 9);
-      const w = hwWalk(k.mem, pt_iommu_amdv1_hw_info(pt.top()).host_pt_root, pt_iommu_amdv1_hw_info(pt.top()).mode, iova);
+      const w = hwWalk(
+        k.mem,
+        pt_iommu_amdv1_hw_info(pt.top()).host_pt_root,
+        pt_iommu_amdv1_hw_info(pt.top()).mode,
+        iova,
+      );
       if (isWalkFault(w)) throw new Error('walk fault');
       expect(w.pageLg2).toBe(lg2);
       const leafTable = w.tables[w.tables.length - 1]!;
@@ -134,7 +141,8 @@ describe('KUnit-equivalent checks', () => {
 
   it('frees a lower table only when one request covers all of it; an emptied table otherwise stays', () => {
     const { pt, k } = newTable();
-    const fourK = (): void => void expect(pt.map(0x0n, 0x1000n, 0x20_0000n, RW, GFP_KERNEL).ret).toBe(0); // iova^pa forces 4K leaves
+    // iova ^ pa forces 4K leaves.
+    const fourK = (): void => void expect(pt.map(0x0n, 0x1000n, 0x20_0000n, RW, GFP_KERNEL).ret).toBe(0);
     fourK();
     expect(k.ledger.liveAllocations()).toHaveLength(3); // top, level 1, level 0
     const halves = iommu_iotlb_gather_init();

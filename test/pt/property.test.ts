@@ -1,4 +1,5 @@
-import { pt_iommu_amdv1_hw_info } from '../../runtime/pt/fmt/amdv1.js';
+import { amdv1, pt_iommu_amdv1_hw_info } from '../../runtime/pt/fmt/amdv1.js';
+import { enumerateLeaves } from '../../runtime/pt/enumerate.js';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { GFP_KERNEL } from '../../runtime/linux/gfp.js';
@@ -16,7 +17,8 @@ type Op =
   | { kind: 'unmapMapped'; pick: number; shape: Shape };
 
 const K4 = 0x1000n;
-const pow2 = (lo: number, hi: number): fc.Arbitrary<bigint> => fc.integer({ min: lo, max: hi }).map((n) => 1n << BigInt(n));
+const pow2 = (lo: number, hi: number): fc.Arbitrary<bigint> =>
+  fc.integer({ min: lo, max: hi }).map((n) => 1n << BigInt(n));
 const iovaArb: fc.Arbitrary<bigint> = fc.oneof(
   fc.nat(1023).map((n) => BigInt(n) * K4),
   fc.tuple(fc.nat(63), fc.nat(3)).map(([a, b]) => BigInt(a) * 0x20_0000n + BigInt(b) * K4),
@@ -35,11 +37,19 @@ const lenArb: fc.Arbitrary<bigint> = fc.oneof(
 
 /** Keeps the leaf count small: a long range gets a PA congruent to its IOVA modulo 2^48. */
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ iova: iovaArb, len: lenArb, prot: fc.integer({ min: 0, max: 3 }), skew: fc.nat(0xfff), high: fc.boolean() }).map(({ iova, len, prot, skew, high }) => {
-    let pa = len <= 32n * K4 ? BigInt(skew) * K4 : iova % (1n << 48n);
-    if (high && skew < 8) pa += 1n << 52n;
-    return { kind: 'map' as const, iova, pa, len, prot: prot === 0 && skew > 16 ? 3 : prot };
-  }),
+  fc
+    .record({
+      iova: iovaArb,
+      len: lenArb,
+      prot: fc.integer({ min: 0, max: 3 }),
+      skew: fc.nat(0xfff),
+      high: fc.boolean(),
+    })
+    .map(({ iova, len, prot, skew, high }) => {
+      let pa = len <= 32n * K4 ? BigInt(skew) * K4 : iova % (1n << 48n);
+      if (high && skew < 8) pa += 1n << 52n;
+      return { kind: 'map' as const, iova, pa, len, prot: prot === 0 && skew > 16 ? 3 : prot };
+    }),
   // Tile a whole level-0 (2 MiB) or level-1 (1 GiB) table span with 32 NL=7 leaves, so unmaps can free tables.
   fc.record({ n: fc.nat(7), k: fc.constantFrom(1n, 3n, 5n), big: fc.boolean() }).map(({ n, k, big }) => {
     const span = big ? 1n << 30n : 1n << 21n;
@@ -47,7 +57,9 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     return { kind: 'map' as const, iova, pa: iova + k * (span >> 5n), len: span, prot: 3 };
   }),
   fc.record({ iova: iovaArb, len: lenArb }).map(({ iova, len }) => ({ kind: 'unmap' as const, iova, len })),
-  fc.record({ pick: fc.nat(), shape: fc.constantFrom<Shape>('exact', 'first4k', 'double', 'span2m', 'span1g', 'tail') }).map((r) => ({ kind: 'unmapMapped' as const, ...r })),
+  fc
+    .record({ pick: fc.nat(), shape: fc.constantFrom<Shape>('exact', 'first4k', 'double', 'span2m', 'span1g', 'tail') })
+    .map((r) => ({ kind: 'unmapMapped' as const, ...r })),
 );
 
 function aimAt(ref: Reference, pick: number, shape: Shape): { iova: bigint; len: bigint } | undefined {
@@ -84,8 +96,28 @@ function check(t: TestTable, ref: Reference): void {
     const w = hwWalk(t.k.mem, root, mode, leaf.va + leaf.size - 1n);
     expect(isWalkFault(w)).toBe(false);
     if (!isWalkFault(w)) {
-      expect([w.pa, w.read, w.write, w.pageIova, 1n << BigInt(w.pageLg2)]).toEqual([leaf.pa + leaf.size - 1n, (leaf.prot & 1) !== 0, (leaf.prot & 2) !== 0, leaf.va, leaf.size]);
+      expect([w.pa, w.read, w.write, w.pageIova, 1n << BigInt(w.pageLg2)]).toEqual([
+        leaf.pa + leaf.size - 1n,
+        (leaf.prot & 1) !== 0,
+        (leaf.prot & 2) !== 0,
+        leaf.va,
+        leaf.size,
+      ]);
     }
+  }
+  // The hardware's own walk (runtime/hw, written from the AMD spec) decodes every leaf exactly as the
+  // kernel's format module (runtime/pt/fmt/amdv1.ts) does: same page, size, target and permissions.
+  const decoded = enumerateLeaves(t.k.mem, amdv1, root, mode - 1);
+  expect(decoded.map((l) => [l.iova, 1n << BigInt(l.lg2), l.pa])).toEqual(ref.leaves.map((l) => [l.va, l.size, l.pa]));
+  for (const leaf of decoded) {
+    const w = hwWalk(t.k.mem, root, mode, leaf.iova);
+    expect(isWalkFault(w) ? w : [w.pageIova, w.pageLg2, w.pa, w.read, w.write]).toEqual([
+      leaf.iova,
+      leaf.lg2,
+      leaf.pa,
+      leaf.read,
+      leaf.write,
+    ]);
   }
   // Probes between leaves: nothing there for either walker.
   for (const leaf of ref.leaves) {
@@ -131,7 +163,9 @@ describe('v1 table against the reference', () => {
         t.pt.deinit();
         expect(t.k.ledger.liveAllocations()).toEqual([]);
         // The only kernel events: map's WARN_ON for a request with neither read nor write permission.
-        expect(t.k.events.map((e) => e.kind)).toEqual(ops.filter((o) => o.kind === 'map' && o.prot === 0).map(() => 'warn'));
+        expect(t.k.events.map((e) => e.kind)).toEqual(
+          ops.filter((o) => o.kind === 'map' && o.prot === 0).map(() => 'warn'),
+        );
       }),
       { numRuns: 300, seed: 0xb0b },
     );

@@ -20,9 +20,24 @@ const input: ReportInput = {
       tags: ['x'],
       status: 'failed',
       errors: [],
-      mismatches: [{ at: { file: 'b.yaml', line: 7, col: 3, text: '  log:' }, title: 'kernel log differs', expected: ['err: a'], actual: ['err: b\u0001'] }],
+      mismatches: [
+        {
+          at: { file: 'b.yaml', line: 7, col: 3, text: '  log:' },
+          title: 'kernel log differs',
+          expected: ['err: a'],
+          actual: ['err: b\u0001'],
+        },
+      ],
     },
-    { id: 'c.yaml', file: 'c.yaml', name: 'c.yaml', tags: [], status: 'invalid', mismatches: [], errors: ['error: unknown key `x`\n --> c.yaml:1:1\n'] },
+    {
+      id: 'c.yaml',
+      file: 'c.yaml',
+      name: 'c.yaml',
+      tags: [],
+      status: 'invalid',
+      mismatches: [],
+      errors: ['error: unknown key `x`\n --> c.yaml:1:1\n'],
+    },
   ] as SpecOutcome[],
 };
 
@@ -60,9 +75,11 @@ describe('reporters', () => {
   });
 
   it('json: matches schemas/report.schema.json', () => {
-    const Ajv2020 = require('ajv/dist/2020').default;
-    const validate = new Ajv2020({ strict: true }).compile(JSON.parse(readFileSync('schemas/report.schema.json', 'utf8')));
-    const report = JSON.parse(REPORTERS['json']!.render(input, { color: false }));
+    const Ajv2020 = (require('ajv/dist/2020') as { default: typeof import('ajv').default }).default;
+    const validate = new Ajv2020({ strict: true }).compile(
+      JSON.parse(readFileSync('schemas/report.schema.json', 'utf8')) as object,
+    );
+    const report = JSON.parse(REPORTERS['json']!.render(input, { color: false })) as { summary: unknown };
     expect(validate(report)).toBe(true);
     expect(report.summary).toEqual({ passed: 1, failed: 2, invalid: 1, skipped: 1 });
   });

@@ -10,7 +10,12 @@ import type { AmdDriver } from './driver.js';
 import { DTE_DOMID_MASK, DTE_FLAG_MASK, DTE_FLAG_TV, DTE_FLAG_V, dteAddress, dtePagingWord } from './dev-table.js';
 import { AMDESE_S, portedFrom } from '../ported.js';
 
-const F = portedFrom(AMDESE_S, 'drivers/iommu/amd/iommu.c', ['pdom_attach_iommu', 'pdom_detach_iommu', 'attach_device', 'detach_device']);
+const F = portedFrom(AMDESE_S, 'drivers/iommu/amd/iommu.c', [
+  'pdom_attach_iommu',
+  'pdom_detach_iommu',
+  'attach_device',
+  'detach_device',
+]);
 
 /** struct iommu_dev_data of one PCI function behind an IOMMU, with the domain it is attached to. */
 export interface AttachedDevData extends DevData {
@@ -44,7 +49,13 @@ export function pdom_detach_iommu(d: AmdDriver, iommu: AmdIommu, pdom: Protectio
 }
 
 /** Points the device's DTE at `domain`'s table (or at `top` after a top change); flushes an old domain ID. */
-export function set_dte_entry(d: AmdDriver, iommu: AmdIommu, dev: DevData, domain: ProtectionDomain, top?: { pa: bigint; level: number }): void {
+export function set_dte_entry(
+  d: AmdDriver,
+  iommu: AmdIommu,
+  dev: DevData,
+  domain: ProtectionDomain,
+  top?: { pa: bigint; level: number },
+): void {
   const at = dteAddress(iommu, dev.devid);
   const info = top ? { host_pt_root: top.pa, mode: top.level + 1 } : pt_iommu_amdv1_hw_info(domain.amdv1!.top());
   const old = d.k.mem.read64(at + 8n);

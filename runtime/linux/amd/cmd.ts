@@ -4,7 +4,14 @@ import * as R from '../../hw/regs.js';
 import { Errno } from '../errno.js';
 import type { Kernel } from '../kernel.js';
 import { printers } from '../printk.js';
-import { CMD_COMPL_WAIT, CMD_INV_ALL, CMD_INV_DEV_ENTRY, CMD_INV_IOMMU_PAGES, CMD_INV_IOTLB_PAGES, CMD_INV_IRT } from '../../hw/commands.js';
+import {
+  CMD_COMPL_WAIT,
+  CMD_INV_ALL,
+  CMD_INV_DEV_ENTRY,
+  CMD_INV_IOMMU_PAGES,
+  CMD_INV_IOTLB_PAGES,
+  CMD_INV_IRT,
+} from '../../hw/commands.js';
 import {
   CMD_COMPL_WAIT_STORE_MASK,
   CMD_INV_IOMMU_ALL_PAGES_ADDRESS,
@@ -16,7 +23,11 @@ import {
 } from './amd-iommu.js';
 import { AMDESE_S, portedFrom } from '../ported.js';
 
-const F = portedFrom(AMDESE_S, 'drivers/iommu/amd/iommu.c', ['iommu_queue_command', 'iommu_completion_wait', 'iommu_flush_dte']);
+const F = portedFrom(AMDESE_S, 'drivers/iommu/amd/iommu.c', [
+  'iommu_queue_command',
+  'iommu_completion_wait',
+  'iommu_flush_dte',
+]);
 
 /**
  * The command half of drivers/iommu/amd/iommu.c (generic_pt era): builders, the ring writer, and the
@@ -72,7 +83,13 @@ export function build_inv_address(address: bigint, size: bigint): bigint {
   return address | BigInt(CMD_INV_IOMMU_PAGES_SIZE_MASK);
 }
 
-export function build_inv_iommu_pages(address: bigint, size: bigint, domid: number, pasid: number, gn: boolean): IommuCmd {
+export function build_inv_iommu_pages(
+  address: bigint,
+  size: bigint,
+  domid: number,
+  pasid: number,
+  gn: boolean,
+): IommuCmd {
   const inv = build_inv_address(address, size);
   const cmd = newCmd();
   cmd[1] = (cmd[1] | (domid & 0xffff)) >>> 0;
@@ -88,7 +105,14 @@ export function build_inv_iommu_pages(address: bigint, size: bigint, domid: numb
   return cmd;
 }
 
-export function build_inv_iotlb_pages(devid: number, qdep: number, address: bigint, size: bigint, pasid: number, gn: boolean): IommuCmd {
+export function build_inv_iotlb_pages(
+  devid: number,
+  qdep: number,
+  address: bigint,
+  size: bigint,
+  pasid: number,
+  gn: boolean,
+): IommuCmd {
   const inv = build_inv_address(address, size);
   const cmd = newCmd();
   cmd[0] = (devid & 0xffff) | ((qdep & 0xff) << 24);
@@ -188,7 +212,13 @@ function wait_on_sem(k: Kernel, iommu: AmdIommu, data: bigint): number {
     i += 1;
   }
   if (i === LOOP_TIMEOUT) {
-    printers(k.log, 'AMD-Vi: ').pr_alert('IOMMU %04x:%02x:%02x.%01x: Completion-Wait loop timed out\n', iommu.seg, iommu.devid >> 8, (iommu.devid >> 3) & 0x1f, iommu.devid & 7);
+    printers(k.log, 'AMD-Vi: ').pr_alert(
+      'IOMMU %04x:%02x:%02x.%01x: Completion-Wait loop timed out\n',
+      iommu.seg,
+      iommu.devid >> 8,
+      (iommu.devid >> 3) & 0x1f,
+      iommu.devid & 7,
+    );
     return -Errno.EIO;
   }
   return 0;

@@ -27,14 +27,19 @@ function __domain_flush_pages(k: Kernel, domain: ProtectionDomain, address: bigi
   let ret = domain_flush_pages_v1(k, domain, address, size);
   for (const dev of domain.dev_list) {
     if (!dev.ats_enabled) continue;
-    ret |= iommu_queue_command(k, dev.iommu, build_inv_iotlb_pages(dev.devid, dev.ats_qdep, address, size, IOMMU_NO_PASID, false));
+    ret |= iommu_queue_command(
+      k,
+      dev.iommu,
+      build_inv_iotlb_pages(dev.devid, dev.ats_qdep, address, size, IOMMU_NO_PASID, false),
+    );
   }
   k.WARN_ON(ret !== 0);
 }
 
 /** Completion wait on every IOMMU the domain is attached to. */
 export function domain_flush_complete(k: Kernel, domain: ProtectionDomain): void {
-  for (const [, info] of [...domain.iommu_array.entries()].sort((a, b) => a[0] - b[0])) iommu_completion_wait(k, info.iommu);
+  for (const [, info] of [...domain.iommu_array.entries()].sort((a, b) => a[0] - b[0]))
+    iommu_completion_wait(k, info.iommu);
 }
 
 /**
@@ -42,7 +47,13 @@ export function domain_flush_complete(k: Kernel, domain: ProtectionDomain): void
  * range is split into naturally aligned chunks, one command each, so the hypervisor never re-shadows
  * entries that did not change.
  */
-export function amd_iommu_domain_flush_pages(k: Kernel, g: AmdDriverGlobals, domain: ProtectionDomain, address: bigint, size: bigint): void {
+export function amd_iommu_domain_flush_pages(
+  k: Kernel,
+  g: AmdDriverGlobals,
+  domain: ProtectionDomain,
+  address: bigint,
+  size: bigint,
+): void {
   k.call(F.amd_iommu_domain_flush_pages, () => {
     if (!g.amd_iommu_np_cache) {
       __domain_flush_pages(k, domain, address, size);
@@ -66,7 +77,12 @@ export function amd_iommu_domain_flush_all(k: Kernel, g: AmdDriverGlobals, domai
 }
 
 /** The domain's iotlb_sync: flush the gathered range (u64 arithmetic, as in C), then free the gathered tables. */
-export function amd_iommu_iotlb_sync(k: Kernel, g: AmdDriverGlobals, domain: ProtectionDomain, gather: IotlbGather): void {
+export function amd_iommu_iotlb_sync(
+  k: Kernel,
+  g: AmdDriverGlobals,
+  domain: ProtectionDomain,
+  gather: IotlbGather,
+): void {
   k.call(F.amd_iommu_iotlb_sync, () => {
     amd_iommu_domain_flush_pages(k, g, domain, gather.start, U64(gather.end - gather.start + 1n));
     for (const va of gather.freelist) iommu_free_pages(k, va); // iommu_put_pages_list

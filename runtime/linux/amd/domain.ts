@@ -21,7 +21,14 @@ export interface DevData {
 
 /** struct iommu_domain_ops: what the IOMMU core calls. */
 export interface IommuDomainOps {
-  map_range(domain: ProtectionDomain, iova: bigint, paddr: bigint, size: bigint, prot: number, gfp: Gfp): { ret: number; mapped: bigint };
+  map_range(
+    domain: ProtectionDomain,
+    iova: bigint,
+    paddr: bigint,
+    size: bigint,
+    prot: number,
+    gfp: Gfp,
+  ): { ret: number; mapped: bigint };
   unmap_range(domain: ProtectionDomain, iova: bigint, size: bigint, gather: IotlbGather): bigint;
   iotlb_sync_map(domain: ProtectionDomain, iova: bigint, size: bigint): number;
   iotlb_sync(domain: ProtectionDomain, gather: IotlbGather): void;

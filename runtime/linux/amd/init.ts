@@ -34,7 +34,10 @@ const DEV_TABLE_SIZE = 0x10000n * 32n;
  * ring starts empty with need_sync false; boot allocations are not failure points.
  */
 export function amd_iommu_boot(k: Kernel, cfg: IommuBootConfig, hooks: HwHooks): AmdIommu {
-  invariant(Number.isInteger(Math.log2(cfg.cmdBufEntries)) && cfg.cmdBufEntries >= 256 && cfg.cmdBufEntries <= 32768, `ring of ${cfg.cmdBufEntries} entries`);
+  invariant(
+    Number.isInteger(Math.log2(cfg.cmdBufEntries)) && cfg.cmdBufEntries >= 256 && cfg.cmdBufEntries <= 32768,
+    `ring of ${cfg.cmdBufEntries} entries`,
+  );
   const mmio = new AmdIommuHw(`iommu${cfg.index}`, k.mem, cfg.processor, cfg.extendedFeatures, hooks);
   return k.withoutFaults(() =>
     k.call(F.amd_iommu_init, () => {
@@ -76,7 +79,10 @@ export function amd_iommu_boot(k: Kernel, cfg: IommuBootConfig, hooks: HwHooks):
       mmio.writeq(R.MMIO_EVT_BUF_OFFSET, virt_to_phys(iommu.evt_buf) | lenCode(EVT_BUFFER_SIZE / 16));
       mmio.writel(R.MMIO_CMD_HEAD_OFFSET, 0);
       mmio.writel(R.MMIO_CMD_TAIL_OFFSET, 0);
-      mmio.writeq(R.MMIO_CONTROL_OFFSET, R.CONTROL_CMDBUF_EN | R.CONTROL_EVT_LOG_EN | R.CONTROL_COMWAIT_EN | R.CONTROL_IOMMU_EN);
+      mmio.writeq(
+        R.MMIO_CONTROL_OFFSET,
+        R.CONTROL_CMDBUF_EN | R.CONTROL_EVT_LOG_EN | R.CONTROL_COMWAIT_EN | R.CONTROL_IOMMU_EN,
+      );
       return iommu;
     }),
   );

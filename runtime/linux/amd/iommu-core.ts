@@ -13,7 +13,15 @@ const F = portedFrom(MAINLINE, 'drivers/iommu/iommu.c', ['iommu_map_nosync', 'io
  * call each (the map_range/unmap_range path), with the core's rollback and IOTLB sync around them.
  */
 
-export function iommu_map_nosync(k: Kernel, dom: KPtr<ProtectionDomain>, iova: bigint, paddr: bigint, size: bigint, prot: number, gfp: Gfp): number {
+export function iommu_map_nosync(
+  k: Kernel,
+  dom: KPtr<ProtectionDomain>,
+  iova: bigint,
+  paddr: bigint,
+  size: bigint,
+  prot: number,
+  gfp: Gfp,
+): number {
   return k.call(F.iommu_map_nosync, () => {
     const domain = k.deref(dom, IOMMU_DOMAIN_OPS);
     const ops = domain.ops;
@@ -22,7 +30,16 @@ export function iommu_map_nosync(k: Kernel, dom: KPtr<ProtectionDomain>, iova: b
     // Discourage passing strange GFP flags
     if (k.WARN_ON((gfp & (__GFP_COMP | __GFP_DMA | __GFP_DMA32 | __GFP_HIGHMEM)) !== 0)) return -Errno.EINVAL;
     const { ret, mapped } = ops!.map_range(domain, iova, paddr, size, prot, gfp);
-    if (mapped) k.mapLog.push({ seq: k.nextSeq(), step: k.step, domainId: domain.id, kind: 'map', iova, size: mapped, pa: paddr });
+    if (mapped)
+      k.mapLog.push({
+        seq: k.nextSeq(),
+        step: k.step,
+        domainId: domain.id,
+        kind: 'map',
+        iova,
+        size: mapped,
+        pa: paddr,
+      });
     // Unroll exactly what this call mapped.
     if (ret && mapped) iommu_unmap(k, domain, iova, mapped);
     return ret;
@@ -34,7 +51,15 @@ export function iommu_sync_map(k: Kernel, domain: ProtectionDomain, iova: bigint
 }
 
 /** iommu_map = iommu_map_nosync + iommu_sync_map; a failed sync unmaps the whole range. */
-export function iommu_map(k: Kernel, dom: KPtr<ProtectionDomain>, iova: bigint, paddr: bigint, size: bigint, prot: number, gfp: Gfp): number {
+export function iommu_map(
+  k: Kernel,
+  dom: KPtr<ProtectionDomain>,
+  iova: bigint,
+  paddr: bigint,
+  size: bigint,
+  prot: number,
+  gfp: Gfp,
+): number {
   return k.call(F.iommu_map, () => {
     let ret = iommu_map_nosync(k, dom, iova, paddr, size, prot, gfp);
     if (ret) return ret;

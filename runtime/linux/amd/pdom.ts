@@ -13,7 +13,11 @@ import { set_dte_entry } from './attach.js';
 import { PDOM_DEV_LIST, type IommuDomainOps, type ProtectionDomain } from './domain.js';
 import { AMDESE_S, portedFrom } from '../ported.js';
 
-const F = portedFrom(AMDESE_S, 'drivers/iommu/amd/iommu.c', ['protection_domain_alloc', 'amd_iommu_domain_alloc_paging_v1', 'amd_iommu_domain_free']);
+const F = portedFrom(AMDESE_S, 'drivers/iommu/amd/iommu.c', [
+  'protection_domain_alloc',
+  'amd_iommu_domain_alloc_paging_v1',
+  'amd_iommu_domain_free',
+]);
 
 /** sizeof(struct protection_domain) is a few hundred bytes: one kmalloc object. */
 const SIZEOF_PROTECTION_DOMAIN = 512n;
@@ -77,7 +81,10 @@ export function amd_iommu_domain_alloc_paging_v1(d: AmdDriver, nid: number, _fla
     domain.nid = nid;
     // AMD's IOMMU can flush any range in one command; under NpCache (a VM) avoid flushing gaps.
     const features =
-      PtFeature.DYNAMIC_TOP | PtFeature.AMDV1_ENCRYPT_TABLES | PtFeature.AMDV1_FORCE_COHERENCE | (d.g.amd_iommu_np_cache ? PtFeature.FLUSH_RANGE_NO_GAPS : PtFeature.FLUSH_RANGE);
+      PtFeature.DYNAMIC_TOP |
+      PtFeature.AMDV1_ENCRYPT_TABLES |
+      PtFeature.AMDV1_FORCE_COHERENCE |
+      (d.g.amd_iommu_np_cache ? PtFeature.FLUSH_RANGE_NO_GAPS : PtFeature.FLUSH_RANGE);
     domain.ops = amdv1_ops(d);
     const table = PtIommu.init(
       d.k,
@@ -88,7 +95,10 @@ export function amd_iommu_domain_alloc_paging_v1(d: AmdDriver, nid: number, _fla
         startingLevel: 2,
         features,
         nid,
-        driverOps: { changeTop: (pa, level) => amd_iommu_change_top(d, domain, { pa, level }), iotlbSync: (gather) => amd_iommu_iotlb_sync(d.k, d.g, domain, gather) },
+        driverOps: {
+          changeTop: (pa, level) => amd_iommu_change_top(d, domain, { pa, level }),
+          iotlbSync: (gather) => amd_iommu_iotlb_sync(d.k, d.g, domain, gather),
+        },
       },
       GFP_KERNEL,
     );

@@ -65,9 +65,20 @@ export class ViommuPatchV3 {
   // --- drivers/iommu/amd/iommu.c ------------------------------------------------------------------------
 
   /** Explicit INVALIDATE_IOMMU_PAGES to one IOMMU + completion wait; the wait's result is ignored. */
-  amd_iommu_flush_private_vm_region(iommu: AmdIommu, pdom: KPtr<ProtectionDomain>, address: bigint, size: bigint): number {
+  amd_iommu_flush_private_vm_region(
+    iommu: AmdIommu,
+    pdom: KPtr<ProtectionDomain>,
+    address: bigint,
+    size: bigint,
+  ): number {
     return this.k.call(F.amd_iommu_flush_private_vm_region, () => {
-      const cmd = build_inv_iommu_pages(address, size, this.k.deref(pdom, { field: 'protection_domain.id' }).id, 0, false);
+      const cmd = build_inv_iommu_pages(
+        address,
+        size,
+        this.k.deref(pdom, { field: 'protection_domain.id' }).id,
+        0,
+        false,
+      );
       const ret = iommu_queue_command(this.k, iommu, cmd);
       if (ret) return ret;
       amd_iommu_completion_wait(this.k, iommu);
@@ -78,7 +89,12 @@ export class ViommuPatchV3 {
   // --- drivers/iommu/amd/viommu.c: the patch --------------------------------------------------------------
 
   /** Allocate backing pages, mark UC, and map at `iova` in viommu_pdom. The out VA is NULL on any failure. */
-  viommu_priv_alloc_map_flush(iommu: AmdIommu | null, iova: bigint, size: bigint, gfp: Gfp): { ret: number; out_va: bigint | null } {
+  viommu_priv_alloc_map_flush(
+    iommu: AmdIommu | null,
+    iova: bigint,
+    size: bigint,
+    gfp: Gfp,
+  ): { ret: number; out_va: bigint | null } {
     return this.k.call(F.viommu_priv_alloc_map_flush, () => {
       const nid = iommu ? iommu.node : NUMA_NO_NODE;
       if (!iommu || !iommu.viommu_pdom) return { ret: -Errno.EINVAL, out_va: null };
@@ -90,7 +106,15 @@ export class ViommuPatchV3 {
         iommu_free_pages(this.k, va);
         return { ret, out_va: null };
       }
-      ret = iommu_map(this.k, iommu.viommu_pdom, iova, virt_to_phys(va), size, IOMMU_PROT_IR | IOMMU_PROT_IW, GFP_KERNEL);
+      ret = iommu_map(
+        this.k,
+        iommu.viommu_pdom,
+        iova,
+        virt_to_phys(va),
+        size,
+        IOMMU_PROT_IR | IOMMU_PROT_IW,
+        GFP_KERNEL,
+      );
       if (ret) {
         set_memory_wb(this.k, va, Number(size >> BigInt(PAGE_SHIFT)));
         iommu_free_pages(this.k, va);
@@ -107,10 +131,18 @@ export class ViommuPatchV3 {
       if (!cpu_va) return 0;
       if (!iommu || !iommu.viommu_pdom) return -Errno.EINVAL;
       const unmapped = iommu_unmap(this.k, iommu.viommu_pdom, iova, size);
-      if (unmapped !== size) this.pr.pr_warn('%s: unmapped %#zx of %#lx at %#llx\n', 'viommu_priv_unmap_flush_free', unmapped, size, iova);
+      if (unmapped !== size)
+        this.pr.pr_warn('%s: unmapped %#zx of %#lx at %#llx\n', 'viommu_priv_unmap_flush_free', unmapped, size, iova);
       if (unmapped) {
         ret = this.amd_iommu_flush_private_vm_region(iommu, iommu.viommu_pdom, iova, unmapped);
-        if (ret) this.pr.pr_warn('%s: IOTLB flush failed (%d) for %#zx at %#llx\n', 'viommu_priv_unmap_flush_free', ret, unmapped, iova);
+        if (ret)
+          this.pr.pr_warn(
+            '%s: IOTLB flush failed (%d) for %#zx at %#llx\n',
+            'viommu_priv_unmap_flush_free',
+            ret,
+            unmapped,
+            iova,
+          );
       }
       set_memory_wb(this.k, cpu_va, Number(size >> BigInt(PAGE_SHIFT)));
       iommu_free_pages(this.k, cpu_va);
@@ -122,7 +154,14 @@ export class ViommuPatchV3 {
     return this.k.call(F.alloc_private_subregion, () => {
       const { ret, out_va: region } = this.viommu_priv_alloc_map_flush(iommu, base, size, GFP_KERNEL | __GFP_ZERO);
       if (ret) return null;
-      this.pr.pr_debug('%s: base=%#llx, size=%#lx, subregion=%#llx(%#llx)\n', 'alloc_private_subregion', base, size, region!, virt_to_phys(region!));
+      this.pr.pr_debug(
+        '%s: base=%#llx, size=%#lx, subregion=%#llx(%#llx)\n',
+        'alloc_private_subregion',
+        base,
+        size,
+        region!,
+        virt_to_phys(region!),
+      );
       return region;
     });
   }
@@ -134,13 +173,16 @@ export class ViommuPatchV3 {
       for (let i = 0; i < VIOMMU_PRIV_SUBREGION_CNT; i++) {
         if (!iommu.viommu_priv_region[i]) continue;
         const base = VIOMMU_PRIV_REGION_BASE + BigInt(i) * VIOMMU_PRIV_SUBREGION_SIZE;
-        const ret = this.k.iteration(i, () => this.viommu_priv_unmap_flush_free(iommu, base, VIOMMU_PRIV_SUBREGION_SIZE, iommu.viommu_priv_region[i]!));
+        const ret = this.k.iteration(i, () =>
+          this.viommu_priv_unmap_flush_free(iommu, base, VIOMMU_PRIV_SUBREGION_SIZE, iommu.viommu_priv_region[i]!),
+        );
         if (ret && !firstErr) firstErr = ret;
         iommu.viommu_priv_region[i] = null;
       }
       amd_iommu_domain_free(this.d, iommu.viommu_pdom);
       iommu.viommu_pdom = null;
-      if (firstErr) this.pr.pr_err('%s: private subregion teardown failed (%d)\n', 'viommu_private_space_uninit', firstErr);
+      if (firstErr)
+        this.pr.pr_err('%s: private subregion teardown failed (%d)\n', 'viommu_private_space_uninit', firstErr);
     });
   }
 
@@ -157,7 +199,9 @@ export class ViommuPatchV3 {
       // Each private region requires 8MB of memory to be allocated and mapped: 4 x 2MB subregions.
       for (let i = 0; i < VIOMMU_PRIV_SUBREGION_CNT; i++) {
         const base = VIOMMU_PRIV_REGION_BASE + BigInt(i) * VIOMMU_PRIV_SUBREGION_SIZE;
-        iommu.viommu_priv_region[i] = this.k.iteration(i, () => this.alloc_private_subregion(iommu, base, VIOMMU_PRIV_SUBREGION_SIZE));
+        iommu.viommu_priv_region[i] = this.k.iteration(i, () =>
+          this.alloc_private_subregion(iommu, base, VIOMMU_PRIV_SUBREGION_SIZE),
+        );
         if (!iommu.viommu_priv_region[i]) {
           this.pr.pr_err('%s: Failed to allocate vIOMMU private subregion %d\n', 'viommu_private_space_init', i);
           this.viommu_private_space_uninit(iommu);
@@ -216,7 +260,13 @@ export class ViommuPatchV3 {
         return -Errno.ENOMEM;
       }
       iommu.vf_base_phys = vfPhys;
-      this.pr.pr_debug('%s: IOMMU device:%s, vf_base:%#llx, vfctrl_base:%#llx\n', 'viommu_vf_vfcntl_init', formatDevid(iommu.seg, iommu.devid), vfPhys, vfCntlPhys);
+      this.pr.pr_debug(
+        '%s: IOMMU device:%s, vf_base:%#llx, vfctrl_base:%#llx\n',
+        'viommu_vf_vfcntl_init',
+        formatDevid(iommu.seg, iommu.devid),
+        vfPhys,
+        vfCntlPhys,
+      );
       return 0;
     });
   }

@@ -48,7 +48,7 @@ export function possibleSizes(level: number): bigint {
   if (!canHaveLeaf(level)) return 0n;
   const isz = itemLg2(level);
   const hi = Math.min(51, isz + numItemsLg2(level) - 1);
-  return (lowMask(hi + 1) & ~lowMask(isz)) & ~(1n << 39n);
+  return lowMask(hi + 1) & ~lowMask(isz) & ~(1n << 39n);
 }
 
 /** The decoding rule of amdv1pt_load_entry_raw, on the two 32-bit halves of an entry. */

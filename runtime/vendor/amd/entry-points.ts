@@ -26,12 +26,20 @@ function entry<const A extends ArgSpec>(row: {
   readonly returns: EntryPoint<AmdMachine>['returns'];
   readonly run: (m: AmdMachine, iommu: AmdIommu, args: ArgValues<A>) => CallReturn;
 }): EntryPoint<AmdMachine> {
-  return { ...row, run: (m: AmdMachine, iommu: number, args: CallArgs) => row.run(m, m.iommu(iommu), args as ArgValues<A>) };
+  return {
+    ...row,
+    run: (m: AmdMachine, iommu: number, args: CallArgs) => row.run(m, m.iommu(iommu), args as ArgValues<A>),
+  };
 }
 
 const required = <T extends ArgSpec[string]['type']>(type: T) => ({ type, required: true }) as const;
 
-export const PROT: Readonly<Record<string, number>> = { r: IOMMU_READ, w: IOMMU_WRITE, rw: IOMMU_READ | IOMMU_WRITE, none: 0 };
+export const PROT: Readonly<Record<string, number>> = {
+  r: IOMMU_READ,
+  w: IOMMU_WRITE,
+  rw: IOMMU_READ | IOMMU_WRITE,
+  none: 0,
+};
 
 export const AMD_ENTRY_POINTS: readonly EntryPoint<AmdMachine>[] = [
   entry({
@@ -92,7 +100,12 @@ export const AMD_ENTRY_POINTS: readonly EntryPoint<AmdMachine>[] = [
   entry({
     name: 'iommu_map',
     doc: "map a range in the IOMMU's vIOMMU domain",
-    args: { iova: required('address'), pa: required('addressOrAlloc'), size: required('address'), prot: required('prot') },
+    args: {
+      iova: required('address'),
+      pa: required('addressOrAlloc'),
+      size: required('address'),
+      prot: required('prot'),
+    },
     returns: 'int',
     run: (m, iommu, a) => iommu_map(m.k, iommu.viommu_pdom, a.iova, a.pa, a.size, a.prot, GFP_KERNEL),
   }),
@@ -105,10 +118,11 @@ export const AMD_ENTRY_POINTS: readonly EntryPoint<AmdMachine>[] = [
   }),
   entry({
     name: 'attach_device',
-    doc: "attach a device behind the IOMMU to its vIOMMU domain",
+    doc: 'attach a device behind the IOMMU to its vIOMMU domain',
     args: { devid: required('devid') },
     returns: 'int',
-    run: (m, iommu, a) => attach_device(m.driver, iommu, m.device(iommu, a.devid), m.k.deref(iommu.viommu_pdom, PDOM_LOCK)),
+    run: (m, iommu, a) =>
+      attach_device(m.driver, iommu, m.device(iommu, a.devid), m.k.deref(iommu.viommu_pdom, PDOM_LOCK)),
   }),
   entry({
     name: 'detach_device',

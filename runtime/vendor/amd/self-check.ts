@@ -14,13 +14,21 @@ export function amdSelfCheck(m: AmdMachine): void {
     // Ring pointers stay inside the ring, on 16-byte entries.
     for (const reg of [R.MMIO_CMD_HEAD_OFFSET, R.MMIO_CMD_TAIL_OFFSET]) {
       const v = Number(iommu.mmio.readq(reg));
-      invariant(v % 16 === 0 && v < iommu.cmdBufSize, () => `iommu${iommu.index}: ring pointer ${hex(v)} at MMIO ${hex(reg)} is outside the ${iommu.cmdBufSize}-byte ring`);
+      invariant(
+        v % 16 === 0 && v < iommu.cmdBufSize,
+        () =>
+          `iommu${iommu.index}: ring pointer ${hex(v)} at MMIO ${hex(reg)} is outside the ${iommu.cmdBufSize}-byte ring`,
+      );
     }
-    invariant(iommu.cmd_buf_tail % 16 === 0 && iommu.cmd_buf_tail < iommu.cmdBufSize, () => `iommu${iommu.index}: driver tail ${hex(iommu.cmd_buf_tail)} out of range`);
+    invariant(
+      iommu.cmd_buf_tail % 16 === 0 && iommu.cmd_buf_tail < iommu.cmdBufSize,
+      () => `iommu${iommu.index}: driver tail ${hex(iommu.cmd_buf_tail)} out of range`,
+    );
   }
   // Every table a live domain links lies in simulated memory, and its leaves decode.
   for (const d of m.view.domains()) {
-    for (const t of d.tablePages()) invariant(m.k.mem.contains(virt_to_phys(t)), () => `domain ${d.id} links a table outside memory`);
+    for (const t of d.tablePages())
+      invariant(m.k.mem.contains(virt_to_phys(t)), () => `domain ${d.id} links a table outside memory`);
     d.leaves();
   }
 }

@@ -84,7 +84,11 @@ function effectOf(c: Command): CommandEffect {
       return { kind: 'invalidate', domainId: c.domainId, start: c.range.start, size: c.range.size, guest: c.gn };
     case 'COMPLETION_WAIT':
       return { kind: 'wait' };
-    default:
+    case 'INVALIDATE_DEVTAB_ENTRY':
+    case 'INVALIDATE_IOTLB_PAGES':
+    case 'INVALIDATE_INTERRUPT_TABLE':
+    case 'COMPLETE_PPR_REQUEST':
+    case 'INVALIDATE_IOMMU_ALL':
       return { kind: 'other' };
   }
 }
@@ -110,7 +114,10 @@ class AmdIommuView implements IommuView {
   iotlbLines(): readonly string[] {
     return this.iommu.mmio.iotlb
       .snapshot()
-      .map((e) => `domain=${e.domainId} iova=${hex(e.pageIova)} size=${hex(1n << BigInt(e.pageLg2))} pa=${hex(e.pa)} ${e.read ? 'r' : ''}${e.write ? 'w' : ''}`);
+      .map(
+        (e) =>
+          `domain=${e.domainId} iova=${hex(e.pageIova)} size=${hex(1n << BigInt(e.pageLg2))} pa=${hex(e.pa)} ${e.read ? 'r' : ''}${e.write ? 'w' : ''}`,
+      );
   }
 
   eventLines(): readonly string[] {
@@ -119,7 +126,8 @@ class AmdIommuView implements IommuView {
 
   staleLines(): readonly string[] {
     return this.iommu.mmio.staleHits.map(
-      (h) => `iommu${this.index} stale IOTLB hit domain=${h.domainId} iova=${hex(h.iova)} pa=${hex(h.cachedPa)}${h.targetFreed ? ' (target freed)' : ''}`,
+      (h) =>
+        `iommu${this.index} stale IOTLB hit domain=${h.domainId} iova=${hex(h.iova)} pa=${hex(h.cachedPa)}${h.targetFreed ? ' (target freed)' : ''}`,
     );
   }
 

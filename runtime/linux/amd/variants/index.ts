@@ -13,7 +13,10 @@ export interface DriverVariant {
 
 export const DRIVER_VARIANTS: Record<string, DriverVariant> = {
   v3: { description: 'vIOMMU private IPA region, v3 09/22 as posted', create: (d) => new ViommuPatchV3(d) },
-  'v3-err-ptr-fix': { description: 'v3 09/22 with IS_ERR(dom)/PTR_ERR(dom) after domain allocation', create: (d) => new ViommuPatchV3ErrPtrFix(d) },
+  'v3-err-ptr-fix': {
+    description: 'v3 09/22 with IS_ERR(dom)/PTR_ERR(dom) after domain allocation',
+    create: (d) => new ViommuPatchV3ErrPtrFix(d),
+  },
 };
 
 /** Adds a revision at run time: how test code brings its deliberately broken drivers. */

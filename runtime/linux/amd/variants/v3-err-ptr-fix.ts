@@ -1,7 +1,12 @@
 import { pt_iommu_amdv1_hw_info } from '../../../pt/fmt/amdv1.js';
 import { Errno } from '../../errno.js';
 import { IS_ERR, PTR_ERR } from '../../kptr.js';
-import { VIOMMU_PRIV_REGION_BASE, VIOMMU_PRIV_SUBREGION_CNT, VIOMMU_PRIV_SUBREGION_SIZE, type AmdIommu } from '../amd-iommu.js';
+import {
+  VIOMMU_PRIV_REGION_BASE,
+  VIOMMU_PRIV_SUBREGION_CNT,
+  VIOMMU_PRIV_SUBREGION_SIZE,
+  type AmdIommu,
+} from '../amd-iommu.js';
 import { amd_iommu_domain_alloc_paging_v1 } from '../pdom.js';
 import { ViommuPatchV3 } from '../viommu.js';
 import { AMDESE_S, portedFrom } from '../../ported.js';
@@ -23,7 +28,9 @@ export class ViommuPatchV3ErrPtrFix extends ViommuPatchV3 {
       iommu.viommu_pdom = dom;
       for (let i = 0; i < VIOMMU_PRIV_SUBREGION_CNT; i++) {
         const base = VIOMMU_PRIV_REGION_BASE + BigInt(i) * VIOMMU_PRIV_SUBREGION_SIZE;
-        iommu.viommu_priv_region[i] = this.d.k.iteration(i, () => this.alloc_private_subregion(iommu, base, VIOMMU_PRIV_SUBREGION_SIZE));
+        iommu.viommu_priv_region[i] = this.d.k.iteration(i, () =>
+          this.alloc_private_subregion(iommu, base, VIOMMU_PRIV_SUBREGION_SIZE),
+        );
         if (!iommu.viommu_priv_region[i]) {
           this.pr.pr_err('%s: Failed to allocate vIOMMU private subregion %d\n', 'viommu_private_space_init', i);
           this.viommu_private_space_uninit(iommu);
