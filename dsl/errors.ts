@@ -8,14 +8,6 @@ export interface SpecError {
   readonly fixme: string;
 }
 
-/** Thrown by loader and compiler stages to stop a spec; carries every error found so far. */
-export class SpecErrors extends Error {
-  constructor(readonly errors: readonly SpecError[]) {
-    super(errors.map((e) => `${e.file}:${e.span.line}:${e.span.col}: ${e.title}`).join('\n'));
-    this.name = 'SpecErrors';
-  }
-}
-
 const WINDOW = 60;
 
 /**

@@ -13,7 +13,3 @@ export function parseAddress(value: number | string): bigint | undefined {
   }
   return result <= (1n << 64n) - 1n ? result : undefined;
 }
-
-export function hex(v: bigint | number): string {
-  return `0x${v.toString(16)}`;
-}

@@ -3,6 +3,7 @@ import { counts, type Reporter } from './reporter.js';
 /** Machine-readable results; the shape is schemas/report.schema.json. */
 export const jsonReporter: Reporter = {
   name: 'json',
+  doc: 'machine-readable results (schemas/report.schema.json); `merge-reports` reads them back',
   render(input) {
     const report = {
       version: 1,

@@ -17,6 +17,7 @@ function xml(text: string): string {
 /** JUnit XML as CI servers read it: one testsuite, a testcase per spec, failures and errors with text. */
 export const junitReporter: Reporter = {
   name: 'junit',
+  doc: 'JUnit XML as CI servers read it: a testcase per spec, failures with their diffs',
   render(input) {
     const c = counts(input);
     const cases = input.outcomes.map((o) => {

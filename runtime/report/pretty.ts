@@ -42,6 +42,7 @@ function outcomeText(o: SpecOutcome, color: boolean): string {
 /** One line per spec; for a failure, each mismatch with the spec line that stated it and a unified diff. */
 export const prettyReporter: Reporter = {
   name: 'pretty',
+  doc: 'one line per spec; each mismatch with the spec line that stated it and a unified diff',
   render(input, { color }) {
     const c = pc.createColors(color);
     const obsolete = (input.obsolete ?? []).map((f) => `${c.yellow('OBSOLETE')} ${f}  (no spec refers to it)`);

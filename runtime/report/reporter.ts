@@ -15,6 +15,8 @@ export interface ReportOptions {
 /** A reporter builds its whole output as a string; writing it (once) is the CLI's job. */
 export interface Reporter {
   readonly name: string;
+  /** One line for --help and the README. */
+  readonly doc: string;
   render(input: ReportInput, options: ReportOptions): string;
 }
 

@@ -7,6 +7,7 @@ function yamlBlock(lines: readonly string[]): string[] {
 /** TAP version 13: one test point per spec, a YAML block for failures. */
 export const tapReporter: Reporter = {
   name: 'tap',
+  doc: 'TAP version 13, a YAML block per failure',
   render(input) {
     const out = ['TAP version 13', `1..${input.outcomes.length}`];
     input.outcomes.forEach((o, i) => {
