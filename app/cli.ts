@@ -1,13 +1,17 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { Command, CommanderError } from 'commander';
-import { ExitCode } from './exit-code.js';
-import { packageFile } from '../dsl/package-file.js';
-import { discoverSpecs, type SpecFile } from './discover.js';
+import { Command, CommanderError, Option } from 'commander';
 import { ModelBugError } from '../runtime/base/model-bug.js';
-import { DEFAULT_BUDGET } from '../runtime/base/budget.js';
-import { summaryLine, type ReportInput } from '../runtime/report/reporter.js';
+import type { BudgetName } from '../runtime/base/budget.js';
 import type { Plan } from '../runtime/plan/plan.js';
+import type { ReportInput } from '../runtime/report/reporter.js';
+import type { SpecOutcome } from '../runtime/report/outcome.js';
+import { packageFile } from '../dsl/package-file.js';
+import { BUDGET_FLAG, BUDGET_HELP, budgetFromFlags } from './budget-flags.js';
+import { discoverSpecs, type SpecFile } from './discover.js';
+import { ExitCode } from './exit-code.js';
+import { reporterTargets, writeReports } from './output.js';
+import { Interruption, SIGNAL_EXIT } from './signals.js';
 
 /** Below this many specs an unasked-for --jobs runs in one thread. */
 const SMALL_SUITE = 64;
@@ -17,36 +21,54 @@ function packageVersion(): string {
   return pkg.version;
 }
 
-interface RunFlags {
-  maxPages?: string;
-  maxCommands?: string;
-  maxSteps?: string;
+type BudgetFlags = { [K in BudgetName as K extends 'timeoutMs' ? 'timeout' : `max${Capitalize<K>}`]?: string };
+
+interface RunFlags extends BudgetFlags {
   jobs?: string;
   shard?: string;
   filter?: string;
   tag?: string[];
+  root?: string;
   update?: boolean;
   ci?: boolean;
-  reporter: string[];
+  list?: boolean;
+  passWithNoSpecs?: boolean;
+  reporter?: string[];
   color: boolean;
 }
+
+const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
 
 function useColor(flags: { color: boolean }): boolean {
   return flags.color && !process.env['NO_COLOR'] && process.stdout.isTTY === true;
 }
 
-function discover(paths: string[]): SpecFile[] | number {
-  const found = discoverAll(paths);
-  return typeof found === 'number' ? found : found.files;
+function usage(message: string): number {
+  process.stderr.write(`error: ${message}\n`);
+  return ExitCode.usage;
 }
 
-function discoverAll(paths: string[]): { files: SpecFile[]; goldens: string[] } | number {
-  const found = discoverSpecs(paths);
-  if (!found.ok) {
-    process.stderr.write(`error: ${found.error}\n`);
-    return ExitCode.usage;
-  }
-  return found;
+/**
+ * The one line an unexpected error becomes: never a stack trace, always exit 3, so CI tells a bug of the
+ * tool from a failing spec (1) and a bad spec (2).
+ */
+export function internalError(e: unknown): string {
+  const what =
+    e instanceof ModelBugError
+      ? `the model broke its own invariant: ${e.message}`
+      : e instanceof Error
+        ? `${e.name}: ${e.message}`
+        : String(e);
+  return (
+    `viommu-spec: internal error: ${what.replace(/\s*\n\s*/g, ' ')} ` +
+    '(a bug in viommu-spec, not in the driver under test; please report it with the spec and the command line)\n'
+  );
+}
+
+function discover(paths: string[], root?: string): SpecFile[] | number {
+  const found = discoverSpecs(paths, root);
+  if (!found.ok) return usage(found.error);
+  return found.files;
 }
 
 /** Wires argv to the commands and returns the process exit code; never exits the process itself. */
@@ -58,138 +80,174 @@ export async function main(argv: readonly string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
-  program
+  const run = program
     .command('run')
-    .description('run spec files (files or folders, searched recursively, sorted)')
-    .argument('[paths...]', 'spec files or folders', ['specs'])
-    .option('--jobs <n>', 'worker threads (default: the number of cores, for suites of 64 specs or more)')
-    .option('--max-pages <n>', `budget: pages of simulated memory a run may touch (default ${DEFAULT_BUDGET.pages})`)
-    .option('--max-commands <n>', `budget: IOMMU commands a run may execute (default ${DEFAULT_BUDGET.commands})`)
-    .option('--max-steps <n>', `budget: steps a run may take, repetitions included (default ${DEFAULT_BUDGET.steps})`)
+    .description('run specs: files, folders (searched recursively, sorted) or ids such as file.yaml#case')
+    .argument('[paths...]', 'spec files, folders or ids', ['specs'])
+    .option('--jobs <n>', `worker threads (default: the cores, for suites of ${SMALL_SUITE} specs or more)`)
     .option('--shard <i/n>', 'run only the i-th of n deterministic slices of the suite (for a CI matrix)')
     .option('--filter <text>', 'only specs whose id or name contains this text')
-    .option('--tag <tag...>', 'only specs with one of these tags')
+    .option('--tag <tag>', 'only specs with this tag; repeat for any of several', collect)
+    .option(
+      '--root <dir>',
+      'the suite root (what `extends` may reach); default: the nearest folder holding package.json',
+    )
+    .option('--list', 'list the specs the selection takes and leaves out, one per line, and run nothing')
+    .option('--pass-with-no-specs', 'exit 0 when the selection takes no spec')
     .option('--update', 'write or refresh golden files (atomically); not with --ci')
     .option('--ci', 'CI mode: a missing golden file fails, nothing is written')
-    .option(
-      '--reporter <name[=file]>',
-      'pretty, json, junit or tap, to stdout or to a file; repeatable (default: pretty)',
-      (v: string, prev: string[]) => [...prev, v],
-      [] as string[],
+    .addOption(
+      new Option(
+        '--reporter <name[=file]>',
+        'pretty, json, junit or tap, to stdout or to a file; repeatable',
+      ).argParser(collect),
     )
-    .option('--no-color', 'plain output (also NO_COLOR, or when not a terminal)')
-    .action(async (paths: string[], flags: RunFlags) => {
-      exit = await runCommand(paths, flags);
-    });
+    .option('--no-color', 'plain output (also NO_COLOR, or when not a terminal)');
+  for (const [name, flag] of Object.entries(BUDGET_FLAG) as [BudgetName, string][]) {
+    run.option(`${flag} <${name === 'timeoutMs' ? 's' : 'n'}>`, `budget: ${BUDGET_HELP[name]}`);
+  }
+  run.action(async (paths: string[], flags: RunFlags) => {
+    exit = await runCommand(paths, flags);
+  });
 
   program
     .command('validate')
     .description('check specs without running them')
     .argument('[paths...]', 'spec files or folders', ['specs'])
-    .action(async (paths: string[]) => {
-      exit = await validateCommand(paths);
+    .option('--root <dir>', 'the suite root (what `extends` may reach)')
+    .action(async (paths: string[], flags: { root?: string }) => {
+      exit = await validateCommand(paths, flags.root);
     });
 
   program
     .command('merge-reports')
     .description('merge JSON reports of several shards into one report')
     .argument('<reports...>', 'JSON reports written with --reporter json=<file>')
-    .option(
-      '--reporter <name[=file]>',
-      'pretty, json, junit or tap, to stdout or to a file; repeatable (default: pretty)',
-      (v: string, prev: string[]) => [...prev, v],
-      [] as string[],
+    .addOption(
+      new Option(
+        '--reporter <name[=file]>',
+        'pretty, json, junit or tap, to stdout or to a file; repeatable',
+      ).argParser(collect),
     )
-    .action(async (reports: string[], flags: { reporter: string[] }) => {
+    .action(async (reports: string[], flags: { reporter?: string[] }) => {
       exit = await mergeCommand(reports, flags.reporter);
     });
 
   program
     .command('points')
     .description('list the failure points a scenario passes with no fault, in order, with their call paths')
-    .argument('<spec>', 'a spec file')
-    .action(async (spec: string) => {
-      exit = await pointsCommand(spec);
+    .argument('<spec>', 'a spec file, or one case of it as file.yaml#case')
+    .option('--root <dir>', 'the suite root (what `extends` may reach)')
+    .action(async (spec: string, flags: { root?: string }) => {
+      exit = await pointsCommand(spec, flags.root);
     });
 
   program
     .command('explain')
-    .description('print the compiled plan and the full end state of one spec, for a human to read')
-    .argument('<spec>', 'a spec file')
-    .action(async (spec: string) => {
-      exit = await explainCommand(spec);
+    .description('print the compiled plan and the full end state of a spec (every case, or the one named)')
+    .argument('<spec>', 'a spec file, or one case of it as file.yaml#case')
+    .option('--root <dir>', 'the suite root (what `extends` may reach)')
+    .action(async (spec: string, flags: { root?: string }) => {
+      exit = await explainCommand(spec, flags.root);
     });
 
   try {
     await program.parseAsync([...argv]);
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
-    if (err instanceof ModelBugError) {
-      process.stderr.write(
-        `viommu-spec: internal model error: ${err.message}\nThis is a bug in viommu-spec itself, not in the driver under test. Please report it with the spec that triggered it.\n`,
-      );
-      return ExitCode.modelBug;
-    }
-    throw err;
+    process.stderr.write(internalError(err));
+    return ExitCode.internal;
   }
   return exit;
 }
 
+function parseShard(text: string): [number, number] | null {
+  const m = /^(\d+)\/(\d+)$/.exec(text);
+  if (!m) return null;
+  const [i, n] = [Number(m[1]), Number(m[2])];
+  return i >= 1 && n >= 1 && i <= n ? [i, n] : null;
+}
+
 async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
-  const found = discoverAll(paths);
-  if (typeof found === 'number') return found;
-  const { files, goldens } = found;
-  const targets = await reporterTargets(flags.reporter);
-  if (typeof targets === 'number') return targets;
-  if (flags.update && flags.ci) {
-    process.stderr.write('error: --update cannot be used with --ci\n');
-    return ExitCode.usage;
-  }
+  const targets = reporterTargets(flags.reporter);
+  if (typeof targets === 'string') return usage(targets);
+  if (flags.update && flags.ci) return usage('--update cannot be used with --ci');
   const jobs = flags.jobs === undefined ? availableParallelism() : Number(flags.jobs);
   // Unasked, small suites stay in one thread: starting workers costs more than they would save.
   const threadsFrom = flags.jobs === undefined ? SMALL_SUITE : 2;
-  if (!Number.isInteger(jobs) || jobs < 1) {
-    process.stderr.write(`error: --jobs takes a whole number of at least 1, not '${flags.jobs}'\n`);
-    return ExitCode.usage;
-  }
+  if (!Number.isInteger(jobs) || jobs < 1)
+    return usage(`--jobs takes a whole number of at least 1, not '${flags.jobs}'`);
   const shard = flags.shard === undefined ? undefined : parseShard(flags.shard);
-  if (shard === null) {
-    process.stderr.write(`error: --shard takes i/n with 1 <= i <= n, not '${flags.shard}'\n`);
-    return ExitCode.usage;
-  }
-  const budget = {
-    pages: Number(flags.maxPages ?? DEFAULT_BUDGET.pages),
-    commands: Number(flags.maxCommands ?? DEFAULT_BUDGET.commands),
-    steps: Number(flags.maxSteps ?? DEFAULT_BUDGET.steps),
+  if (shard === null) return usage(`--shard takes i/n with 1 <= i <= n, not '${flags.shard}'`);
+  const budget = budgetFromFlags({
+    pages: flags.maxPages,
+    commands: flags.maxCommands,
+    steps: flags.maxSteps,
+    leaves: flags.maxLeaves,
+    logLines: flags.maxLogLines,
+    events: flags.maxEvents,
+    timeoutMs: flags.timeout,
+  });
+  if (typeof budget === 'string') return usage(budget);
+  const found = discoverSpecs(paths, flags.root);
+  if (!found.ok) return usage(found.error);
+  const { loadUnits, runUnits, selectUnits } = await import('./runner.js');
+  const loaded = loadUnits(found.files);
+  if ('error' in loaded) return usage(loaded.error);
+  const opts = {
+    update: flags.update === true,
+    ci: flags.ci === true,
+    budget,
+    jobs,
+    threadsFrom,
+    ...(shard ? { shard } : {}),
+    ...(flags.filter ? { filter: flags.filter } : {}),
+    ...(flags.tag ? { tags: flags.tag } : {}),
   };
-  if (!Object.values(budget).every((v) => Number.isInteger(v) && v > 0)) {
-    process.stderr.write('error: --max-pages, --max-commands and --max-steps take whole numbers above 0\n');
-    return ExitCode.usage;
+  const { chosen, skipped } = selectUnits(loaded.units, opts);
+  if (flags.list) {
+    for (const u of loaded.units) {
+      const tags = u.tags.length ? `  [${u.tags.join(', ')}]` : '';
+      const note = u.kind === 'invalid' ? '  invalid' : '';
+      process.stdout.write(`${chosen.includes(u) ? 'run ' : 'skip'}  ${u.id}${tags}${note}\n`);
+    }
+    process.stdout.write(`${chosen.length} selected, ${skipped.length} skipped\n`);
+    return ExitCode.ok;
   }
-  const { runFiles } = await import('./runner.js');
+  if (chosen.length === 0) {
+    const why =
+      loaded.units.length === 0
+        ? `no spec files in ${paths.join(', ')}`
+        : `the selection leaves out all ${loaded.units.length} specs`;
+    process.stderr.write(
+      `${flags.passWithNoSpecs ? 'note' : 'error'}: no spec to run: ${why}${flags.passWithNoSpecs ? '' : ' (--pass-with-no-specs allows that)'}\n`,
+    );
+    process.stdout.write('0 passed, 0 failed\n');
+    return flags.passWithNoSpecs ? ExitCode.ok : ExitCode.usage;
+  }
+  const interruption = new Interruption().listen();
   const progress = process.stderr.isTTY === true;
-  const { outcomes, skipped, referencedGoldens } = await runFiles(
-    files,
-    {
-      update: flags.update === true,
-      ci: flags.ci === true,
-      budget,
-      jobs,
-      threadsFrom,
-      ...(shard ? { shard } : {}),
-      ...(flags.filter ? { filter: flags.filter } : {}),
-      ...(flags.tag ? { tags: flags.tag } : {}),
-    },
-    progress ? (done, total) => process.stderr.write(`\r\x1b[K[${done}/${total}]`) : undefined,
-  );
+  let result;
+  try {
+    result = await runUnits(
+      loaded.units,
+      chosen,
+      opts,
+      interruption,
+      progress ? (done, total) => process.stderr.write(`\r\x1b[K[${done}/${total}]`) : undefined,
+    );
+  } finally {
+    interruption.stop();
+  }
   if (progress) process.stderr.write('\r\x1b[K');
+  const outcomes: SpecOutcome[] = result.outcomes;
   // Golden files no spec refers to: reported, and in --ci mode a failure (an --update since left them).
-  const obsolete = outcomes.some((o) => o.status === 'invalid')
-    ? []
-    : goldens.filter((g) => !referencedGoldens.includes(g));
+  const complete = !result.interrupted && !outcomes.some((o) => o.status === 'invalid');
+  const obsolete = complete ? found.goldens.filter((g) => !result.referencedGoldens.includes(g)) : [];
   if (flags.ci) {
     for (const file of obsolete) {
       const at = { file, line: 1, col: 1, text: '' };
+      const mismatch = { at, title: 'no spec refers to this golden file; delete it', expected: [], actual: [file] };
       outcomes.push({
         id: file,
         file,
@@ -197,17 +255,26 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
         tags: [],
         status: 'failed',
         errors: [],
-        mismatches: [{ at, title: 'no spec refers to this golden file; delete it', expected: [], actual: [file] }],
+        mismatches: [mismatch],
       });
     }
   }
-  await writeReports(targets, { outcomes, skipped, obsolete: flags.ci ? [] : obsolete }, useColor(flags));
+  const input: ReportInput = { outcomes, skipped: result.skipped.length, obsolete: flags.ci ? [] : obsolete };
+  writeReports(targets, input, useColor(flags));
+  if (result.interrupted) {
+    const written = outcomes.flatMap((o) => (o.goldenWritten ? [o.goldenWritten] : []));
+    process.stderr.write(
+      `viommu-spec: stopped by ${result.interrupted} after ${outcomes.length} of ${result.selected} specs; ` +
+        `golden files written: ${written.length ? written.join(', ') : 'none'}\n`,
+    );
+    return SIGNAL_EXIT[result.interrupted];
+  }
   if (outcomes.some((o) => o.status === 'invalid')) return ExitCode.usage;
   return outcomes.some((o) => o.status === 'failed') ? ExitCode.failed : ExitCode.ok;
 }
 
-async function validateCommand(paths: string[]): Promise<number> {
-  const files = discover(paths);
+async function validateCommand(paths: string[], root?: string): Promise<number> {
+  const files = discover(paths, root);
   if (typeof files === 'number') return files;
   const { planFile } = await import('./runner.js');
   let valid = 0;
@@ -223,97 +290,56 @@ async function validateCommand(paths: string[]): Promise<number> {
   return bad ? ExitCode.usage : ExitCode.ok;
 }
 
-/** The plans of one spec file, or the exit code after printing why there are none. */
-async function plansOf(path: string): Promise<Plan[] | number> {
-  const files = discover([path]);
+/** The plans a spec file (or `file#case`) yields, or the exit code after printing why there are none. */
+async function plansOf(path: string, root?: string): Promise<Plan[] | number> {
+  const files = discover([path], root);
   if (typeof files === 'number') return files;
-  const { planFile } = await import('./runner.js');
-  const r = planFile(files[0]!.file, files[0]!.root);
-  if ('invalid' in r) {
-    process.stdout.write(r.invalid.errors.join('\n'));
+  const { loadUnits } = await import('./runner.js');
+  const loaded = loadUnits(files);
+  if ('error' in loaded) return usage(loaded.error);
+  const invalid = loaded.units.flatMap((u) => (u.kind === 'invalid' ? [u.outcome] : []));
+  if (invalid.length) {
+    process.stdout.write(invalid.flatMap((o) => o.errors).join('\n'));
     return ExitCode.usage;
   }
-  return r.plans;
+  return loaded.units.flatMap((u) => (u.kind === 'plan' ? [u.plan] : []));
 }
 
-async function explainCommand(path: string): Promise<number> {
-  const plans = await plansOf(path);
+async function explainCommand(path: string, root?: string): Promise<number> {
+  const plans = await plansOf(path, root);
   if (typeof plans === 'number') return plans;
   const { explain } = await import('./explain.js');
   for (const plan of plans) process.stdout.write(explain(plan));
   return ExitCode.ok;
 }
 
-async function pointsCommand(path: string): Promise<number> {
-  const plans = await plansOf(path);
+async function pointsCommand(path: string, root?: string): Promise<number> {
+  const plans = await plansOf(path, root);
   if (typeof plans === 'number') return plans;
   const { failurePoints } = await import('../runtime/check/sweep.js');
   for (const plan of plans) {
     const points = failurePoints(plan);
     process.stdout.write(`${plan.id}: ${points.length} failure points\n`);
-    for (const p of points)
-      process.stdout.write(
-        `  ${plan.steps[p.step]?.name ?? '-'}  ${p.site}#${p.call}  (${p.kind}${p.order === undefined ? '' : `, order ${p.order}`})\n`,
-      );
+    for (const p of points) {
+      const order = p.order === undefined ? '' : `, order ${p.order}`;
+      process.stdout.write(`  ${plan.steps[p.step]?.name ?? '-'}  ${p.site}#${p.call}  (${p.kind}${order})\n`);
+    }
   }
   return ExitCode.ok;
 }
 
-function parseShard(text: string): [number, number] | null {
-  const m = /^(\d+)\/(\d+)$/.exec(text);
-  if (!m) return null;
-  const [i, n] = [Number(m[1]), Number(m[2])];
-  return i >= 1 && n >= 1 && i <= n ? [i, n] : null;
-}
-
-type Target = { name: string; file?: string };
-
-async function reporterTargets(specs: readonly string[]): Promise<Target[] | number> {
-  const { REPORTERS } = await import('../runtime/report/index.js');
-  const targets: Target[] = [];
-  for (const r of specs.length ? specs : ['pretty']) {
-    const [name, file] = r.split('=', 2) as [string, string | undefined];
-    if (!REPORTERS[name]) {
-      process.stderr.write(
-        `error: unknown reporter '${name}'; expected one of: ${Object.keys(REPORTERS).join(', ')}\n`,
-      );
-      return ExitCode.usage;
-    }
-    targets.push({ name, ...(file ? { file } : {}) });
-  }
-  return targets;
-}
-
-/** Renders each reporter once and writes it; the plain summary line is always the last line on stdout. */
-async function writeReports(targets: readonly Target[], input: ReportInput, color: boolean): Promise<void> {
-  const { REPORTERS } = await import('../runtime/report/index.js');
-  let stdoutEndsWithSummary = false;
-  for (const t of targets) {
-    const text = REPORTERS[t.name]!.render(input, { color: t.file ? false : color });
-    if (t.file) writeFileSync(t.file, text);
-    else {
-      process.stdout.write(text);
-      stdoutEndsWithSummary = text.endsWith(`${summaryLine(input)}\n`) && !text.startsWith('TAP');
-    }
-  }
-  if (!stdoutEndsWithSummary) process.stdout.write(`${summaryLine(input)}\n`);
-}
-
-async function mergeCommand(reports: string[], reporterSpecs: string[]): Promise<number> {
-  const targets = await reporterTargets(reporterSpecs);
-  if (typeof targets === 'number') return targets;
+async function mergeCommand(reports: string[], reporterSpecs: string[] | undefined): Promise<number> {
+  const targets = reporterTargets(reporterSpecs);
+  if (typeof targets === 'string') return usage(targets);
   const { readReport } = await import('../runtime/report/merge.js');
   const inputs: ReportInput[] = [];
   for (const file of reports) {
     const r = readReport(file);
-    if (typeof r === 'string') {
-      process.stderr.write(`error: ${file}: ${r}\n`);
-      return ExitCode.usage;
-    }
+    if (typeof r === 'string') return usage(`${file}: ${r}`);
     inputs.push(r);
   }
   const merged: ReportInput = { outcomes: inputs.flatMap((i) => i.outcomes), skipped: 0 };
-  await writeReports(targets, merged, false);
+  writeReports(targets, merged, false);
   if (merged.outcomes.some((o) => o.status === 'invalid')) return ExitCode.usage;
   return merged.outcomes.some((o) => o.status === 'failed') ? ExitCode.failed : ExitCode.ok;
 }

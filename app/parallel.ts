@@ -2,17 +2,29 @@ import { Worker } from 'node:worker_threads';
 import { packageFile } from '../dsl/package-file.js';
 import { ModelBugError } from '../runtime/base/model-bug.js';
 import type { SpecOutcome } from '../runtime/report/outcome.js';
+import type { Interruption, StopSignal } from './signals.js';
 import type { WorkerResult, WorkerTask } from './worker.js';
+
+/** An unexpected error in a worker thread, carried to the main thread as the bug of the tool it is. */
+export class WorkerCrash extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WorkerCrash';
+  }
+}
 
 /**
  * Runs tasks on `jobs` worker threads, handing each worker the next task as it finishes one. Results are
- * stored by task index, so the output order is the input order whatever the timing.
+ * stored by task index, so the output order is the input order whatever the timing. After a SIGINT or
+ * SIGTERM no new task is handed out; the tasks in hand finish, and the outcomes so far (a prefix of the
+ * input) come back with the signal.
  */
 export function runInWorkers(
   tasks: readonly Omit<WorkerTask, 'index'>[],
   jobs: number,
+  interruption: Interruption | undefined,
   onDone?: (done: number) => void,
-): Promise<SpecOutcome[]> {
+): Promise<{ outcomes: SpecOutcome[]; interrupted?: StopSignal }> {
   const results = new Array<SpecOutcome>(tasks.length);
   let next = 0;
   let done = 0;
@@ -20,28 +32,33 @@ export function runInWorkers(
     // The compiled worker, even when the caller runs from source: a worker thread cannot run TypeScript.
     const script = packageFile('dist/app/worker.js');
     const workers = Array.from({ length: Math.min(jobs, tasks.length) }, () => new Worker(script));
-    const feed = (w: Worker): void => {
-      if (next < tasks.length) {
-        w.postMessage({ ...tasks[next]!, index: next } satisfies WorkerTask);
-        next++;
-      }
-    };
+    let busy = 0;
     const finish = (): void => {
       for (const w of workers) void w.terminate();
     };
+    const settle = (): void => {
+      finish();
+      const signal = interruption?.signal;
+      resolve({ outcomes: results.slice(0, done), ...(signal ? { interrupted: signal } : {}) });
+    };
+    const feed = (w: Worker): void => {
+      if (next < tasks.length && !interruption?.signal) {
+        w.postMessage({ ...tasks[next]!, index: next } satisfies WorkerTask);
+        next++;
+        busy++;
+      } else if (busy === 0) settle();
+    };
     for (const w of workers) {
       w.on('message', (r: WorkerResult) => {
-        if ('modelBug' in r) {
+        busy--;
+        if ('modelBug' in r || 'crash' in r) {
           finish();
-          reject(new ModelBugError(r.modelBug));
+          reject('modelBug' in r ? new ModelBugError(r.modelBug) : new WorkerCrash(r.crash));
           return;
         }
         results[r.index] = r.outcome;
         onDone?.(++done);
-        if (done === tasks.length) {
-          finish();
-          resolve(results);
-        } else feed(w);
+        feed(w);
       });
       w.on('error', (err) => {
         finish();

@@ -1,7 +1,9 @@
-import { relative } from 'node:path';
-import { BudgetExceededError, DEFAULT_BUDGET, type Budget } from '../runtime/base/budget.js';
+import { readFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { BudgetExceededError, DEFAULT_BUDGET, Meter, type Budget } from '../runtime/base/budget.js';
 import { diffRun } from '../runtime/check/diff.js';
-import { checkGolden, type GoldenMode } from '../runtime/check/golden.js';
+import { checkGolden, type GoldenBlock, type GoldenMode } from '../runtime/check/golden.js';
 import type { Mismatch } from '../runtime/check/mismatch.js';
 import { sweep, type SweepTable } from '../runtime/check/sweep.js';
 import { CapturedState, type EndState } from '../runtime/exec/capture.js';
@@ -13,6 +15,11 @@ import { compileSpec } from '../dsl/compile.js';
 import { renderSpecError, type SpecError } from '../dsl/errors.js';
 import { loadSpecFile } from '../dsl/load.js';
 import { BUDGET_FLAG } from './budget-flags.js';
+import type { SpecFile } from './discover.js';
+import { yieldToEvents, type Interruption, type StopSignal } from './signals.js';
+import { testHooks } from './test-hooks.js';
+
+const hooks = testHooks();
 
 export interface RunOptions extends GoldenMode {
   readonly budget?: Budget;
@@ -24,6 +31,37 @@ export interface RunOptions extends GoldenMode {
   readonly threadsFrom?: number;
   /** `[i, n]`: run only the i-th of n deterministic slices of the selected specs (1-based). */
   readonly shard?: readonly [number, number];
+}
+
+/** One spec of a suite before it runs: a compiled plan, or a file that did not load or compile. */
+export type Unit =
+  | {
+      readonly kind: 'plan';
+      readonly id: string;
+      readonly name: string;
+      readonly tags: readonly string[];
+      readonly plan: Plan;
+    }
+  | {
+      readonly kind: 'invalid';
+      readonly id: string;
+      readonly name: string;
+      readonly tags: readonly string[];
+      readonly outcome: SpecOutcome;
+    };
+
+/**
+ * The tags of a file that failed to load, as far as its YAML can be read at all, so --tag can leave it out.
+ * It is read only after the loader accepted its size and path (inside the suite root).
+ */
+function readableTags(file: string): string[] {
+  try {
+    const raw: unknown = parse(readFileSync(file, 'utf8'));
+    const tags = (raw as { tags?: unknown } | null)?.tags;
+    return Array.isArray(tags) ? tags.filter((t): t is string => typeof t === 'string') : [];
+  } catch {
+    return [];
+  }
 }
 
 function invalid(file: string, errors: readonly SpecError[], lines: (f: string) => readonly string[]): SpecOutcome {
@@ -53,35 +91,68 @@ export function planFile(file: string, root: string): { plans: Plan[] } | { inva
   return { plans };
 }
 
-function golden(
-  plan: Plan,
-  value: EndState | SweepTable,
-  mode: GoldenMode,
-  mismatches: Mismatch[],
-): string | undefined {
-  if (!plan.golden) return undefined;
-  const g = checkGolden(plan.golden, value, mode);
-  if (g.mismatch) mismatches.push(g.mismatch);
-  return g.wrote ? plan.golden.path : undefined;
+/** The cases a spec file has, for a `file#case` that names none of them. */
+function caseNames(plans: readonly Plan[]): string[] {
+  return plans.flatMap((p) => (p.id.includes('#') ? [p.id.slice(p.id.indexOf('#') + 1)] : []));
 }
 
-/** Compares a sweep table with its golden file and the spec's per-point expectations. */
-function sweepMismatches(
-  plan: Plan,
-  table: SweepTable,
-  mode: GoldenMode,
-): { mismatches: Mismatch[]; goldenWritten?: string } {
+/** Loads every file into units, in file order; a `file#case` that names no case is a usage error. */
+export function loadUnits(files: readonly SpecFile[]): { units: Unit[] } | { error: string } {
+  const units: Unit[] = [];
+  for (const f of files) {
+    const r = planFile(f.file, f.root);
+    if ('invalid' in r) {
+      const tags = readableTags(f.file);
+      units.push({ kind: 'invalid', id: r.invalid.id, name: r.invalid.name, tags, outcome: { ...r.invalid, tags } });
+      continue;
+    }
+    let plans = r.plans;
+    if (f.caseName !== undefined) {
+      plans = plans.filter((p) => p.id.endsWith(`#${f.caseName}`));
+      if (plans.length === 0) {
+        const known = caseNames(r.plans);
+        return {
+          error: `${f.file} has no case named '${f.caseName}'${known.length ? `; its cases: ${known.join(', ')}` : ' (it has no cases)'}`,
+        };
+      }
+    }
+    units.push(...plans.map((plan): Unit => ({ kind: 'plan', id: plan.id, name: plan.name, tags: plan.tags, plan })));
+  }
+  return { units };
+}
+
+function selected(u: Unit, opts: RunOptions): boolean {
+  if (opts.tags?.length && !opts.tags.some((t) => u.tags.includes(t))) return false;
+  if (opts.filter && !u.id.includes(opts.filter) && !u.name.includes(opts.filter)) return false;
+  return true;
+}
+
+/** The i-th of n contiguous slices of a sorted list, as vitest and Playwright shard. */
+export function shardOf<T>(items: readonly T[], [i, n]: readonly [number, number]): T[] {
+  return items.slice(Math.floor(((i - 1) * items.length) / n), Math.floor((i * items.length) / n));
+}
+
+/** What --filter, --tag and --shard select, and what they leave out. */
+export function selectUnits(units: readonly Unit[], opts: RunOptions): { chosen: Unit[]; skipped: Unit[] } {
+  const filtered = units.filter((u) => selected(u, opts));
+  const chosen = opts.shard ? shardOf(filtered, opts.shard) : filtered;
+  return { chosen, skipped: units.filter((u) => !chosen.includes(u)) };
+}
+
+/** Compares a sweep table with the spec's per-point expectations. */
+function sweepMismatches(plan: Plan, table: SweepTable): Mismatch[] {
   const sw = plan.sweep!;
   const mismatches: Mismatch[] = [];
   const push = (at: Mismatch['at'], title: string, expected: readonly string[], actual: readonly string[]): void => {
     mismatches.push({ at, title, expected, actual });
   };
   if (!table.complete) {
+    const untried = [`${table.points - table.rows.length} untried`];
     push(
       sw.maxRunsAt,
       `the sweep stopped after ${table.rows.length} runs with points left`,
       ['every point tried'],
-      [`${table.points - table.rows.length} untried`],
+      untried,
     );
   }
   for (const e of sw.expect) {
@@ -100,22 +171,17 @@ function sweepMismatches(
       if (e.violations && e.violations.join('\n') !== r.violations.join('\n')) {
         push(e.violationsAt, `invariant violations of ${r.point} differ`, e.violations, r.violations);
       }
-      if (e.oops !== undefined && e.oops !== (r.oops !== null))
+      if (e.oops !== undefined && e.oops !== (r.oops !== null)) {
         push(e.oopsAt, `${r.point} ${r.oops ? 'oopsed' : 'did not oops'}`, [String(e.oops)], [r.oops ?? 'no oops']);
+      }
     }
   }
-  const written = golden(plan, table, mode, mismatches);
   if (!plan.golden && sw.expect.length === 0) {
     const bad = [table.baseline, ...table.rows].filter((r) => r.violations.length);
-    if (bad.length)
-      push(
-        sw.at,
-        `${bad.length} runs broke invariants`,
-        [],
-        bad.flatMap((r) => r.violations.map((v) => `${r.point}: ${v}`)),
-      );
+    const lines = bad.flatMap((r) => r.violations.map((v) => `${r.point}: ${v}`));
+    if (bad.length) push(sw.at, `${bad.length} runs broke invariants`, [], lines);
   }
-  return { mismatches, ...(written ? { goldenWritten: written } : {}) };
+  return mismatches;
 }
 
 /** A plan's outcome: failed when anything mismatched. */
@@ -136,87 +202,104 @@ function outcome(
   };
 }
 
-/** A run stopped by its budget: a failed spec whose message says which budget and how to raise it. */
+/** A run stopped by its budget: a failed spec whose message says which budget, where, and how to raise it. */
 function overBudget(plan: Plan, e: BudgetExceededError): SpecOutcome {
-  return outcome(plan, [
-    {
-      at: plan.stepsAt,
-      title: `${e.message}; raise it with ${BUDGET_FLAG[e.budget]}`,
-      expected: [`at most ${e.limit}`],
-      actual: ['more'],
-    },
-  ]);
+  const title = `${e.message}; raise it with ${BUDGET_FLAG[e.budget]}`;
+  const at = e.step === undefined ? plan.stepsAt : plan.steps[e.step]!.nodeAt;
+  return outcome(plan, [{ at, title, expected: [`at most ${e.limit}`], actual: ['more'] }]);
+}
+
+/** Checks the golden file; an update is held back when the spec's own expectations failed. */
+function golden(
+  plan: Plan,
+  value: () => EndState | SweepTable,
+  mode: GoldenMode,
+  mismatches: Mismatch[],
+): string | undefined {
+  if (!plan.golden) return undefined;
+  const blocked: GoldenBlock = mismatches.length ? "the spec's own expectations fail" : undefined;
+  const g = checkGolden(plan.golden, value(), mode, blocked, hooks.afterGoldenTemp);
+  if (g.mismatch) mismatches.push(g.mismatch);
+  return g.wrote ? plan.golden.path : undefined;
 }
 
 /** Runs one plan on a fresh machine and diffs it with what the spec states (and its golden file). */
 export function runPlan(plan: Plan, mode: GoldenMode, budget: Budget = DEFAULT_BUDGET): SpecOutcome {
+  const meter = new Meter(budget);
   try {
-    return runWithin(plan, mode, budget);
+    if (plan.sweep) {
+      const table = sweep(plan, plan.sweep.scope, plan.sweep.invariants, meter);
+      const mismatches = sweepMismatches(plan, table);
+      const goldenWritten = golden(plan, () => table, mode, mismatches);
+      return outcome(plan, mismatches, { sweep: table, goldenWritten });
+    }
+    const run = execute(plan, meter);
+    const state = new CapturedState(run);
+    let mismatches: Mismatch[];
+    let goldenWritten: string | undefined;
+    try {
+      mismatches = diffRun(plan, run, state);
+      goldenWritten = golden(plan, () => state.all(), mode, mismatches);
+    } catch (e) {
+      if (e instanceof BudgetExceededError) throw e.in('the end-state capture');
+      throw e;
+    }
+    return outcome(plan, mismatches, { goldenWritten });
   } catch (e) {
     if (e instanceof BudgetExceededError) return overBudget(plan, e);
     throw e;
   }
 }
 
-function runWithin(plan: Plan, mode: GoldenMode, budget: Budget): SpecOutcome {
-  if (plan.sweep) {
-    const table = sweep(plan, plan.sweep.scope, plan.sweep.invariants, budget);
-    const { mismatches, goldenWritten } = sweepMismatches(plan, table, mode);
-    return outcome(plan, mismatches, { sweep: table, goldenWritten });
-  }
-  const run = execute(plan, budget);
-  const state = new CapturedState(run);
-  const mismatches = diffRun(plan, run, state);
-  const goldenWritten = plan.golden ? golden(plan, state.all(), mode, mismatches) : undefined;
-  return outcome(plan, mismatches, { goldenWritten });
-}
-
-function selected(plan: Plan, opts: RunOptions): boolean {
-  if (opts.tags?.length && !opts.tags.some((t) => plan.tags.includes(t))) return false;
-  if (opts.filter && !plan.id.includes(opts.filter) && !plan.name.includes(opts.filter)) return false;
-  return true;
-}
-
-/** The i-th of n contiguous slices of a sorted list, as vitest and Playwright shard. */
-export function shardOf<T>(items: readonly T[], [i, n]: readonly [number, number]): T[] {
-  return items.slice(Math.floor(((i - 1) * items.length) / n), Math.floor((i * items.length) / n));
+export interface SuiteResult {
+  readonly outcomes: SpecOutcome[];
+  /** Specs the selection left out. */
+  readonly skipped: readonly Unit[];
+  readonly referencedGoldens: string[];
+  /** Set when a signal stopped the run early: the outcomes are those of the specs that ran. */
+  readonly interrupted?: StopSignal;
+  /** Specs selected in all (more than `outcomes` when interrupted). */
+  readonly selected: number;
 }
 
 /**
- * Validates every file first: a suite with an invalid spec runs nothing and writes no golden file. Then
- * runs the selected plans, on worker threads when asked, reporting in input order either way.
+ * Runs the chosen units: a suite with a chosen invalid spec runs nothing and writes no golden file.
+ * Specs run in input order, on worker threads when asked; between specs the runner yields, so a SIGINT or
+ * SIGTERM stops it after the spec in hand.
  */
-export async function runFiles(
-  files: readonly { file: string; root: string }[],
+export async function runUnits(
+  units: readonly Unit[],
+  chosen: readonly Unit[],
   opts: RunOptions,
+  interruption: Interruption | undefined,
   onProgress?: (done: number, total: number) => void,
-): Promise<{ outcomes: SpecOutcome[]; skipped: number; referencedGoldens: string[] }> {
-  const plans: Plan[] = [];
-  const invalids: SpecOutcome[] = [];
-  for (const f of files) {
-    const r = planFile(f.file, f.root);
-    if ('invalid' in r) invalids.push(r.invalid);
-    else plans.push(...r.plans);
-  }
-  if (invalids.length) return { outcomes: invalids, skipped: plans.length, referencedGoldens: [] };
-  const referencedGoldens = plans.flatMap((p) => (p.golden ? [relative('.', p.golden.path)] : []));
-  const filtered = plans.filter((p) => selected(p, opts));
-  const chosen = opts.shard ? shardOf(filtered, opts.shard) : filtered;
-  const skipped = plans.length - chosen.length;
-  const mode = { update: opts.update, ci: opts.ci };
+): Promise<SuiteResult> {
+  const skipped = units.filter((u) => !chosen.includes(u));
+  const invalids = chosen.flatMap((u) => (u.kind === 'invalid' ? [u.outcome] : []));
+  if (invalids.length) return { outcomes: invalids, skipped, referencedGoldens: [], selected: chosen.length };
+  const plans = units.flatMap((u) => (u.kind === 'plan' ? [u.plan] : []));
+  const referencedGoldens = plans.flatMap((p) => (p.golden ? [relative('.', resolve(p.golden.path))] : []));
+  const toRun = chosen.flatMap((u) => (u.kind === 'plan' ? [u.plan] : []));
+  const mode: GoldenMode = { update: opts.update, ci: opts.ci };
   const budget = opts.budget ?? DEFAULT_BUDGET;
-  if ((opts.jobs ?? 1) > 1 && chosen.length >= Math.max(2, opts.threadsFrom ?? 2)) {
+  if (hooks.throwBeforeFirstSpec) throw new TypeError('a deliberate internal error (VIOMMU_SPEC_TEST_CRASH=throw)');
+  if ((opts.jobs ?? 1) > 1 && toRun.length >= Math.max(2, opts.threadsFrom ?? 2)) {
     const { runInWorkers } = await import('./parallel.js');
-    const tasks = chosen.map((plan) => ({ plan, mode, budget }));
-    return {
-      outcomes: await runInWorkers(tasks, opts.jobs!, (d) => onProgress?.(d, chosen.length)),
-      skipped,
-      referencedGoldens,
-    };
+    const tasks = toRun.map((plan) => ({ plan, mode, budget }));
+    const r = await runInWorkers(tasks, opts.jobs!, interruption, (d) => {
+      hooks.afterSpec();
+      onProgress?.(d, toRun.length);
+    });
+    return { ...r, skipped, referencedGoldens, selected: toRun.length };
   }
-  const outcomes = chosen.map((p, i) => {
-    onProgress?.(i, chosen.length);
-    return runPlan(p, mode, budget);
-  });
-  return { outcomes, skipped, referencedGoldens };
+  const outcomes: SpecOutcome[] = [];
+  for (const [i, plan] of toRun.entries()) {
+    if (interruption?.signal) break;
+    onProgress?.(i, toRun.length);
+    outcomes.push(runPlan(plan, mode, budget));
+    hooks.afterSpec();
+    await yieldToEvents();
+  }
+  const signal = interruption?.signal;
+  return { outcomes, skipped, referencedGoldens, selected: toRun.length, ...(signal ? { interrupted: signal } : {}) };
 }

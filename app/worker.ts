@@ -15,7 +15,9 @@ export interface WorkerTask {
 }
 
 export type WorkerResult =
-  { readonly index: number; readonly outcome: SpecOutcome } | { readonly index: number; readonly modelBug: string };
+  | { readonly index: number; readonly outcome: SpecOutcome }
+  | { readonly index: number; readonly modelBug: string }
+  | { readonly index: number; readonly crash: string };
 
 /** What crosses back: everything but the end state (the reporters do not show it). */
 export function portable(o: SpecOutcome): SpecOutcome {
@@ -28,8 +30,10 @@ parentPort?.on('message', (task: WorkerTask) => {
   try {
     result = { index: task.index, outcome: portable(runPlan(task.plan, task.mode, task.budget)) };
   } catch (e) {
-    if (!(e instanceof ModelBugError)) throw e;
-    result = { index: task.index, modelBug: e.message };
+    result =
+      e instanceof ModelBugError
+        ? { index: task.index, modelBug: e.message }
+        : { index: task.index, crash: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
   }
   parentPort!.postMessage(result);
 });

@@ -1,4 +1,15 @@
 #!/usr/bin/env node
-import { main } from '../app/cli.js';
+import { internalError, main } from '../app/cli.js';
+import { ExitCode } from '../app/exit-code.js';
+import { exitQuietlyOnClosedPipe } from '../app/output.js';
+
+// Whatever escapes is a bug of the tool: one line and exit 3, never a stack trace and never exit 1.
+const crash = (e: unknown): void => {
+  process.stderr.write(internalError(e));
+  process.exit(ExitCode.internal);
+};
+process.on('uncaughtException', crash);
+process.on('unhandledRejection', crash);
+exitQuietlyOnClosedPipe();
 
 process.exitCode = await main(process.argv);

@@ -6,6 +6,8 @@ import {
   type ExpectKey,
   type ExpectationOf,
   type LogMatcher,
+  type MemtypeExpectation,
+  type RangeExpectation,
   type SweepRowExpectation,
 } from '../runtime/plan/expect.js';
 import type {
@@ -87,7 +89,8 @@ class Compiler {
   }
 
   machine(spec: Spec): Plan['machine'] {
-    const hw = spec.hardware;
+    // The merged spec was validated standing alone (no `extends`), so these are present.
+    const hw = { ...spec.hardware!, memory: spec.hardware!.memory!, iommus: spec.hardware!.iommus! };
     const nodes = hw.memory.map((m, i) => {
       const base = this.address(m.base, ['hardware', 'memory', i, 'base']);
       const size = this.address(m.size, ['hardware', 'memory', i, 'size']);
@@ -288,15 +291,16 @@ class Compiler {
     };
   }
 
-  ret(value: number | string, path: readonly PathSegment[]): number | 'oops' {
-    if (typeof value === 'number') return value;
-    if (value === 'oops') return 'oops';
+  ret(value: number | string, path: readonly PathSegment[]): bigint | 'oops' | 'void' {
+    if (typeof value === 'number') return BigInt(value);
+    if (value === 'oops' || value === 'void') return value;
+    if (!/^-?E/.test(value)) return this.address(value, path);
     const name = value.replace(/^-/, '');
     if (!isErrnoName(name)) {
       this.error(path, `unknown errno \`${value}\``, expectedOneOf(name, Object.keys(Errno)));
-      return 0;
+      return 0n;
     }
-    return -Errno[name];
+    return BigInt(-Errno[name]);
   }
 
   /** One argument of an entry point, by its declared type. */
@@ -396,10 +400,30 @@ class Compiler {
               'expected a mapping such as {pa: 0x401000} or {fault: not_present}',
             );
           }
-          expect = { kind: 'ret', ret: this.ret(s.expect, ep) };
+          const ret = this.ret(s.expect, ep);
+          const returns = action.kind === 'call' ? ENTRY_POINTS.get(action.fn)?.returns : undefined;
+          if (returns === 'void' && typeof ret === 'bigint') {
+            this.error(ep, `${s.call} returns nothing`, 'write `expect: void` (or `oops`)');
+          } else if (returns !== undefined && returns !== 'void' && ret === 'void') {
+            this.error(
+              ep,
+              `${s.call} returns ${returns === 'size' ? 'a byte count' : 'an int'}, not void`,
+              'expected 0, an errno, a size, or oops',
+            );
+          }
+          expect = { kind: 'ret', ret };
         }
       }
-      return { index: i, name, action, repeat: s.repeat ?? 1, ...(expect ? { expect } : {}), at: this.ref(ep) };
+      const repeat = s.repeat ?? 1;
+      return {
+        index: i,
+        name,
+        action,
+        repeat,
+        ...(expect ? { expect } : {}),
+        at: this.ref(ep),
+        nodeAt: this.ref(path),
+      };
     });
   }
 
@@ -444,6 +468,17 @@ const perIommuCompiler =
       at: c.ref(path),
     }) as unknown as ExpectationOf<K>;
 
+/** The one-line mapping form the end state prints (the schema's pattern has checked its shape). */
+function parseMappingLine(line: string): RangeExpectation {
+  const [, iova, size, pa, page, perm] = /^iova=(\S+) size=(\S+) pa=(\S+) page=(\S+) (\S+)$/.exec(line)!;
+  return { iova: BigInt(iova!), size: BigInt(size!), pa: BigInt(pa!), page: BigInt(page!), perm: perm! };
+}
+
+function parseMemtypeLine(line: string): MemtypeExpectation {
+  const [, pa, size, type] = /^pa=(\S+) size=(\S+) (\S+)$/.exec(line)!;
+  return { pa: BigInt(pa!), size: BigInt(size!), type: type! };
+}
+
 /** How each `expect:` key compiles: the language half of the expectation registry (runtime/check/diff.ts). */
 const EXPECT_COMPILERS: { readonly [K in ExpectKey]: ExpectCompiler<K> } = {
   log: logCompiler('log'),
@@ -456,6 +491,7 @@ const EXPECT_COMPILERS: { readonly [K in ExpectKey]: ExpectCompiler<K> } = {
       domain,
       ranges: ranges.map((r, i) => {
         const p = [...path, domain, i];
+        if (typeof r === 'string') return parseMappingLine(r);
         return {
           iova: parseAddress(r.iova) ?? 0n,
           size: parseAddress(r.size) ?? 0n,
@@ -470,11 +506,11 @@ const EXPECT_COMPILERS: { readonly [K in ExpectKey]: ExpectCompiler<K> } = {
   }),
   memtypes: (ranges, c, path) => ({
     key: 'memtypes',
-    ranges: ranges.map((m, i) => ({
-      pa: c.addressOrAlloc(m.pa, [...path, i, 'pa']),
-      size: parseAddress(m.size) ?? 0n,
-      type: m.type,
-    })),
+    ranges: ranges.map((m, i) =>
+      typeof m === 'string'
+        ? parseMemtypeLine(m)
+        : { pa: c.addressOrAlloc(m.pa, [...path, i, 'pa']), size: parseAddress(m.size) ?? 0n, type: m.type },
+    ),
     at: c.ref(path),
   }),
   commands: perIommuCompiler('commands'),
@@ -512,7 +548,7 @@ export function compileSpec(src: LoadedSpec): { ok: true; plan: Plan } | { ok: f
   const spec = src.spec;
   const machine = c.machine(spec);
   const faults = (spec.faults ?? []).map((f, i) => c.fault(f, i, spec));
-  const steps = c.steps(spec, spec.hardware.iommus.length);
+  const steps = c.steps(spec, spec.hardware!.iommus!.length);
   const expect = c.expectations(spec.expect ?? {});
   const sweep = spec.sweep ? c.sweep(spec) : undefined;
   if (c.errors.length) return { ok: false, errors: c.errors };

@@ -223,6 +223,10 @@ export function loadSpecFile(path: string, root: string): LoadResult {
       };
     merged = deepMerge(fragment.value, merged);
   }
+  // The merged spec stands on its own: validated without `extends`, it must have everything (the schema
+  // lets a spec that extends a fragment leave out what the fragment gives, so editors accept it).
+  const { extends: _extends, ...standalone } = merged as Record<string, Json>;
+  merged = standalone;
 
   // Where each path of a (possibly merged) spec was written: the case, the spec, or the fragment.
   const locate =

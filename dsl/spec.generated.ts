@@ -277,7 +277,7 @@ export type CallArgs = {
   [k: string]: unknown;
 };
 /**
- * Expected return: 0, a negative errno as a name (ENOMEM or -ENOMEM) or number, or oops.
+ * Expected return: 0, a negative errno as a name (ENOMEM or -ENOMEM) or number, a size (0x2000, 8K), void for a void function, or oops.
  */
 export type Ret = number | string;
 /**
@@ -330,7 +330,7 @@ export interface Spec {
    * A fragment file (*.fragment.yaml) deep-merged under this spec, relative to it.
    */
   extends?: string;
-  hardware: Hardware;
+  hardware?: Hardware;
   faults?: Fault[];
   /**
    * @minItems 1
@@ -351,12 +351,15 @@ export interface Spec {
   cases?: [Case, ...Case[]];
   sweep?: Sweep1;
 }
+/**
+ * The simulated machine. A spec that extends a fragment may give only what differs; after the merge, memory and iommus are required.
+ */
 export interface Hardware {
   /**
    * @minItems 1
    * @maxItems 16
    */
-  memory:
+  memory?:
     | [
         {
           node: number;
@@ -1073,7 +1076,7 @@ export interface Hardware {
    * @minItems 1
    * @maxItems 32
    */
-  iommus: [Iommu, ...Iommu[]];
+  iommus?: [Iommu, ...Iommu[]];
   driver?: {
     /**
      * Driver revision under test, by name: v3 (the patch as posted) or v3-err-ptr-fix; default v3.
@@ -1178,16 +1181,19 @@ export interface Expect {
    * Mapped ranges per domain ID; adjacent leaves of one mapping shown as one range.
    */
   mappings?: {
-    [k: string]: Range[];
+    [k: string]: (Range | string)[];
   };
   /**
    * Every page range that is not WB at the end.
    */
-  memtypes?: {
-    pa: AddressOrAlloc;
-    size: Address;
-    type: 'WC' | 'UC_MINUS' | 'UC' | 'WT' | 'WP';
-  }[];
+  memtypes?: (
+    | {
+        pa: AddressOrAlloc;
+        size: Address;
+        type: 'WC' | 'UC_MINUS' | 'UC' | 'WT' | 'WP';
+      }
+    | string
+  )[];
   /**
    * Commands each IOMMU executed, decoded, keyed by IOMMU index.
    */
@@ -1289,16 +1295,19 @@ export interface Expect1 {
    * Mapped ranges per domain ID; adjacent leaves of one mapping shown as one range.
    */
   mappings?: {
-    [k: string]: Range[];
+    [k: string]: (Range | string)[];
   };
   /**
    * Every page range that is not WB at the end.
    */
-  memtypes?: {
-    pa: AddressOrAlloc;
-    size: Address;
-    type: 'WC' | 'UC_MINUS' | 'UC' | 'WT' | 'WP';
-  }[];
+  memtypes?: (
+    | {
+        pa: AddressOrAlloc;
+        size: Address;
+        type: 'WC' | 'UC_MINUS' | 'UC' | 'WT' | 'WP';
+      }
+    | string
+  )[];
   /**
    * Commands each IOMMU executed, decoded, keyed by IOMMU index.
    */

@@ -89,19 +89,19 @@ describe('work budgets', () => {
       '--max-pages',
       '1',
       'specs/viommu/init-happy.yaml',
-      'the run went past its budget of 1 touched pages of simulated memory; raise it with --max-pages',
+      'step `init` went past its budget of 1 touched pages of simulated memory; raise it with --max-pages',
     ],
     [
       '--max-commands',
       '3',
       'specs/viommu/init-uninit.yaml',
-      'the run went past its budget of 3 executed IOMMU commands; raise it with --max-commands',
+      'step `uninit` went past its budget of 3 executed IOMMU commands; raise it with --max-commands',
     ],
     [
       '--max-steps',
       '100',
       'specs/viommu/teardown-flush-failure.yaml',
-      'the run went past its budget of 100 steps (repetitions included); raise it with --max-steps',
+      'went past its budget of 100 steps (repetitions included); raise it with --max-steps',
     ],
   ])('%s stops a run that needs more, naming the budget and the flag', async (flag, value, spec, message) => {
     const r = await cli('run', spec, flag, value, '--no-color');

@@ -206,7 +206,8 @@ function checkSteps(cx: DiffContext): void {
               ? hex(last)
               : formatReturn(last);
       // A byte count (iommu_unmap) is shown in hex on both sides; return codes as errno names.
-      const want = e.ret === 'oops' ? 'oops' : typeof last === 'bigint' ? hex(BigInt(e.ret)) : formatReturn(e.ret);
+      const want =
+        typeof e.ret === 'string' ? e.ret : typeof last === 'bigint' ? hex(e.ret) : formatReturn(Number(e.ret));
       if (got !== want) cx.push(at, `step \`${r.step.name}\` returned ${got}`, [want], [got]);
     } else if (r.access) {
       const a = r.access;
@@ -233,7 +234,8 @@ export function diffRun(plan: Plan, run: RunResult, state: CapturedState): Misma
   checkSteps(cx);
   for (const e of plan.expect)
     (EXPECTATIONS[e.key].check as (e: ExpectationOf<ExpectKey>, cx: DiffContext) => void)(e, cx);
-  for (const i of state.faultsUnfired())
-    cx.list(plan.faultsAt[i]!, `planned fault #${i + 1} never fired`, ['fired at least once'], ['never reached']);
+  for (const { plan: i, reason } of run.machine.k.faults.unfiredReasons()) {
+    cx.push(plan.faultsAt[i]!, `planned fault #${i + 1} never fired`, ['fired at least once'], [reason]);
+  }
   return cx.mismatches;
 }

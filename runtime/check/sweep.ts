@@ -1,4 +1,4 @@
-import { DEFAULT_BUDGET, type Budget } from '../base/budget.js';
+import { DEFAULT_BUDGET, Meter } from '../base/budget.js';
 import { CapturedState } from '../exec/capture.js';
 import { execute } from '../exec/executor.js';
 import { siteMatcher, type FailurePoint } from '../fault/inject.js';
@@ -41,9 +41,9 @@ function row(
   point: string,
   discovered: boolean,
   inv: InvariantOptions,
-  budget: Budget,
+  meter: Meter,
 ): { row: SweepRow; passed: FailurePoint[] } {
-  const run = execute(plan, budget);
+  const run = execute(plan, meter);
   const fired = run.machine.k.faults.unfiredPlans().length === 0;
   const state = new CapturedState(run);
   const violations = checkInvariants(run, inv);
@@ -74,11 +74,11 @@ export function sweep(
   plan: Plan,
   scope: SweepScope,
   inv: InvariantOptions,
-  budget: Budget = DEFAULT_BUDGET,
+  meter: Meter = new Meter(DEFAULT_BUDGET),
 ): SweepTable {
   const matchers = scope.sites.map(siteMatcher);
   const clean: Plan = { ...plan, faults: [] };
-  const base = row(clean, '(none)', false, inv, budget);
+  const base = row(clean, '(none)', false, inv, meter);
   type Chain = readonly FailurePoint[];
   const queue: Chain[] = base.passed.filter((p) => inScope(p, scope, matchers)).map((p) => [p]);
   const seen = new Set(queue.map((c) => key(c[0]!)));
@@ -86,7 +86,7 @@ export function sweep(
   while (queue.length && rows.length < scope.maxRuns) {
     const chain = queue.shift()!;
     const faults = chain.map((p) => ({ site: p.site, schedule: { mode: 'nth' as const, n: p.call } }));
-    const r = row({ ...plan, faults }, chain.map(key).join(' + '), chain.length > 1, inv, budget);
+    const r = row({ ...plan, faults }, chain.map(key).join(' + '), chain.length > 1, inv, meter);
     rows.push(r.row);
     // Points passed after the last injected one that no run has met yet: found only under this chain.
     const last = r.passed.findIndex((p) => key(p) === key(chain[chain.length - 1]!));

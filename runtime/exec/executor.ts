@@ -1,4 +1,4 @@
-import { BudgetExceededError, DEFAULT_BUDGET, type Budget } from '../base/budget.js';
+import { BudgetExceededError, DEFAULT_BUDGET, Meter } from '../base/budget.js';
 import { siteMatcher } from '../fault/inject.js';
 import type { Kernel } from '../linux/kernel.js';
 import { KernelOops, type OopsReport } from '../linux/kptr.js';
@@ -51,34 +51,39 @@ function runAction(m: VendorMachine, action: StepAction): CallReturn | AccessRes
 
 /**
  * Boots a fresh machine and runs the plan's steps on it. Driver and hardware outcomes are values (returns,
- * oopses, events); only a ModelBugError or a budget escapes, because those are not the driver's doing.
+ * oopses, events); only a ModelBugError or a budget escapes, because those are not the driver's doing. A
+ * budget overrun names the step that overran.
  */
-export function execute(plan: Plan, budget: Budget = DEFAULT_BUDGET): RunResult {
-  const m = vendorOf(plan.machine.vendor).boot(plan.machine.nodes, plan.machine.vendor, plan.faults, budget);
+export function execute(plan: Plan, meter: Meter = new Meter(DEFAULT_BUDGET)): RunResult {
+  const m = vendorOf(plan.machine.vendor).boot(plan.machine.nodes, plan.machine.vendor, plan.faults, meter);
   const steps: StepResult[] = [];
   const oopses: OopsReport[] = [];
   let calls = 0;
   for (const step of plan.steps) {
-    calls += step.repeat;
-    if (calls > budget.steps) throw new BudgetExceededError('steps', budget.steps);
-    m.k.step = step.index;
-    const a = step.action;
-    if (a.kind !== 'call') {
-      steps.push({ step, rets: [], access: runAction(m, a) as AccessResult });
-      continue;
-    }
-    const rets: CallReturn[] = [];
-    let oops: OopsReport | undefined;
-    for (let r = 0; r < step.repeat && !oops; r++) {
-      try {
-        rets.push(runAction(m, a) as CallReturn);
-      } catch (e) {
-        if (!(e instanceof KernelOops)) throw e;
-        oops = e.report;
-        oopses.push(e.report);
+    try {
+      meter.checkTime();
+      m.k.step = step.index;
+      const rets: CallReturn[] = [];
+      let access: AccessResult | undefined;
+      let oops: OopsReport | undefined;
+      for (let r = 0; r < step.repeat && !oops; r++) {
+        meter.check('steps', ++calls);
+        meter.tick();
+        try {
+          const result = runAction(m, step.action);
+          if (step.action.kind === 'call') rets.push(result as CallReturn);
+          else access = result as AccessResult;
+        } catch (e) {
+          if (!(e instanceof KernelOops)) throw e;
+          oops = e.report;
+          oopses.push(e.report);
+        }
       }
+      steps.push({ step, rets, ...(access ? { access } : {}), ...(oops ? { oops } : {}) });
+    } catch (e) {
+      if (e instanceof BudgetExceededError) throw e.in(`step \`${step.name}\``, step.index);
+      throw e;
     }
-    steps.push({ step, rets, ...(oops ? { oops } : {}) });
   }
   m.k.step = plan.steps.length;
   m.selfCheck();

@@ -55,6 +55,11 @@ interface PlanState {
   readonly plan: InjectionPlan;
   readonly matches: (site: string) => boolean;
   readonly random: (() => number) | undefined;
+  /** Calls to a matching site, in or out of the plan's window and order limit. */
+  reached: number;
+  /** Of those, the calls outside the step window. */
+  outsideWindow: number;
+  /** Calls that were eligible to fail. */
   counted: number;
   fired: number;
 }
@@ -74,6 +79,8 @@ export class FaultRegistry {
       plan,
       matches: plan.site === undefined ? () => true : siteMatcher(plan.site),
       random: plan.schedule.mode === 'probability' ? seededRandom(plan.schedule.seed) : undefined,
+      reached: 0,
+      outsideWindow: 0,
       counted: 0,
       fired: 0,
     }));
@@ -118,7 +125,9 @@ export class FaultRegistry {
     this.passed.push(point);
     let result: { value: number | null } | undefined;
     this.plans.forEach((state, index) => {
-      if (!this.eligible(state, site, order)) return;
+      if (!state.matches(site)) return;
+      state.reached++;
+      if (!this.eligible(state, order)) return;
       state.counted++;
       if (result !== undefined || !this.due(state)) return;
       state.fired++;
@@ -134,12 +143,22 @@ export class FaultRegistry {
     return this.plans.flatMap((s, i) => (s.fired === 0 ? [i] : []));
   }
 
-  private eligible(state: PlanState, site: string, order: number | undefined): boolean {
+  /** Why each plan that never fired did not: what a spec author needs to fix the plan. */
+  unfiredReasons(): { readonly plan: number; readonly reason: string }[] {
+    return this.plans.flatMap((s, i) => (s.fired === 0 ? [{ plan: i, reason: unfiredReason(s) }] : []));
+  }
+
+  private eligible(state: PlanState, order: number | undefined): boolean {
     const { window, minOrder } = state.plan;
-    if (window?.fromStep !== undefined && this.step < window.fromStep) return false;
-    if (window?.toStep !== undefined && this.step > window.toStep) return false;
+    const outside =
+      (window?.fromStep !== undefined && this.step < window.fromStep) ||
+      (window?.toStep !== undefined && this.step > window.toStep);
+    if (outside) {
+      state.outsideWindow++;
+      return false;
+    }
     if (minOrder !== undefined && order !== undefined && order < minOrder) return false;
-    return state.matches(site);
+    return true;
   }
 
   private due(state: PlanState): boolean {
@@ -158,6 +177,27 @@ export class FaultRegistry {
       case 'always':
         return true;
     }
+  }
+}
+
+function unfiredReason(s: PlanState): string {
+  const { schedule, window, minOrder } = s.plan;
+  const times = (n: number): string => `${n} time${n === 1 ? '' : 's'}`;
+  if (s.reached === 0) return 'site never reached';
+  if (s.counted === 0) {
+    if (window && s.outsideWindow === s.reached) return `reached ${times(s.reached)}, never inside the step window`;
+    return `reached ${times(s.reached)}, never by an allocation of order ${minOrder ?? 0} or more`;
+  }
+  switch (schedule.mode) {
+    case 'nth':
+      return `reached ${times(s.counted)}, nth: ${schedule.n} not reached`;
+    case 'every':
+      return `reached ${times(s.counted)}, every: ${schedule.n} never came round`;
+    case 'probability':
+      return `probability never drew (seed ${schedule.seed}, ${s.counted} tries)`;
+    case 'first':
+    case 'always':
+      return `reached ${times(s.counted)} but never failed`;
   }
 }
 

@@ -4,7 +4,7 @@ import { decodeCommand, type Command, type CommandWords } from './commands.js';
 import { decodeDte, DTE_SIZE, type DeviceTableEntry } from './dte.js';
 import { encodeEvent, EVENT_FLAG_PE, EVENT_FLAG_PR, EVENT_FLAG_RW, type HwEvent } from './events.js';
 import { Iotlb, type IotlbEntry } from './iotlb.js';
-import { BudgetExceededError } from '../base/budget.js';
+import type { Meter } from '../base/budget.js';
 import type { FaultRegistry } from '../fault/inject.js';
 import * as R from './regs.js';
 
@@ -60,8 +60,8 @@ export interface HwHooks {
   readonly tick?: () => number;
   /** Whether `pa` lies in memory that was freed and not reallocated (the stale-hit diagnosis). */
   readonly isFreed: (pa: bigint) => boolean;
-  /** Most commands this IOMMU may execute in a run. */
-  readonly maxCommands?: number;
+  /** The spec's budget: commands this IOMMU may execute, events it may post. */
+  readonly meter?: Meter;
   /** The machine's failure points: the doorbell passes `hw_cmd_processor_hang`. */
   readonly faults?: FaultRegistry;
 }
@@ -206,8 +206,7 @@ export class AmdIommuHw {
     const tail = Number(this.regs.read(R.MMIO_CMD_TAIL_OFFSET));
     while (head !== tail && this.running()) {
       if (this.behaviour.kind === 'stalled' && this.executed.length >= this.behaviour.after) return;
-      if (this.executed.length >= (this.hooks.maxCommands ?? Infinity))
-        throw new BudgetExceededError('commands', this.hooks.maxCommands!);
+      this.hooks.meter?.check('commands', this.executed.length + 1);
       const at = base + BigInt(head);
       const raw: CommandWords = [
         this.mem.read32(at),
@@ -284,6 +283,7 @@ export class AmdIommuHw {
       }
     }
     this.events.push({ seq: this.nextSeq(), step: this.hooks.step(), event, logged });
+    this.hooks.meter?.check('events', this.events.length);
   }
 
   // --- translation ------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import { PhysMemory, type NumaNodeConfig } from '../mem/phys-memory.js';
 import { FaultRegistry, type InjectionPlan } from '../fault/inject.js';
 import type { FailurePointName } from '../fault/points.js';
 import { invariant } from '../base/model-bug.js';
+import { DEFAULT_BUDGET, Meter } from '../base/budget.js';
 import type { Frame } from './ported.js';
 import { KernelLog } from './printk.js';
 import type { KernelEvent } from './events.js';
@@ -25,8 +26,8 @@ export interface MapLogEntry {
 export interface KernelConfig {
   readonly nodes: readonly NumaNodeConfig[];
   readonly faults?: readonly InjectionPlan[];
-  /** Most pages of simulated memory a run may touch. */
-  readonly maxPages?: number;
+  /** The spec's budget: pages touched, log lines, events, wall time. */
+  readonly meter?: Meter;
 }
 
 /**
@@ -43,15 +44,18 @@ export class Kernel {
   /** What the IOMMU core mapped and unmapped, in order (for the flush-before-free invariant). */
   readonly mapLog: MapLogEntry[] = [];
   readonly memtypes = new MemTypes();
-  readonly log = new KernelLog();
-  readonly events: KernelEvent[] = [];
+  readonly log: KernelLog;
+  readonly meter: Meter;
+  private readonly eventList: KernelEvent[] = [];
   readonly faults: FaultRegistry;
   private currentStep = -1;
   /** Simulated time: busy-waits advance it instead of the wall clock. */
   clockNs = 0;
 
   constructor(config: KernelConfig) {
-    this.mem = new PhysMemory(config.nodes, config.maxPages);
+    this.meter = config.meter ?? new Meter(DEFAULT_BUDGET);
+    this.mem = new PhysMemory(config.nodes, this.meter);
+    this.log = new KernelLog((lines) => this.meter.check('logLines', lines));
     this.buddies = [...this.mem.nodes].sort((a, b) => a.id - b.id).map((n) => new NodeBuddy(n));
     this.faults = new FaultRegistry(config.faults);
   }
@@ -75,6 +79,7 @@ export class Kernel {
    * (`alloc_private_subregion[2]`), so each iteration's failure points have their own name.
    */
   call<T>(frame: Frame, body: () => T, index?: number): T {
+    this.meter.tick();
     const path = this.faults.path;
     path.enter(frame.name, index);
     try {
@@ -112,6 +117,17 @@ export class Kernel {
     return this.faults.withoutFaults(body);
   }
 
+  /** What the kernel flagged so far (WARNs, bad frees, pages freed while not WB), in order. */
+  get events(): readonly KernelEvent[] {
+    return this.eventList;
+  }
+
+  /** Records a kernel event, within the spec's budget of events. */
+  event(e: KernelEvent): void {
+    this.eventList.push(e);
+    this.meter.check('events', this.eventList.length);
+  }
+
   /** The platform's own invariants: the allocation ledger agrees with the buddy allocator, page for page. */
   selfCheck(): void {
     for (const buddy of this.buddies) {
@@ -134,7 +150,7 @@ export class Kernel {
   /** WARN(cond, fmt, ...): records the splat and returns cond, as the macro does. */
   WARN(condition: boolean, format = '', ...args: PrintfArg[]): boolean {
     if (condition)
-      this.events.push({
+      this.event({
         kind: 'warn',
         function: this.currentFunction,
         message: vsprintf(format, args).replace(/\n$/, ''),

@@ -70,7 +70,7 @@ export function allocZeroedPages(
 export function freeTrackedPages(k: Kernel, va: bigint, family: AllocFamily): void {
   const result = k.ledger.release(va, family, k.siteName(family === 'kmalloc' ? 'kfree' : 'iommu_free_pages'), k.step);
   if (!result.ok) {
-    k.events.push({
+    k.event({
       kind: result.problem,
       family,
       va,
@@ -93,7 +93,7 @@ function reportNonWb(k: Kernel, firstPfn: number, pages: number): void {
   let runMode = 0;
   const flush = (end: number): void => {
     if (runStart < 0) return;
-    k.events.push({
+    k.event({
       kind: 'freed_not_wb',
       pa: pfnToPhys(runStart),
       pages: end - runStart,

@@ -26,8 +26,12 @@ export class KernelLog {
   readonly lines: LogLine[] = [];
   step = -1;
 
+  /** `onLine` sees the number of lines after each print (the spec's budget of log lines). */
+  constructor(private readonly onLine?: (lines: number) => void) {}
+
   print(level: LogLevelName, text: string): void {
     this.lines.push({ level, text: text.endsWith('\n') ? text.slice(0, -1) : text, step: this.step });
+    this.onLine?.(this.lines.length);
   }
 }
 

@@ -1,3 +1,5 @@
+import { ModelBugError } from '../base/model-bug.js';
+
 /**
  * The subset of Linux lib/vsprintf.c the modelled code uses. Linux differs from glibc where it matters to
  * log assertions: `%#x` of 0 prints "0x0" (glibc prints "0"), and with `#` and zero padding the width
@@ -43,7 +45,7 @@ function widthBits(length: string | undefined): 8 | 16 | 32 | 64 {
 function toBigInt(arg: PrintfArg | undefined, conversion: string): bigint {
   if (typeof arg === 'bigint') return arg;
   if (typeof arg === 'number' && Number.isInteger(arg)) return BigInt(arg);
-  throw new TypeError(`vsprintf: %${conversion} needs an integer, got ${String(arg)}`);
+  throw new ModelBugError(`vsprintf: %${conversion} needs an integer, got ${String(arg)}`);
 }
 
 function pad(body: string, prefix: string, width: number, flags: Flags): string {
@@ -97,7 +99,7 @@ function formatPointer(arg: PrintfArg | undefined, ext: string): [string, number
   const value = BigInt.asUintN(64, toBigInt(arg, 'p'));
   if (ext.startsWith('a')) return ['0x' + value.toString(16).padStart(16, '0'), 1];
   if (ext.startsWith('x')) return [value.toString(16).padStart(16, '0'), 1];
-  throw new TypeError(`vsprintf: %p${ext} is not modelled`);
+  throw new ModelBugError(`vsprintf: %p${ext} is not modelled`);
 }
 
 export function vsprintf(format: string, args: readonly PrintfArg[]): string {
@@ -139,6 +141,6 @@ export function vsprintf(format: string, args: readonly PrintfArg[]): string {
     },
   );
   if (next !== args.length)
-    throw new TypeError(`vsprintf: ${args.length} arguments for ${next} conversions in "${format}"`);
+    throw new ModelBugError(`vsprintf: ${args.length} arguments for ${next} conversions in "${format}"`);
   return out;
 }

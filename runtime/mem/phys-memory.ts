@@ -1,5 +1,5 @@
 import { ModelBugError } from '../base/model-bug.js';
-import { BudgetExceededError } from '../base/budget.js';
+import type { Meter } from '../base/budget.js';
 
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 4096;
@@ -34,7 +34,8 @@ export class PhysMemory {
 
   constructor(
     nodes: readonly NumaNodeConfig[],
-    private readonly maxPages = Infinity,
+    /** Counts materialised pages against the spec's budget (and its wall-time limit); none: unlimited. */
+    private readonly meter?: Meter,
   ) {
     this.nodes = nodes.map((n) => {
       if (n.base % BigInt(PAGE_SIZE) !== 0n || n.size % BigInt(PAGE_SIZE) !== 0n || n.size <= 0n) {
@@ -64,7 +65,10 @@ export class PhysMemory {
     if (words === undefined) {
       if (this.nodeOfPfn(pfn) === undefined)
         throw new ModelBugError(`access to page frame 0x${pfn.toString(16)} outside simulated memory`);
-      if (this.pages.size >= this.maxPages) throw new BudgetExceededError('pages', this.maxPages);
+      if (this.meter) {
+        this.meter.check('pages', this.pages.size + 1);
+        this.meter.tick();
+      }
       words = new BigUint64Array(WORDS_PER_PAGE);
       this.pages.set(pfn, words);
     }

@@ -55,7 +55,8 @@ export type StepAction =
 export type StepKind = StepAction['kind'];
 
 export type StepExpect =
-  | { readonly kind: 'ret'; readonly ret: number | 'oops' }
+  /** A return value (an errno is negative), an oops, or nothing at all from a void function. */
+  | { readonly kind: 'ret'; readonly ret: bigint | 'oops' | 'void' }
   | {
       readonly kind: 'access';
       readonly pa?: AddressOrAlloc;
@@ -72,6 +73,8 @@ export interface PlanStep {
   readonly expect?: StepExpect;
   /** Where the step's `expect` was written (the step itself when it has none). */
   readonly at: SourceRef;
+  /** Where the step itself was written. */
+  readonly nodeAt: SourceRef;
 }
 
 export interface MachineConfig {

@@ -18,7 +18,14 @@ export interface Leaf {
  * from memory as the format decodes it (each contiguous entry once, permissions ANDed down). For the end
  * state and for checks, never for translation.
  */
-export function enumerateLeaves(mem: PhysMemory, fmt: PtFormat, rootPa: bigint, topLevel: number): Leaf[] {
+export function enumerateLeaves(
+  mem: PhysMemory,
+  fmt: PtFormat,
+  rootPa: bigint,
+  topLevel: number,
+  /** Sees the count after each leaf: where a budget stops an end state too large to hold. */
+  onLeaf?: (count: number) => void,
+): Leaf[] {
   const out: Leaf[] = [];
   const visit = (tablePa: bigint, level: number, base: bigint, read: boolean, write: boolean): void => {
     const items = 1 << fmt.numItemsLg2(level);
@@ -34,6 +41,7 @@ export function enumerateLeaves(mem: PhysMemory, fmt: PtFormat, rootPa: bigint, 
       if (type === EntryType.OA) {
         const lg2 = fmt.entryOaLg2(entry, level);
         out.push({ iova, lg2, pa: fmt.entryOa(entry) & ~lowMask(lg2), read: r, write: w, entry });
+        onLeaf?.(out.length);
         i += (1 << (lg2 - isz)) - 1;
       } else {
         visit(fmt.tablePa(entry), level - 1, iova, r, w);

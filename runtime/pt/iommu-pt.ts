@@ -407,7 +407,8 @@ export class PtIommu {
     } else if (this.features & PtFeature.FLUSH_RANGE) {
       iommu_iotlb_gather_add_range(gather, iova, len);
     }
-    gather.freelist.push(...freeList);
+    // One at a time: an unmap of a terabyte frees hundreds of thousands of tables, too many to spread.
+    for (const page of freeList) gather.freelist.push(page);
   }
 
   // --- unmap ------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-import type { Budget } from '../base/budget.js';
+import type { Meter } from '../base/budget.js';
 import type { InjectionPlan } from '../fault/inject.js';
 import type { Kernel } from '../linux/kernel.js';
 import type { NumaNodeConfig } from '../mem/phys-memory.js';
@@ -55,5 +55,5 @@ export interface Vendor<C> {
   readonly name: string;
   readonly entryPoints: readonly EntryPoint<never>[];
   readonly variants: () => readonly DriverVariantInfo[];
-  boot(nodes: readonly NumaNodeConfig[], config: C, faults: readonly InjectionPlan[], budget: Budget): VendorMachine;
+  boot(nodes: readonly NumaNodeConfig[], config: C, faults: readonly InjectionPlan[], meter: Meter): VendorMachine;
 }

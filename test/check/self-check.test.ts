@@ -32,7 +32,7 @@ describe('model self-checks', () => {
       e.mockRestore();
     }
     expect(err).toMatch(
-      /^viommu-spec: internal model error: node 0: \d+ free \+ \d+ live pages != 262144\nThis is a bug in viommu-spec itself, not in the driver under test\./,
+      /^viommu-spec: internal error: the model broke its own invariant: node 0: \d+ free \+ \d+ live pages != 262144 \(a bug in viommu-spec, not in the driver under test; please report it with the spec and the command line\)\n$/,
     );
   });
 });

@@ -1,4 +1,4 @@
-import { DEFAULT_BUDGET } from '../../runtime/base/budget.js';
+import { DEFAULT_BUDGET, Meter } from '../../runtime/base/budget.js';
 import { AmdMachine } from '../../runtime/vendor/amd/machine.js';
 import type { AmdIommuConfig } from '../../runtime/vendor/amd/config.js';
 import type { InjectionPlan } from '../../runtime/fault/inject.js';
@@ -35,7 +35,7 @@ export function machine(
     opts.nodes ?? [{ id: 0, base: 0n, size: 64n << 30n }],
     config,
     opts.faults ?? [],
-    DEFAULT_BUDGET,
+    new Meter(DEFAULT_BUDGET),
   );
 }
 

@@ -1,4 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { generatedDefs, withGeneratedDefs } from '../../dsl/schema-gen.js';
 import { INVARIANT_NAMES } from '../../runtime/check/invariants.js';
@@ -37,5 +40,43 @@ describe('the spec schema and the runtime registries', () => {
   it('has one expect: key per compiled expectation, each with a checker', () => {
     expect(Object.keys(schema.$defs['expect']!.properties!)).toEqual([...EXPECT_KEYS]);
     expect(Object.keys(EXPECTATIONS)).toEqual([...EXPECT_KEYS]);
+  });
+});
+
+describe('the published schema accepts what the language accepts', () => {
+  const validate = (() => {
+    const require = createRequire(import.meta.url);
+    const Ajv2020 = (require('ajv/dist/2020') as { default: typeof import('ajv').default }).default;
+    return new Ajv2020({ allErrors: true, strict: true, strictRequired: false }).compile(
+      JSON.parse(schemaText) as object,
+    );
+  })();
+  const errorsOf = (value: unknown): string[] =>
+    validate(value) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message ?? ''}`);
+
+  const specFiles = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory()
+        ? specFiles(join(dir, e.name))
+        : /\.ya?ml$/.test(e.name) && !e.name.includes('.fragment.')
+          ? [join(dir, e.name)]
+          : [],
+    );
+
+  it.each(specFiles('specs'))('%s, as an editor sees it (extends not yet merged)', (file) => {
+    expect(errorsOf(parse(readFileSync(file, 'utf8')))).toEqual([]);
+  });
+
+  it('every YAML example in the README', () => {
+    const examples = [...readFileSync('README.md', 'utf8').matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(examples.length).toBeGreaterThan(1);
+    for (const text of examples)
+      expect([text.split('\n')[0], errorsOf(parse(text))]).toEqual([text.split('\n')[0], []]);
+  });
+
+  it('still rejects a spec with neither hardware nor a fragment to take it from', () => {
+    expect(errorsOf({ name: 'x', steps: [{ call: 'amd_viommu_init' }] })).toContain(
+      " must have required property 'hardware'",
+    );
   });
 });

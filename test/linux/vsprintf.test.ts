@@ -1,3 +1,4 @@
+import { ModelBugError } from '../../runtime/base/model-bug.js';
 import { describe, expect, it } from 'vitest';
 import { vsprintf } from '../../runtime/linux/vsprintf.js';
 import { KernelLog, printers } from '../../runtime/linux/printk.js';
@@ -22,7 +23,7 @@ describe('vsprintf (Linux semantics)', () => {
     expect(vsprintf('100%%', [])).toBe('100%');
   });
   it('refuses argument-count mismatches instead of printing garbage', () => {
-    expect(() => vsprintf('%d %d', [1])).toThrow(TypeError);
+    expect(() => vsprintf('%d %d', [1])).toThrow(ModelBugError);
   });
   it('adds the pr_fmt prefix and strips the trailing newline', () => {
     const log = new KernelLog();

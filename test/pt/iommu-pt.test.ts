@@ -209,3 +209,16 @@ describe('pt_compute_best_pgsize against a brute-force reference', () => {
     }
   });
 });
+
+describe('large frees', () => {
+  it('gathers hundreds of thousands of freed tables without overflowing the stack', () => {
+    const { pt } = newTable();
+    const gather = iommu_iotlb_gather_init();
+    const freed = Array.from({ length: 300_000 }, (_, i) => BigInt(i));
+    // What unmapping 600 GiB of 4 KiB pages hands to the gather in one go.
+    (
+      pt as unknown as { gatherRangePages(g: typeof gather, iova: bigint, len: bigint, f: bigint[]): void }
+    ).gatherRangePages(gather, 0n, 1n << 30n, freed);
+    expect(gather.freelist).toHaveLength(300_000);
+  });
+});

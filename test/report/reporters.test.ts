@@ -69,7 +69,7 @@ describe('reporters', () => {
   it('junit: well-formed XML with a testcase per spec, failures and errors counted', () => {
     const xml = REPORTERS['junit']!.render(input, { color: false });
     expect(XMLValidator.validate(xml)).toBe(true);
-    expect(xml).toContain('<testsuites name="viommu-spec" tests="3" failures="1" errors="1" skipped="1" time="0">');
+    expect(xml).toContain('<testsuites name="viommu-spec" tests="3" failures="1" errors="1" skipped="1">');
     expect(xml).toContain('name="b.yaml#case"');
     expect(xml).not.toContain('\u0001');
   });

@@ -9,5 +9,5 @@ export const amdVendor: Vendor<AmdConfig> = {
   name: 'amd',
   entryPoints: AMD_ENTRY_POINTS,
   variants: () => Object.entries(DRIVER_VARIANTS).map(([name, v]) => ({ name, description: v.description })),
-  boot: (nodes, config, faults, budget) => new AmdMachine(nodes, config, faults, budget),
+  boot: (nodes, config, faults, meter) => new AmdMachine(nodes, config, faults, meter),
 };

@@ -1,4 +1,4 @@
-import type { Budget } from '../../base/budget.js';
+import type { Meter } from '../../base/budget.js';
 import { invariant, ModelBugError } from '../../base/model-bug.js';
 import type { InjectionPlan } from '../../fault/inject.js';
 import type { AttachedDevData } from '../../linux/amd/attach.js';
@@ -41,16 +41,16 @@ export class AmdMachine implements VendorMachine {
   readonly bootDomainIds: readonly number[];
   readonly view: AmdView;
 
-  constructor(nodes: readonly NumaNodeConfig[], config: AmdConfig, faults: readonly InjectionPlan[], budget: Budget) {
+  constructor(nodes: readonly NumaNodeConfig[], config: AmdConfig, faults: readonly InjectionPlan[], meter: Meter) {
     const variant = DRIVER_VARIANTS[config.driver.variant];
     invariant(variant !== undefined, `unknown driver variant ${config.driver.variant}`);
-    const k = new Kernel({ nodes, faults, maxPages: budget.pages });
+    const k = new Kernel({ nodes, faults, meter });
     const g = newDriverGlobals(config.driver.pgsize4k, config.driver.viommu);
     const hooks = {
       step: () => k.step,
       tick: k.nextSeq,
       isFreed: (pa: bigint) => k.ledger.isFreedPa(pa),
-      maxCommands: budget.commands,
+      meter,
       faults: k.faults,
     };
     // One device table per PCI segment, shared by that segment's IOMMUs (alloc_dev_table).

@@ -69,7 +69,10 @@ class AmdDomainView implements DomainView {
   }
 
   leaves(): readonly Leaf[] {
-    this.leafCache ??= enumerateLeaves(this.k.mem, amdv1, this.top.pa, this.top.level);
+    this.leafCache ??= enumerateLeaves(this.k.mem, amdv1, this.top.pa, this.top.level, (n) => {
+      this.k.meter.check('leaves', n);
+      this.k.meter.tick();
+    });
     return this.leafCache;
   }
 
