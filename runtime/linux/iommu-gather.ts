@@ -13,7 +13,8 @@ export function iommu_iotlb_gather_init(): IotlbGather {
   return { start: ULONG_MAX, end: 0n, freelist: [] };
 }
 
-export function resetGather(g: IotlbGather): void {
+/** iommu_iotlb_gather_init on an existing gather (C re-initialises the struct in place). */
+export function iommu_iotlb_gather_init_into(g: IotlbGather): void {
   g.start = ULONG_MAX;
   g.end = 0n;
   g.freelist = [];
@@ -25,7 +26,8 @@ export function iommu_iotlb_gather_add_range(g: IotlbGather, iova: bigint, size:
   if (g.end < end) g.end = end;
 }
 
+/** u64 arithmetic, as the C's unsigned long: a zero size or an end at ULONG_MAX wraps. */
 export function iommu_iotlb_gather_is_disjoint(g: IotlbGather, iova: bigint, size: bigint): boolean {
-  const end = iova + size - 1n;
-  return g.end !== 0n && (end + 1n < g.start || iova > g.end + 1n);
+  const end = BigInt.asUintN(64, iova + size - 1n);
+  return g.end !== 0n && (BigInt.asUintN(64, end + 1n) < g.start || iova > BigInt.asUintN(64, g.end + 1n));
 }

@@ -47,6 +47,8 @@ export class Kernel {
   readonly log: KernelLog;
   readonly meter: Meter;
   private readonly eventList: KernelEvent[] = [];
+  /** WARN_ON_ONCE sites that already splatted. */
+  private readonly warnedOnce = new Set<string>();
   readonly faults: FaultRegistry;
   private currentStep = -1;
   /** Simulated time: busy-waits advance it instead of the wall clock. */
@@ -160,6 +162,13 @@ export class Kernel {
   }
 
   WARN_ON(condition: boolean): boolean {
+    return this.WARN(condition);
+  }
+
+  /** WARN_ON_ONCE: the condition every time, the splat only the first time `site` fires in this boot. */
+  WARN_ON_ONCE(condition: boolean, site: string): boolean {
+    if (!condition || this.warnedOnce.has(site)) return condition;
+    this.warnedOnce.add(site);
     return this.WARN(condition);
   }
 

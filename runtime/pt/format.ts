@@ -17,6 +17,8 @@ export interface PtFormat {
   readonly granuleLg2: number;
   /** log2 of the bytes of one table (all levels use one size here). */
   readonly tablememLg2: number;
+  /** PT_FORCE_ENABLED_FEATURES: features the format compiles in; pt_feature() is always true for them. */
+  readonly forcedFeatures: number;
 
   /** Bytes one item of a level-`level` table covers. */
   itemLg2(level: number): number;

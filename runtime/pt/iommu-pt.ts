@@ -43,21 +43,30 @@ export interface PtConfig {
 
 const U64_MAX = (1n << 64n) - 1n;
 
-/** pt_range: a walk's VA window; `va` moves as the walk advances, exactly like the C struct. */
+const PAGE_SHIFT = 12;
+const PAGE_SIZE = 1n << 12n;
+
+/**
+ * pt_range: the top a walk started from and its VA window; `va` is the walk's cursor, moved by
+ * pt_index_to_va as the walkers advance and shared by every level, exactly like the C struct.
+ */
 interface Range {
   va: bigint;
   last: bigint;
-  readonly topLevel: number;
-  readonly maxVaszLg2: number;
+  top: bigint;
+  topLevel: number;
+  maxVaszLg2: number;
 }
 
+/** struct pt_iommu_map_args */
 interface MapArgs {
   readonly gather: IotlbGather;
   readonly attrs: bigint;
   readonly gfp: Gfp;
   oa: bigint;
-  readonly leafLg2: number;
-  readonly leafLevel: number;
+  leafLg2: number;
+  leafLevel: number;
+  numLeaves: number;
 }
 
 interface UnmapArgs {
@@ -108,16 +117,18 @@ export class PtIommu {
     if (pt.topLevel === f.maxTopLevel || pt.maxVaszLg2 === pt.topRangeMaxVasz(pt.topLevel))
       pt.features &= ~PtFeature.DYNAMIC_TOP;
     if (pt.topRangeMaxVasz(pt.topLevel) === 64) pt.features |= PtFeature.FULL_VA;
+    // Requested features must match features compiled into this format
+    if ((pt.features & f.forcedFeatures) !== f.forcedFeatures) return -Errno.EOPNOTSUPP;
     // pt_iommu_init_domain: the sizes every reachable level can hold, below the maximum OA
     let bitmap = 0n;
-    const lastLevel = pt.features & PtFeature.DYNAMIC_TOP ? f.maxTopLevel : pt.topLevel;
+    const lastLevel = pt.feature(PtFeature.DYNAMIC_TOP) ? f.maxTopLevel : pt.topLevel;
     for (let level = 0; level <= lastLevel; level++) {
-      if (pt.features & PtFeature.DYNAMIC_TOP && f.itemLg2(level) >= pt.maxVaszLg2) break;
+      if (pt.feature(PtFeature.DYNAMIC_TOP) && f.itemLg2(level) >= pt.maxVaszLg2) break;
       bitmap |= f.possibleSizes(level);
     }
     pt.pgsizeBitmap = bitmap & lowMask(pt.maxOaszLg2);
     (pt as { apertureEnd: bigint }).apertureEnd = lowMask(
-      pt.features & PtFeature.DYNAMIC_TOP ? pt.maxVaszLg2 : pt.topRangeMaxVasz(pt.topLevel),
+      pt.feature(PtFeature.DYNAMIC_TOP) ? pt.maxVaszLg2 : pt.topRangeMaxVasz(pt.topLevel),
     );
     const top = k.call(F.pt_iommu_amdv1_init, () =>
       iommu_alloc_pages_node_sz(k, cfg.nid, gfp, 1n << BigInt(f.tablememLg2)),
@@ -134,14 +145,25 @@ export class PtIommu {
 
   /** VA bits a top at `level` translates (_pt_top_range). */
   private topRangeMaxVasz(level: number): number {
-    if (this.cfg.features & PtFeature.DYNAMIC_TOP && level !== this.f.maxTopLevel) {
+    if (this.feature(PtFeature.DYNAMIC_TOP) && level !== this.f.maxTopLevel) {
       return Math.min(this.maxVaszLg2, this.f.numItemsLg2(level) + this.f.itemLg2(level));
     }
     return this.maxVaszLg2;
   }
 
+  /** pt_make_range: the current top with [va, last]. */
   private makeRange(va: bigint, last: bigint): Range {
-    return { va, last, topLevel: this.topLevel, maxVaszLg2: this.topRangeMaxVasz(this.topLevel) };
+    return { va, last, top: this.topTable, topLevel: this.topLevel, maxVaszLg2: this.topRangeMaxVasz(this.topLevel) };
+  }
+
+  /** The range a top at `level` would give (increase_top's probe; `top` is unused there). */
+  private makeRangeAt(level: number, va: bigint, last: bigint): Range {
+    return { va, last, top: 0n, topLevel: level, maxVaszLg2: this.topRangeMaxVasz(level) };
+  }
+
+  /** pt_feature: the table's features plus the ones the format forces on. */
+  private feature(bit: number): boolean {
+    return ((this.features | this.f.forcedFeatures) & bit) !== 0;
   }
 
   /** pt_check_range: both ends inside the VA the current top translates. */
@@ -190,157 +212,252 @@ export class PtIommu {
     return (range.last & lowMask(oaszLg2)) === lowMask(oaszLg2);
   }
 
-  // --- map --------------------------------------------------------------------------------------------
+  // --- map (iommu_pt.h @ 8ef3f77c: map_range, check_map_range, do_map and the level walkers) ------------
 
   /**
-   * Maps [iova, iova+len) to pa with the largest page sizes alignment allows. Returns 0 or a negative errno
-   * and the bytes installed; on error the caller (iommu_map) unmaps exactly those bytes.
+   * NS(map_range): maps [iova, iova+len) to pa with the largest page sizes alignment allows. Returns 0 or a
+   * negative errno and the bytes installed; on error the core (iommu_map_nosync) unmaps exactly those.
+   * Top growth for the whole range happens first (check_map_range), so under fail-nth the new tops are the
+   * first allocations, then the interior tables in VA order, as upstream.
    */
   map(iova: bigint, pa: bigint, len: bigint, prot: number, gfp: Gfp): { ret: number; mapped: bigint } {
+    const bitmap = this.pgsizeBitmap;
+    const gather = iommu_iotlb_gather_init();
     if (this.k.WARN_ON(!(prot & (IOMMU_READ | IOMMU_WRITE)))) return { ret: -Errno.EINVAL, mapped: 0n };
-    if (pa >> BigInt(this.maxOaszLg2) !== 0n) return { ret: -Errno.ERANGE, mapped: 0n };
+    // Check the paddr doesn't exceed what the table can store
+    if (this.maxOaszLg2 !== 64 && pa >> BigInt(this.maxOaszLg2) !== 0n) return { ret: -Errno.ERANGE, mapped: 0n };
+    // make_range_no_check
     if (len === 0n) return { ret: -Errno.EINVAL, mapped: 0n };
     if (iova + len - 1n > U64_MAX) return { ret: -Errno.EOVERFLOW, mapped: 0n };
-    const attrs = this.f.attrsFromProt(prot, this.features);
-    const gather = iommu_iotlb_gather_init();
-    let mapped = 0n;
-    let ret = 0;
-    // One run of equal-size leaves at a time, as iommu_pgsize() chunks a range: the size is the largest
-    // allowed one that iova, pa and the remaining length permit, held until a bigger size becomes usable.
-    while (mapped < len && ret === 0) {
-      const va = iova + mapped;
-      const oa = pa + mapped;
-      const remaining = len - mapped;
-      const leafLg2 = computeBestPgsize(this.pgsizeBitmap, va, va + remaining - 1n, oa);
-      if (leafLg2 === 0) {
-        ret = -Errno.ENXIO;
-        break;
-      }
-      const runLen = runLength(this.pgsizeBitmap, va, oa, remaining, leafLg2);
-      const args: MapArgs = {
-        gather,
-        attrs,
-        gfp,
-        oa,
-        leafLg2,
-        leafLevel: Math.floor((leafLg2 - this.f.granuleLg2) / 9),
-      };
-      ret = this.mapRun(va, va + runLen - 1n, args);
-      mapped += args.oa - oa;
+    const range = this.makeRange(iova, iova + len - 1n);
+    const map: MapArgs = {
+      gather,
+      attrs: this.f.attrsFromProt(prot, this.features),
+      gfp,
+      oa: pa,
+      leafLg2: 0,
+      leafLevel: 0,
+      numLeaves: 0,
+    };
+    // Calculate target page size and level for the leaves
+    let singlePage = false;
+    if (len === PAGE_SIZE && (bitmap & PAGE_SIZE) !== 0n) {
+      if (((iova | pa) & (PAGE_SIZE - 1n)) !== 0n) return { ret: -Errno.ENXIO, mapped: 0n };
+      map.leafLg2 = PAGE_SHIFT;
+      map.numLeaves = 1;
+      singlePage = true;
+    } else {
+      map.leafLg2 = computeBestPgsize(bitmap, range.va, range.last, pa);
+      if (!map.leafLg2) return { ret: -Errno.ENXIO, mapped: 0n };
+      map.leafLevel = this.pgszLg2ToLevel(map.leafLg2);
+      map.numLeaves = pgszCount(bitmap, range.va, range.last, pa, map.leafLg2);
     }
-    // Table levels were replaced by large leaves: flush walk caches before their pages go.
+    let ret = this.checkMapRange(range, map);
+    if (ret) return { ret, mapped: 0n };
+    invariant(map.leafLevel <= range.topLevel, 'leaf level above the top after check_map_range');
+    ret = this.doMap(range, singlePage, map);
+    // Table levels were freed and replaced with large items, flush any walk cache that may refer to them.
     if (gather.freelist.length > 0) this.cfg.driverOps.iotlbSync(gather);
-    return { ret, mapped };
+    return { ret, mapped: map.oa - pa };
   }
 
-  private mapRun(va: bigint, last: bigint, args: MapArgs): Ret {
-    let range = this.makeRange(va, last);
-    const grow = this.checkMapRange(range, args);
-    if (grow) return grow;
-    range = this.makeRange(va, last);
-    invariant(args.leafLevel <= range.topLevel, 'leaf level above the top after growth');
-    if (args.leafLevel === range.topLevel) return this.mapRangeLeaf(range, args, range.topLevel, this.topTable);
-    return this.mapRange(range, args, range.topLevel, this.topTable);
+  /** pt_pgsz_lg2_to_level (pt_fmt_defaults.h): 9 VA bits per level above the granule. */
+  private pgszLg2ToLevel(lg2: number): number {
+    return Math.floor((lg2 - this.f.granuleLg2) / (this.f.granuleLg2 - 3));
   }
 
-  /** check_map_range + increase_top: grow the top until the range fits and the leaf level exists. */
-  private checkMapRange(range: Range, args: MapArgs): Ret {
-    const ret = this.checkRange(range);
-    if (!(this.features & PtFeature.DYNAMIC_TOP)) return ret;
-    if (!ret && args.leafLevel <= range.topLevel) return 0;
-    return this.k.call(F.increase_top, () => this.increaseTop(range, args));
+  /** check_map_range: grow the top until the whole range fits and the first leaf level exists. */
+  private checkMapRange(range: Range, map: MapArgs): Ret {
+    let ret: Ret;
+    do {
+      ret = this.checkRange(range);
+      if (!this.feature(PtFeature.DYNAMIC_TOP)) return ret;
+      if (!ret && map.leafLevel <= range.topLevel) break;
+      ret = this.k.call(F.increase_top, () => this.increaseTop(range, map));
+      if (ret && ret !== -Errno.EAGAIN) return ret;
+      // Reload the new top
+      Object.assign(range, this.makeRange(range.va, range.last));
+    } while (ret);
+    return 0;
   }
 
-  private increaseTop(range: Range, args: MapArgs): Ret {
-    const newTops: bigint[] = [];
+  /**
+   * increase_top: add tables above the top, as many levels as the range needs, each linking the one below
+   * at index 0; then one change_top with the final top. A failed allocation frees the new tops in order.
+   */
+  private increaseTop(range: Range, map: MapArgs): Ret {
+    const freeList: bigint[] = [];
     let table = this.topTable;
     let level = this.topLevel;
     for (;;) {
-      const probe: Range = { va: range.va, last: range.last, topLevel: level, maxVaszLg2: this.topRangeMaxVasz(level) };
-      if (!this.checkRange(probe) && args.leafLevel <= level) break;
+      const probe = this.makeRangeAt(level, range.va, range.last);
+      if (!this.checkRange(probe) && map.leafLevel <= level) break;
       level++;
       if (level > this.f.maxTopLevel || this.f.itemLg2(level) >= this.maxVaszLg2) {
-        for (const t of newTops) iommu_free_pages(this.k, t);
+        for (const t of freeList) iommu_free_pages(this.k, t);
         return -Errno.ERANGE;
       }
-      const mem = iommu_alloc_pages_node_sz(this.k, this.cfg.nid, args.gfp, 1n << BigInt(this.f.tablememLg2));
+      const mem = iommu_alloc_pages_node_sz(this.k, this.cfg.nid, map.gfp, 1n << BigInt(this.f.tablememLg2));
       if (mem === null) {
-        for (const t of newTops) iommu_free_pages(this.k, t);
+        for (const t of freeList) iommu_free_pages(this.k, t);
         return -Errno.ENOMEM;
       }
-      newTops.push(mem);
-      // The new table links to the lower table always at index 0.
+      freeList.push(mem);
       this.words(mem)[0] = this.f.tableEntry(level, virt_to_phys(table));
       table = mem;
     }
+    if (table === this.topTable) return -Errno.EAGAIN;
+    // No flush for change_top: a walk cache hit stays correct and new IOVA under the new top is non-present.
     this.cfg.driverOps.changeTop(virt_to_phys(table), level);
     this.topTable = table;
     this.topLevel = level;
     return 0;
   }
 
-  /** __map_range: descend toward the leaf level, allocating missing tables. */
-  private mapRange(range: Range, args: MapArgs, level: number, table: bigint): Ret {
+  /** do_map: the 4K fast path over existing tables, else the full walk, re-dispatched on -EAGAIN. */
+  private doMap(range: Range, singlePage: boolean, map: MapArgs): Ret {
+    if (singlePage) {
+      const ret = this.mapSinglePage(range, map, range.topLevel, range.top);
+      if (ret !== -Errno.EAGAIN) return ret;
+    }
+    let ret: Ret;
+    do {
+      ret =
+        map.leafLevel === range.topLevel
+          ? this.mapRangeLeaf(range, map, range.topLevel, range.top)
+          : this.mapRange(range, map, range.topLevel, range.top);
+    } while (ret === -Errno.EAGAIN);
+    return ret;
+  }
+
+  /** __map_single_page: one 4K leaf into tables that already exist; anything else is -EAGAIN. */
+  private mapSinglePage(range: Range, map: MapArgs, level: number, table: bigint): Ret {
+    const t = this.words(table);
+    const index = this.firstIndex(range, level);
+    const type = this.f.entryType(t[index]!, level);
+    if (level === 0) {
+      if (type !== EntryType.EMPTY) return -Errno.EADDRINUSE;
+      t[index] = this.f.leafEntry(map.oa, PAGE_SHIFT, 0, map.attrs);
+      map.oa += PAGE_SIZE;
+      return 0;
+    }
+    if (type === EntryType.TABLE)
+      return this.mapSinglePage(range, map, level - 1, this.f.tablePa(t[index]!) + PAGE_OFFSET);
+    return -Errno.EAGAIN;
+  }
+
+  /** __map_range: descend toward the leaf level, allocating missing tables (pt_iommu_new_table). */
+  private mapRange(range: Range, map: MapArgs, level: number, table: bigint): Ret {
     const t = this.words(table);
     let index = this.firstIndex(range, level);
     const end = this.endIndex(range, level, index);
     for (;;) {
-      let entry = t[index]!;
-      let lower: bigint;
+      const entry = t[index]!;
       const type = this.f.entryType(entry, level);
+      let lower: bigint;
       if (type !== EntryType.TABLE) {
         if (type !== EntryType.EMPTY) return -Errno.EADDRINUSE;
-        // pt_iommu_new_table
-        const mem = iommu_alloc_pages_node_sz(this.k, this.cfg.nid, args.gfp, 1n << BigInt(this.f.tablememLg2));
+        const mem = iommu_alloc_pages_node_sz(this.k, this.cfg.nid, map.gfp, 1n << BigInt(this.f.tablememLg2));
         if (mem === null) return -Errno.ENOMEM;
-        entry = this.f.tableEntry(level, virt_to_phys(mem));
-        t[index] = entry;
+        t[index] = this.f.tableEntry(level, virt_to_phys(mem));
         lower = mem;
       } else {
         lower = this.f.tablePa(entry) + PAGE_OFFSET;
       }
-      const ret =
-        args.leafLevel === level - 1
-          ? this.mapRangeLeaf(range, args, level - 1, lower)
-          : this.mapRange(range, args, level - 1, lower);
+      let ret: Ret;
+      do {
+        ret =
+          map.leafLevel === level - 1
+            ? this.mapRangeLeaf(range, map, level - 1, lower)
+            : this.mapRange(range, map, level - 1, lower);
+      } while (ret === -Errno.EAGAIN);
       if (ret) return ret;
       index++;
       this.indexToVa(range, level, index);
       if (index >= end) return 0;
+      // The leaf size grew to this level's item: the caller must run __map_range_leaf here.
+      if (map.leafLevel === level) return -Errno.EAGAIN;
     }
   }
 
-  /** __map_range_leaf: install leaves; anything present in the way is -EADDRINUSE. */
-  private mapRangeLeaf(range: Range, args: MapArgs, level: number, table: bigint): Ret {
+  /**
+   * __map_range_leaf: install map.numLeaves leaves (anything but empty tables in the way is -EADDRINUSE),
+   * then compute the next run's size; -EAGAIN when that run starts inside this table.
+   *
+   * As at 8ef3f77c, the table-end test counts leaves against items, so a contiguous run stops early and is
+   * resumed through -EAGAIN (fixed upstream later by "iommupt: Fix the end_index calculation in
+   * __map_range_leaf()"); the entries written are the same, only the number of passes differs.
+   */
+  private mapRangeLeaf(range: Range, map: MapArgs, level: number, table: bigint): Ret {
     const t = this.words(table);
     const t32 = new Uint32Array(t.buffer, t.byteOffset, t.length * 2);
     const isz = this.f.itemLg2(level);
-    const step = 1 << (args.leafLg2 - isz);
-    const needContig = args.leafLg2 !== isz;
-    const start = this.firstIndex(range, level);
-    const end = this.endIndex(range, level, start);
-    const size = 1n << BigInt(args.leafLg2);
-    let oa = args.oa;
-    let index = start;
+    const leafLg2 = map.leafLg2;
+    const step = 1 << (leafLg2 - isz);
+    const needContig = leafLg2 !== isz;
+    const size = 1n << BigInt(leafLg2);
+    const startIndex = this.firstIndex(range, level);
+    const origEnd = this.endIndex(range, level, startIndex);
+    let end = origEnd;
+    let numLeaves: number;
+    if (startIndex + map.numLeaves < end) {
+      // Need to stop in the middle of the table to change sizes
+      end = startIndex + map.numLeaves;
+      numLeaves = 0;
+    } else {
+      numLeaves = map.numLeaves - (end - startIndex);
+    }
+    let oa = map.oa;
+    let index = startIndex;
     let ret = 0;
     // Entries of a run differ only in their OA field, so each is the previous plus the page size while the
     // OA stays below 2^52 (above it FIELD_PREP would truncate, so fall back to encoding each one).
-    let entry = this.f.leafEntry(oa, args.leafLg2, level, args.attrs);
-    const incremental = oa + BigInt(Math.ceil((end - start) / step)) * size <= 1n << 52n;
+    let entry = this.f.leafEntry(oa, leafLg2, level, map.attrs);
+    const incremental = oa + BigInt(Math.ceil((end - startIndex) / step)) * size <= 1n << 52n;
     do {
       if ((t32[2 * index]! & 1) !== 0 || needContig) {
-        if (index !== start) this.indexToVa(range, level, index);
-        ret = this.clearContig(range, args.gather, level, table, index, step);
+        if (index !== startIndex) this.indexToVa(range, level, index);
+        ret = this.clearContig(range, map.gather, level, table, index, step);
         if (ret) break;
       }
       if (step === 1) t[index] = entry;
       else t.fill(entry, index, index + step);
       oa += size;
-      entry = incremental ? entry + size : this.f.leafEntry(oa, args.leafLg2, level, args.attrs);
+      entry = incremental ? entry + size : this.f.leafEntry(oa, leafLg2, level, map.attrs);
       index += step;
     } while (index < end);
-    args.oa = oa;
-    return ret;
+    map.oa = oa;
+    map.numLeaves = numLeaves;
+    if (ret || numLeaves) return ret;
+
+    // range.va is not valid if we reached the end of the table
+    this.indexToVa(range, level, index - step);
+    const lastVa = BigInt.asUintN(64, range.va + size);
+    if (BigInt.asUintN(64, lastVa - 1n) === range.last) return 0;
+
+    // Reached a point where the page size changed, compute the new parameters.
+    map.leafLg2 = computeBestPgsize(this.pgsizeBitmap, lastVa, range.last, oa);
+    // A remainder no page size fits (a length that is not a multiple of the smallest page): 8ef3f77c does not
+    // check, and walks on with leaf_pgsize_lg2 = 0 below the leaf level. The kernel API requires aligned
+    // lengths, so the model splats and stops where the first run's check would have (-ENXIO).
+    if (
+      this.k.WARN(
+        !map.leafLg2,
+        'iommupt: no page size maps the %llu bytes left at 0x%llx\n',
+        range.last - lastVa + 1n,
+        lastVa,
+      )
+    )
+      return -Errno.ENXIO;
+    map.leafLevel = this.pgszLg2ToLevel(map.leafLg2);
+    map.numLeaves = pgszCount(this.pgsizeBitmap, lastVa, range.last, oa, map.leafLg2);
+
+    // Didn't finish this table level, caller will repeat it
+    if (index !== origEnd) {
+      this.indexToVa(range, level, index);
+      return -Errno.EAGAIN;
+    }
+    return 0;
   }
 
   /**
@@ -368,11 +485,13 @@ export class PtIommu {
           range.va = saved;
           return -Errno.EADDRINUSE;
         }
+        // The table item must be cleared before we can update the gather
         t[index] = 0n;
         freeList.push(lower);
         this.indexToVa(range, level, index);
         this.gatherRangePages(gather, range.va, 1n << BigInt(isz), freeList);
       } else if (type !== EntryType.EMPTY) {
+        range.va = saved;
         return -Errno.EADDRINUSE;
       }
     }
@@ -400,13 +519,14 @@ export class PtIommu {
     return false;
   }
 
-  /** gather_range_pages */
+  /**
+   * gather_range_pages (8ef3f77c, after b48ca9206138): the range always joins the gather; under
+   * FLUSH_RANGE_NO_GAPS a disjoint range first syncs (flushes and re-inits) what was gathered so far.
+   */
   private gatherRangePages(gather: IotlbGather, iova: bigint, len: bigint, freeList: bigint[]): void {
-    if (this.features & PtFeature.FLUSH_RANGE_NO_GAPS && iommu_iotlb_gather_is_disjoint(gather, iova, len)) {
+    if (this.feature(PtFeature.FLUSH_RANGE_NO_GAPS) && iommu_iotlb_gather_is_disjoint(gather, iova, len))
       this.cfg.driverOps.iotlbSync(gather);
-    } else if (this.features & PtFeature.FLUSH_RANGE) {
-      iommu_iotlb_gather_add_range(gather, iova, len);
-    }
+    iommu_iotlb_gather_add_range(gather, iova, len);
     // One at a time: an unmap of a terabyte frees hundreds of thousands of tables, too many to spread.
     for (const page of freeList) gather.freelist.push(page);
   }
@@ -423,7 +543,8 @@ export class PtIommu {
     if (this.checkRange(range)) return 0n;
     const args: UnmapArgs = { freeList: [], unmapped: 0n };
     this.unmapRange(range, args, range.topLevel, this.topTable);
-    this.gatherRangePages(gather, iova, len, args.freeList);
+    // The gather covers what was unmapped, not what was asked (ee6e69d03255)
+    this.gatherRangePages(gather, iova, args.unmapped, args.freeList);
     return args.unmapped;
   }
 
@@ -510,7 +631,7 @@ export class PtIommu {
 
 /** pt_compute_best_pgsize: the largest allowed size that va, oa and the length's top bit are aligned to. */
 export function computeBestPgsize(bitmap: bigint, va: bigint, last: bigint, oa: bigint): number {
-  if (va > last) return 0;
+  if (va >= last) return 0;
   const len = last - va + 1n;
   let mask = va | oa;
   if (len !== 1n << 64n) mask |= 1n << BigInt(bitLength(len) - 1);
@@ -521,21 +642,20 @@ export function computeBestPgsize(bitmap: bigint, va: bigint, last: bigint, oa: 
 }
 
 /**
- * How far one size is used before a bigger one becomes possible: iommu_pgsize()'s count. If iova and pa
- * are equally offset in the next bigger page, stop at its boundary when at least one such page follows.
+ * pt_pgsz_count (pt_iter.h): how many `lg2` leaves from va before a bigger allowed size could start, given
+ * va and oa are equally offset in it; never past last. u64 arithmetic, as in C.
  */
-function runLength(bitmap: bigint, iova: bigint, pa: bigint, remaining: bigint, lg2: number): bigint {
-  const size = 1n << BigInt(lg2);
-  const bigger = bitmap & ~lowMask(lg2 + 1);
-  let span = remaining;
-  if (bigger !== 0n) {
-    const next = 1n << BigInt(lowestBit(bigger));
-    if (((iova ^ pa) & (next - 1n)) === 0n) {
-      const offset = next - ((iova | pa) & (next - 1n));
-      if (offset + next <= remaining) span = offset;
+export function pgszCount(bitmap: bigint, va: bigint, last: bigint, oa: bigint, lg2: number): number {
+  let len = BigInt.asUintN(64, last - va + 1n);
+  const nextPgsizes = bitmap & ~lowMask(lg2 + 1);
+  if (nextPgsizes !== 0n) {
+    const next = lowestBit(nextPgsizes);
+    if (((va ^ oa) & lowMask(next)) === 0n) {
+      const toBoundary = (va | lowMask(next)) - va + 1n;
+      if (toBoundary < len) len = toBoundary;
     }
   }
-  return (span / size) * size;
+  return Number(len >> BigInt(lg2));
 }
 
 function bitLength(v: bigint): number {

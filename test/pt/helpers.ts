@@ -1,3 +1,4 @@
+import { iommu_iotlb_gather_init_into } from '../../runtime/linux/iommu-gather.js';
 import { amdv1 } from '../../runtime/pt/fmt/amdv1.js';
 import { Kernel } from '../../runtime/linux/kernel.js';
 import { GFP_KERNEL } from '../../runtime/linux/gfp.js';
@@ -28,7 +29,7 @@ export function newTable(hwMaxVaszLg2 = 64, faults: InjectionPlan[] = [], featur
     iotlbSync: (g) => {
       syncs.push({ start: g.start, end: g.end, freed: g.freelist.length });
       for (const va of g.freelist) iommu_free_pages(k, va);
-      g.freelist = [];
+      iommu_iotlb_gather_init_into(g); // iommu_iotlb_sync re-initialises the gather
     },
   };
   const pt = PtIommu.init(

@@ -135,7 +135,8 @@ describe('KUnit-equivalent checks', () => {
     pt.map(0x8000n, 0x8000n, 0x1000n, RW, GFP_KERNEL);
     const g = iommu_iotlb_gather_init();
     expect(pt.unmap(0x0n, 0x10000n, g)).toBe(0x4000n); // hole at 0x4000
-    expect([g.start, g.end, g.freelist]).toEqual([0x0n, 0xffffn, []]); // FLUSH_RANGE gathers the whole request
+    // The gather holds what was unmapped, not what was asked (ee6e69d03255).
+    expect([g.start, g.end, g.freelist]).toEqual([0x0n, 0x3fffn, []]);
     expect(pt.iovaToPhys(0x8000n)).toBe(0x8000n);
   });
 

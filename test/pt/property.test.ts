@@ -135,11 +135,15 @@ describe('v1 table against the reference', () => {
       fc.property(fc.array(opArb, { minLength: 1, maxLength: 25 }), (ops) => {
         const t = newTable(64);
         const ref = new Reference();
+        const warns: string[] = [];
         for (const op of ops) {
           if (op.kind === 'map') {
             const got = t.pt.map(op.iova, op.pa, op.len, op.prot, GFP_KERNEL);
             const want = ref.map(op.iova, op.pa, op.len, op.prot);
             expect(got).toEqual(want);
+            // WARN_ON for neither read nor write; the model's splat where a length that is not a multiple of
+            // 4K leaves a remainder no page fits after the first leaves went in.
+            if (op.prot === 0 || (want.ret === -6 && want.mapped > 0n)) warns.push('warn');
             if (got.ret !== 0 && got.mapped > 0n) {
               // iommu_map's rollback of exactly what this call installed.
               const g = iommu_iotlb_gather_init();
@@ -162,10 +166,7 @@ describe('v1 table against the reference', () => {
         }
         t.pt.deinit();
         expect(t.k.ledger.liveAllocations()).toEqual([]);
-        // The only kernel events: map's WARN_ON for a request with neither read nor write permission.
-        expect(t.k.events.map((e) => e.kind)).toEqual(
-          ops.filter((o) => o.kind === 'map' && o.prot === 0).map(() => 'warn'),
-        );
+        expect(t.k.events.map((e) => e.kind)).toEqual(warns);
       }),
       { numRuns: 300, seed: 0xb0b },
     );

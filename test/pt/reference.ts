@@ -61,6 +61,14 @@ export class Reference {
     if (pa >> 52n !== 0n) return { ret: -34, mapped: 0n };
     if (len === 0n) return { ret: -22, mapped: 0n };
     if (iova + len > U64) return { ret: -75, mapped: 0n };
+    // map_range sizes the first run, then check_map_range grows the top for the whole request (and that
+    // run's level) before any table below is touched, even if the map then fails.
+    const first = Reference.chunk(iova, pa, len);
+    if (!first) return { ret: -6, mapped: 0n };
+    while (iova + len - 1n >= this.topLimit() || levelOf(first[0]) > this.topLevel) {
+      this.tables.add(`${this.topLevel}:0`);
+      this.topLevel++;
+    }
     let mapped = 0n;
     while (mapped < len) {
       const c = Reference.chunk(iova + mapped, pa + mapped, len - mapped);
@@ -70,11 +78,7 @@ export class Reference {
       const runVa = iova + mapped;
       const runLast = runVa + size * count - 1n;
       const level = levelOf(lg2);
-      // Grow the top for the whole run before any of its leaves is written.
-      while (runLast >= this.topLimit() || level > this.topLevel) {
-        this.tables.add(`${this.topLevel}:0`);
-        this.topLevel++;
-      }
+      if (runLast >= this.topLimit() || level > this.topLevel) throw new Error('reference: run outside the grown top');
       for (let i = 0n; i < count; i++) {
         const va = runVa + i * size;
         for (let j = this.topLevel; j > level; j--) {

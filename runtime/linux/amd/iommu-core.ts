@@ -1,6 +1,6 @@
 import { Errno } from '../errno.js';
 import { __GFP_COMP, __GFP_DMA, __GFP_DMA32, __GFP_HIGHMEM, type Gfp } from '../gfp.js';
-import { iommu_iotlb_gather_init, resetGather, type IotlbGather } from '../iommu-gather.js';
+import { iommu_iotlb_gather_init, iommu_iotlb_gather_init_into, type IotlbGather } from '../iommu-gather.js';
 import type { KPtr } from '../kptr.js';
 import type { Kernel } from '../kernel.js';
 import { IOMMU_DOMAIN_OPS, type ProtectionDomain } from './domain.js';
@@ -24,12 +24,17 @@ export function iommu_map_nosync(
 ): number {
   return k.call(F.iommu_map_nosync, () => {
     const domain = k.deref(dom, IOMMU_DOMAIN_OPS);
-    const ops = domain.ops;
-    if (!domain.amdv1) return -Errno.EINVAL; // type lacks __IOMMU_DOMAIN_PAGING
-    if (k.WARN_ON(ops === null || domain.amdv1.pgsizeBitmap === 0n)) return -Errno.ENODEV;
-    // Discourage passing strange GFP flags
-    if (k.WARN_ON((gfp & (__GFP_COMP | __GFP_DMA | __GFP_DMA32 | __GFP_HIGHMEM)) !== 0)) return -Errno.EINVAL;
-    const { ret, mapped } = ops!.map_range(domain, iova, paddr, size, prot, gfp);
+    // Discourage passing strange GFP flags or illegal domains
+    if (
+      k.WARN_ON_ONCE(
+        !domain.amdv1 ||
+          domain.amdv1.pgsizeBitmap === 0n ||
+          (gfp & (__GFP_COMP | __GFP_DMA | __GFP_DMA32 | __GFP_HIGHMEM)) !== 0,
+        'iommu_map_nosync',
+      )
+    )
+      return -Errno.EINVAL;
+    const { ret, mapped } = domain.ops!.map_range(domain, iova, paddr, size, prot, gfp);
     if (mapped)
       k.mapLog.push({
         seq: k.nextSeq(),
@@ -40,8 +45,8 @@ export function iommu_map_nosync(
         size: mapped,
         pa: paddr,
       });
-    // Unroll exactly what this call mapped.
-    if (ret && mapped) iommu_unmap(k, domain, iova, mapped);
+    // 0735c54804c7: unwind whatever was mapped, even nothing (the unmap's gather sync still runs).
+    if (ret) iommu_unmap(k, domain, iova, mapped);
     return ret;
   });
 }
@@ -71,14 +76,19 @@ export function iommu_map(
 }
 
 function __iommu_unmap(k: Kernel, domain: ProtectionDomain, iova: bigint, size: bigint, gather: IotlbGather): bigint {
-  if (!domain.amdv1) return 0n;
-  if (k.WARN_ON(domain.ops === null || domain.amdv1.pgsizeBitmap === 0n)) return 0n;
+  if (k.WARN_ON_ONCE(!domain.amdv1 || domain.amdv1.pgsizeBitmap === 0n, '__iommu_unmap')) return 0n;
   return domain.ops!.unmap_range(domain, iova, size, gather);
 }
 
+/**
+ * iommu_iotlb_sync (include/linux/iommu.h): the driver's sync, then the gather is re-initialised. The base
+ * tree calls the driver even for an empty gather (start = ULONG_MAX, end = 0), which the AMD driver turns
+ * into a flush of everything; upstream later skipped empty gathers ("iommu: Do not call drivers for empty
+ * gathers"), which this deliberately does not follow (see README "Upstream base").
+ */
 export function iommu_iotlb_sync(k: Kernel, domain: ProtectionDomain, gather: IotlbGather): void {
   domain.ops?.iotlb_sync(domain, gather);
-  resetGather(gather);
+  iommu_iotlb_gather_init_into(gather);
 }
 
 /** Returns bytes unmapped, never an errno, and always ends with the IOTLB sync. */

@@ -9,6 +9,7 @@ import { MAX_DOMAIN_ID } from './amd-iommu.js';
 import { build_inv_dte, iommu_queue_command } from './cmd.js';
 import { amd_iommu_domain_flush_pages, amd_iommu_iotlb_sync, domain_flush_complete } from './domain-flush.js';
 import type { AmdDriver } from './driver.js';
+import { iommu_iotlb_sync } from './iommu-core.js';
 import { set_dte_entry } from './attach.js';
 import { PDOM_DEV_LIST, type IommuDomainOps, type ProtectionDomain } from './domain.js';
 import { AMDESE_S, portedFrom } from '../ported.js';
@@ -97,7 +98,7 @@ export function amd_iommu_domain_alloc_paging_v1(d: AmdDriver, nid: number, _fla
         nid,
         driverOps: {
           changeTop: (pa, level) => amd_iommu_change_top(d, domain, { pa, level }),
-          iotlbSync: (gather) => amd_iommu_iotlb_sync(d.k, d.g, domain, gather),
+          iotlbSync: (gather) => iommu_iotlb_sync(d.k, domain, gather),
         },
       },
       GFP_KERNEL,

@@ -150,6 +150,8 @@ export const amdv1: PtFormat = {
   maxTopLevel: MAX_TOP_LEVEL,
   granuleLg2: GRANULE_LG2,
   tablememLg2: TABLEMEM_LG2,
+  // drivers/iommu/generic_pt/fmt/iommu_amdv1.c @ ec496f77b4c11036cc835d6f045fb5e5ef1e6530
+  forcedFeatures: PtFeature.DYNAMIC_TOP | PtFeature.AMDV1_ENCRYPT_TABLES | PtFeature.AMDV1_FORCE_COHERENCE,
   itemLg2,
   numItemsLg2,
   possibleSizes,
