@@ -4,6 +4,7 @@ import { FAILURE_POINTS, FAILURE_POINT_NAMES } from '../runtime/fault/points.js'
 import { EXPECT_KEYS } from '../runtime/plan/expect.js';
 import { REPORTERS } from '../runtime/report/index.js';
 import { VENDORS } from '../runtime/vendors/index.js';
+import { portedFrames } from '../runtime/linux/ported.js';
 
 /**
  * The README's lists of vocabulary, rendered from the registries: entry points, failure points,
@@ -61,6 +62,23 @@ export const GENERATED_SECTIONS: Readonly<Record<string, () => string>> = {
       ['reporter', 'output'],
       Object.values(REPORTERS).map((r) => [`\`${r.name}\``, r.doc]),
     ),
+  upstream: () => {
+    const byFile = new Map<string, string[]>();
+    for (const f of portedFrames()) {
+      const { tree, file } = f.upstream;
+      const key = `${file}|${tree.repo}|${tree.commit}`;
+      byFile.set(key, [...(byFile.get(key) ?? []), `\`${f.name}\``]);
+    }
+    return table(
+      ['file', 'tree @ commit', 'functions'],
+      [...byFile.entries()]
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([key, names]) => {
+          const [file, repo, commit] = key.split('|') as [string, string, string];
+          return [file, `${repo} @ ${commit.slice(0, 12)}`, names.sort().join(', ')];
+        }),
+    );
+  },
   variants: () =>
     table(
       ['driver variant', 'what it is'],

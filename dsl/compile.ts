@@ -31,7 +31,12 @@ import type { PathSegment } from './source.js';
 import type { Address, AddressOrAlloc as SpecAddressOrAlloc, Expect, Fault, LogLine, Spec } from './spec.generated.js';
 import { parseAddress } from './units.js';
 
-const DEFAULT_PCI = { vendorCapability: true, vfBar: 0xf000_0000_0001n, vfCntlBar: 0xf100_0000_0001n };
+/** Firmware-assigned BARs: each IOMMU its own, so two IOMMUs never reserve the same range. */
+const DEFAULT_PCI = {
+  vendorCapability: true,
+  vfBar: (index: number) => 0xf000_0000_0001n + BigInt(index) * 0x1000_0000n,
+  vfCntlBar: (index: number) => 0xf100_0000_0001n + BigInt(index) * 0x40_0000n,
+};
 const VENDOR = VENDORS.amd;
 const ENTRY_POINTS = new Map(VENDOR.entryPoints.map((e) => [e.name, e]));
 
@@ -154,11 +159,11 @@ class Compiler {
           vendorCapability: c.pci?.vendor_capability ?? DEFAULT_PCI.vendorCapability,
           vfBar:
             c.pci?.vf_bar === undefined
-              ? DEFAULT_PCI.vfBar
+              ? DEFAULT_PCI.vfBar(i)
               : this.address(c.pci.vf_bar, ['hardware', 'iommus', i, 'pci', 'vf_bar']),
           vfCntlBar:
             c.pci?.vf_cntl_bar === undefined
-              ? DEFAULT_PCI.vfCntlBar
+              ? DEFAULT_PCI.vfCntlBar(i)
               : this.address(c.pci.vf_cntl_bar, ['hardware', 'iommus', i, 'pci', 'vf_cntl_bar']),
         },
       };

@@ -107,7 +107,8 @@ export type Step = CallArgs & {
           | 'reserved_next_level'
           | 'skipped_level_bits'
           | 'table_outside_memory'
-          | 'illegal_dte';
+          | 'illegal_dte'
+          | 'translation_not_valid';
         from_iotlb?: boolean;
         stale?: boolean;
       };
@@ -153,7 +154,8 @@ export type Step = CallArgs & {
             | 'reserved_next_level'
             | 'skipped_level_bits'
             | 'table_outside_memory'
-            | 'illegal_dte';
+            | 'illegal_dte'
+            | 'translation_not_valid';
           from_iotlb?: boolean;
           stale?: boolean;
         };
@@ -199,7 +201,8 @@ export type Step = CallArgs & {
             | 'reserved_next_level'
             | 'skipped_level_bits'
             | 'table_outside_memory'
-            | 'illegal_dte';
+            | 'illegal_dte'
+            | 'translation_not_valid';
           from_iotlb?: boolean;
           stale?: boolean;
         };
@@ -245,7 +248,8 @@ export type Step = CallArgs & {
             | 'reserved_next_level'
             | 'skipped_level_bits'
             | 'table_outside_memory'
-            | 'illegal_dte';
+            | 'illegal_dte'
+            | 'translation_not_valid';
           from_iotlb?: boolean;
           stale?: boolean;
         };

@@ -35,6 +35,12 @@ export const FAILURE_POINTS = {
     layer: 'kernel',
     doc: 'an ID allocation (domain IDs); returns -ENOMEM',
   },
+  xa_cmpxchg: {
+    kind: 'errno',
+    naturalErrno: ENOMEM,
+    layer: 'kernel',
+    doc: 'storing into an xarray that must allocate a node (xa_cmpxchg); returns xa_err(-ENOMEM), non-NULL',
+  },
   _set_memory_uc: {
     kind: 'errno',
     naturalErrno: ENOMEM,

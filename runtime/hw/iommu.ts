@@ -302,9 +302,15 @@ export class AmdIommuHw {
   /** A DMA by a PCI function behind this IOMMU: the DTE decides the domain and the table. */
   deviceAccess(deviceId: number, iova: bigint, access: Access): TranslateResult {
     const dte = this.dte(deviceId);
-    // V=0, or TV=0 (bits 63:2, IR and IW among them, not valid): the access passes untranslated.
-    if (!dte.valid || !dte.translationValid) return { ok: true, pa: iova, fromIotlb: false, stale: false };
-    // Mode 0 is translation disabled with access controlled by IR and IW: how Linux blocks a detached device.
+    // V=0: the IOMMU does not translate for this device; the access passes untranslated.
+    if (!dte.valid) return { ok: true, pa: iova, fromIotlb: false, stale: false };
+    // V=1, TV=0: no valid page-table root, so a request that needs a walk is terminated, not passed through.
+    // This is the blocked state Linux relies on: amd_iommu_make_clear_dte writes V only, and clear_dte_entry
+    // is "Clear DMA-remap related flags to block all DMA" (AMDESE iommu.c @ 06c926bd). QEMU's amd_iommu.c
+    // reads the specification the same way ("A DTE with V=1, TV=0 does not have a valid Page Table Root
+    // Pointer ... terminates the walk"). No event is logged, as QEMU logs none.
+    if (!dte.translationValid) return { ok: false, fault: 'translation_not_valid' };
+    // Mode 0 is translation disabled with access controlled by IR and IW.
     if (dte.mode === 0) {
       if (access === 'read' ? dte.ir : dte.iw) return { ok: true, pa: iova, fromIotlb: false, stale: false };
       this.post({

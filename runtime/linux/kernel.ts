@@ -1,3 +1,4 @@
+import { IomemResources } from './resource.js';
 import { NodeBuddy } from '../mem/buddy.js';
 import { AllocationLedger } from '../mem/ledger.js';
 import { MemTypes } from '../mem/memtype.js';
@@ -44,6 +45,7 @@ export class Kernel {
   /** What the IOMMU core mapped and unmapped, in order (for the flush-before-free invariant). */
   readonly mapLog: MapLogEntry[] = [];
   readonly memtypes = new MemTypes();
+  readonly iomem = new IomemResources();
   readonly log: KernelLog;
   readonly meter: Meter;
   private readonly eventList: KernelEvent[] = [];

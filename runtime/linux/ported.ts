@@ -25,6 +25,13 @@ export interface Frame {
 export const AMDESE_S: Tree = { repo: 'AMDESE/linux-iommu', commit: '06c926bd6396d604004056313e0ace3925aaae5f' };
 /** Mainline Linux, for the platform code whose behaviour has been stable for years. */
 export const MAINLINE: Tree = { repo: 'torvalds/linux', commit: 'v6.19' };
+/** generic_pt's iommu_pt.h at the newest text found (joergroedel/linux-iommu), for the map and unmap walks. */
+export const IOMMUPT: Tree = { repo: 'joergroedel/linux-iommu', commit: '8ef3f77c440005c7f04229a75976bfc078364247' };
+/**
+ * drivers/iommu/iommu.c as of upstream 0735c54804c7 ("iommu: Handle unmap error when iommu_debug is enabled")
+ * on top of b948a87228: iommu_map_nosync calls map_range and always unwinds with iommu_unmap.
+ */
+export const IOMMU_CORE: Tree = { repo: 'torvalds/linux', commit: '0735c54804c709d1b292f3b6947cfb560b2ce552' };
 /** What viommu-spec itself adds: harness frames with no kernel counterpart. */
 export const HARNESS: Tree = { repo: 'viommu-spec', commit: '-' };
 

@@ -12,9 +12,9 @@ import type { Kernel } from '../linux/kernel.js';
 import { invariant } from '../base/model-bug.js';
 import { EntryType, IOMMU_READ, IOMMU_WRITE, lowMask, PtFeature } from './defs.js';
 import type { PtFormat } from './format.js';
-import { MAINLINE, portedFrom } from '../linux/ported.js';
+import { IOMMUPT, portedFrom } from '../linux/ported.js';
 
-const F = portedFrom(MAINLINE, 'drivers/iommu/generic_pt/iommu_pt.h', ['pt_iommu_amdv1_init', 'increase_top']);
+const F = portedFrom(IOMMUPT, 'drivers/iommu/generic_pt/iommu_pt.h', ['pt_iommu_amdv1_init', 'increase_top']);
 
 /**
  * The generic_pt algorithms (drivers/iommu/generic_pt/iommu_pt.h + pt_iter.h), written once over any

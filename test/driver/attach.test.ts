@@ -26,7 +26,7 @@ function commandsSince(m: ReturnType<typeof machine>, n: number): string[] {
 }
 
 describe('attach_device / detach_device', () => {
-  it('writes the DTE (root, mode 3, IR, IW, TV, V; domain ID in data[1]) then INVALIDATE_DEVTAB_ENTRY and a wait', () => {
+  it('writes the DTE (root, mode 3, IR, IW, TV, V; domain ID in data[1]), flushes it with a wait, twice', () => {
     const { m, iommu, pdom, dteAt, dev } = booted();
     const before = iommu.mmio.executed.length;
     expect(attach_device(m.driver, iommu, dev, pdom)).toBe(0);
@@ -34,10 +34,14 @@ describe('attach_device / detach_device', () => {
     // Bits by hand: V=0, TV=1, Mode=11:9 (3 levels -> 3), IR=61, IW=62.
     expect(m.k.mem.read64(dteAt)).toBe(root | 0x6000_0000_0000_0603n);
     expect(m.k.mem.read64(dteAt + 8n) & 0xffffn).toBe(BigInt(pdom.id));
+    expect(m.k.mem.read64(dteAt + 8n)).toBe(BigInt(pdom.id)); // rebuilt from the clear DTE: nothing else
     const cmds = commandsSince(m, before);
+    // update_dte256's iommu_flush_dte_sync, then amd_iommu_update_dte's device_flush_dte and wait.
     expect(cmds[0]).toBe('00000010 20000000 00000000 00000000'); // INVALIDATE_DEVTAB_ENTRY devid 0x10
     expect(cmds[1]!.split(' ')[1]!.startsWith('1')).toBe(true); // COMPLETION_WAIT
-    expect(cmds).toHaveLength(2);
+    expect(cmds[2]).toBe('00000010 20000000 00000000 00000000');
+    expect(cmds[3]!.split(' ')[1]!.startsWith('1')).toBe(true);
+    expect(cmds).toHaveLength(4); // old domain ID 0: no IOTLB flush
     expect(pdom.iommu_array.get(iommu.index)?.refcnt).toBe(1);
     expect(attach_device(m.driver, iommu, dev, pdom)).toBe(-16); // -EBUSY
   });
@@ -55,24 +59,27 @@ describe('attach_device / detach_device', () => {
     expect(m.dma(0, DEV, 0x4000_0010n, 'read').ok).toBe(false);
   });
 
-  it('detach blocks DMA (V|TV only), flushes the whole domain and drops the IOMMU reference', () => {
+  it('detach blocks DMA (the clear DTE, V only), flushes the whole domain and drops the IOMMU reference', () => {
     const { m, iommu, pdom, dteAt, dev } = booted();
     attach_device(m.driver, iommu, dev, pdom);
     const before = iommu.mmio.executed.length;
     const live = m.k.ledger.liveAllocations().length;
     detach_device(m.driver, iommu, dev);
-    expect(m.k.mem.read64(dteAt)).toBe(3n);
-    expect(m.k.mem.read64(dteAt + 8n) & 0xffffn).toBe(0n);
+    expect(m.k.mem.read64(dteAt)).toBe(1n);
+    expect(m.k.mem.read64(dteAt + 8n)).toBe(0n);
     const id = pdom.id.toString(16).padStart(4, '0');
     const cmds = commandsSince(m, before);
     expect(cmds[0]).toBe('00000010 20000000 00000000 00000000');
+    expect(cmds[2]).toBe('00000010 20000000 00000000 00000000');
     // Flush-all: address 0x7FFFFFFFFFFFF000 with S and PDE set.
-    expect(cmds[2]).toBe(`00000000 3000${id} fffff003 7fffffff`);
+    expect(cmds[4]).toBe(`00000000 3000${id} fffff003 7fffffff`);
+    expect(cmds).toHaveLength(6);
     expect(pdom.iommu_array.size).toBe(0);
     expect(dev.domain).toBeNull();
     expect(m.k.ledger.liveAllocations().length).toBe(live - 1); // the iommu_array entry's kzalloc
-    expect(m.dma(0, DEV, 0x1000n, 'write')).toEqual({ ok: false, fault: 'permission' });
-    expect(iommu.mmio.events.at(-1)?.event.code).toBe('IO_PAGE_FAULT');
+    const events = iommu.mmio.events.length;
+    expect(m.dma(0, DEV, 0x1000n, 'write')).toEqual({ ok: false, fault: 'translation_not_valid' });
+    expect(iommu.mmio.events.length).toBe(events);
   });
 
   it('a failed GFP_ATOMIC allocation for the iommu_array entry returns -ENOMEM and leaves the DTE alone', () => {
@@ -83,6 +90,37 @@ describe('attach_device / detach_device', () => {
     expect(m.k.mem.read64(dteAt)).toBe(0n);
     expect(dev.domain).toBeNull();
     expect(pdom.dev_list).toEqual([]);
+  });
+
+  it('a failed xa_cmpxchg frees the iommu_array entry and returns -ENOSPC, as pdom_attach_iommu does', () => {
+    const { m, iommu, pdom, dteAt, dev } = booted({
+      faults: [{ site: 'attach_device/pdom_attach_iommu/xa_cmpxchg', schedule: { mode: 'nth', n: 1 } }],
+    });
+    const live = m.k.ledger.liveAllocations().length;
+    expect(attach_device(m.driver, iommu, dev, pdom)).toBe(-28);
+    expect(m.k.ledger.liveAllocations().length).toBe(live);
+    expect(m.k.mem.read64(dteAt)).toBe(0n);
+    expect(pdom.iommu_array.size).toBe(0);
+    expect(dev.domain).toBeNull();
+  });
+
+  it('puts a newly attached device at the head of dev_list (list_add)', () => {
+    const { m, iommu, pdom, dev } = booted();
+    const other = m.device(iommu, 0x18);
+    attach_device(m.driver, iommu, dev, pdom);
+    attach_device(m.driver, iommu, other, pdom);
+    expect(pdom.dev_list.map((d) => d.devid)).toEqual([0x18, DEV]);
+    expect(pdom.iommu_array.get(iommu.index)?.refcnt).toBe(2);
+  });
+
+  it('iommu_map on a domain with no page sizes is -EINVAL with one WARN_ON_ONCE splat (iommu.c @ 0735c548)', () => {
+    const { m, pdom } = booted();
+    pdom.amdv1!.pgsizeBitmap = 0n;
+    const warns = () => m.k.events.filter((e) => e.kind === 'warn').length;
+    const before = warns();
+    expect(iommu_map(m.k, pdom, 0x80_0000n, 0x80_0000n, 0x1000n, IOMMU_READ, GFP_KERNEL)).toBe(-22);
+    expect(iommu_map(m.k, pdom, 0x80_0000n, 0x80_0000n, 0x1000n, IOMMU_READ, GFP_KERNEL)).toBe(-22);
+    expect(warns()).toBe(before + 1);
   });
 
   it('a map that grows the table rewrites the attached DTE with the new root and mode 4 before any DMA', () => {
@@ -97,26 +135,32 @@ describe('attach_device / detach_device', () => {
     expect(m.k.mem.read64(dteAt)).toBe(root | 0x6000_0000_0000_0803n); // mode 4 in bits 11:9
     const id = pdom.id.toString(16).padStart(4, '0');
     const cmds = commandsSince(m, before);
-    // set_dte_entry flushes the (same) old domain ID, then the DTE is flushed and the domain waited on.
-    const opcodeAndWord0 = cmds.slice(0, 4).map((c) => {
+    // amd_iommu_change_top: set_dte_entry (INV_DTE + wait, INV_DTE + wait, then the old domain ID, the same
+    // one, flushed + wait), device_flush_dte again without a wait, then domain_flush_complete's wait.
+    const opcodeAndWord0 = cmds.slice(0, 8).map((c) => {
       const [w0, w1] = c.split(' ');
       return `${w1![0]} ${w0}`;
     });
-    expect(opcodeAndWord0).toEqual(['3 00000000', '1 00204001', '2 00000010', '1 00204001']);
-    expect(cmds[0]).toBe(`00000000 3000${id} fffff003 7fffffff`);
+    const dteFlush = '2 00000010';
+    const wait = '1 00204001';
+    expect(opcodeAndWord0).toEqual([dteFlush, wait, dteFlush, wait, '3 00000000', wait, dteFlush, wait]);
+    expect(cmds[4]).toBe(`00000000 3000${id} fffff003 7fffffff`);
+    expect(cmds).toHaveLength(8);
     expect(m.dma(0, DEV, (1n << 40n) + 8n, 'read')).toMatchObject({ ok: true, pa: 0x80_0008n });
     expect(m.dma(0, DEV, 0x1000n, 'read')).toMatchObject({ ok: true, pa: 0x40_1000n }); // old mappings still reachable
   });
 
-  it('the hardware honours the DTE forms: V=0 and TV=0 pass untranslated, mode 0 obeys IR/IW', () => {
+  it('the hardware honours the DTE forms: V=0 passes untranslated, V=1 TV=0 blocks, mode 0 obeys IR/IW', () => {
     const { m, iommu, dteAt } = booted();
     // The IOMMU caches DTEs: each rewrite is followed by INVALIDATE_DEVTAB_ENTRY, as the driver does.
     const write = (v: bigint) => {
       m.k.mem.write64(dteAt, v);
       iommu_flush_dte(m.k, iommu, DEV);
     };
-    write(1n); // V only: bits 63:2 not valid
+    write(0n); // V=0: no translation for this device
     expect(m.dma(0, DEV, 0x5000n, 'write')).toEqual({ ok: true, pa: 0x5000n, fromIotlb: false, stale: false });
+    write(1n); // V only: no valid root, the request is terminated
+    expect(m.dma(0, DEV, 0x5000n, 'write')).toEqual({ ok: false, fault: 'translation_not_valid' });
     write((1n << 61n) | 3n); // V|TV, mode 0, IR only
     expect(m.dma(0, DEV, 0x5000n, 'read')).toEqual({ ok: true, pa: 0x5000n, fromIotlb: false, stale: false });
     expect(m.dma(0, DEV, 0x5000n, 'write')).toEqual({ ok: false, fault: 'permission' });

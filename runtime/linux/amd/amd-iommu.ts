@@ -7,6 +7,9 @@ import type { ProtectionDomain } from './domain.js';
 export const VIOMMU_PRIV_REGION_BASE = 0n;
 export const VIOMMU_PRIV_SUBREGION_CNT = 4;
 export const VIOMMU_PRIV_SUBREGION_SIZE = 0x200000n;
+/** amd_viommu.h: the VF BAR and VF_CNTL BAR windows amd_viommu_init maps. */
+export const VIOMMU_VF_MMIO_MAP_SIZE = 0x1000_0000n;
+export const VIOMMU_VF_CNTL_MMIO_MAP_SIZE = 0x40_0000n;
 /** For vIOMMU, the GID is 16-bit. */
 export const VIOMMU_MAX_GID = 0xffff;
 
@@ -59,6 +62,7 @@ export interface AmdIommu {
   vf_base: bigint | null;
   vfctrl_base: bigint | null;
   vf_base_phys: bigint;
+  vf_cntl_phys: bigint;
   gid_ida: Ida | null;
   gid_ida_inited: boolean;
   viommu_pdom: KPtr<ProtectionDomain>;

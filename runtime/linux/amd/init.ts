@@ -68,6 +68,7 @@ export function amd_iommu_boot(k: Kernel, cfg: IommuBootConfig, hooks: HwHooks):
         vf_base: null,
         vfctrl_base: null,
         vf_base_phys: 0n,
+        vf_cntl_phys: 0n,
         gid_ida: null,
         gid_ida_inited: false,
         viommu_pdom: null,

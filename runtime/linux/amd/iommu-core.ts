@@ -4,9 +4,9 @@ import { iommu_iotlb_gather_init, iommu_iotlb_gather_init_into, type IotlbGather
 import type { KPtr } from '../kptr.js';
 import type { Kernel } from '../kernel.js';
 import { IOMMU_DOMAIN_OPS, type ProtectionDomain } from './domain.js';
-import { MAINLINE, portedFrom } from '../ported.js';
+import { IOMMU_CORE, portedFrom } from '../ported.js';
 
-const F = portedFrom(MAINLINE, 'drivers/iommu/iommu.c', ['iommu_map_nosync', 'iommu_map', 'iommu_unmap']);
+const F = portedFrom(IOMMU_CORE, 'drivers/iommu/iommu.c', ['iommu_map_nosync', 'iommu_map', 'iommu_unmap']);
 
 /**
  * The IOMMU core (drivers/iommu/iommu.c) for generic_pt domains: map and unmap go to the page table in one

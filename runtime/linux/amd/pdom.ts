@@ -6,11 +6,10 @@ import { kfree, kzalloc } from '../slab.js';
 import { PtFeature } from '../../pt/defs.js';
 import { PtIommu } from '../../pt/iommu-pt.js';
 import { MAX_DOMAIN_ID } from './amd-iommu.js';
-import { build_inv_dte, iommu_queue_command } from './cmd.js';
 import { amd_iommu_domain_flush_pages, amd_iommu_iotlb_sync, domain_flush_complete } from './domain-flush.js';
 import type { AmdDriver } from './driver.js';
 import { iommu_iotlb_sync } from './iommu-core.js';
-import { set_dte_entry } from './attach.js';
+import { device_flush_dte, set_dte_entry } from './dte.js';
 import { PDOM_DEV_LIST, type IommuDomainOps, type ProtectionDomain } from './domain.js';
 import { AMDESE_S, portedFrom } from '../ported.js';
 
@@ -18,6 +17,7 @@ const F = portedFrom(AMDESE_S, 'drivers/iommu/amd/iommu.c', [
   'protection_domain_alloc',
   'amd_iommu_domain_alloc_paging_v1',
   'amd_iommu_domain_free',
+  'amd_iommu_change_top',
 ]);
 
 /** sizeof(struct protection_domain) is a few hundred bytes: one kmalloc object. */
@@ -46,11 +46,18 @@ export function protection_domain_alloc(d: AmdDriver): ProtectionDomain | null {
   });
 }
 
-/** Update all HW references to the domain with a new page-table root and level (no IOTLB flush). */
+/**
+ * amd_iommu_change_top: each device's DTE gets the new root and level (set_dte_entry, which also flushes the
+ * domain ID since it is the old one too), then its DTE is invalidated again; one completion wait at the end.
+ */
 function amd_iommu_change_top(d: AmdDriver, pdom: ProtectionDomain, top: { pa: bigint; level: number }): void {
-  for (const dev of pdom.dev_list) set_dte_entry(d, dev.iommu, dev, pdom, top);
-  for (const dev of pdom.dev_list) iommu_queue_command(d.k, dev.iommu, build_inv_dte(dev.devid));
-  domain_flush_complete(d.k, pdom);
+  d.k.call(F.amd_iommu_change_top, () => {
+    for (const dev of pdom.dev_list) {
+      set_dte_entry(d.k, dev.iommu, dev, pdom, top);
+      device_flush_dte(d.k, dev.iommu, dev); // after clone_aliases (no aliases)
+    }
+    domain_flush_complete(d.k, pdom);
+  });
 }
 
 /** amd_iommu_iotlb_sync_map: flushes non-present-to-present changes only under NpCache. */

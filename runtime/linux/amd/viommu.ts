@@ -14,11 +14,13 @@ import {
   VIOMMU_PRIV_REGION_BASE,
   VIOMMU_PRIV_SUBREGION_CNT,
   VIOMMU_PRIV_SUBREGION_SIZE,
+  VIOMMU_VF_CNTL_MMIO_MAP_SIZE,
+  VIOMMU_VF_MMIO_MAP_SIZE,
   type AmdIommu,
 } from './amd-iommu.js';
-import { amd_iommu_completion_wait, build_inv_iommu_pages, iommu_flush_dte, iommu_queue_command } from './cmd.js';
-import { DTE_DOMID_MASK, dteAddress, dtePagingWord } from './dev-table.js';
-import type { ProtectionDomain } from './domain.js';
+import { amd_iommu_completion_wait, build_inv_iommu_pages, iommu_queue_command } from './cmd.js';
+import { amd_iommu_make_clear_dte, amd_iommu_set_dte_v1, amd_iommu_update_dte } from './dte.js';
+import type { DevData, ProtectionDomain } from './domain.js';
 import type { AmdDriver } from './driver.js';
 import { iommu_map, iommu_unmap } from './iommu-core.js';
 import { amd_iommu_domain_alloc_paging_v1, amd_iommu_domain_free } from './pdom.js';
@@ -32,6 +34,8 @@ const F = {
     'viommu_private_space_uninit',
     'viommu_private_space_init',
     'viommu_vf_vfcntl_init',
+    'amd_viommu_vf_vfcntl_unmap',
+    'amd_viommu_uninit',
     'amd_viommu_init',
     'set_iommu_dte',
   ]),
@@ -222,10 +226,10 @@ export class ViommuPatchV3 {
     return 0;
   }
 
-  /** iommu_map_mmio_space(): request_mem_region may fail (the region is taken); then NULL. */
+  /** iommu_map_mmio_space() (init.c): reserve the range in the iomem tree, then ioremap it; NULL if taken. */
   iommu_map_mmio_space(address: bigint, end: bigint): bigint | null {
     return this.k.call(F.iommu_map_mmio_space, () => {
-      if (this.k.shouldFail('request_mem_region')) {
+      if (!this.k.iomem.request(this.k, address, end, 'amd_iommu')) {
         this.pr.pr_err('Can not reserve memory region %llx-%llx for mmio\n', address, end);
         this.pr.pr_err('This is a BIOS bug. Please contact your hardware vendor\n');
         return null;
@@ -234,6 +238,11 @@ export class ViommuPatchV3 {
     });
   }
 
+  /**
+   * viommu_vf_vfcntl_init as in the base tree (AMDESE/linux-iommu @ 06c926bd, viommu.c): reads both BARs
+   * from the vendor capability, reserves and maps the VF BAR (256 MiB) then VF_CNTL (4 MiB); a VF_CNTL
+   * failure unwinds through amd_viommu_uninit, which releases the VF BAR.
+   */
   viommu_vf_vfcntl_init(iommu: AmdIommu): number {
     return this.k.call(F.viommu_vf_vfcntl_init, () => {
       let vfPhys = iommu.pci.vfBar;
@@ -246,20 +255,27 @@ export class ViommuPatchV3 {
         this.pr.pr_err(FW_BUG + 'vf_cntl_phys disabled\n');
         return -Errno.EINVAL;
       }
+      // Unreachable once bit 0 is known set; kept as the C has it.
+      if (!vfPhys || !vfCntlPhys) {
+        this.pr.pr_err(FW_BUG + 'AMD-Vi: Unassigned VF resources.\n');
+        return -Errno.ENOMEM;
+      }
       // Mapping 256MB of VF and 4MB of VF_CNTL BARs
       vfPhys &= ~1n;
-      iommu.vf_base = this.iommu_map_mmio_space(vfPhys, 0x1000_0000n);
+      iommu.vf_base = this.iommu_map_mmio_space(vfPhys, VIOMMU_VF_MMIO_MAP_SIZE);
       if (!iommu.vf_base) {
         this.pr.pr_err("Can't reserve vf_base\n");
         return -Errno.ENOMEM;
       }
+      iommu.vf_base_phys = vfPhys;
       vfCntlPhys &= ~1n;
-      iommu.vfctrl_base = this.iommu_map_mmio_space(vfCntlPhys, 0x40_0000n);
+      iommu.vfctrl_base = this.iommu_map_mmio_space(vfCntlPhys, VIOMMU_VF_CNTL_MMIO_MAP_SIZE);
       if (!iommu.vfctrl_base) {
         this.pr.pr_err("Can't reserve vfctrl_base\n");
+        this.amd_viommu_uninit(iommu);
         return -Errno.ENOMEM;
       }
-      iommu.vf_base_phys = vfPhys;
+      iommu.vf_cntl_phys = vfCntlPhys;
       this.pr.pr_debug(
         '%s: IOMMU device:%s, vf_base:%#llx, vfctrl_base:%#llx\n',
         'viommu_vf_vfcntl_init',
@@ -269,6 +285,33 @@ export class ViommuPatchV3 {
       );
       return 0;
     });
+  }
+
+  /** amd_viommu_vf_vfcntl_unmap: unmap and release whichever BARs are held, VF_CNTL first. */
+  amd_viommu_vf_vfcntl_unmap(iommu: AmdIommu): void {
+    this.k.call(F.amd_viommu_vf_vfcntl_unmap, () => {
+      iommu.vfctrl_base = null; // iounmap
+      if (iommu.vf_cntl_phys) this.k.iomem.release(this.k, iommu.vf_cntl_phys, VIOMMU_VF_CNTL_MMIO_MAP_SIZE);
+      iommu.vf_base = null; // iounmap
+      if (iommu.vf_base_phys) this.k.iomem.release(this.k, iommu.vf_base_phys, VIOMMU_VF_MMIO_MAP_SIZE);
+    });
+  }
+
+  /**
+   * amd_viommu_uninit: the IOMMU's own dev_data (which only the base tree allocates, so nothing here), the
+   * guest ID allocator, then the BARs. Like the C it leaves vf_base_phys and vf_cntl_phys set.
+   */
+  amd_viommu_uninit(iommu: AmdIommu): void {
+    this.k.call(F.amd_viommu_uninit, () => {
+      this.amd_viommu_gid_ida_fini(iommu);
+      this.amd_viommu_vf_vfcntl_unmap(iommu);
+    });
+  }
+
+  amd_viommu_gid_ida_fini(iommu: AmdIommu): void {
+    if (!iommu.gid_ida_inited) return;
+    iommu.gid_ida = null; // ida_destroy
+    iommu.gid_ida_inited = false;
   }
 
   amd_viommu_gid_ida_init(iommu: AmdIommu): void {
@@ -291,20 +334,21 @@ export class ViommuPatchV3 {
   }
 
   /**
-   * set_iommu_dte() from a later patch of the series (AMDESE tree): points the IOMMU's own DTE at
-   * viommu_pdom so the hardware translates its private-space accesses. Not part of v3 09/22; specs call it
-   * to exercise those accesses.
+   * The IOMMU's own DTE, as amd_viommu_init programs it in the base tree (AMDESE/linux-iommu @ 06c926bd,
+   * viommu.c set_dte_ipa + amd_iommu_update_dte): the clear DTE with viommu_pdom's v1 table, written and
+   * flushed like any device's, so the hardware translates its private-space accesses. v3 09/22 has no such
+   * step; specs call it to exercise those accesses. The extended interrupt-remapping write that follows it
+   * in the base tree (amd_iommu_update_dte_ir) is not modelled.
    */
   set_iommu_dte(iommu: AmdIommu): void {
     this.k.call(F.set_iommu_dte, () => {
       const pdom = this.k.deref(iommu.viommu_pdom, { field: 'protection_domain.amdv1' });
       const info = pt_iommu_amdv1_hw_info(pdom.amdv1!.top());
       this.pr.pr_debug('%s: host_pt_root=%#llx, mode=%#x\n', 'set_iommu_dte', info.host_pt_root, info.mode);
-      const at = dteAddress(iommu, iommu.devid);
-      this.k.mem.write64(at + 8n, (this.k.mem.read64(at + 8n) & ~DTE_DOMID_MASK) | BigInt(pdom.id));
-      this.k.mem.write64(at, dtePagingWord(info.host_pt_root, info.mode));
-      iommu_flush_dte(this.k, iommu, iommu.devid);
-      amd_iommu_completion_wait(this.k, iommu);
+      const devData: DevData = { devid: iommu.devid, iommu, ats_enabled: false, ats_qdep: 0 };
+      const dte = amd_iommu_make_clear_dte(iommu, iommu.devid);
+      amd_iommu_set_dte_v1(devData, pdom.id, info, dte); // set_dte_ipa
+      amd_iommu_update_dte(this.k, iommu, devData, dte);
     });
   }
 }
