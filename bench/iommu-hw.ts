@@ -18,6 +18,7 @@ function machine(): { k: Kernel; iommu: ReturnType<typeof amd_iommu_boot> } {
       devid: 2,
       node: 0,
       extendedFeatures: 0n,
+      controlFixedZero: 0n,
       processor: { kind: 'immediate' },
       cmdBufEntries: 512,
       pci: { vendorCapability: true, vfBar: 0n, vfCntlBar: 0n },

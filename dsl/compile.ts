@@ -147,6 +147,7 @@ class Compiler {
         node,
         hats: c.hats ?? 4,
         npCache: c.npcache ?? false,
+        gstBufferTrpMode: c.gst_buffer_trp_mode ?? true,
         viommu: c.viommu ?? true,
         processor:
           processor === 'immediate'

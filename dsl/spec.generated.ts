@@ -1114,6 +1114,10 @@ export interface Iommu {
    */
   npcache?: boolean;
   /**
+   * Whether control bit 60 (GstBufferTRPMode) can be set; viommu_enable fails with -EINVAL when it cannot. An assumption (runtime/hw/viommu/ASSUMPTIONS.md); default true.
+   */
+  gst_buffer_trp_mode?: boolean;
+  /**
    * EFR FEATURE_VIOMMU (bit 55); default true.
    */
   viommu?: boolean;

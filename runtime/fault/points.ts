@@ -28,6 +28,12 @@ export const FAILURE_POINTS = {
     layer: 'kernel',
     doc: 'a page allocation for IOMMU structures (fail_page_alloc); returns NULL',
   },
+  __get_free_pages: {
+    kind: 'null',
+    naturalErrno: 0,
+    layer: 'kernel',
+    doc: 'a plain page allocation (fail_page_alloc), such as the extended interrupt-remapping table; returns NULL',
+  },
   kzalloc: { kind: 'null', naturalErrno: 0, layer: 'kernel', doc: 'a slab allocation (failslab); returns NULL' },
   ida_alloc_range: {
     kind: 'errno',

@@ -101,8 +101,9 @@ export class AmdIommuHw {
     private readonly behaviour: ProcessorBehaviour,
     extendedFeatures: bigint,
     private readonly hooks: HwHooks,
+    controlFixedZero = 0n,
   ) {
-    this.regs = new R.MmioRegisters(extendedFeatures);
+    this.regs = new R.MmioRegisters(extendedFeatures, controlFixedZero);
   }
 
   // --- MMIO as the driver sees it -----------------------------------------------------------------------

@@ -20,6 +20,10 @@ export const CONTROL_EVT_LOG_EN = 1n << 2n;
 export const CONTROL_EVT_INT_EN = 1n << 3n;
 export const CONTROL_COMWAIT_EN = 1n << 4n;
 export const CONTROL_CMDBUF_EN = 1n << 12n;
+/** vIOMMU control bits (amd_iommu_types.h in the vIOMMU tree). */
+export const CONTROL_VCMD_EN = 1n << 52n;
+export const CONTROL_VIOMMU_EN = 1n << 53n;
+export const CONTROL_GSTBUFFERTRPMODE = 1n << 60n;
 
 /** Status register bits (MMIO_STATUS_*). */
 export const STATUS_EVT_OVERFLOW = 1n << 0n;
@@ -53,7 +57,11 @@ const REGISTERS: ReadonlyMap<number, RegisterSpec> = new Map([
 export class MmioRegisters {
   private readonly values = new Map<number, bigint>();
 
-  constructor(extendedFeatures: bigint) {
+  /** `controlFixedZero`: control bits this IOMMU does not implement; they read 0 whatever is written. */
+  constructor(
+    extendedFeatures: bigint,
+    private readonly controlFixedZero = 0n,
+  ) {
     for (const offset of REGISTERS.keys()) this.values.set(offset, 0n);
     this.values.set(MMIO_EXT_FEATURES, extendedFeatures);
   }
@@ -72,7 +80,9 @@ export class MmioRegisters {
 
   /** A software write: RW bits take the value, W1C bits clear where 1 is written, the rest stay. */
   write(offset: number, value: bigint): void {
-    const { rw, w1c } = this.spec(offset);
+    const spec = this.spec(offset);
+    const rw = offset === MMIO_CONTROL_OFFSET ? spec.rw & ~this.controlFixedZero : spec.rw;
+    const { w1c } = spec;
     const old = this.values.get(offset)!;
     this.values.set(offset, ((old & ~rw) | (value & rw)) & ~(value & w1c));
   }

@@ -46,7 +46,7 @@ export function allocPagesNode(k: Kernel, nid: number, gfp: Gfp, order: number):
  */
 export function allocZeroedPages(
   k: Kernel,
-  leaf: 'iommu_alloc_pages_node_sz' | 'kzalloc',
+  leaf: 'iommu_alloc_pages_node_sz' | 'kzalloc' | '__get_free_pages',
   family: AllocFamily,
   nid: number,
   gfp: Gfp,
@@ -63,12 +63,19 @@ export function allocZeroedPages(
   return va;
 }
 
+/** The function that frees each family, as the frame a free is recorded under. */
+const FREE_FUNCTION: Record<AllocFamily, string> = {
+  kmalloc: 'kfree',
+  iommu_pages: 'iommu_free_pages',
+  pages: 'free_pages',
+};
+
 /**
  * Frees a ledger-tracked block. A block that is not live, or belongs to another allocator family, is
  * reported as the kernel would (a BUG event) and left alone.
  */
 export function freeTrackedPages(k: Kernel, va: bigint, family: AllocFamily): void {
-  const result = k.ledger.release(va, family, k.siteName(family === 'kmalloc' ? 'kfree' : 'iommu_free_pages'), k.step);
+  const result = k.ledger.release(va, family, k.siteName(FREE_FUNCTION[family]), k.step);
   if (!result.ok) {
     k.event({
       kind: result.problem,
@@ -114,4 +121,15 @@ function reportNonWb(k: Kernel, firstPfn: number, pages: number): void {
     }
   }
   flush(firstPfn + pages);
+}
+
+/** mm/page_alloc.c __get_free_pages: `order` pages from any node, zeroed only with __GFP_ZERO. NULL on failure. */
+export function __get_free_pages(k: Kernel, gfp: Gfp, order: number): bigint | null {
+  // Every caller in the model passes __GFP_ZERO; allocZeroedPages zeroes unconditionally.
+  return allocZeroedPages(k, '__get_free_pages', 'pages', NUMA_NO_NODE, gfp, order, 4096n << BigInt(order));
+}
+
+/** free_pages: the counterpart of __get_free_pages. */
+export function free_pages(k: Kernel, va: bigint, _order: number): void {
+  freeTrackedPages(k, va, 'pages');
 }

@@ -5,7 +5,7 @@
  */
 
 /** Which allocator family owns a block; freeing it through another family is a mismatched free. */
-export type AllocFamily = 'iommu_pages' | 'kmalloc';
+export type AllocFamily = 'iommu_pages' | 'kmalloc' | 'pages';
 
 export interface Allocation {
   readonly seq: number;

@@ -11,6 +11,7 @@ export const IOMMU0: AmdIommuConfig = {
   node: 0,
   hats: 4,
   npCache: false,
+  gstBufferTrpMode: true,
   viommu: true,
   processor: { kind: 'immediate' },
   cmdBufEntries: 512,

@@ -20,6 +20,7 @@ function twoIommus(): { k: Kernel; iommus: AmdIommu[] } {
         devid: 0x0002 + index * 0x100,
         node: 0,
         extendedFeatures: 0n,
+        controlFixedZero: 0n,
         processor: { kind: 'immediate' },
         cmdBufEntries: 512,
         pci: { vendorCapability: true, vfBar: 0n, vfCntlBar: 0n },

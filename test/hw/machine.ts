@@ -26,6 +26,7 @@ export function bootOne(
       devid: 0x0002,
       node: 0,
       extendedFeatures: 0n,
+      controlFixedZero: 0n,
       processor,
       cmdBufEntries,
       pci: { vendorCapability: true, vfBar: 0n, vfCntlBar: 0n },

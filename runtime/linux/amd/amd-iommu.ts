@@ -1,7 +1,7 @@
 import type { AmdIommuHw } from '../../hw/iommu.js';
 import type { Ida } from '../ida.js';
 import type { KPtr } from '../kptr.js';
-import type { ProtectionDomain } from './domain.js';
+import type { DevData, ProtectionDomain } from './domain.js';
 
 /** VIOMMU_PRIV_* from the patch: the private region is 4 x 2 MiB at IOVA 0. */
 export const VIOMMU_PRIV_REGION_BASE = 0n;
@@ -12,6 +12,8 @@ export const VIOMMU_VF_MMIO_MAP_SIZE = 0x1000_0000n;
 export const VIOMMU_VF_CNTL_MMIO_MAP_SIZE = 0x40_0000n;
 /** For vIOMMU, the GID is 16-bit. */
 export const VIOMMU_MAX_GID = 0xffff;
+/** EFR bit 55: the IOMMU implements the vIOMMU. */
+export const FEATURE_VIOMMU = 1n << 55n;
 
 /** What the IOMMU's PCI function exposes to the vIOMMU set-up: the vendor capability and the VF BARs. */
 export interface IommuPciConfig {
@@ -66,6 +68,10 @@ export interface AmdIommu {
   gid_ida: Ida | null;
   gid_ida_inited: boolean;
   viommu_pdom: KPtr<ProtectionDomain>;
+  /** The IOMMU's own iommu_dev_data (base tree only). */
+  viommu_dev_data: DevData | null;
+  /** The extended interrupt-remapping L1 table, 8 KiB (base tree only). */
+  ext_ir_table: bigint | null;
   readonly viommu_priv_region: (bigint | null)[];
 }
 

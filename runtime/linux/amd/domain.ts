@@ -17,6 +17,8 @@ export interface DevData {
   readonly iommu: AmdIommu;
   readonly ats_enabled: boolean;
   readonly ats_qdep: number;
+  /** The kzalloc'd struct, for dev_data the driver allocates itself (the IOMMU's own); absent when probed. */
+  readonly va?: bigint;
 }
 
 /** struct iommu_domain_ops: what the IOMMU core calls. */

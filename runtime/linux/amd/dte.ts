@@ -31,6 +31,7 @@ const F = portedFrom(AMDESE_S, 'drivers/iommu/amd/iommu.c', [
   'clear_dte_entry',
   'device_flush_dte',
   'amd_iommu_flush_tlb_domid',
+  'amd_iommu_update_dte_ir',
 ]);
 
 /** struct dev_table_entry: data[0..3]. */
@@ -181,4 +182,31 @@ export function set_dte_entry(
 /** clear_dte_entry: the clear DTE (V only) blocks all DMA from the device. */
 export function clear_dte_entry(k: Kernel, iommu: AmdIommu, dev: DevData): void {
   k.call(F.clear_dte_entry, () => amd_iommu_update_dte(k, iommu, dev, amd_iommu_make_clear_dte(iommu, dev.devid)));
+}
+
+/** DTE data[2] interrupt-remapping fields (amd_iommu_types.h). */
+const DTE_IRQ_PHYS_ADDR_MASK = ((1n << 46n) - 1n) << 6n; // GENMASK_ULL(51, 6)
+const DTE_IRQ_REMAP_INTCTL = 2n << 60n;
+const DTE_IRQ_REMAP_ENABLE = 1n;
+/** DTE_EXT_INTTABLEN_L1: IntTabLen 10 in bits 4:1. */
+export const DTE_EXT_INTTABLEN_L1 = 10n << 1n;
+
+/**
+ * amd_iommu_update_dte_ir (set_dte_irq_entry + iommu_flush_dte_sync): one 64-bit store of data[2] with the
+ * table address, IntCtl = remapped, the table length and IV; then INVALIDATE_DEVTAB_ENTRY and a wait.
+ */
+export function amd_iommu_update_dte_ir(
+  k: Kernel,
+  iommu: AmdIommu,
+  dev: DevData,
+  irtePa: bigint,
+  intTablen: bigint,
+): void {
+  k.call(F.amd_iommu_update_dte_ir, () => {
+    const at = dteAddress(iommu, dev.devid) + 16n;
+    let data2 = k.mem.read64(at) & ~DTE_IRQ_PHYS_ADDR_MASK;
+    data2 |= irtePa | DTE_IRQ_REMAP_INTCTL | intTablen | DTE_IRQ_REMAP_ENABLE;
+    k.mem.write64(at, data2);
+    iommu_flush_dte_sync(k, iommu, dev.devid);
+  });
 }

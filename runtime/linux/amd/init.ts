@@ -16,6 +16,8 @@ export interface IommuBootConfig {
   readonly devid: number;
   readonly node: number;
   readonly extendedFeatures: bigint;
+  /** Control bits the hardware does not implement (they read back 0). */
+  readonly controlFixedZero: bigint;
   readonly processor: ProcessorBehaviour;
   /** Ring entries (a power of two, 256 .. 32768); the kernel's CMD_BUFFER_SIZE is 16 bytes each. */
   readonly cmdBufEntries: number;
@@ -38,7 +40,14 @@ export function amd_iommu_boot(k: Kernel, cfg: IommuBootConfig, hooks: HwHooks):
     Number.isInteger(Math.log2(cfg.cmdBufEntries)) && cfg.cmdBufEntries >= 256 && cfg.cmdBufEntries <= 32768,
     `ring of ${cfg.cmdBufEntries} entries`,
   );
-  const mmio = new AmdIommuHw(`iommu${cfg.index}`, k.mem, cfg.processor, cfg.extendedFeatures, hooks);
+  const mmio = new AmdIommuHw(
+    `iommu${cfg.index}`,
+    k.mem,
+    cfg.processor,
+    cfg.extendedFeatures,
+    hooks,
+    cfg.controlFixedZero,
+  );
   return k.withoutFaults(() =>
     k.call(F.amd_iommu_init, () => {
       const alloc = (size: bigint): bigint => {
@@ -72,6 +81,8 @@ export function amd_iommu_boot(k: Kernel, cfg: IommuBootConfig, hooks: HwHooks):
         gid_ida: null,
         gid_ida_inited: false,
         viommu_pdom: null,
+        viommu_dev_data: null,
+        ext_ir_table: null,
         viommu_priv_region: new Array<bigint | null>(VIOMMU_PRIV_SUBREGION_CNT).fill(null),
       };
       const lenCode = (entries: number): bigint => BigInt(Math.log2(entries)) << 56n;

@@ -10,6 +10,7 @@ import { printers, type Printers } from '../printk.js';
 import { set_memory_uc, set_memory_wb } from '../set-memory.js';
 import { IOMMU_READ, IOMMU_WRITE } from '../../pt/defs.js';
 import {
+  FEATURE_VIOMMU,
   formatDevid,
   VIOMMU_PRIV_REGION_BASE,
   VIOMMU_PRIV_SUBREGION_CNT,
@@ -45,7 +46,6 @@ const F = {
 
 const IOMMU_PROT_IR = IOMMU_READ;
 const IOMMU_PROT_IW = IOMMU_WRITE;
-const FEATURE_VIOMMU = 1n << 55n;
 const FW_BUG = '[Firmware Bug]: ';
 /** Where the vendor-specific capability sits in the IOMMU's config space when present. */
 const VSC_OFFSET = 0x64;

@@ -13,6 +13,11 @@ export interface AmdIommuConfig {
   readonly npCache: boolean;
   /** EFR bit 55, FEATURE_VIOMMU. */
   readonly viommu: boolean;
+  /**
+   * Whether control bit 60 (GstBufferTRPMode) sticks when written. No public text says which vIOMMU parts
+   * implement it; viommu_enable sets it and reads it back (see runtime/hw/viommu/ASSUMPTIONS.md).
+   */
+  readonly gstBufferTrpMode: boolean;
   readonly processor: ProcessorBehaviour;
   readonly cmdBufEntries: number;
   readonly pci: IommuPciConfig;

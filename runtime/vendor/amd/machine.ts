@@ -6,6 +6,7 @@ import type { AmdIommu } from '../../linux/amd/amd-iommu.js';
 import type { AmdDriver } from '../../linux/amd/driver.js';
 import { newDriverGlobals } from '../../linux/amd/globals.js';
 import { amd_iommu_boot } from '../../linux/amd/init.js';
+import { CONTROL_GSTBUFFERTRPMODE } from '../../hw/regs.js';
 import { amd_iommu_pdom_id_alloc } from '../../linux/amd/pdom.js';
 import { DRIVER_VARIANTS } from '../../linux/amd/variants/index.js';
 import type { ViommuPatchV3 } from '../../linux/amd/viommu.js';
@@ -74,6 +75,7 @@ export class AmdMachine implements VendorMachine {
         devid: c.devid,
         node: c.node,
         extendedFeatures: efr,
+        controlFixedZero: c.gstBufferTrpMode ? 0n : CONTROL_GSTBUFFERTRPMODE,
         processor: c.processor,
         cmdBufEntries: c.cmdBufEntries,
         pci: c.pci,

@@ -43,8 +43,11 @@ export class AmdView implements MachineView {
     return this.m.driver.g.pdom_ids.allocated();
   }
 
+  /** Kernel addresses the driver's structs still hold: the private subregions, ext-IR tables, dev_data. */
   driverReferences(): readonly bigint[] {
-    return this.m.driver.iommus.flatMap((i) => i.viommu_priv_region.filter((va): va is bigint => va !== null));
+    const held = this.m.driver.iommus.flatMap((i) => [...i.viommu_priv_region, i.ext_ir_table]);
+    for (const dev of this.m.driver.devices.values()) held.push(dev.va ?? null);
+    return held.filter((va): va is bigint => va !== null && va !== undefined);
   }
 }
 

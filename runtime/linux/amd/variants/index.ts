@@ -1,6 +1,7 @@
 import type { AmdDriver } from '../driver.js';
 import { ViommuPatchV3 } from '../viommu.js';
 import { ViommuPatchV3ErrPtrFix } from './v3-err-ptr-fix.js';
+import { ViommuSeriesS } from './series-s.js';
 
 /**
  * The driver revisions a spec can run against, by name. A new revision of the patch is one module with a
@@ -16,6 +17,11 @@ export const DRIVER_VARIANTS: Record<string, DriverVariant> = {
   'v3-err-ptr-fix': {
     description: 'v3 09/22 with IS_ERR(dom)/PTR_ERR(dom) after domain allocation',
     create: (d) => new ViommuPatchV3ErrPtrFix(d),
+  },
+  'series-s': {
+    description:
+      'the base tree AMDESE/linux-iommu @ 06c926bd: v3 plus the IOMMU dev_data and DTE, ext-IR table, viommu_enable',
+    create: (d) => new ViommuSeriesS(d),
   },
 };
 
