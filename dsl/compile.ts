@@ -313,6 +313,7 @@ class Compiler {
   arg(type: ArgType, value: unknown, path: readonly PathSegment[]): ArgValue {
     switch (type) {
       case 'devid':
+      case 'gid':
         return value as number;
       case 'address':
         return this.address(value as Address, path);

@@ -81,7 +81,10 @@ export type Step = CallArgs & {
     | 'iommu_map'
     | 'iommu_unmap'
     | 'attach_device'
-    | 'detach_device';
+    | 'detach_device'
+    | 'amd_iommu_gid_alloc'
+    | 'amd_iommu_gid_free'
+    | 'iommu_reset_vmmio';
   /**
    * Index of the IOMMU in hardware.iommus; default 0.
    */
@@ -128,7 +131,10 @@ export type Step = CallArgs & {
       | 'iommu_map'
       | 'iommu_unmap'
       | 'attach_device'
-      | 'detach_device';
+      | 'detach_device'
+      | 'amd_iommu_gid_alloc'
+      | 'amd_iommu_gid_free'
+      | 'iommu_reset_vmmio';
     /**
      * Index of the IOMMU in hardware.iommus; default 0.
      */
@@ -175,7 +181,10 @@ export type Step = CallArgs & {
       | 'iommu_map'
       | 'iommu_unmap'
       | 'attach_device'
-      | 'detach_device';
+      | 'detach_device'
+      | 'amd_iommu_gid_alloc'
+      | 'amd_iommu_gid_free'
+      | 'iommu_reset_vmmio';
     /**
      * Index of the IOMMU in hardware.iommus; default 0.
      */
@@ -222,7 +231,10 @@ export type Step = CallArgs & {
       | 'iommu_map'
       | 'iommu_unmap'
       | 'attach_device'
-      | 'detach_device';
+      | 'detach_device'
+      | 'amd_iommu_gid_alloc'
+      | 'amd_iommu_gid_free'
+      | 'iommu_reset_vmmio';
     /**
      * Index of the IOMMU in hardware.iommus; default 0.
      */
@@ -258,6 +270,12 @@ export type Step = CallArgs & {
  * The arguments each entry point takes.
  */
 export type CallArgs = {
+  [k: string]: unknown;
+} & {
+  [k: string]: unknown;
+} & {
+  [k: string]: unknown;
+} & {
   [k: string]: unknown;
 } & {
   [k: string]: unknown;

@@ -12,6 +12,8 @@ export const CMD_INV_IOTLB_PAGES = 0x4;
 export const CMD_INV_IRT = 0x5;
 export const CMD_COMPLETE_PPR = 0x7;
 export const CMD_INV_ALL = 0x8;
+/** RESET_VMMIO (vIOMMU tree, amd_iommu_types.h): reset a guest's virtualised MMIO registers. */
+export const CMD_RESET_VMMIO = 0xa;
 
 /** An invalidated IOVA range: [start, start + size); size 2^64 means everything. */
 export interface InvalidatedRange {
@@ -58,7 +60,9 @@ export type Command =
       readonly tag: number;
       readonly status: number;
     }
-  | { readonly op: 'INVALIDATE_IOMMU_ALL' };
+  | { readonly op: 'INVALIDATE_IOMMU_ALL' }
+  /** Word 0: guest ID 15:0, bit 28 `all`, bit 31 `vcmd` (build_reset_vmmio's parameter names). */
+  | { readonly op: 'RESET_VMMIO'; readonly gid: number; readonly all: boolean; readonly vcmd: boolean };
 
 export type DecodeResult =
   { readonly ok: true; readonly command: Command } | { readonly ok: false; readonly reason: string };
@@ -72,6 +76,7 @@ const RESERVED: Readonly<Record<number, CommandWords>> = {
   [CMD_INV_IRT]: [0xffff_0000, 0x0fff_ffff, 0xffff_ffff, 0xffff_ffff],
   [CMD_COMPLETE_PPR]: [0xffff_0000, 0x0ff0_0000, 0xffff_fffb, 0xffff_0e00],
   [CMD_INV_ALL]: [0xffff_ffff, 0x0fff_ffff, 0xffff_ffff, 0xffff_ffff],
+  [CMD_RESET_VMMIO]: [0x6fff_0000, 0x0fff_ffff, 0xffff_ffff, 0xffff_ffff],
 };
 
 export function opcodeOf(words: CommandWords): number {
@@ -163,6 +168,11 @@ export function decodeCommand(words: CommandWords): DecodeResult {
           tag: w3 & 0x1ff,
           status: (w3 >>> 12) & 0xf,
         },
+      };
+    case CMD_RESET_VMMIO:
+      return {
+        ok: true,
+        command: { op: 'RESET_VMMIO', gid: w0 & 0xffff, all: (w0 & (1 << 28)) !== 0, vcmd: (w0 & (1 << 31)) !== 0 },
       };
     default:
       return { ok: true, command: { op: 'INVALIDATE_IOMMU_ALL' } };

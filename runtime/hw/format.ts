@@ -19,6 +19,8 @@ export function formatCommand(c: Command): string {
       return `COMPLETE_PPR_REQUEST devid=${hex(c.deviceId)} tag=${c.tag}`;
     case 'INVALIDATE_IOMMU_ALL':
       return 'INVALIDATE_IOMMU_ALL';
+    case 'RESET_VMMIO':
+      return `RESET_VMMIO gid=${hex(c.gid)}${c.all ? ' all' : ''}${c.vcmd ? ' vcmd' : ''}`;
   }
 }
 

@@ -1,6 +1,6 @@
 import type { PhysMemory } from '../mem/phys-memory.js';
 import { hwWalk, hwWalkFrom, isWalkFault, type WalkFault, type WalkResult } from './walk.js';
-import { decodeCommand, type Command, type CommandWords } from './commands.js';
+import { decodeCommand, type Command, type CommandWords, type DecodeResult } from './commands.js';
 import { decodeDte, DTE_SIZE, type DeviceTableEntry } from './dte.js';
 import { encodeEvent, EVENT_FLAG_PE, EVENT_FLAG_PR, EVENT_FLAG_RW, type HwEvent } from './events.js';
 import { Iotlb, type IotlbEntry } from './iotlb.js';
@@ -215,7 +215,7 @@ export class AmdIommuHw {
         this.mem.read32(at + 8n),
         this.mem.read32(at + 12n),
       ];
-      const decoded = decodeCommand(raw);
+      const decoded = this.legal(decodeCommand(raw));
       if (!decoded.ok) {
         // The head stays on the illegal command and the processor stops until software restarts it.
         this.halted = true;
@@ -238,6 +238,14 @@ export class AmdIommuHw {
     }
   }
 
+  /** A command this part does not implement is as illegal as an unknown opcode. */
+  private legal(decoded: DecodeResult): DecodeResult {
+    // RESET_VMMIO exists only on vIOMMU-capable parts (EFR bit 55); see runtime/hw/viommu/ASSUMPTIONS.md.
+    if (decoded.ok && decoded.command.op === 'RESET_VMMIO' && !(this.regs.read(R.MMIO_EXT_FEATURES) & (1n << 55n)))
+      return { ok: false, reason: 'RESET_VMMIO without the vIOMMU feature' };
+    return decoded;
+  }
+
   private execute(c: Command): { iotlb: IotlbEntry[]; pdes: number } {
     switch (c.op) {
       case 'COMPLETION_WAIT':
@@ -258,6 +266,9 @@ export class AmdIommuHw {
       case 'INVALIDATE_INTERRUPT_TABLE':
       case 'COMPLETE_PPR_REQUEST':
         // Device-side ATS caches and interrupt remapping are not modelled; the command is recorded.
+        return { iotlb: [], pdes: 0 };
+      case 'RESET_VMMIO':
+        // The guest's VF and VF_CNTL register files are not modelled yet; the command is recorded.
         return { iotlb: [], pdes: 0 };
     }
   }

@@ -11,6 +11,7 @@ import {
   CMD_INV_IOMMU_PAGES,
   CMD_INV_IOTLB_PAGES,
   CMD_INV_IRT,
+  CMD_RESET_VMMIO,
 } from '../../hw/commands.js';
 import {
   CMD_COMPL_WAIT_STORE_MASK,
@@ -27,6 +28,7 @@ const F = portedFrom(AMDESE_S, 'drivers/iommu/amd/iommu.c', [
   'iommu_queue_command',
   'iommu_completion_wait',
   'iommu_flush_dte',
+  'iommu_reset_vmmio',
 ]);
 
 /**
@@ -135,6 +137,24 @@ export function build_inv_all(): IommuCmd {
   const cmd = newCmd();
   CMD_SET_TYPE(cmd, CMD_INV_ALL);
   return cmd;
+}
+
+/** build_reset_vmmio: guest ID in word 0 with `all` at bit 28 and `vcmd` at bit 31. */
+export function build_reset_vmmio(gid: number, vcmd: boolean, all: boolean): IommuCmd {
+  const cmd = newCmd();
+  cmd[0] = gid & 0xffff;
+  if (all) cmd[0] |= 1 << 28;
+  if (vcmd) cmd[0] = (cmd[0] | (1 << 31)) >>> 0;
+  CMD_SET_TYPE(cmd, CMD_RESET_VMMIO);
+  return cmd;
+}
+
+/** iommu_reset_vmmio: RESET_VMMIO(vcmd, all) and a completion wait; both results are ignored (void). */
+export function iommu_reset_vmmio(k: Kernel, iommu: AmdIommu, gid: number): void {
+  k.call(F.iommu_reset_vmmio, () => {
+    iommu_queue_command(k, iommu, build_reset_vmmio(gid, true, true));
+    amd_iommu_completion_wait(k, iommu);
+  });
 }
 
 export function build_inv_irt(devid: number): IommuCmd {

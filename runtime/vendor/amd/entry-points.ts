@@ -1,5 +1,6 @@
 import { attach_device, detach_device } from '../../linux/amd/attach.js';
-import { amd_iommu_completion_wait, iommu_flush_dte } from '../../linux/amd/cmd.js';
+import { amd_iommu_completion_wait, iommu_flush_dte, iommu_reset_vmmio } from '../../linux/amd/cmd.js';
+import { amd_iommu_gid_alloc, amd_iommu_gid_free } from '../../linux/amd/gid.js';
 import { iommu_map, iommu_unmap } from '../../linux/amd/iommu-core.js';
 import { GFP_KERNEL } from '../../linux/gfp.js';
 import { IOMMU_READ, IOMMU_WRITE } from '../../pt/defs.js';
@@ -131,6 +132,33 @@ export const AMD_ENTRY_POINTS: readonly EntryPoint<AmdMachine>[] = [
     returns: 'void',
     run: (m, iommu, a) => {
       detach_device(m.driver, iommu, m.device(iommu, a.devid));
+      return null;
+    },
+  }),
+  entry({
+    name: 'amd_iommu_gid_alloc',
+    doc: 'allocate a vIOMMU guest ID on the IOMMU (1..0xffff, lowest free first)',
+    args: {},
+    returns: 'int',
+    run: (m, iommu) => amd_iommu_gid_alloc(m.k, iommu),
+  }),
+  entry({
+    name: 'amd_iommu_gid_free',
+    doc: 'give a guest ID back',
+    args: { gid: required('gid') },
+    returns: 'void',
+    run: (m, iommu, a) => {
+      amd_iommu_gid_free(m.k, iommu, a.gid);
+      return null;
+    },
+  }),
+  entry({
+    name: 'iommu_reset_vmmio',
+    doc: "RESET_VMMIO of a guest's virtualised MMIO, then a completion wait",
+    args: { gid: required('gid') },
+    returns: 'void',
+    run: (m, iommu, a) => {
+      iommu_reset_vmmio(m.k, iommu, a.gid);
       return null;
     },
   }),

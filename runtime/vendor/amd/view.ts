@@ -95,6 +95,7 @@ function effectOf(c: Command): CommandEffect {
     case 'INVALIDATE_INTERRUPT_TABLE':
     case 'COMPLETE_PPR_REQUEST':
     case 'INVALIDATE_IOMMU_ALL':
+    case 'RESET_VMMIO':
       return { kind: 'other' };
   }
 }
