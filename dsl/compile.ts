@@ -48,6 +48,8 @@ export function goldenPath(specFile: string, caseName: string | undefined): stri
 
 class Compiler {
   readonly errors: SpecError[] = [];
+  /** The driver variant under test, known once the hardware is compiled (calls are checked against it). */
+  private variant = 'v3';
 
   constructor(private readonly src: LoadedSpec) {}
 
@@ -148,6 +150,7 @@ class Compiler {
         hats: c.hats ?? 4,
         npCache: c.npcache ?? false,
         gstBufferTrpMode: c.gst_buffer_trp_mode ?? true,
+        didMapStores: c.did_map_stores ?? true,
         viommu: c.viommu ?? true,
         processor:
           processor === 'immediate'
@@ -176,6 +179,7 @@ class Compiler {
       seen.add(c.devid);
     });
     const variant = hw.driver?.variant ?? 'v3';
+    this.variant = variant;
     const variants = VENDOR.variants().map((v) => v.name);
     if (!variants.includes(variant)) {
       this.error(
@@ -313,7 +317,7 @@ class Compiler {
   arg(type: ArgType, value: unknown, path: readonly PathSegment[]): ArgValue {
     switch (type) {
       case 'devid':
-      case 'gid':
+      case 'u16':
         return value as number;
       case 'address':
         return this.address(value as Address, path);
@@ -329,6 +333,12 @@ class Compiler {
   call(s: Spec['steps'][number], path: readonly PathSegment[], iommu: number): StepAction {
     const fn = s.call!;
     const entry = ENTRY_POINTS.get(fn)!;
+    if (entry.variants && !entry.variants.includes(this.variant))
+      this.error(
+        [...path, 'call'],
+        `${fn} does not exist in driver variant \`${this.variant}\``,
+        `set hardware.driver.variant to ${entry.variants.map((v) => `\`${v}\``).join(' or ')}`,
+      );
     const given = (s.args ?? {}) as Record<string, unknown>;
     for (const [name, def] of Object.entries(entry.args)) {
       if (def.required && given[name] === undefined)

@@ -84,7 +84,14 @@ export type Step = CallArgs & {
     | 'detach_device'
     | 'amd_iommu_gid_alloc'
     | 'amd_iommu_gid_free'
-    | 'iommu_reset_vmmio';
+    | 'iommu_reset_vmmio'
+    | 'amd_viommu_init_one'
+    | 'amd_viommu_uninit_one'
+    | 'amd_viommu_set_device_mapping'
+    | 'amd_viommu_domain_id_update'
+    | 'amd_iommu_domain_alloc_paging'
+    | 'amd_iommufd_viommu_init'
+    | 'amd_iommufd_viommu_destroy';
   /**
    * Index of the IOMMU in hardware.iommus; default 0.
    */
@@ -134,7 +141,14 @@ export type Step = CallArgs & {
       | 'detach_device'
       | 'amd_iommu_gid_alloc'
       | 'amd_iommu_gid_free'
-      | 'iommu_reset_vmmio';
+      | 'iommu_reset_vmmio'
+      | 'amd_viommu_init_one'
+      | 'amd_viommu_uninit_one'
+      | 'amd_viommu_set_device_mapping'
+      | 'amd_viommu_domain_id_update'
+      | 'amd_iommu_domain_alloc_paging'
+      | 'amd_iommufd_viommu_init'
+      | 'amd_iommufd_viommu_destroy';
     /**
      * Index of the IOMMU in hardware.iommus; default 0.
      */
@@ -184,7 +198,14 @@ export type Step = CallArgs & {
       | 'detach_device'
       | 'amd_iommu_gid_alloc'
       | 'amd_iommu_gid_free'
-      | 'iommu_reset_vmmio';
+      | 'iommu_reset_vmmio'
+      | 'amd_viommu_init_one'
+      | 'amd_viommu_uninit_one'
+      | 'amd_viommu_set_device_mapping'
+      | 'amd_viommu_domain_id_update'
+      | 'amd_iommu_domain_alloc_paging'
+      | 'amd_iommufd_viommu_init'
+      | 'amd_iommufd_viommu_destroy';
     /**
      * Index of the IOMMU in hardware.iommus; default 0.
      */
@@ -234,7 +255,14 @@ export type Step = CallArgs & {
       | 'detach_device'
       | 'amd_iommu_gid_alloc'
       | 'amd_iommu_gid_free'
-      | 'iommu_reset_vmmio';
+      | 'iommu_reset_vmmio'
+      | 'amd_viommu_init_one'
+      | 'amd_viommu_uninit_one'
+      | 'amd_viommu_set_device_mapping'
+      | 'amd_viommu_domain_id_update'
+      | 'amd_iommu_domain_alloc_paging'
+      | 'amd_iommufd_viommu_init'
+      | 'amd_iommufd_viommu_destroy';
     /**
      * Index of the IOMMU in hardware.iommus; default 0.
      */
@@ -270,6 +298,20 @@ export type Step = CallArgs & {
  * The arguments each entry point takes.
  */
 export type CallArgs = {
+  [k: string]: unknown;
+} & {
+  [k: string]: unknown;
+} & {
+  [k: string]: unknown;
+} & {
+  [k: string]: unknown;
+} & {
+  [k: string]: unknown;
+} & {
+  [k: string]: unknown;
+} & {
+  [k: string]: unknown;
+} & {
   [k: string]: unknown;
 } & {
   [k: string]: unknown;
@@ -1131,6 +1173,10 @@ export interface Iommu {
    * The NpCache capability (a guest behind an emulated IOMMU); default false.
    */
   npcache?: boolean;
+  /**
+   * Whether a VF_CNTL DevID/DomID map write stores the entry into the guest's table in the IOMMU's private space, through its own DTE. An assumption (runtime/hw/viommu/ASSUMPTIONS.md); default true.
+   */
+  did_map_stores?: boolean;
   /**
    * Whether control bit 60 (GstBufferTRPMode) can be set; viommu_enable fails with -EINVAL when it cannot. An assumption (runtime/hw/viommu/ASSUMPTIONS.md); default true.
    */

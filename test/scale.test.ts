@@ -30,7 +30,7 @@ describe('parallel runs, shards and merged reports', () => {
     ] as const) {
       const r = await cli(
         'run',
-        'specs',
+        'specs/viommu',
         '--jobs',
         jobs,
         '--no-color',
@@ -58,10 +58,20 @@ describe('parallel runs, shards and merged reports', () => {
     ]);
     for (const i of [1, 2, 3])
       expect(
-        (await cli('run', 'specs', '--jobs', '1', '--shard', `${i}/3`, '--reporter', `json=${file(`s${i}.json`)}`))
-          .code,
+        (
+          await cli(
+            'run',
+            'specs/viommu',
+            '--jobs',
+            '1',
+            '--shard',
+            `${i}/3`,
+            '--reporter',
+            `json=${file(`s${i}.json`)}`,
+          )
+        ).code,
       ).toBe(0);
-    await cli('run', 'specs', '--jobs', '1', '--reporter', `json=${file('full.json')}`);
+    await cli('run', 'specs/viommu', '--jobs', '1', '--reporter', `json=${file('full.json')}`);
     const merged = await cli(
       'merge-reports',
       file('s1.json'),

@@ -47,6 +47,30 @@ export const FAILURE_POINTS = {
     layer: 'kernel',
     doc: 'storing into an xarray that must allocate a node (xa_cmpxchg); returns xa_err(-ENOMEM), non-NULL',
   },
+  xa_store: {
+    kind: 'errno',
+    naturalErrno: ENOMEM,
+    layer: 'kernel',
+    doc: 'storing into an xarray that must allocate a node (xa_store); returns xa_err(-ENOMEM)',
+  },
+  copy_from_user: {
+    kind: 'errno',
+    naturalErrno: -14,
+    layer: 'kernel',
+    doc: "copying an ioctl's user data in (iommu_copy_struct_from_user); returns -EFAULT",
+  },
+  copy_to_user: {
+    kind: 'errno',
+    naturalErrno: -14,
+    layer: 'kernel',
+    doc: "copying an ioctl's result out (iommu_copy_struct_to_user); returns -EFAULT",
+  },
+  iommufd_viommu_alloc_mmap: {
+    kind: 'errno',
+    naturalErrno: ENOMEM,
+    layer: 'kernel',
+    doc: "iommufd's mmap cookie for a vIOMMU's VF page; returns -ENOMEM",
+  },
   _set_memory_uc: {
     kind: 'errno',
     naturalErrno: ENOMEM,

@@ -1,5 +1,6 @@
 import type { PhysMemory } from '../mem/phys-memory.js';
 import { hwWalk, hwWalkFrom, isWalkFault, type WalkFault, type WalkResult } from './walk.js';
+import { VfCntlRegisters } from './viommu/vfcntl.js';
 import { decodeCommand, type Command, type CommandWords, type DecodeResult } from './commands.js';
 import { decodeDte, DTE_SIZE, type DeviceTableEntry } from './dte.js';
 import { encodeEvent, EVENT_FLAG_PE, EVENT_FLAG_PR, EVENT_FLAG_RW, type HwEvent } from './events.js';
@@ -81,8 +82,22 @@ export interface TranslationContext {
  * One AMD IOMMU: its registers, the command processor that drains the ring in simulated memory, the event
  * log it writes there, a device-table-entry cache, the IOTLB, and translation for device and vIOMMU accesses.
  */
+/** What a vIOMMU-capable part adds to the IOMMU: assumptions a spec can choose (viommu/ASSUMPTIONS.md). */
+export interface VirtualizationConfig {
+  /** Control bits this part does not implement (they read back 0). */
+  readonly controlFixedZero: bigint;
+  /** The IOMMU's own requester ID: the DTE its private-space accesses go through. */
+  readonly selfDevid: number;
+  /** Whether VF_CNTL map writes store entries into the guest tables in the private space. */
+  readonly storeMaps: boolean;
+}
+
 export class AmdIommuHw {
   readonly regs: R.MmioRegisters;
+  /** The VF_CNTL BAR's registers (vIOMMU parts). */
+  readonly vfcntl: VfCntlRegisters;
+  /** Events the full event log could not take: the hardware only sets EventOverflow for them. */
+  lostEvents = 0;
   readonly iotlb = new Iotlb();
   readonly executed: ExecutedCommand[] = [];
   readonly events: PostedEvent[] = [];
@@ -101,9 +116,13 @@ export class AmdIommuHw {
     private readonly behaviour: ProcessorBehaviour,
     extendedFeatures: bigint,
     private readonly hooks: HwHooks,
-    controlFixedZero = 0n,
+    vm: VirtualizationConfig = { controlFixedZero: 0n, selfDevid: 0, storeMaps: true },
   ) {
-    this.regs = new R.MmioRegisters(extendedFeatures, controlFixedZero);
+    this.regs = new R.MmioRegisters(extendedFeatures, vm.controlFixedZero);
+    this.vfcntl = new VfCntlRegisters(
+      { ipaWrite: (ipa, value) => this.ipaWrite(vm.selfDevid, ipa, value) },
+      vm.storeMaps,
+    );
   }
 
   // --- MMIO as the driver sees it -----------------------------------------------------------------------
@@ -273,6 +292,14 @@ export class AmdIommuHw {
     }
   }
 
+  /** A store by the IOMMU into its own private address space, translated through its own DTE. */
+  private ipaWrite(selfDevid: number, ipa: bigint, value: bigint): boolean {
+    const t = this.deviceAccess(selfDevid, ipa, 'write');
+    if (!t.ok) return false;
+    this.mem.write64(t.pa, value);
+    return true;
+  }
+
   // --- event log --------------------------------------------------------------------------------------
 
   private post(event: HwEvent): void {
@@ -287,6 +314,8 @@ export class AmdIommuHw {
       const next = (tail + 16) % size;
       if (next === head) {
         this.regs.hwOr(R.MMIO_STATUS_OFFSET, R.STATUS_EVT_OVERFLOW);
+        this.lostEvents++;
+        return;
       } else {
         encodeEvent(event).forEach((w, i) => this.mem.write32(base + BigInt(tail + 4 * i), w));
         this.regs.hwSet(R.MMIO_EVT_TAIL_OFFSET, BigInt(next));

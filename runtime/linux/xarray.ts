@@ -17,3 +17,14 @@ export function xa_cmpxchg<T>(k: Kernel, xa: Map<number, T>, index: number, entr
   xa.set(index, entry);
   return null;
 }
+
+/**
+ * xa_store: sets the slot, which may need a node allocated with `gfp`: the `xa_store` failure point is that
+ * allocation failing. Returns 0 or the negative errno of xa_err(old).
+ */
+export function xa_store<T>(k: Kernel, xa: Map<number, T>, index: number, entry: T, _gfp: Gfp): number {
+  const failed = k.shouldFail('xa_store');
+  if (failed) return failed.value!;
+  xa.set(index, entry);
+  return 0;
+}

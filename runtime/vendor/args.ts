@@ -8,7 +8,7 @@ export const ARG_TYPES = {
   address: { schema: { $ref: '#/$defs/address' }, doc: 'a 64-bit address or size' },
   addressOrAlloc: { schema: { $ref: '#/$defs/addressOrAlloc' }, doc: 'an address, or an allocation named by site' },
   prot: { schema: { type: 'string', enum: ['r', 'w', 'rw', 'none'] }, doc: 'IOMMU_READ/IOMMU_WRITE' },
-  gid: { schema: { type: 'integer', minimum: 0, maximum: 65535 }, doc: 'a vIOMMU guest ID (0..0xffff)' },
+  u16: { schema: { type: 'integer', minimum: 0, maximum: 65535 }, doc: 'a 16-bit guest or domain ID (0..0xffff)' },
 } as const;
 
 export type ArgType = keyof typeof ARG_TYPES;
@@ -19,7 +19,7 @@ export interface ArgValueOf {
   address: bigint;
   addressOrAlloc: bigint;
   prot: number;
-  gid: number;
+  u16: number;
 }
 
 export interface ArgDef {

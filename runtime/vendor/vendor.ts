@@ -30,6 +30,8 @@ export interface EntryPoint<M> {
   readonly doc: string;
   readonly args: ArgSpec;
   readonly returns: 'int' | 'size' | 'void';
+  /** The driver variants that have this function; every variant when absent. */
+  readonly variants?: readonly string[];
   run(m: M, iommu: number, args: CallArgs): CallReturn;
 }
 

@@ -62,6 +62,10 @@ export interface IommuView {
   cachesDomain(domainId: number): boolean;
   /** Words of a device's entry in the device table, read from memory. */
   deviceEntry(devid: number, words: number): readonly bigint[];
+  /** Stores the IOMMU made into its own private space that faulted, one line per table and guest. */
+  privateSpaceFaults(): readonly string[];
+  /** What guests whose ID is free again left mapped in the IOMMU's private space, one line per table. */
+  guestResidue(): readonly string[];
 }
 
 export interface MachineView {

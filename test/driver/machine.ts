@@ -12,6 +12,7 @@ export const IOMMU0: AmdIommuConfig = {
   hats: 4,
   npCache: false,
   gstBufferTrpMode: true,
+  didMapStores: true,
   viommu: true,
   processor: { kind: 'immediate' },
   cmdBufEntries: 512,

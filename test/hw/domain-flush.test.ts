@@ -20,7 +20,7 @@ function twoIommus(): { k: Kernel; iommus: AmdIommu[] } {
         devid: 0x0002 + index * 0x100,
         node: 0,
         extendedFeatures: 0n,
-        controlFixedZero: 0n,
+        vm: { controlFixedZero: 0n, selfDevid: 2, storeMaps: true },
         processor: { kind: 'immediate' },
         cmdBufEntries: 512,
         pci: { vendorCapability: true, vfBar: 0n, vfCntlBar: 0n },
@@ -39,6 +39,7 @@ function domain(attached: AmdIommu[]): ProtectionDomain {
     nid: 0,
     iommu_array: new Map(attached.map((iommu) => [iommu.index, { iommu, refcnt: 1 }])),
     dev_list: [],
+    viommu_list: [],
     amdv1: null,
     ops: null,
   };

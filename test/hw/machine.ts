@@ -26,7 +26,7 @@ export function bootOne(
       devid: 0x0002,
       node: 0,
       extendedFeatures: 0n,
-      controlFixedZero: 0n,
+      vm: { controlFixedZero: 0n, selfDevid: 2, storeMaps: true },
       processor,
       cmdBufEntries,
       pci: { vendorCapability: true, vfBar: 0n, vfCntlBar: 0n },

@@ -2,6 +2,7 @@ import type { PtIommu } from '../../pt/iommu-pt.js';
 import type { IotlbGather } from '../iommu-gather.js';
 import type { Gfp } from '../gfp.js';
 import type { AmdIommu } from './amd-iommu.js';
+import type { AmdIommuViommu } from './viommu-guest.js';
 
 /** struct pdom_iommu_info: an IOMMU some device of the domain sits behind, with a reference count. */
 export interface PdomIommuInfo {
@@ -53,6 +54,8 @@ export interface ProtectionDomain {
   /** xarray keyed by IOMMU index: filled on attach, so flushes reach exactly those IOMMUs. */
   readonly iommu_array: Map<number, PdomIommuInfo>;
   readonly dev_list: DevData[];
+  /** The vIOMMUs using this domain as their nest parent (list_add: newest first). */
+  readonly viommu_list: AmdIommuViommu[];
   /**
    * The generic_pt table (struct pt_iommu_amdv1 amdv1); null until pt_iommu_amdv1_init succeeded. It shares
    * a union with the iommu_domain, so the domain's PAGING type and pgsize_bitmap are the table's.

@@ -1,4 +1,5 @@
 import { Ida } from '../ida.js';
+import type { TransDevidState } from './trans-devid.js';
 
 /** AMD_IOMMU_PGSIZES: every power of two from 4 KiB to 2^51 except 512 GiB (a hardware erratum). */
 export const AMD_IOMMU_PGSIZES = 0x000f_ff7f_ffff_f000n;
@@ -20,6 +21,10 @@ export interface AmdDriverGlobals {
   amd_iommu_hatdis: boolean;
   /** The vIOMMU support switch of the vIOMMU tree. */
   amd_iommu_viommu: boolean;
+  /** pci_seg->trans_devid_xa of each PCI segment, by segment. */
+  readonly trans_devid_xa: Map<number, Map<number, TransDevidState>>;
+  /** iommufd's mmap cookies handed out so far (the next offset). */
+  mmap_cookies: number;
 }
 
 export function newDriverGlobals(pgsize4k: boolean, viommu = true): AmdDriverGlobals {
@@ -30,5 +35,7 @@ export function newDriverGlobals(pgsize4k: boolean, viommu = true): AmdDriverGlo
     amd_iommu_hpt_level: 0,
     amd_iommu_hatdis: false,
     amd_iommu_viommu: viommu,
+    trans_devid_xa: new Map(),
+    mmap_cookies: 0,
   };
 }

@@ -1,4 +1,4 @@
-import { AmdIommuHw, type HwHooks, type ProcessorBehaviour } from '../../hw/iommu.js';
+import { AmdIommuHw, type HwHooks, type ProcessorBehaviour, type VirtualizationConfig } from '../../hw/iommu.js';
 import * as R from '../../hw/regs.js';
 import { virt_to_phys } from '../../mem/direct-map.js';
 import { invariant } from '../../base/model-bug.js';
@@ -16,8 +16,8 @@ export interface IommuBootConfig {
   readonly devid: number;
   readonly node: number;
   readonly extendedFeatures: bigint;
-  /** Control bits the hardware does not implement (they read back 0). */
-  readonly controlFixedZero: bigint;
+  /** The vIOMMU hardware's assumptions (runtime/hw/viommu/ASSUMPTIONS.md). */
+  readonly vm: VirtualizationConfig;
   readonly processor: ProcessorBehaviour;
   /** Ring entries (a power of two, 256 .. 32768); the kernel's CMD_BUFFER_SIZE is 16 bytes each. */
   readonly cmdBufEntries: number;
@@ -40,14 +40,7 @@ export function amd_iommu_boot(k: Kernel, cfg: IommuBootConfig, hooks: HwHooks):
     Number.isInteger(Math.log2(cfg.cmdBufEntries)) && cfg.cmdBufEntries >= 256 && cfg.cmdBufEntries <= 32768,
     `ring of ${cfg.cmdBufEntries} entries`,
   );
-  const mmio = new AmdIommuHw(
-    `iommu${cfg.index}`,
-    k.mem,
-    cfg.processor,
-    cfg.extendedFeatures,
-    hooks,
-    cfg.controlFixedZero,
-  );
+  const mmio = new AmdIommuHw(`iommu${cfg.index}`, k.mem, cfg.processor, cfg.extendedFeatures, hooks, cfg.vm);
   return k.withoutFaults(() =>
     k.call(F.amd_iommu_init, () => {
       const alloc = (size: bigint): bigint => {

@@ -42,7 +42,7 @@ export function protection_domain_alloc(d: AmdDriver): ProtectionDomain | null {
       return null;
     }
     // protection_domain_init: lock, lists, iommu_array.
-    return { va, id: domid, nid: 0, iommu_array: new Map(), dev_list: [], amdv1: null, ops: null };
+    return { va, id: domid, nid: 0, iommu_array: new Map(), dev_list: [], viommu_list: [], amdv1: null, ops: null };
   });
 }
 

@@ -18,6 +18,8 @@ export interface AmdIommuConfig {
    * implement it; viommu_enable sets it and reads it back (see runtime/hw/viommu/ASSUMPTIONS.md).
    */
   readonly gstBufferTrpMode: boolean;
+  /** Whether a VF_CNTL DevID/DomID map write stores an entry into the guest's table in the private space. */
+  readonly didMapStores: boolean;
   readonly processor: ProcessorBehaviour;
   readonly cmdBufEntries: number;
   readonly pci: IommuPciConfig;

@@ -8,6 +8,12 @@ import type { ArgSpec, ArgValues } from '../args.js';
 import type { CallArgs, CallReturn, EntryPoint } from '../vendor.js';
 import type { AmdIommu } from '../../linux/amd/amd-iommu.js';
 import type { AmdMachine } from './machine.js';
+import { ViommuSeriesS } from '../../linux/amd/variants/series-s.js';
+import { amd_iommufd_viommu_destroy, amd_iommufd_viommu_init } from '../../linux/amd/iommufd.js';
+import { amd_iommu_domain_alloc_paging_v1 } from '../../linux/amd/pdom.js';
+import { IS_ERR, PTR_ERR } from '../../linux/kptr.js';
+import { Errno } from '../../linux/errno.js';
+import { invariant } from '../../base/model-bug.js';
 
 /**
  * The AMD driver entry points a spec can `call`, one row each: its arguments (by type), what it returns,
@@ -25,6 +31,7 @@ function entry<const A extends ArgSpec>(row: {
   readonly doc: string;
   readonly args: A;
   readonly returns: EntryPoint<AmdMachine>['returns'];
+  readonly variants?: readonly string[];
   readonly run: (m: AmdMachine, iommu: AmdIommu, args: ArgValues<A>) => CallReturn;
 }): EntryPoint<AmdMachine> {
   return {
@@ -41,6 +48,14 @@ export const PROT: Readonly<Record<string, number>> = {
   rw: IOMMU_READ | IOMMU_WRITE,
   none: 0,
 };
+
+const SERIES_S = ['series-s'] as const;
+
+/** The compiler admits the series-s entry points only with that variant, so this cannot fail. */
+function seriesS(m: AmdMachine): ViommuSeriesS {
+  invariant(m.patch instanceof ViommuSeriesS, 'a series-s entry point on another variant');
+  return m.patch;
+}
 
 export const AMD_ENTRY_POINTS: readonly EntryPoint<AmdMachine>[] = [
   entry({
@@ -145,7 +160,7 @@ export const AMD_ENTRY_POINTS: readonly EntryPoint<AmdMachine>[] = [
   entry({
     name: 'amd_iommu_gid_free',
     doc: 'give a guest ID back',
-    args: { gid: required('gid') },
+    args: { gid: required('u16') },
     returns: 'void',
     run: (m, iommu, a) => {
       amd_iommu_gid_free(m.k, iommu, a.gid);
@@ -155,11 +170,93 @@ export const AMD_ENTRY_POINTS: readonly EntryPoint<AmdMachine>[] = [
   entry({
     name: 'iommu_reset_vmmio',
     doc: "RESET_VMMIO of a guest's virtualised MMIO, then a completion wait",
-    args: { gid: required('gid') },
+    args: { gid: required('u16') },
     returns: 'void',
     run: (m, iommu, a) => {
       iommu_reset_vmmio(m.k, iommu, a.gid);
       return null;
+    },
+  }),
+  entry({
+    name: 'amd_viommu_init_one',
+    doc: "a guest's DevID and DomID tables in the private space, then every mapping reset (131072 VF_CNTL writes)",
+    args: { gid: required('u16'), parent_domid: required('u16') },
+    returns: 'int',
+    variants: SERIES_S,
+    run: (m, iommu, a) => seriesS(m).amd_viommu_init_one(iommu, m.guest(iommu, a.gid, a.parent_domid)),
+  }),
+  entry({
+    name: 'amd_viommu_uninit_one',
+    doc: "free the guest's tables, then reset every mapping",
+    args: { gid: required('u16') },
+    returns: 'void',
+    variants: SERIES_S,
+    run: (m, iommu, a) => {
+      seriesS(m).amd_viommu_uninit_one(iommu, m.guest(iommu, a.gid));
+      return null;
+    },
+  }),
+  entry({
+    name: 'amd_viommu_set_device_mapping',
+    doc: 'map a guest DevID to a host DevID through VF_CNTL',
+    args: { devid: required('devid'), gid: required('u16'), gdevid: required('devid') },
+    returns: 'void',
+    variants: SERIES_S,
+    run: (m, iommu, a) => {
+      seriesS(m).amd_viommu_set_device_mapping(iommu, a.devid, a.gid, a.gdevid);
+      return null;
+    },
+  }),
+  entry({
+    name: 'amd_viommu_domain_id_update',
+    doc: 'map a guest DomID to a host DomID through VF_CNTL',
+    args: { gid: required('u16'), hdomid: required('u16'), gdomid: required('u16') },
+    returns: 'int',
+    variants: SERIES_S,
+    run: (m, iommu, a) => seriesS(m).amd_viommu_domain_id_update(iommu, a.gid, a.hdomid, a.gdomid),
+  }),
+  entry({
+    name: 'amd_iommu_domain_alloc_paging',
+    doc: "a v1 paging domain for the IOMMU's node (a nest parent for vIOMMUs); returns its domain ID or an errno",
+    args: {},
+    returns: 'int',
+    run: (m, iommu) => {
+      const dom = amd_iommu_domain_alloc_paging_v1(m.driver, iommu.node, 0);
+      if (IS_ERR(dom)) return PTR_ERR(dom);
+      const pdom = m.k.deref(dom, { field: 'protection_domain.id' });
+      m.pagingDomains.set(pdom.id, pdom);
+      return pdom.id;
+    },
+  }),
+  entry({
+    name: 'amd_iommufd_viommu_init',
+    doc: 'iommufd vIOMMU alloc on the IOMMU with a paging domain as nest parent; `id` names the object',
+    args: { id: required('u16'), parent_domid: required('u16') },
+    returns: 'int',
+    variants: SERIES_S,
+    run: (m, iommu, a) => {
+      // iommufd looks the parent HWPT up by ID first: an unknown one is -ENOENT.
+      const parent = m.pagingDomains.get(a.parent_domid);
+      if (!parent) return -Errno.ENOENT;
+      const { ret, viommu } = amd_iommufd_viommu_init(m.driver, seriesS(m), iommu, parent, {
+        out_vfmmio_mmap_offset: 0n,
+      });
+      if (viommu) m.viommus.set(a.id, { iommu, viommu });
+      return ret;
+    },
+  }),
+  entry({
+    name: 'amd_iommufd_viommu_destroy',
+    doc: 'IOMMU_DESTROY of the vIOMMU object `id`: 0, or -ENOENT for no such object',
+    args: { id: required('u16') },
+    returns: 'int',
+    variants: SERIES_S,
+    run: (m, _iommu, a) => {
+      const v = m.viommus.get(a.id);
+      if (!v) return -Errno.ENOENT;
+      amd_iommufd_viommu_destroy(m.driver, seriesS(m), v.iommu, v.viommu);
+      m.viommus.delete(a.id);
+      return 0;
     },
   }),
 ];

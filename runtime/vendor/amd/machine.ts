@@ -4,11 +4,13 @@ import type { InjectionPlan } from '../../fault/inject.js';
 import type { AttachedDevData } from '../../linux/amd/attach.js';
 import type { AmdIommu } from '../../linux/amd/amd-iommu.js';
 import type { AmdDriver } from '../../linux/amd/driver.js';
+import type { ProtectionDomain } from '../../linux/amd/domain.js';
 import { newDriverGlobals } from '../../linux/amd/globals.js';
 import { amd_iommu_boot } from '../../linux/amd/init.js';
 import { CONTROL_GSTBUFFERTRPMODE } from '../../hw/regs.js';
 import { amd_iommu_pdom_id_alloc } from '../../linux/amd/pdom.js';
 import { DRIVER_VARIANTS } from '../../linux/amd/variants/index.js';
+import { newViommu, type AmdIommuViommu } from '../../linux/amd/viommu-guest.js';
 import type { ViommuPatchV3 } from '../../linux/amd/viommu.js';
 import { GFP_KERNEL, NUMA_NO_NODE } from '../../linux/gfp.js';
 import { iommu_alloc_pages_node_sz } from '../../linux/iommu-pages.js';
@@ -41,6 +43,11 @@ export class AmdMachine implements VendorMachine {
   /** Domain IDs taken at boot; anything beyond them at the end of a scenario was not given back. */
   readonly bootDomainIds: readonly number[];
   readonly view: AmdView;
+  private readonly guests = new Map<string, AmdIommuViommu>();
+  /** Paging domains the steps allocated (what iommufd's HWPT objects would hold), by domain ID. */
+  readonly pagingDomains = new Map<number, ProtectionDomain>();
+  /** vIOMMUs iommufd made, by the object ID the spec gave them. */
+  readonly viommus = new Map<number, { iommu: AmdIommu; viommu: AmdIommuViommu }>();
 
   constructor(nodes: readonly NumaNodeConfig[], config: AmdConfig, faults: readonly InjectionPlan[], meter: Meter) {
     const variant = DRIVER_VARIANTS[config.driver.variant];
@@ -75,7 +82,11 @@ export class AmdMachine implements VendorMachine {
         devid: c.devid,
         node: c.node,
         extendedFeatures: efr,
-        controlFixedZero: c.gstBufferTrpMode ? 0n : CONTROL_GSTBUFFERTRPMODE,
+        vm: {
+          controlFixedZero: c.gstBufferTrpMode ? 0n : CONTROL_GSTBUFFERTRPMODE,
+          selfDevid: c.devid,
+          storeMaps: c.didMapStores,
+        },
         processor: c.processor,
         cmdBufEntries: c.cmdBufEntries,
         pci: c.pci,
@@ -110,6 +121,26 @@ export class AmdMachine implements VendorMachine {
 
   dma(index: number, devid: number, iova: bigint, access: Access): AccessResult {
     return this.iommu(index).mmio.deviceAccess(devid, iova, access);
+  }
+
+  /**
+   * struct amd_iommu_viommu of guest `gid` behind `iommu`, as iommufd would hold it: made zeroed on first use,
+   * or anew when a different nest parent is named.
+   */
+  guest(iommu: AmdIommu, gid: number, parentId?: number): AmdIommuViommu {
+    const key = `${iommu.index}:${gid}`;
+    let guest = this.guests.get(key);
+    if (!guest || (parentId !== undefined && guest.parentId !== parentId)) {
+      guest = newViommu(gid, null, parentId ?? 0);
+      this.guests.set(key, guest);
+    }
+    return guest;
+  }
+
+  /** Kernel addresses the guests' structs hold (their DevID and DomID tables). */
+  guestReferences(): bigint[] {
+    const guests = [...this.guests.values(), ...[...this.viommus.values()].map((v) => v.viommu)];
+    return guests.flatMap((g) => [g.devid_table, g.domid_table]).filter((va) => va !== null);
   }
 
   /** The iommu_dev_data of PCI function `devid` behind `iommu`, probed on first use with no domain. */

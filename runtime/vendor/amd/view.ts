@@ -1,4 +1,5 @@
 import { hex } from '../../base/format.js';
+import { DEVID_MAP_BASE, DEVID_MAP_ENTRY_SIZE, DOMID_MAP_BASE, DOMID_MAP_ENTRY_SIZE } from '../../hw/viommu/vfcntl.js';
 import { formatCommand, formatHwEvent } from '../../hw/format.js';
 import type { Command } from '../../hw/commands.js';
 import * as R from '../../hw/regs.js';
@@ -28,6 +29,7 @@ export class AmdView implements MachineView {
       const pdom = iommu.viommu_pdom;
       if (pdom && !(pdom instanceof ErrPtr) && pdom.amdv1 && !seen.includes(pdom)) seen.push(pdom);
     }
+    for (const pdom of this.m.pagingDomains.values()) if (pdom.amdv1 && !seen.includes(pdom)) seen.push(pdom);
     return seen.sort((a, b) => a.id - b.id).map((d) => new AmdDomainView(this.k, d));
   }
 
@@ -47,6 +49,7 @@ export class AmdView implements MachineView {
   driverReferences(): readonly bigint[] {
     const held = this.m.driver.iommus.flatMap((i) => [...i.viommu_priv_region, i.ext_ir_table]);
     for (const dev of this.m.driver.devices.values()) held.push(dev.va ?? null);
+    held.push(...this.m.guestReferences());
     return held.filter((va): va is bigint => va !== null && va !== undefined);
   }
 }
@@ -100,6 +103,12 @@ function effectOf(c: Command): CommandEffect {
   }
 }
 
+/** The per-guest tables of the private space (viommu.c VIOMMU_*_MAPPING_*). */
+const GUEST_TABLES = [
+  { name: 'DevID', base: DEVID_MAP_BASE, stride: DEVID_MAP_ENTRY_SIZE },
+  { name: 'DomID', base: DOMID_MAP_BASE, stride: DOMID_MAP_ENTRY_SIZE },
+] as const;
+
 class AmdIommuView implements IommuView {
   readonly index: number;
 
@@ -128,7 +137,10 @@ class AmdIommuView implements IommuView {
   }
 
   eventLines(): readonly string[] {
-    return this.iommu.mmio.events.map((e) => formatHwEvent(this.index, e.event));
+    const lines = this.iommu.mmio.events.map((e) => formatHwEvent(this.index, e.event));
+    const lost = this.iommu.mmio.lostEvents;
+    if (lost) lines.push(`iommu${this.index} event log overflow: ${lost} more events lost`);
+    return lines;
   }
 
   staleLines(): readonly string[] {
@@ -149,5 +161,33 @@ class AmdIommuView implements IommuView {
   deviceEntry(devid: number, words: number): readonly bigint[] {
     const base = this.iommu.mmio.readq(R.MMIO_DEV_TABLE_OFFSET) & 0x000f_ffff_ffff_f000n;
     return Array.from({ length: words }, (_, w) => this.k.mem.read64(base + BigInt(devid) * 32n + BigInt(w) * 8n));
+  }
+
+  guestResidue(): readonly string[] {
+    const pdom = this.iommu.viommu_pdom;
+    if (!pdom || pdom instanceof ErrPtr || !pdom.amdv1) return [];
+    const live = new Set(this.iommu.gid_ida?.allocated() ?? []);
+    const out: string[] = [];
+    for (const table of GUEST_TABLES) {
+      const gids = new Set<number>();
+      for (const leaf of new AmdDomainView(this.k, pdom).leaves()) {
+        if (leaf.iova < table.base || leaf.iova >= table.base + table.stride * 0x10000n) continue;
+        const gid = Number((leaf.iova - table.base) / table.stride);
+        if (!live.has(gid)) gids.add(gid);
+      }
+      for (const gid of gids)
+        out.push(
+          `iommu${this.index}: gid ${gid} is free but its ${table.name} table is still mapped at IPA ${hex(table.base + BigInt(gid) * table.stride)}`,
+        );
+    }
+    return out;
+  }
+
+  privateSpaceFaults(): readonly string[] {
+    return [...this.iommu.mmio.vfcntl.faultedStores.values()].map(
+      (f) =>
+        `iommu${this.index}: ${f.count} ${f.table === 'devid' ? 'DevID' : 'DomID'} map stores of gid ${f.gid} ` +
+        `faulted, the first at IPA ${hex(f.firstIpa)}`,
+    );
   }
 }

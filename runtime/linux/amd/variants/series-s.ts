@@ -16,6 +16,7 @@ import {
   DTE_EXT_INTTABLEN_L1,
 } from '../dte.js';
 import { ViommuPatchV3 } from '../viommu.js';
+import type { AmdIommuViommu, GuestTableOps } from '../viommu-guest.js';
 
 const F = {
   ...portedFrom(AMDESE_S, 'drivers/iommu/amd/viommu.c', [
@@ -25,9 +26,33 @@ const F = {
     'alloc_ext_int_remap_tbl_entry',
     'free_ext_int_remap_tbl',
     'viommu_enable',
+    'alloc_private_vm_region',
+    'free_private_vm_region',
+    'amd_viommu_set_device_mapping',
+    'clear_device_mapping',
+    'viommu_clear_mapping',
+    'amd_viommu_uninit_one',
+    'amd_viommu_init_one',
+    'amd_viommu_domain_id_update',
   ]),
+  ...portedFrom(AMDESE_S, 'drivers/iommu/amd/iommu.c', ['amd_iommu_update_vfctrl_mmio_translate_devid']),
   ...portedFrom(AMDESE_S, 'drivers/iommu/amd/init.c', ['iommu_feature_enable_and_check']),
 };
+
+/** Per-guest tables in the private space (viommu.c VIOMMU_*_MAPPING_*), and the VF_CNTL map ports. */
+const VIOMMU_DEVID_MAPPING_BASE = 0x10_0000_0000n;
+const VIOMMU_DEVID_MAPPING_ENTRY_SIZE = 1n << 20n;
+const VIOMMU_DOMID_MAPPING_BASE = 0x20_0000_0000n;
+const VIOMMU_DOMID_MAPPING_ENTRY_SIZE = 1n << 19n;
+const VIOMMU_MAX_GDEVID = 0xffff;
+const VIOMMU_MAX_GDOMID = 0xffff;
+const VIOMMU_VFCTRL_MMIO_ENTRY_SIZE = 64;
+const VIOMMU_VFCTRL_GUEST_DID_MAP_CONTROL0_OFFSET = 0x00;
+const VIOMMU_VFCTRL_GUEST_DID_MAP_CONTROL1_OFFSET = 0x08;
+const VIOMMU_VFCTRL_GUEST_MISC_CONTROL_OFFSET = 0x10;
+/** DEVID_ENTRY_* and DOMID_ENTRY_*: guest ID 61:46, host ID 29:14, write 63, valid 0. */
+const mapEntry = (guestId: number, hostId: number): bigint =>
+  (BigInt(guestId & 0xffff) << 46n) | (BigInt(hostId & 0xffff) << 14n) | (1n << 63n) | 1n;
 
 /** EXT_INT_REMAP_TBL_L1_SIZE = 2 pages: __get_free_pages order 1. */
 const EXT_INT_REMAP_TBL_L1_ORDER = 1;
@@ -37,7 +62,7 @@ const EXT_INT_REMAP_TBL_L1_ORDER = 1;
  * IOMMU's own dev_data and DTE, the extended interrupt-remapping table and viommu_enable, with S's unwind
  * labels. The private-region functions are v3's, which S carries byte for byte (including `if (!dom)`).
  */
-export class ViommuSeriesS extends ViommuPatchV3 {
+export class ViommuSeriesS extends ViommuPatchV3 implements GuestTableOps {
   override amd_viommu_init(iommu: AmdIommu): number {
     const k = this.d.k;
     return k.call(F.amd_viommu_init, () => {
@@ -141,6 +166,149 @@ export class ViommuSeriesS extends ViommuPatchV3 {
     return this.d.k.call(F.iommu_feature_enable_and_check, () => {
       this.iommu_feature_enable(iommu, bit);
       return (iommu.mmio.readq(R.MMIO_CONTROL_OFFSET) & bit) !== 0n;
+    });
+  }
+
+  // --- per-guest tables (viommu.c @ 06c926bd) ---------------------------------------------------------
+
+  /** IPA = base + gid × size; NULL entry on any failure. */
+  alloc_private_vm_region(
+    iommu: AmdIommu,
+    base: bigint,
+    size: bigint,
+    gid: number,
+  ): { ret: number; va: bigint | null } {
+    return this.d.k.call(F.alloc_private_vm_region, () => {
+      const addr = base + BigInt(gid) * size;
+      const { ret, out_va: va } = this.viommu_priv_alloc_map_flush(iommu, addr, size, GFP_KERNEL | __GFP_ZERO);
+      if (ret) return { ret, va: null };
+      this.pr.pr_debug(
+        '%s: entry=%#llx(%#llx), addr=%#llx, size=%#lx\n',
+        'alloc_private_vm_region',
+        va!,
+        virt_to_phys(va!),
+        addr,
+        size,
+      );
+      return { ret: 0, va };
+    });
+  }
+
+  /** Unmap, flush (its error dropped: the sheet's bug 4), WB and free. */
+  free_private_vm_region(iommu: AmdIommu, va: bigint | null, base: bigint, size: bigint, gid: number): void {
+    this.d.k.call(F.free_private_vm_region, () => {
+      const addr = base + BigInt(gid) * size;
+      if (!iommu.viommu_pdom || !va) return;
+      this.pr.pr_debug(
+        '%s: entry=%#llx(%#llx), base=%#llx, addr=%#llx, size=%#lx\n',
+        'free_private_vm_region',
+        va,
+        virt_to_phys(va),
+        base,
+        addr,
+        size,
+      );
+      this.viommu_priv_unmap_flush_free(iommu, addr, size, va);
+    });
+  }
+
+  /** A 64-bit store to the guest's VF_CNTL block; through a NULL mapping it faults as the CPU would. */
+  private vfctrlWriteq(iommu: AmdIommu, gid: number, offset: number, value: bigint): void {
+    const at = gid * VIOMMU_VFCTRL_MMIO_ENTRY_SIZE + offset;
+    if (!iommu.vfctrl_base) this.d.k.oops(BigInt(at), { field: 'amd_iommu.vfctrl_base', offset: 0n });
+    iommu.mmio.vfcntl.write(at, value);
+  }
+
+  amd_iommu_update_vfctrl_mmio_translate_devid(iommu: AmdIommu, gid: number, devid: number): void {
+    this.d.k.call(F.amd_iommu_update_vfctrl_mmio_translate_devid, () =>
+      this.vfctrlWriteq(iommu, gid, VIOMMU_VFCTRL_GUEST_MISC_CONTROL_OFFSET, BigInt(devid & 0xffff) << 16n),
+    );
+  }
+
+  /** Program one guest DevID → host DevID through the VF_CNTL DevID port. */
+  amd_viommu_set_device_mapping(iommu: AmdIommu, hDevId: number, gid: number, gDevId: number): void {
+    this.d.k.call(F.amd_viommu_set_device_mapping, () => {
+      this.pr.pr_debug(
+        '%s: iommu_devid=%#x, gid=%#x, hDevId=%#x, gDevId=%#x\n',
+        'amd_viommu_set_device_mapping',
+        iommu.devid,
+        gid,
+        hDevId,
+        gDevId,
+      );
+      this.vfctrlWriteq(iommu, gid, VIOMMU_VFCTRL_GUEST_DID_MAP_CONTROL0_OFFSET, mapEntry(gDevId, hDevId));
+    });
+  }
+
+  /** "Clears" a guest DevID by mapping it, valid, to host DevID 0 (the sheet's bug 2). */
+  private clear_device_mapping(iommu: AmdIommu, gid: number, gDevId: number): void {
+    this.vfctrlWriteq(iommu, gid, VIOMMU_VFCTRL_GUEST_DID_MAP_CONTROL0_OFFSET, mapEntry(gDevId, 0));
+  }
+
+  amd_viommu_domain_id_update(iommu: AmdIommu, gid: number, hdomId: number, gdomId: number): number {
+    this.vfctrlWriteq(iommu, gid, VIOMMU_VFCTRL_GUEST_DID_MAP_CONTROL1_OFFSET, mapEntry(gdomId, hdomId));
+    return 0;
+  }
+
+  /** Every guest DomID to the parent's domain ID, then every guest DevID "cleared": 131072 port writes. */
+  private viommu_clear_mapping(iommu: AmdIommu, aviommu: AmdIommuViommu): void {
+    this.d.k.call(F.viommu_clear_mapping, () => {
+      for (let i = 0; i <= VIOMMU_MAX_GDOMID; i++)
+        this.amd_viommu_domain_id_update(iommu, aviommu.gid, aviommu.parentId, i);
+      for (let i = 0; i <= VIOMMU_MAX_GDEVID; i++) this.clear_device_mapping(iommu, aviommu.gid, i);
+    });
+  }
+
+  /** Frees both tables first, then writes the map ports that store into them (the sheet's bug 1). */
+  amd_viommu_uninit_one(iommu: AmdIommu, aviommu: AmdIommuViommu): void {
+    this.d.k.call(F.amd_viommu_uninit_one, () => {
+      this.pr.pr_debug('%s: gid=%u\n', 'amd_viommu_uninit_one', aviommu.gid);
+      this.free_private_vm_region(
+        iommu,
+        aviommu.devid_table,
+        VIOMMU_DEVID_MAPPING_BASE,
+        VIOMMU_DEVID_MAPPING_ENTRY_SIZE,
+        aviommu.gid,
+      );
+      aviommu.devid_table = null;
+      this.free_private_vm_region(
+        iommu,
+        aviommu.domid_table,
+        VIOMMU_DOMID_MAPPING_BASE,
+        VIOMMU_DOMID_MAPPING_ENTRY_SIZE,
+        aviommu.gid,
+      );
+      aviommu.domid_table = null;
+      this.amd_iommu_update_vfctrl_mmio_translate_devid(iommu, aviommu.gid, 0);
+      this.viommu_clear_mapping(iommu, aviommu);
+    });
+  }
+
+  /** Both tables, then the clear mapping; any failure unwinds through uninit_one and is -ENOMEM (bug 3). */
+  amd_viommu_init_one(iommu: AmdIommu, aviommu: AmdIommuViommu): number {
+    return this.d.k.call(F.amd_viommu_init_one, () => {
+      let r = this.alloc_private_vm_region(
+        iommu,
+        VIOMMU_DEVID_MAPPING_BASE,
+        VIOMMU_DEVID_MAPPING_ENTRY_SIZE,
+        aviommu.gid,
+      );
+      aviommu.devid_table = r.va;
+      if (!r.ret) {
+        r = this.alloc_private_vm_region(
+          iommu,
+          VIOMMU_DOMID_MAPPING_BASE,
+          VIOMMU_DOMID_MAPPING_ENTRY_SIZE,
+          aviommu.gid,
+        );
+        aviommu.domid_table = r.va;
+      }
+      if (r.ret) {
+        this.amd_viommu_uninit_one(iommu, aviommu);
+        return -Errno.ENOMEM;
+      }
+      this.viommu_clear_mapping(iommu, aviommu);
+      return 0;
     });
   }
 }

@@ -1,0 +1,29 @@
+import type { AmdIommu } from './amd-iommu.js';
+import type { ProtectionDomain } from './domain.js';
+
+/**
+ * struct amd_iommu_viommu (AMDESE/linux-iommu @ 06c926bd, amd_iommu_types.h), as far as the model goes: one
+ * guest's vIOMMU on one IOMMU, made by the iommufd viommu_init op.
+ */
+export interface AmdIommuViommu {
+  readonly gid: number;
+  /** The nest parent (aviommu->parent): its domain ID is what every guest DomID maps to at first. */
+  readonly parent: ProtectionDomain | null;
+  /** The nest parent's domain ID (aviommu->parent->id). */
+  readonly parentId: number;
+  devid_table: bigint | null;
+  domid_table: bigint | null;
+  trans_devid: number;
+  vfmmio_mmap_offset: bigint;
+}
+
+export function newViommu(gid: number, parent: ProtectionDomain | null, parentId = parent?.id ?? 0): AmdIommuViommu {
+  return { gid, parent, parentId, devid_table: null, domid_table: null, trans_devid: 0, vfmmio_mmap_offset: 0n };
+}
+
+/** The viommu.c functions the iommufd ops call, implemented by the driver variants that have them. */
+export interface GuestTableOps {
+  amd_viommu_init_one(iommu: AmdIommu, aviommu: AmdIommuViommu): number;
+  amd_viommu_uninit_one(iommu: AmdIommu, aviommu: AmdIommuViommu): void;
+  amd_iommu_update_vfctrl_mmio_translate_devid(iommu: AmdIommu, gid: number, devid: number): void;
+}
