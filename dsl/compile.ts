@@ -325,6 +325,10 @@ class Compiler {
         return this.addressOrAlloc(value as SpecAddressOrAlloc, path);
       case 'prot':
         return PROT[value as string]!;
+      case 'queue_type':
+        return value as string;
+      case 'queue_flags':
+        return [...(value as string[])].sort().join(',');
       default:
         throw new Error(`no compiler for argument type ${String(type satisfies never)}`);
     }

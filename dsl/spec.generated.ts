@@ -91,7 +91,9 @@ export type Step = CallArgs & {
     | 'amd_viommu_domain_id_update'
     | 'amd_iommu_domain_alloc_paging'
     | 'amd_iommufd_viommu_init'
-    | 'amd_iommufd_viommu_destroy';
+    | 'amd_iommufd_viommu_destroy'
+    | 'amd_iommufd_vdevice_init'
+    | 'amd_iommufd_hw_queue_init';
   /**
    * Index of the IOMMU in hardware.iommus; default 0.
    */
@@ -148,7 +150,9 @@ export type Step = CallArgs & {
       | 'amd_viommu_domain_id_update'
       | 'amd_iommu_domain_alloc_paging'
       | 'amd_iommufd_viommu_init'
-      | 'amd_iommufd_viommu_destroy';
+      | 'amd_iommufd_viommu_destroy'
+      | 'amd_iommufd_vdevice_init'
+      | 'amd_iommufd_hw_queue_init';
     /**
      * Index of the IOMMU in hardware.iommus; default 0.
      */
@@ -205,7 +209,9 @@ export type Step = CallArgs & {
       | 'amd_viommu_domain_id_update'
       | 'amd_iommu_domain_alloc_paging'
       | 'amd_iommufd_viommu_init'
-      | 'amd_iommufd_viommu_destroy';
+      | 'amd_iommufd_viommu_destroy'
+      | 'amd_iommufd_vdevice_init'
+      | 'amd_iommufd_hw_queue_init';
     /**
      * Index of the IOMMU in hardware.iommus; default 0.
      */
@@ -262,7 +268,9 @@ export type Step = CallArgs & {
       | 'amd_viommu_domain_id_update'
       | 'amd_iommu_domain_alloc_paging'
       | 'amd_iommufd_viommu_init'
-      | 'amd_iommufd_viommu_destroy';
+      | 'amd_iommufd_viommu_destroy'
+      | 'amd_iommufd_vdevice_init'
+      | 'amd_iommufd_hw_queue_init';
     /**
      * Index of the IOMMU in hardware.iommus; default 0.
      */
@@ -298,6 +306,10 @@ export type Step = CallArgs & {
  * The arguments each entry point takes.
  */
 export type CallArgs = {
+  [k: string]: unknown;
+} & {
+  [k: string]: unknown;
+} & {
   [k: string]: unknown;
 } & {
   [k: string]: unknown;

@@ -212,7 +212,9 @@ export const INVARIANTS = {
     check: (run) => ({ errors: run.machine.view.iommus().flatMap((i) => i.privateSpaceFaults()) }),
   },
   no_guest_residue: {
-    doc: "a guest that is gone (its guest ID free again) leaves no DevID/DomID table mapped in the IOMMU's private space",
+    doc:
+      'a guest that is gone (its guest ID free again) leaves no DevID/DomID table mapped in the private space, no ' +
+      'guest queue enabled and no translate devid in VF_CNTL',
     check: (run) => ({ errors: run.machine.view.iommus().flatMap((i) => i.guestResidue()) }),
   },
   no_bad_free: {

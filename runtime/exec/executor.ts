@@ -36,7 +36,7 @@ type StepRunner<K extends StepKind> = (
 
 const STEP_KINDS: { readonly [K in StepKind]: StepRunner<K> } = {
   call: (m, a) => {
-    const args: Record<string, number | bigint> = {};
+    const args: Record<string, number | bigint | string> = {};
     // An allocation named in an argument is looked up when the call is made: it names what exists then.
     for (const [name, v] of Object.entries(a.args)) args[name] = isAllocRef(v) ? (resolveAlloc(m.k, v) ?? 0n) : v;
     return m.call(a.fn, a.iommu, args);

@@ -34,7 +34,7 @@ export function isAllocRef(v: unknown): v is AllocRef {
 }
 
 /** An entry-point argument after compilation (see runtime/vendor/args.ts for the types). */
-export type ArgValue = number | bigint | AllocRef;
+export type ArgValue = number | bigint | string | AllocRef;
 
 export type StepAction =
   | {

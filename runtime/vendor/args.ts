@@ -8,6 +8,29 @@ export const ARG_TYPES = {
   address: { schema: { $ref: '#/$defs/address' }, doc: 'a 64-bit address or size' },
   addressOrAlloc: { schema: { $ref: '#/$defs/addressOrAlloc' }, doc: 'an address, or an allocation named by site' },
   prot: { schema: { type: 'string', enum: ['r', 'w', 'rw', 'none'] }, doc: 'IOMMU_READ/IOMMU_WRITE' },
+  queue_type: { schema: { type: 'string', enum: ['cmd', 'evt', 'ppr'] }, doc: 'an AMD HW queue: cmd, evt or ppr' },
+  queue_flags: {
+    schema: {
+      type: 'array',
+      uniqueItems: true,
+      items: {
+        type: 'string',
+        enum: [
+          'cmdbuf_en',
+          'comwait_en',
+          'evt_log_en',
+          'evt_int_en',
+          'pprlog_en',
+          'pprint_en',
+          'ppr_en',
+          'ppr_auto_rsp_en',
+          'blkstopmrk_en',
+          'ppr_auto_rsp_aon',
+        ],
+      },
+    },
+    doc: 'IOMMU_HW_QUEUE_FLAG_AMD_* by name, lower case without the prefix',
+  },
   u16: { schema: { type: 'integer', minimum: 0, maximum: 65535 }, doc: 'a 16-bit guest or domain ID (0..0xffff)' },
 } as const;
 
@@ -20,6 +43,9 @@ export interface ArgValueOf {
   addressOrAlloc: bigint;
   prot: number;
   u16: number;
+  queue_type: string;
+  /** The flag names, sorted and comma-joined (plans are plain data). */
+  queue_flags: string;
 }
 
 export interface ArgDef {

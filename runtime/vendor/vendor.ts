@@ -23,7 +23,7 @@ export type AccessResult =
 export type CallReturn = number | bigint | null;
 
 /** Arguments as an entry point receives them: allocation references already resolved to addresses. */
-export type CallArgs = Readonly<Record<string, number | bigint>>;
+export type CallArgs = Readonly<Record<string, number | bigint | string>>;
 
 export interface EntryPoint<M> {
   readonly name: string;

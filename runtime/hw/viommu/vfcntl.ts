@@ -74,6 +74,13 @@ export class VfCntlRegisters {
     this.values.set(offset, value);
   }
 
+  /** Guest IDs whose block holds any non-zero register, ascending. */
+  guestsWithRegisters(): number[] {
+    const gids = new Set<number>();
+    for (const [offset, value] of this.values) if (value) gids.add(Math.floor(offset / VFCTRL_GUEST_STRIDE));
+    return [...gids].sort((a, b) => a - b);
+  }
+
   /** Registers of one guest that hold a non-zero value, by offset within its block. */
   guestRegisters(gid: number): { offset: number; value: bigint }[] {
     const out: { offset: number; value: bigint }[] = [];

@@ -20,6 +20,9 @@ export interface DevData {
   readonly ats_qdep: number;
   /** The kzalloc'd struct, for dev_data the driver allocates itself (the IOMMU's own); absent when probed. */
   readonly va?: bigint;
+  /** The guest ID and guest DevID a vDEVICE gave it. */
+  gid?: number;
+  gDevId?: number;
 }
 
 /** struct iommu_domain_ops: what the IOMMU core calls. */

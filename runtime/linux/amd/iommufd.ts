@@ -8,7 +8,8 @@ import { amd_iommu_gid_alloc, amd_iommu_gid_free } from './gid.js';
 import { iommu_reset_vmmio } from './cmd.js';
 import { amd_iommu_trans_devid_alloc, amd_iommu_trans_devid_free, type TransDevidState } from './trans-devid.js';
 import { amd_iommu_clear_translate_dte, amd_iommu_set_translate_dte } from './translate-dte.js';
-import { newViommu, type AmdIommuViommu, type GuestTableOps } from './viommu-guest.js';
+import { newViommu, type AmdIommuViommu, type GuestTableOps, type HwQueue } from './viommu-guest.js';
+import type { DevData } from './domain.js';
 
 /**
  * The AMD iommufd vIOMMU ops (drivers/iommu/amd/iommufd.c). No version is stored at the base tree; this
@@ -17,7 +18,12 @@ import { newViommu, type AmdIommuViommu, type GuestTableOps } from './viommu-gue
  * failure points.
  */
 const F = {
-  ...portedFrom(AMDESE_S, 'drivers/iommu/amd/iommufd.c', ['amd_iommufd_viommu_init', 'amd_iommufd_viommu_destroy']),
+  ...portedFrom(AMDESE_S, 'drivers/iommu/amd/iommufd.c', [
+    'amd_iommufd_viommu_init',
+    'amd_iommufd_viommu_destroy',
+    '_amd_viommu_vdevice_init',
+    'amd_iommufd_hw_queue_init',
+  ]),
   ...portedFrom(AMDESE_S, 'drivers/iommu/iommufd/viommu.c', [
     'iommu_copy_struct_from_user',
     'iommu_copy_struct_to_user',
@@ -128,5 +134,54 @@ export function amd_iommufd_viommu_destroy(
     amd_iommu_clear_translate_dte(d, iommu, aviommu.trans_devid);
     amd_iommu_trans_devid_free(d.k, transDevidPool(d, iommu), aviommu.trans_devid);
     amd_iommu_gid_free(d.k, iommu, aviommu.gid);
+  });
+}
+
+/**
+ * _amd_viommu_vdevice_init: the device's guest ID and guest DevID, and its DevID mapping through VF_CNTL.
+ * The vDEVICE's virt_id (a u64) is cut to 16 bits (the sheet's bug 8), and there is no destroy op, so the
+ * mapping outlives the vDEVICE.
+ */
+export function _amd_viommu_vdevice_init(
+  d: AmdDriver,
+  patch: GuestTableOps,
+  iommu: AmdIommu,
+  aviommu: AmdIommuViommu,
+  dev: DevData,
+  virtId: bigint,
+): number {
+  return d.k.call(F._amd_viommu_vdevice_init, () => {
+    dev.gid = aviommu.gid;
+    dev.gDevId = Number(virtId & 0xffffn);
+    printers(d.k.log, '').pr_debug(
+      '%s: gid=%#x, hdev_id=%#x, gdev_id=%#x\n',
+      '_amd_viommu_vdevice_init',
+      dev.gid,
+      dev.devid,
+      dev.gDevId,
+    );
+    patch.amd_viommu_set_device_mapping(iommu, dev.devid, dev.gid, dev.gDevId);
+    return 0;
+  });
+}
+
+/** amd_iommufd_hw_queue_init: one of the three VF_CNTL queue registers; the index is ignored. */
+export function amd_iommufd_hw_queue_init(
+  d: AmdDriver,
+  patch: GuestTableOps,
+  iommu: AmdIommu,
+  aviommu: AmdIommuViommu,
+  type: string,
+  q: HwQueue,
+): number {
+  return d.k.call(F.amd_iommufd_hw_queue_init, () => {
+    if (type === 'cmd') patch.amd_viommu_set_cmdbuf_flags(iommu, aviommu.gid, q);
+    else if (type === 'evt') patch.amd_viommu_set_evtbuf_flags(iommu, aviommu.gid, q);
+    else if (type === 'ppr') patch.amd_viommu_set_pprbuf_flags(iommu, aviommu.gid, q);
+    else {
+      printers(d.k.log, '').pr_err('%s: Invalid type (%s)\n', 'amd_iommufd_hw_queue_init', type);
+      return -22;
+    }
+    return 0;
   });
 }

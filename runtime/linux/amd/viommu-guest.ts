@@ -26,4 +26,16 @@ export interface GuestTableOps {
   amd_viommu_init_one(iommu: AmdIommu, aviommu: AmdIommuViommu): number;
   amd_viommu_uninit_one(iommu: AmdIommu, aviommu: AmdIommuViommu): void;
   amd_iommu_update_vfctrl_mmio_translate_devid(iommu: AmdIommu, gid: number, devid: number): void;
+  amd_viommu_set_device_mapping(iommu: AmdIommu, hDevId: number, gid: number, gDevId: number): void;
+  amd_viommu_set_cmdbuf_flags(iommu: AmdIommu, gid: number, q: HwQueue): void;
+  amd_viommu_set_evtbuf_flags(iommu: AmdIommu, gid: number, q: HwQueue): void;
+  amd_viommu_set_pprbuf_flags(iommu: AmdIommu, gid: number, q: HwQueue): void;
+}
+
+/** An iommufd HW queue as the AMD setters read it: the guest buffer's GPA, the 4-bit length code, flags. */
+export interface HwQueue {
+  readonly base_addr: bigint;
+  readonly length: number;
+  /** IOMMU_HW_QUEUE_FLAG_AMD_* by name: the uAPI's bit values were not found (fact sheet §3.9). */
+  readonly flags: ReadonlySet<string>;
 }

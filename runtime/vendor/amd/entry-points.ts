@@ -9,7 +9,12 @@ import type { CallArgs, CallReturn, EntryPoint } from '../vendor.js';
 import type { AmdIommu } from '../../linux/amd/amd-iommu.js';
 import type { AmdMachine } from './machine.js';
 import { ViommuSeriesS } from '../../linux/amd/variants/series-s.js';
-import { amd_iommufd_viommu_destroy, amd_iommufd_viommu_init } from '../../linux/amd/iommufd.js';
+import {
+  _amd_viommu_vdevice_init,
+  amd_iommufd_hw_queue_init,
+  amd_iommufd_viommu_destroy,
+  amd_iommufd_viommu_init,
+} from '../../linux/amd/iommufd.js';
 import { amd_iommu_domain_alloc_paging_v1 } from '../../linux/amd/pdom.js';
 import { IS_ERR, PTR_ERR } from '../../linux/kptr.js';
 import { Errno } from '../../linux/errno.js';
@@ -257,6 +262,41 @@ export const AMD_ENTRY_POINTS: readonly EntryPoint<AmdMachine>[] = [
       amd_iommufd_viommu_destroy(m.driver, seriesS(m), v.iommu, v.viommu);
       m.viommus.delete(a.id);
       return 0;
+    },
+  }),
+  entry({
+    name: 'amd_iommufd_vdevice_init',
+    doc: 'iommufd vDEVICE of PCI function `devid` on vIOMMU object `id` with guest ID `virt_id`',
+    args: { id: required('u16'), devid: required('devid'), virt_id: required('address') },
+    returns: 'int',
+    variants: SERIES_S,
+    run: (m, iommu, a) => {
+      const v = m.viommus.get(a.id);
+      if (!v) return -Errno.ENOENT;
+      return _amd_viommu_vdevice_init(m.driver, seriesS(m), v.iommu, v.viommu, m.device(iommu, a.devid), a.virt_id);
+    },
+  }),
+  entry({
+    name: 'amd_iommufd_hw_queue_init',
+    doc: 'iommufd HW queue of vIOMMU object `id`: a guest buffer at GPA `base` with a 4-bit length code',
+    args: {
+      id: required('u16'),
+      type: required('queue_type'),
+      base: required('address'),
+      length: required('u16'),
+      flags: { type: 'queue_flags', required: false },
+    },
+    returns: 'int',
+    variants: SERIES_S,
+    run: (m, _iommu, a) => {
+      const v = m.viommus.get(a.id);
+      if (!v) return -Errno.ENOENT;
+      const flags = new Set(a.flags ? a.flags.split(',') : []);
+      return amd_iommufd_hw_queue_init(m.driver, seriesS(m), v.iommu, v.viommu, a.type, {
+        base_addr: a.base,
+        length: a.length,
+        flags,
+      });
     },
   }),
 ];

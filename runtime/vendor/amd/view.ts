@@ -109,6 +109,13 @@ const GUEST_TABLES = [
   { name: 'DomID', base: DOMID_MAP_BASE, stride: DOMID_MAP_ENTRY_SIZE },
 ] as const;
 
+/** VF_CNTL queue registers and their enable bits (fact sheet §4.2). */
+const QUEUE_ENABLES = [
+  { name: 'command', offset: 0x20, enables: 1n << 8n },
+  { name: 'event', offset: 0x28, enables: 1n << 8n },
+  { name: 'PPR', offset: 0x30, enables: (1n << 8n) | (1n << 10n) },
+] as const;
+
 class AmdIommuView implements IommuView {
   readonly index: number;
 
@@ -168,6 +175,20 @@ class AmdIommuView implements IommuView {
     if (!pdom || pdom instanceof ErrPtr || !pdom.amdv1) return [];
     const live = new Set(this.iommu.gid_ida?.allocated() ?? []);
     const out: string[] = [];
+    for (const gid of this.iommu.mmio.vfcntl.guestsWithRegisters()) {
+      if (live.has(gid)) continue;
+      for (const { offset, value } of this.iommu.mmio.vfcntl.guestRegisters(gid)) {
+        const queue = QUEUE_ENABLES.find((q) => q.offset === offset && (value & q.enables) !== 0n);
+        if (queue)
+          out.push(
+            `iommu${this.index}: gid ${gid} is free but its ${queue.name} queue is still enabled (${hex(value)})`,
+          );
+        if (offset === 0x10)
+          out.push(
+            `iommu${this.index}: gid ${gid} is free but VF_CNTL still names translate devid ${hex(value >> 16n)}`,
+          );
+      }
+    }
     for (const table of GUEST_TABLES) {
       const gids = new Set<number>();
       for (const leaf of new AmdDomainView(this.k, pdom).leaves()) {

@@ -16,7 +16,7 @@ import {
   DTE_EXT_INTTABLEN_L1,
 } from '../dte.js';
 import { ViommuPatchV3 } from '../viommu.js';
-import type { AmdIommuViommu, GuestTableOps } from '../viommu-guest.js';
+import type { AmdIommuViommu, GuestTableOps, HwQueue } from '../viommu-guest.js';
 
 const F = {
   ...portedFrom(AMDESE_S, 'drivers/iommu/amd/viommu.c', [
@@ -36,6 +36,12 @@ const F = {
     'amd_viommu_domain_id_update',
   ]),
   ...portedFrom(AMDESE_S, 'drivers/iommu/amd/iommu.c', ['amd_iommu_update_vfctrl_mmio_translate_devid']),
+  // Absent at the base tree: from the newest viommu.c (copy id 66495181568), which iommufd.c calls.
+  ...portedFrom(AMDESE_S, 'drivers/iommu/amd/viommu.c', [
+    'amd_viommu_set_cmdbuf_flags',
+    'amd_viommu_set_evtbuf_flags',
+    'amd_viommu_set_pprbuf_flags',
+  ]),
   ...portedFrom(AMDESE_S, 'drivers/iommu/amd/init.c', ['iommu_feature_enable_and_check']),
 };
 
@@ -50,6 +56,12 @@ const VIOMMU_VFCTRL_MMIO_ENTRY_SIZE = 64;
 const VIOMMU_VFCTRL_GUEST_DID_MAP_CONTROL0_OFFSET = 0x00;
 const VIOMMU_VFCTRL_GUEST_DID_MAP_CONTROL1_OFFSET = 0x08;
 const VIOMMU_VFCTRL_GUEST_MISC_CONTROL_OFFSET = 0x10;
+const VIOMMU_VFCTRL_MMIO_GUEST_COMMAND_CONTROL_OFFSET = 0x20;
+const VIOMMU_VFCTRL_MMIO_GUEST_EVENT_CONTROL_OFFSET = 0x28;
+const VIOMMU_VFCTRL_MMIO_GUEST_PPR_CONTROL_OFFSET = 0x30;
+const genmask = (hi: number, lo: number): bigint => ((1n << BigInt(hi - lo + 1)) - 1n) << BigInt(lo);
+const bit = (n: number, on: boolean): bigint => (on ? 1n << BigInt(n) : 0n);
+
 /** DEVID_ENTRY_* and DOMID_ENTRY_*: guest ID 61:46, host ID 29:14, write 63, valid 0. */
 const mapEntry = (guestId: number, hostId: number): bigint =>
   (BigInt(guestId & 0xffff) << 46n) | (BigInt(hostId & 0xffff) << 14n) | (1n << 63n) | 1n;
@@ -310,5 +322,65 @@ export class ViommuSeriesS extends ViommuPatchV3 implements GuestTableOps {
       this.viommu_clear_mapping(iommu, aviommu);
       return 0;
     });
+  }
+
+  // --- guest queues (newest viommu.c; the sheet's bug 9: length taken as a 4-bit code, base unchecked) ---
+
+  private vfctrlReadq(iommu: AmdIommu, gid: number, offset: number): bigint {
+    const at = gid * VIOMMU_VFCTRL_MMIO_ENTRY_SIZE + offset;
+    if (!iommu.vfctrl_base) this.d.k.oops(BigInt(at), { field: 'amd_iommu.vfctrl_base', offset: 0n });
+    return iommu.mmio.vfcntl.read(at);
+  }
+
+  /** CMD: clear 51:12, 9:8, 3:0; base, length code, CmdBufEn (8), ComWaitIntEn (9). */
+  amd_viommu_set_cmdbuf_flags(iommu: AmdIommu, gid: number, q: HwQueue): void {
+    this.d.k.call(F.amd_viommu_set_cmdbuf_flags, () => {
+      let val = this.vfctrlReadq(iommu, gid, VIOMMU_VFCTRL_MMIO_GUEST_COMMAND_CONTROL_OFFSET);
+      val &= ~(genmask(51, 12) | genmask(9, 8) | genmask(3, 0));
+      val |= BigInt(q.length & 0xf) | (((q.base_addr >> 12n) << 12n) & genmask(51, 12));
+      val |= bit(8, q.flags.has('cmdbuf_en')) | bit(9, q.flags.has('comwait_en'));
+      this.vfctrlWriteq(iommu, gid, VIOMMU_VFCTRL_MMIO_GUEST_COMMAND_CONTROL_OFFSET, val);
+      this.queueDebug('amd_viommu_set_cmdbuf_flags', iommu, gid, q, val);
+    });
+  }
+
+  /** EVT: clear 51:0 (EventLenB and the dual-log bits too); base, length code, EventLogEn (8), EventIntEn (9). */
+  amd_viommu_set_evtbuf_flags(iommu: AmdIommu, gid: number, q: HwQueue): void {
+    this.d.k.call(F.amd_viommu_set_evtbuf_flags, () => {
+      let val = this.vfctrlReadq(iommu, gid, VIOMMU_VFCTRL_MMIO_GUEST_EVENT_CONTROL_OFFSET);
+      val &= ~genmask(51, 0);
+      val |= BigInt(q.length & 0xf) | (((q.base_addr >> 12n) << 12n) & genmask(51, 12));
+      val |= bit(8, q.flags.has('evt_log_en')) | bit(9, q.flags.has('evt_int_en'));
+      this.vfctrlWriteq(iommu, gid, VIOMMU_VFCTRL_MMIO_GUEST_EVENT_CONTROL_OFFSET, val);
+      this.queueDebug('amd_viommu_set_evtbuf_flags', iommu, gid, q, val);
+    });
+  }
+
+  /** PPR: clear 55:0; length code, base >> 12 at 55:16, and the six PPR enable bits. */
+  amd_viommu_set_pprbuf_flags(iommu: AmdIommu, gid: number, q: HwQueue): void {
+    this.d.k.call(F.amd_viommu_set_pprbuf_flags, () => {
+      let val = this.vfctrlReadq(iommu, gid, VIOMMU_VFCTRL_MMIO_GUEST_PPR_CONTROL_OFFSET);
+      val &= ~genmask(55, 0);
+      val |= BigInt(q.length & 0xf) | (((q.base_addr >> 12n) << 16n) & genmask(55, 16));
+      val |= bit(8, q.flags.has('pprlog_en')) | bit(9, q.flags.has('pprint_en')) | bit(10, q.flags.has('ppr_en'));
+      val |= bit(13, q.flags.has('ppr_auto_rsp_en')) | bit(14, q.flags.has('blkstopmrk_en'));
+      val |= bit(15, q.flags.has('ppr_auto_rsp_aon'));
+      this.vfctrlWriteq(iommu, gid, VIOMMU_VFCTRL_MMIO_GUEST_PPR_CONTROL_OFFSET, val);
+      this.queueDebug('amd_viommu_set_pprbuf_flags', iommu, gid, q, val);
+    });
+  }
+
+  /** The C also prints the queue type and the flag word; their uAPI values are unknown, so flags print by name. */
+  private queueDebug(fn: string, iommu: AmdIommu, gid: number, q: HwQueue, val: bigint): void {
+    this.pr.pr_debug(
+      '%s: iommu_devid=%#x, gid=%#x, addr=%#llx, len=%#lx, flags=%s, val=%#llx\n',
+      fn,
+      iommu.devid,
+      gid,
+      q.base_addr,
+      q.length,
+      [...q.flags].sort().join('|') || '0',
+      val,
+    );
   }
 }
