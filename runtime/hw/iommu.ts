@@ -59,6 +59,8 @@ export interface HwHooks {
   readonly step: () => number;
   /** The machine's shared timeline; without it the IOMMU counts on its own. */
   readonly tick?: () => number;
+  /** The timeline's position without moving it (see Kernel.epoch). */
+  readonly epoch?: () => number;
   /** Whether `pa` lies in memory that was freed and not reallocated (the stale-hit diagnosis). */
   readonly isFreed: (pa: bigint) => boolean;
   /** The spec's budget: commands this IOMMU may execute, events it may post. */
@@ -98,6 +100,14 @@ export class AmdIommuHw {
   readonly vfcntl: VfCntlRegisters;
   /** Events the full event log could not take: the hardware only sets EventOverflow for them. */
   lostEvents = 0;
+  private lastPosted: HwEvent | null = null;
+  private ipaMemo: {
+    readonly page: bigint;
+    readonly devid: number;
+    epoch: number;
+    readonly paPage: bigint | null;
+    readonly event: Extract<HwEvent, { code: 'IO_PAGE_FAULT' }> | null;
+  } | null = null;
   readonly iotlb = new Iotlb();
   readonly executed: ExecutedCommand[] = [];
   readonly events: PostedEvent[] = [];
@@ -292,17 +302,46 @@ export class AmdIommuHw {
     }
   }
 
-  /** A store by the IOMMU into its own private address space, translated through its own DTE. */
+  /**
+   * A store by the IOMMU into its own private address space, translated through its own DTE. A map-port
+   * loop makes 65536 stores into a few pages: while nothing else happened on the machine (the epoch has not
+   * moved but for this IOMMU's own fault events), a store to the page of the last one has the same outcome,
+   * so it is applied without walking again. Stale hits are never reused: each is recorded.
+   */
   private ipaWrite(selfDevid: number, ipa: bigint, value: bigint): boolean {
+    const page = ipa >> 12n;
+    const memo = this.ipaMemo;
+    if (memo && memo.page === page && memo.devid === selfDevid && memo.epoch === this.hooks.epoch?.()) {
+      if (memo.paPage !== null) {
+        this.mem.write64(memo.paPage | (ipa & 0xfffn), value);
+        return true;
+      }
+      if (memo.event) this.post({ ...memo.event, address: ipa });
+      memo.epoch = this.hooks.epoch!();
+      return false;
+    }
+    this.lastPosted = null;
     const t = this.deviceAccess(selfDevid, ipa, 'write');
-    if (!t.ok) return false;
-    this.mem.write64(t.pa, value);
-    return true;
+    const epoch = this.hooks.epoch?.();
+    this.ipaMemo = null;
+    if (t.ok) this.mem.write64(t.pa, value);
+    if (epoch === undefined || (t.ok && t.stale)) return t.ok;
+    const event = this.lastPosted as HwEvent | null;
+    if (!t.ok && event && event.code !== 'IO_PAGE_FAULT') return false;
+    this.ipaMemo = {
+      page,
+      devid: selfDevid,
+      epoch,
+      paPage: t.ok ? t.pa & ~0xfffn : null,
+      event: !t.ok && event?.code === 'IO_PAGE_FAULT' ? event : null,
+    };
+    return t.ok;
   }
 
   // --- event log --------------------------------------------------------------------------------------
 
   private post(event: HwEvent): void {
+    this.lastPosted = event;
     const control = this.regs.read(R.MMIO_CONTROL_OFFSET);
     let logged = false;
     if ((control & R.CONTROL_EVT_LOG_EN) !== 0n) {

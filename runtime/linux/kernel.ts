@@ -41,6 +41,8 @@ export class Kernel {
   /** One timeline for everything that must be ordered across layers: allocations, frees, maps, commands. */
   private seqCounter = 0;
   readonly nextSeq = (): number => ++this.seqCounter;
+  /** The timeline's position now: unchanged means nothing was allocated, freed, mapped or executed since. */
+  readonly epoch = (): number => this.seqCounter;
   readonly ledger = new AllocationLedger(this.nextSeq);
   /** What the IOMMU core mapped and unmapped, in order (for the flush-before-free invariant). */
   readonly mapLog: MapLogEntry[] = [];

@@ -57,4 +57,21 @@ describe('guest queues and vDEVICEs through VF_CNTL (newest viommu.c / iommufd.c
     expect(m.k.mem.read64(virt_to_phys(table) + 8n * 16n)).toBe((0x10n << 24n) | 1n);
     expect(m.call('amd_iommufd_vdevice_init', 0, { id: 2, devid: 0x10, virt_id: 1n })).toBe(-2); // no object 2
   });
+
+  it('every map store lands while the tables are mapped, and every one after they are freed faults with an event', () => {
+    const { m } = guest();
+    const hw = m.iommu(0).mmio;
+    const { devid_table: devids, domid_table: domids } = m.viommus.get(1)!.viommu;
+    // viommu_clear_mapping: every DomID to the parent (3), every DevID "cleared" to host 0, all valid.
+    for (const g of [0, 255, 256, 511, 65535]) {
+      expect(m.k.mem.read64(virt_to_phys(domids!) + BigInt(g) * 8n)).toBe((3n << 24n) | 1n);
+      expect(m.k.mem.read64(virt_to_phys(devids!) + BigInt(g) * 16n)).toBe(1n);
+    }
+    const before = hw.events.length + hw.lostEvents;
+    expect(m.call('amd_iommufd_viommu_destroy', 0, { id: 1 })).toBe(0);
+    // 65536 DomID + 65536 DevID stores, each an IO_PAGE_FAULT logged or lost to the full log.
+    expect(hw.events.length + hw.lostEvents - before).toBe(131072);
+    expect(hw.vfcntl.faultedStores.get('devid:1')?.count).toBe(65536);
+    expect(hw.events.at(-1)?.event).toMatchObject({ code: 'IO_PAGE_FAULT', deviceId: 2 });
+  });
 });

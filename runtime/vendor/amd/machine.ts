@@ -57,6 +57,7 @@ export class AmdMachine implements VendorMachine {
     const hooks = {
       step: () => k.step,
       tick: k.nextSeq,
+      epoch: k.epoch,
       isFreed: (pa: bigint) => k.ledger.isFreedPa(pa),
       meter,
       faults: k.faults,
