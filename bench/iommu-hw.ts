@@ -64,7 +64,11 @@ export function iommuHwBench(): BenchResult[] {
       hwMaxVaszLg2: 48,
       hwMaxOaszLg2: 52,
       startingLevel: 2,
-      features: PtFeature.DYNAMIC_TOP | PtFeature.FLUSH_RANGE,
+      features:
+        PtFeature.DYNAMIC_TOP |
+        PtFeature.AMDV1_ENCRYPT_TABLES |
+        PtFeature.AMDV1_FORCE_COHERENCE |
+        PtFeature.FLUSH_RANGE,
       nid: 0,
       driverOps: { changeTop: () => {}, iotlbSync: () => {} },
     },

@@ -8,7 +8,9 @@ import { amdv1 } from '../runtime/pt/fmt/amdv1.js';
 import { against, measureRate, type BenchResult } from './harness.js';
 
 const GiB = 1n << 30n;
-const FEATURES = PtFeature.DYNAMIC_TOP | PtFeature.AMDV1_FORCE_COHERENCE | PtFeature.FLUSH_RANGE;
+/** The AMD driver's features (amd_iommu_domain_alloc_paging_v1) outside NpCache. */
+const FEATURES =
+  PtFeature.DYNAMIC_TOP | PtFeature.AMDV1_ENCRYPT_TABLES | PtFeature.AMDV1_FORCE_COHERENCE | PtFeature.FLUSH_RANGE;
 
 function newTable(): { k: Kernel; pt: PtIommu } {
   const k = new Kernel({ nodes: [{ id: 0, base: 0n, size: 1n << 40n }] });

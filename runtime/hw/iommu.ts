@@ -311,22 +311,23 @@ export class AmdIommuHw {
   private ipaWrite(selfDevid: number, ipa: bigint, value: bigint): boolean {
     const page = ipa >> 12n;
     const memo = this.ipaMemo;
-    if (memo && memo.page === page && memo.devid === selfDevid && memo.epoch === this.hooks.epoch?.()) {
+    const epochOf = this.hooks.epoch;
+    if (epochOf && memo && memo.page === page && memo.devid === selfDevid && memo.epoch === epochOf()) {
       if (memo.paPage !== null) {
         this.mem.write64(memo.paPage | (ipa & 0xfffn), value);
         return true;
       }
       if (memo.event) this.post({ ...memo.event, address: ipa });
-      memo.epoch = this.hooks.epoch!();
+      memo.epoch = epochOf();
       return false;
     }
     this.lastPosted = null;
     const t = this.deviceAccess(selfDevid, ipa, 'write');
-    const epoch = this.hooks.epoch?.();
+    const epoch = epochOf?.();
     this.ipaMemo = null;
     if (t.ok) this.mem.write64(t.pa, value);
     if (epoch === undefined || (t.ok && t.stale)) return t.ok;
-    const event = this.lastPosted as HwEvent | null;
+    const event = this.lastPostedEvent();
     if (!t.ok && event && event.code !== 'IO_PAGE_FAULT') return false;
     this.ipaMemo = {
       page,
@@ -339,6 +340,11 @@ export class AmdIommuHw {
   }
 
   // --- event log --------------------------------------------------------------------------------------
+
+  /** The event the last post() made (read through a call: TypeScript would narrow the field to null). */
+  private lastPostedEvent(): HwEvent | null {
+    return this.lastPosted;
+  }
 
   private post(event: HwEvent): void {
     this.lastPosted = event;
