@@ -54,7 +54,7 @@ export const PROT: Readonly<Record<string, number>> = {
   none: 0,
 };
 
-const SERIES_S = ['series-s'] as const;
+const SERIES_S = ['series-s', 'series-s-fixed'] as const;
 
 /** The compiler admits the series-s entry points only with that variant, so this cannot fail. */
 function seriesS(m: AmdMachine): ViommuSeriesS {

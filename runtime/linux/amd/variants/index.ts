@@ -2,6 +2,7 @@ import type { AmdDriver } from '../driver.js';
 import { ViommuPatchV3 } from '../viommu.js';
 import { ViommuPatchV3ErrPtrFix } from './v3-err-ptr-fix.js';
 import { ViommuSeriesS } from './series-s.js';
+import { ViommuSeriesSFixed } from './series-s-fixed.js';
 
 /**
  * The driver revisions a spec can run against, by name. A new revision of the patch is one module with a
@@ -22,6 +23,10 @@ export const DRIVER_VARIANTS: Record<string, DriverVariant> = {
     description:
       'the base tree AMDESE/linux-iommu @ 06c926bd: v3 plus the IOMMU dev_data and DTE, ext-IR table, viommu_enable',
     create: (d) => new ViommuSeriesS(d),
+  },
+  'series-s-fixed': {
+    description: 'series-s with the guest-table fixes: mappings reset before the tables are freed, the real errno',
+    create: (d) => new ViommuSeriesSFixed(d),
   },
 };
 

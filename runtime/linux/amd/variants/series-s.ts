@@ -263,7 +263,7 @@ export class ViommuSeriesS extends ViommuPatchV3 implements GuestTableOps {
   }
 
   /** Every guest DomID to the parent's domain ID, then every guest DevID "cleared": 131072 port writes. */
-  private viommu_clear_mapping(iommu: AmdIommu, aviommu: AmdIommuViommu): void {
+  protected viommu_clear_mapping(iommu: AmdIommu, aviommu: AmdIommuViommu): void {
     this.d.k.call(F.viommu_clear_mapping, () => {
       for (let i = 0; i <= VIOMMU_MAX_GDOMID; i++)
         this.amd_viommu_domain_id_update(iommu, aviommu.gid, aviommu.parentId, i);
