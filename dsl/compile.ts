@@ -510,17 +510,20 @@ const EXPECT_COMPILERS: { readonly [K in ExpectKey]: ExpectCompiler<K> } = {
     key: 'mappings',
     domains: Object.entries(value).map(([domain, ranges]) => ({
       domain,
-      ranges: ranges.map((r, i) => {
-        const p = [...path, domain, i];
-        if (typeof r === 'string') return parseMappingLine(r);
-        return {
-          iova: parseAddress(r.iova) ?? 0n,
-          size: parseAddress(r.size) ?? 0n,
-          ...(r.pa === undefined ? {} : { pa: c.addressOrAlloc(r.pa, [...p, 'pa']) }),
-          ...(r.page_size === undefined ? {} : { page: parseAddress(r.page_size) ?? 0n }),
-          ...(r.perm === undefined ? {} : { perm: r.perm }),
-        };
-      }),
+      ranges:
+        ranges === 'absent'
+          ? ('absent' as const)
+          : ranges.map((r, i) => {
+              const p = [...path, domain, i];
+              if (typeof r === 'string') return parseMappingLine(r);
+              return {
+                iova: parseAddress(r.iova) ?? 0n,
+                size: parseAddress(r.size) ?? 0n,
+                ...(r.pa === undefined ? {} : { pa: c.addressOrAlloc(r.pa, [...p, 'pa']) }),
+                ...(r.page_size === undefined ? {} : { page: parseAddress(r.page_size) ?? 0n }),
+                ...(r.perm === undefined ? {} : { perm: r.perm }),
+              };
+            }),
       at: c.ref([...path, domain]),
     })),
     at: c.ref(path),

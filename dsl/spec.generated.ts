@@ -1262,10 +1262,10 @@ export interface Expect {
         step?: string;
       };
   /**
-   * Mapped ranges per domain ID; adjacent leaves of one mapping shown as one range.
+   * Mapped ranges per domain ID; adjacent leaves of one mapping shown as one range. A domain named must exist at the end; `absent` states that it does not.
    */
   mappings?: {
-    [k: string]: (Range | string)[];
+    [k: string]: 'absent' | (Range | string)[];
   };
   /**
    * Every page range that is not WB at the end.
@@ -1376,10 +1376,10 @@ export interface Expect1 {
         step?: string;
       };
   /**
-   * Mapped ranges per domain ID; adjacent leaves of one mapping shown as one range.
+   * Mapped ranges per domain ID; adjacent leaves of one mapping shown as one range. A domain named must exist at the end; `absent` states that it does not.
    */
   mappings?: {
-    [k: string]: (Range | string)[];
+    [k: string]: 'absent' | (Range | string)[];
   };
   /**
    * Every page range that is not WB at the end.

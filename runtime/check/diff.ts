@@ -106,9 +106,22 @@ export const EXPECTATIONS: {
     },
   },
   mappings: {
-    doc: 'mapped ranges per domain ID; adjacent leaves of one mapping shown as one range',
+    doc: 'mapped ranges per domain ID; adjacent leaves of one mapping shown as one range; a domain named must exist, `absent` says it must not',
     check: (e, cx) => {
       for (const d of e.domains) {
+        const live = cx.state.mappings()[d.domain] !== undefined;
+        if (d.ranges === 'absent' || !live) {
+          // A domain named must exist (a typo must not pass as "no mappings"); `absent` says it must not.
+          const want = d.ranges === 'absent' ? 'absent' : 'a live domain';
+          if ((d.ranges === 'absent') === live)
+            cx.list(
+              d.at,
+              `domain ${d.domain} ${live ? 'exists' : 'does not exist'} at the end`,
+              [want],
+              [live ? 'a live domain' : 'absent'],
+            );
+          continue;
+        }
         const want = d.ranges.map((r) => ({ ...r, pa: r.pa === undefined ? undefined : cx.addr(r.pa) }));
         // Fields a spec leaves out are not compared: fill them from the actual range at the same position.
         const actual = cx.state.mappings()[d.domain] ?? [];

@@ -52,7 +52,8 @@ export interface KeyedLines {
 
 export interface DomainMappings {
   readonly domain: string;
-  readonly ranges: readonly RangeExpectation[];
+  /** `absent`: the domain must not exist at the end. */
+  readonly ranges: readonly RangeExpectation[] | 'absent';
   readonly at: SourceRef;
 }
 

@@ -28,6 +28,17 @@ describe('diffing a run against the spec', () => {
   });
 });
 
+describe('domains named in mappings', () => {
+  it('must exist unless the spec says `absent`, so a mistyped domain ID cannot pass as "no mappings"', () => {
+    const outcomes = run('test/dsl/fixtures/domains/named.yaml', undefined, 'test/dsl/fixtures/domains');
+    expect(outcomes.map((o) => [o.status, o.mismatches.map((m) => [m.title, m.expected, m.actual])])).toEqual([
+      ['passed', []],
+      ['failed', [['domain 7 does not exist at the end', ['a live domain'], ['absent']]]],
+      ['failed', [['domain 2 exists at the end', ['absent'], ['a live domain']]]],
+    ]);
+  });
+});
+
 describe('golden files', () => {
   let dir: string;
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
