@@ -8,6 +8,7 @@ import {
   type LogMatcher,
   type MemtypeExpectation,
   type RangeExpectation,
+  type TextMatcher,
   type SweepRowExpectation,
 } from '../runtime/plan/expect.js';
 import type {
@@ -55,6 +56,16 @@ class Compiler {
 
   error(path: readonly PathSegment[], title: string, fixme: string, key = false): void {
     this.errors.push({ ...this.src.spanOf(path, key), title, fixme });
+  }
+
+  /** A regular expression as written, or a positioned error when JavaScript cannot compile it. */
+  regex(pattern: string, path: readonly PathSegment[]): string {
+    try {
+      new RegExp(pattern);
+    } catch (e) {
+      this.error(path, `not a regular expression: ${(e as Error).message}`, 'escape the special characters');
+    }
+    return pattern;
   }
 
   /** Where `path` was written, with its source line, for messages about it after the run. */
@@ -465,15 +476,28 @@ type ExpectCompiler<K extends ExpectKey> = (
   path: readonly PathSegment[],
 ) => ExpectationOf<K>;
 
-const logMatchers = (lines: LogLine[]): LogMatcher[] =>
-  lines.map((l) =>
-    typeof l === 'string' ? { text: l } : { ...(l.level === undefined ? {} : { level: l.level }), match: l.match },
+const logMatchers = (lines: LogLine[], c: Compiler, path: readonly PathSegment[]): LogMatcher[] =>
+  lines.map((l, i) =>
+    typeof l === 'string'
+      ? { text: l }
+      : {
+          ...(l.level === undefined ? {} : { level: l.level }),
+          match: c.regex(l.match, [...path, i, 'match']),
+        },
   );
 
 const logCompiler =
   <K extends 'log' | 'log_without_debug' | 'log_contains'>(key: K): ExpectCompiler<K> =>
   (lines, c, path) =>
-    ({ key, lines: logMatchers(lines), at: c.ref(path) }) as unknown as ExpectationOf<K>;
+    ({ key, lines: logMatchers(lines, c, path), at: c.ref(path) }) as unknown as ExpectationOf<K>;
+
+/** `message`/`function` of an oops: exact text, or `{match: regex}`. */
+const oopsText = (
+  v: string | { match: string } | undefined,
+  c: Compiler,
+  path: readonly PathSegment[],
+): TextMatcher | undefined =>
+  v === undefined ? undefined : typeof v === 'string' ? v : { match: c.regex(v.match, [...path, 'match']) };
 
 const lineCompiler =
   <K extends 'leaks' | 'freed' | 'events' | 'faults_fired'>(key: K): ExpectCompiler<K> =>
@@ -505,7 +529,18 @@ const EXPECT_COMPILERS: { readonly [K in ExpectKey]: ExpectCompiler<K> } = {
   log: logCompiler('log'),
   log_without_debug: logCompiler('log_without_debug'),
   log_contains: logCompiler('log_contains'),
-  oops: (oops, c, path) => ({ key: 'oops', oops, at: c.ref(path) }),
+  oops: (oops, c, path) => ({
+    key: 'oops',
+    oops:
+      oops === false
+        ? false
+        : {
+            ...(oops.message === undefined ? {} : { message: oopsText(oops.message, c, [...path, 'message']) }),
+            ...(oops.function === undefined ? {} : { function: oopsText(oops.function, c, [...path, 'function']) }),
+            ...(oops.step === undefined ? {} : { step: oops.step }),
+          },
+    at: c.ref(path),
+  }),
   mappings: (value, c, path) => ({
     key: 'mappings',
     domains: Object.entries(value).map(([domain, ranges]) => ({

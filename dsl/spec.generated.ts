@@ -1257,8 +1257,28 @@ export interface Expect {
   oops?:
     | false
     | {
-        message?: string;
-        function?: string;
+        /**
+         * The oops line, exactly, or {match: regex}.
+         */
+        message?:
+          | string
+          | {
+              /**
+               * A regular expression the text must match.
+               */
+              match: string;
+            };
+        /**
+         * The function it happened in, exactly, or {match: regex}.
+         */
+        function?:
+          | string
+          | {
+              /**
+               * A regular expression the text must match.
+               */
+              match: string;
+            };
         step?: string;
       };
   /**
@@ -1371,8 +1391,28 @@ export interface Expect1 {
   oops?:
     | false
     | {
-        message?: string;
-        function?: string;
+        /**
+         * The oops line, exactly, or {match: regex}.
+         */
+        message?:
+          | string
+          | {
+              /**
+               * A regular expression the text must match.
+               */
+              match: string;
+            };
+        /**
+         * The function it happened in, exactly, or {match: regex}.
+         */
+        function?:
+          | string
+          | {
+              /**
+               * A regular expression the text must match.
+               */
+              match: string;
+            };
         step?: string;
       };
   /**

@@ -2,7 +2,7 @@ import { formatMapping, formatMemtype, hex } from '../base/format.js';
 import { formatReturn } from '../linux/errno.js';
 import type { CapturedState } from '../exec/capture.js';
 import { resolveAlloc, type RunResult } from '../exec/executor.js';
-import type { ExpectKey, ExpectationOf, LogMatcher } from '../plan/expect.js';
+import type { ExpectKey, ExpectationOf, LogMatcher, TextMatcher } from '../plan/expect.js';
 import { isAllocRef, type AddressOrAlloc, type Plan, type SourceRef } from '../plan/plan.js';
 import type { Mismatch } from './mismatch.js';
 
@@ -85,7 +85,7 @@ export const EXPECTATIONS: {
     check: (e, cx) => logLines(cx, e.at, 'kernel log lacks lines, in this order', e.lines, cx.state.log(), true),
   },
   oops: {
-    doc: 'false: no oops; otherwise the oops that ended a step',
+    doc: 'false: no oops; otherwise the oops that ended a step (`message`, `function`: exact text or `{match: regex}`; `step`)',
     check: (e, cx) => {
       const oops = cx.state.oops();
       const got = oops
@@ -96,13 +96,16 @@ export const EXPECTATIONS: {
         return;
       }
       const x = e.oops;
+      const shown = (m: TextMatcher): string => (typeof m === 'string' ? m : `/${m.match}/`);
+      const holds = (m: TextMatcher | undefined, actual: string | undefined): boolean =>
+        m === undefined || (typeof m === 'string' ? m === actual : new RegExp(m.match).test(actual ?? ''));
       const want = [
-        ...(x.message ? [`message: ${x.message}`] : []),
-        ...(x.function ? [`function: ${x.function}`] : []),
+        ...(x.message ? [`message: ${shown(x.message)}`] : []),
+        ...(x.function ? [`function: ${shown(x.function)}`] : []),
         ...(x.step ? [`step: ${x.step}`] : []),
       ];
-      if (!oops || !want.every((w) => got.includes(w)))
-        cx.push(e.at, oops ? 'a different oops happened' : 'no oops happened', want, got);
+      const ok = oops && holds(x.message, oops.message) && holds(x.function, oops.function) && holds(x.step, oops.step);
+      if (!ok) cx.push(e.at, oops ? 'a different oops happened' : 'no oops happened', want, got);
     },
   },
   mappings: {

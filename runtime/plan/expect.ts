@@ -9,9 +9,12 @@ import type { AddressOrAlloc, SourceRef } from './plan.js';
 /** A kernel log line: exact text (`level: text`), or a level and a regular expression. */
 export type LogMatcher = { readonly text: string } | { readonly level?: string; readonly match: string };
 
+/** Exact text, or a regular expression the text must match. */
+export type TextMatcher = string | { readonly match: string };
+
 export interface OopsExpectation {
-  readonly message?: string;
-  readonly function?: string;
+  readonly message?: TextMatcher;
+  readonly function?: TextMatcher;
   readonly step?: string;
 }
 

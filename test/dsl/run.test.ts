@@ -39,6 +39,16 @@ describe('domains named in mappings', () => {
   });
 });
 
+describe('oops text by regular expression', () => {
+  it('message and function may be `{match: regex}`; a non-matching one shows the pattern against the oops', () => {
+    const outcomes = run('test/dsl/fixtures/oops/match.yaml', undefined, 'test/dsl/fixtures/oops');
+    expect(outcomes.map((o) => o.status)).toEqual(['passed', 'failed']);
+    expect(outcomes[1]!.mismatches.map((m) => [m.title, m.expected])).toEqual([
+      ['a different oops happened', ['message: /^general protection/']],
+    ]);
+  });
+});
+
 describe('golden files', () => {
   let dir: string;
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
