@@ -1352,6 +1352,10 @@ export interface Range {
 export interface Case {
   name: string;
   /**
+   * What this case shows, for the reader (like the spec's own description).
+   */
+  description?: string;
+  /**
    * Deep-merged over the spec's hardware.
    */
   hardware?: {};
