@@ -500,7 +500,7 @@ const oopsText = (
   v === undefined ? undefined : typeof v === 'string' ? v : { match: c.regex(v.match, [...path, 'match']) };
 
 const lineCompiler =
-  <K extends 'leaks' | 'freed' | 'events' | 'faults_fired'>(key: K): ExpectCompiler<K> =>
+  <K extends 'leaks' | 'freed' | 'events' | 'faults_fired' | 'invariants'>(key: K): ExpectCompiler<K> =>
   (lines, c, path) =>
     ({ key, lines, at: c.ref(path) }) as unknown as ExpectationOf<K>;
 
@@ -578,6 +578,7 @@ const EXPECT_COMPILERS: { readonly [K in ExpectKey]: ExpectCompiler<K> } = {
   freed: lineCompiler('freed'),
   events: lineCompiler('events'),
   faults_fired: lineCompiler('faults_fired'),
+  invariants: lineCompiler('invariants'),
   domain_ids: (ids, c, path) => ({ key: 'domain_ids', ids, at: c.ref(path) }),
   ptes: (ptes, c, path) => ({
     key: 'ptes',

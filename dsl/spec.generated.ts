@@ -1320,6 +1320,10 @@ export interface Expect {
    */
   events?: string[];
   /**
+   * Every invariant violation of the end state, as a sweep row lists them (`name: message`); [] for none.
+   */
+  invariants?: string[];
+  /**
    * site#call of every injected failure.
    */
   faults_fired?: string[];
@@ -1457,6 +1461,10 @@ export interface Expect1 {
    * Kernel and hardware events: WARN, bad frees, pages freed while not WB, IO page faults, stale IOTLB hits.
    */
   events?: string[];
+  /**
+   * Every invariant violation of the end state, as a sweep row lists them (`name: message`); [] for none.
+   */
+  invariants?: string[];
   /**
    * site#call of every injected failure.
    */

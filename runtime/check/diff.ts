@@ -2,6 +2,7 @@ import { formatMapping, formatMemtype, hex } from '../base/format.js';
 import { formatReturn } from '../linux/errno.js';
 import type { CapturedState } from '../exec/capture.js';
 import { resolveAlloc, type RunResult } from '../exec/executor.js';
+import { checkInvariants } from './invariants.js';
 import type { ExpectKey, ExpectationOf, LogMatcher, TextMatcher } from '../plan/expect.js';
 import { isAllocRef, type AddressOrAlloc, type Plan, type SourceRef } from '../plan/plan.js';
 import type { Mismatch } from './mismatch.js';
@@ -174,6 +175,18 @@ export const EXPECTATIONS: {
   events: {
     doc: 'kernel and hardware events: WARN, bad frees, pages freed while not WB, IO page faults, stale IOTLB hits',
     check: (e, cx) => cx.list(e.at, 'events differ', e.lines, cx.state.events()),
+  },
+  invariants: {
+    doc: 'every invariant violation of the end state, as a sweep row lists them (`name: message`); [] for none',
+    check: (e, cx) =>
+      cx.list(
+        e.at,
+        'invariant violations differ',
+        e.lines,
+        checkInvariants(cx.run, { disabled: [] })
+          .filter((v) => v.level === 'error')
+          .map((v) => `${v.invariant}: ${v.message}`),
+      ),
   },
   faults_fired: {
     doc: 'site#call of every injected failure',

@@ -71,7 +71,7 @@ export type Expectation =
   | { readonly key: 'memtypes'; readonly ranges: readonly MemtypeExpectation[]; readonly at: SourceRef }
   | { readonly key: 'commands' | 'iotlb'; readonly perIommu: readonly KeyedLines[]; readonly at: SourceRef }
   | {
-      readonly key: 'leaks' | 'freed' | 'events' | 'faults_fired';
+      readonly key: 'leaks' | 'freed' | 'events' | 'faults_fired' | 'invariants';
       readonly lines: readonly string[];
       readonly at: SourceRef;
     }
@@ -92,6 +92,7 @@ export const EXPECT_KEYS = [
   'leaks',
   'freed',
   'events',
+  'invariants',
   'faults_fired',
   'domain_ids',
   'ptes',

@@ -39,6 +39,16 @@ describe('domains named in mappings', () => {
   });
 });
 
+describe('invariants in a plain spec', () => {
+  it('compares every violation of the end state, as a sweep row lists them', () => {
+    const outcomes = run('test/dsl/fixtures/domains/invariants.yaml', undefined, 'test/dsl/fixtures/domains');
+    expect(outcomes.map((o) => [o.status, o.mismatches.map((m) => [m.title, m.expected, m.actual])])).toEqual([
+      ['passed', []],
+      ['failed', [['invariant violations differ', [], ['ids_balanced: domain IDs 2 still allocated']]]],
+    ]);
+  });
+});
+
 describe('oops text by regular expression', () => {
   it('message and function may be `{match: regex}`; a non-matching one shows the pattern against the oops', () => {
     const outcomes = run('test/dsl/fixtures/oops/match.yaml', undefined, 'test/dsl/fixtures/oops');
