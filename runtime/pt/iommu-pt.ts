@@ -27,7 +27,10 @@ const F = portedFrom(IOMMUPT, 'drivers/iommu/generic_pt/iommu_pt.h', ['pt_iommu_
 export interface PtDriverOps {
   /** amd_iommu_change_top: the top grew; DTEs using the domain must learn the new root and mode. */
   changeTop(topPa: bigint, topLevel: number): void;
-  /** The domain's iotlb_sync: flush the gathered range, then free the gathered table pages. */
+  /**
+   * iommu_iotlb_sync(&domain, gather): the driver's flush of the gathered range, which frees the gathered
+   * table pages after it, then the gather re-initialised (the core's inline, called from iommu_pt.h).
+   */
   iotlbSync(gather: IotlbGather): void;
 }
 
