@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { BudgetExceededError, DEFAULT_BUDGET, Meter, type Budget } from '../runtime/base/budget.js';
-import { diffRun } from '../runtime/check/diff.js';
+import { diffCheck, diffRun } from '../runtime/check/diff.js';
 import { checkGolden, type GoldenBlock, type GoldenMode } from '../runtime/check/golden.js';
 import type { Mismatch } from '../runtime/check/mismatch.js';
 import { sweep, type SweepTable } from '../runtime/check/sweep.js';
@@ -233,12 +233,15 @@ export function runPlan(plan: Plan, mode: GoldenMode, budget: Budget = DEFAULT_B
       const goldenWritten = golden(plan, () => table, mode, mismatches);
       return outcome(plan, mismatches, { sweep: table, goldenWritten });
     }
-    const run = execute(plan, meter);
+    const checked: Mismatch[] = [];
+    const run = execute(plan, meter, (partial, step) =>
+      checked.push(...diffCheck(step, partial, new CapturedState(partial))),
+    );
     const state = new CapturedState(run);
     let mismatches: Mismatch[];
     let goldenWritten: string | undefined;
     try {
-      mismatches = diffRun(plan, run, state);
+      mismatches = [...checked, ...diffRun(plan, run, state)];
       goldenWritten = golden(plan, () => state.all(), mode, mismatches);
     } catch (e) {
       if (e instanceof BudgetExceededError) throw e.in('the end-state capture');

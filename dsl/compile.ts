@@ -447,24 +447,27 @@ class Compiler {
         }
       }
       const repeat = s.repeat ?? 1;
+      const check = s.check === undefined ? undefined : this.expectations(s.check, [...path, 'check']);
       return {
         index: i,
         name,
         action,
         repeat,
         ...(expect ? { expect } : {}),
+        ...(check ? { check } : {}),
         at: this.ref(ep),
         nodeAt: this.ref(path),
       };
     });
   }
 
-  expectations(x: Expect): ExpectationOf<ExpectKey>[] {
+  /** The `expect:` block at `base` (the spec's, or a step's `check:`). */
+  expectations(x: Expect, base: readonly PathSegment[] = ['expect']): ExpectationOf<ExpectKey>[] {
     const out: ExpectationOf<ExpectKey>[] = [];
     for (const key of EXPECT_KEYS) {
       const value = (x as Record<string, unknown>)[key];
       if (value === undefined) continue;
-      out.push((EXPECT_COMPILERS[key] as ExpectCompiler<ExpectKey>)(value as never, this, ['expect', key]));
+      out.push((EXPECT_COMPILERS[key] as ExpectCompiler<ExpectKey>)(value as never, this, [...base, key]));
     }
     return out;
   }

@@ -124,6 +124,7 @@ export type Step = CallArgs & {
         from_iotlb?: boolean;
         stale?: boolean;
       };
+  check?: Expect;
 } & Step1 & {
     name?: string;
     /**
@@ -183,6 +184,7 @@ export type Step = CallArgs & {
           from_iotlb?: boolean;
           stale?: boolean;
         };
+    check?: Expect;
   } & Step1 & {
     name?: string;
     /**
@@ -242,6 +244,7 @@ export type Step = CallArgs & {
           from_iotlb?: boolean;
           stale?: boolean;
         };
+    check?: Expect;
   } & Step1 & {
     name?: string;
     /**
@@ -301,6 +304,7 @@ export type Step = CallArgs & {
           from_iotlb?: boolean;
           stale?: boolean;
         };
+    check?: Expect;
   } & Step1;
 /**
  * The arguments each entry point takes.
@@ -372,6 +376,15 @@ export type AddressOrAlloc =
       nth?: number;
       offset?: Address;
     };
+/**
+ * A kernel log line as `level: text`, or {level, match} with a regular expression.
+ */
+export type LogLine =
+  | string
+  | {
+      level?: 'emerg' | 'alert' | 'crit' | 'err' | 'warn' | 'notice' | 'info' | 'debug';
+      match: string;
+    };
 export type Step1 =
   | {
       [k: string]: unknown;
@@ -381,15 +394,6 @@ export type Step1 =
     }
   | {
       [k: string]: unknown;
-    };
-/**
- * A kernel log line as `level: text`, or {level, match} with a regular expression.
- */
-export type LogLine =
-  | string
-  | {
-      level?: 'emerg' | 'alert' | 'crit' | 'err' | 'warn' | 'notice' | 'info' | 'debug';
-      match: string;
     };
 
 /**
@@ -413,7 +417,7 @@ export interface Spec {
    * @maxItems 10000
    */
   steps: [Step, ...Step[]];
-  expect?: Expect;
+  expect?: Expect1;
   /**
    * Compare the whole normalised end state with <spec>.golden.json beside the spec.
    */
@@ -1236,7 +1240,7 @@ export interface Access1 {
   access: 'read' | 'write';
 }
 /**
- * Only what is stated is compared.
+ * End-state expectations that must hold right after this step (the same keys as `expect:`; not checked in sweep runs).
  */
 export interface Expect {
   /**
@@ -1353,6 +1357,117 @@ export interface Range {
   page_size?: Address;
   perm?: 'r' | 'w' | 'rw';
 }
+/**
+ * Only what is stated is compared.
+ */
+export interface Expect1 {
+  /**
+   * The whole kernel log, in order (debug lines included).
+   */
+  log?: LogLine[];
+  /**
+   * The kernel log less pr_debug lines, in order.
+   */
+  log_without_debug?: LogLine[];
+  /**
+   * Lines that appear in this order, others between allowed.
+   */
+  log_contains?: LogLine[];
+  /**
+   * false: no oops; otherwise the oops that ended a step.
+   */
+  oops?:
+    | false
+    | {
+        /**
+         * The oops line, exactly, or {match: regex}.
+         */
+        message?:
+          | string
+          | {
+              /**
+               * A regular expression the text must match.
+               */
+              match: string;
+            };
+        /**
+         * The function it happened in, exactly, or {match: regex}.
+         */
+        function?:
+          | string
+          | {
+              /**
+               * A regular expression the text must match.
+               */
+              match: string;
+            };
+        step?: string;
+      };
+  /**
+   * Mapped ranges per domain ID; adjacent leaves of one mapping shown as one range. A domain named must exist at the end; `absent` states that it does not.
+   */
+  mappings?: {
+    [k: string]: 'absent' | (Range | string)[];
+  };
+  /**
+   * Every page range that is not WB at the end.
+   */
+  memtypes?: (
+    | {
+        pa: AddressOrAlloc;
+        size: Address;
+        type: 'WC' | 'UC_MINUS' | 'UC' | 'WT' | 'WP';
+      }
+    | string
+  )[];
+  /**
+   * Commands each IOMMU executed, decoded, keyed by IOMMU index.
+   */
+  commands?: {
+    [k: string]: string[];
+  };
+  iotlb?: {
+    [k: string]: string[];
+  };
+  /**
+   * Sites of allocations made by the steps and still live at the end.
+   */
+  leaks?: string[];
+  /**
+   * Sites of allocations freed during the steps, in free order.
+   */
+  freed?: string[];
+  /**
+   * Kernel and hardware events: WARN, bad frees, pages freed while not WB, IO page faults, stale IOTLB hits.
+   */
+  events?: string[];
+  /**
+   * Every invariant violation of the end state, as a sweep row lists them (`name: message`); [] for none.
+   */
+  invariants?: string[];
+  /**
+   * site#call of every injected failure.
+   */
+  faults_fired?: string[];
+  /**
+   * Domain IDs allocated at the end.
+   */
+  domain_ids?: number[];
+  ptes?: {
+    domain: number;
+    iova: Address;
+    value: Address;
+  }[];
+  dtes?: {
+    iommu?: number;
+    devid: number;
+    /**
+     * @minItems 2
+     * @maxItems 4
+     */
+    data: [Address, Address] | [Address, Address, Address] | [Address, Address, Address, Address];
+  }[];
+}
 export interface Case {
   name: string;
   /**
@@ -1373,14 +1488,14 @@ export interface Case {
    * @minItems 1
    */
   steps?: [Step, ...Step[]];
-  expect?: Expect1;
+  expect?: Expect2;
   golden?: boolean;
   sweep?: Sweep;
 }
 /**
  * Only what is stated is compared.
  */
-export interface Expect1 {
+export interface Expect2 {
   /**
    * The whole kernel log, in order (debug lines included).
    */

@@ -4,7 +4,7 @@ import type { CapturedState } from '../exec/capture.js';
 import { resolveAlloc, type RunResult } from '../exec/executor.js';
 import { checkInvariants } from './invariants.js';
 import type { ExpectKey, ExpectationOf, LogMatcher, TextMatcher } from '../plan/expect.js';
-import { isAllocRef, type AddressOrAlloc, type Plan, type SourceRef } from '../plan/plan.js';
+import { isAllocRef, type AddressOrAlloc, type Plan, type PlanStep, type SourceRef } from '../plan/plan.js';
 import type { Mismatch } from './mismatch.js';
 
 /** What a checker can see and how it reports: the captured state, the run, and one way to record a miss. */
@@ -258,6 +258,14 @@ function checkSteps(cx: DiffContext): void {
 }
 
 /** Compares a run with everything its plan states. A planned fault that never fired is a mismatch too. */
+/** A step's `check:`, against the machine right after the step; each title says which step. */
+export function diffCheck(step: PlanStep, run: RunResult, state: CapturedState): Mismatch[] {
+  const cx = new DiffContext(run, state);
+  for (const e of step.check ?? [])
+    (EXPECTATIONS[e.key].check as (e: ExpectationOf<ExpectKey>, cx: DiffContext) => void)(e, cx);
+  return cx.mismatches.map((m) => ({ ...m, title: `after \`${step.name}\`: ${m.title}` }));
+}
+
 export function diffRun(plan: Plan, run: RunResult, state: CapturedState): Mismatch[] {
   const cx = new DiffContext(run, state);
   checkSteps(cx);

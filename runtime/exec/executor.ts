@@ -54,7 +54,11 @@ function runAction(m: VendorMachine, action: StepAction): CallReturn | AccessRes
  * oopses, events); only a ModelBugError or a budget escapes, because those are not the driver's doing. A
  * budget overrun names the step that overran.
  */
-export function execute(plan: Plan, meter: Meter = new Meter(DEFAULT_BUDGET)): RunResult {
+export function execute(
+  plan: Plan,
+  meter: Meter = new Meter(DEFAULT_BUDGET),
+  afterStep?: (partial: RunResult, step: PlanStep) => void,
+): RunResult {
   const m = vendorOf(plan.machine.vendor).boot(plan.machine.nodes, plan.machine.vendor, plan.faults, meter);
   const steps: StepResult[] = [];
   const oopses: OopsReport[] = [];
@@ -80,6 +84,7 @@ export function execute(plan: Plan, meter: Meter = new Meter(DEFAULT_BUDGET)): R
         }
       }
       steps.push({ step, rets, ...(access ? { access } : {}), ...(oops ? { oops } : {}) });
+      if (step.check && afterStep) afterStep({ plan, machine: m, steps: [...steps], oopses: [...oopses] }, step);
     } catch (e) {
       if (e instanceof BudgetExceededError) throw e.in(`step \`${step.name}\``, step.index);
       throw e;

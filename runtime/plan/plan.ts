@@ -71,6 +71,8 @@ export interface PlanStep {
   readonly action: StepAction;
   readonly repeat: number;
   readonly expect?: StepExpect;
+  /** `check:` — the end-state expectations that must hold right after this step. */
+  readonly check?: readonly Expectation[];
   /** Where the step's `expect` was written (the step itself when it has none). */
   readonly at: SourceRef;
   /** Where the step itself was written. */

@@ -49,6 +49,16 @@ describe('invariants in a plain spec', () => {
   });
 });
 
+describe('check: after a step', () => {
+  it('holds the end-state keys against the machine right after that step, named after it', () => {
+    const outcomes = run('test/dsl/fixtures/domains/check.yaml', undefined, 'test/dsl/fixtures/domains');
+    expect(outcomes.map((o) => [o.status, o.mismatches.map((m) => [m.title, `${m.at.line}:${m.at.col}`])])).toEqual([
+      ['passed', []],
+      ['failed', [['after `init`: domain 2 exists at the end', '19:35']]],
+    ]);
+  });
+});
+
 describe('oops text by regular expression', () => {
   it('message and function may be `{match: regex}`; a non-matching one shows the pattern against the oops', () => {
     const outcomes = run('test/dsl/fixtures/oops/match.yaml', undefined, 'test/dsl/fixtures/oops');
