@@ -508,7 +508,7 @@ const lineCompiler =
     ({ key, lines, at: c.ref(path) }) as unknown as ExpectationOf<K>;
 
 const perIommuCompiler =
-  <K extends 'commands' | 'iotlb'>(key: K): ExpectCompiler<K> =>
+  <K extends 'commands' | 'iotlb' | 'flushed' | 'not_flushed'>(key: K): ExpectCompiler<K> =>
   (value, c, path) =>
     ({
       key,
@@ -576,6 +576,8 @@ const EXPECT_COMPILERS: { readonly [K in ExpectKey]: ExpectCompiler<K> } = {
     at: c.ref(path),
   }),
   commands: perIommuCompiler('commands'),
+  flushed: perIommuCompiler('flushed'),
+  not_flushed: perIommuCompiler('not_flushed'),
   iotlb: perIommuCompiler('iotlb'),
   leaks: lineCompiler('leaks'),
   freed: lineCompiler('freed'),

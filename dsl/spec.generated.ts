@@ -1308,6 +1308,18 @@ export interface Expect {
   commands?: {
     [k: string]: string[];
   };
+  /**
+   * Host invalidations each IOMMU executed that a later executed completion wait covered, merged per domain ("domain=2 [0x0, +0x800000)", "[all]"), keyed by IOMMU index.
+   */
+  flushed?: {
+    [k: string]: string[];
+  };
+  /**
+   * Host invalidations each IOMMU executed that no executed completion wait followed, merged the same way.
+   */
+  not_flushed?: {
+    [k: string]: string[];
+  };
   iotlb?: {
     [k: string]: string[];
   };
@@ -1424,6 +1436,18 @@ export interface Expect1 {
    * Commands each IOMMU executed, decoded, keyed by IOMMU index.
    */
   commands?: {
+    [k: string]: string[];
+  };
+  /**
+   * Host invalidations each IOMMU executed that a later executed completion wait covered, merged per domain ("domain=2 [0x0, +0x800000)", "[all]"), keyed by IOMMU index.
+   */
+  flushed?: {
+    [k: string]: string[];
+  };
+  /**
+   * Host invalidations each IOMMU executed that no executed completion wait followed, merged the same way.
+   */
+  not_flushed?: {
     [k: string]: string[];
   };
   iotlb?: {
@@ -1559,6 +1583,18 @@ export interface Expect2 {
    * Commands each IOMMU executed, decoded, keyed by IOMMU index.
    */
   commands?: {
+    [k: string]: string[];
+  };
+  /**
+   * Host invalidations each IOMMU executed that a later executed completion wait covered, merged per domain ("domain=2 [0x0, +0x800000)", "[all]"), keyed by IOMMU index.
+   */
+  flushed?: {
+    [k: string]: string[];
+  };
+  /**
+   * Host invalidations each IOMMU executed that no executed completion wait followed, merged the same way.
+   */
+  not_flushed?: {
     [k: string]: string[];
   };
   iotlb?: {

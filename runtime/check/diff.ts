@@ -157,6 +157,27 @@ export const EXPECTATIONS: {
         cx.list(c.at, `commands executed by IOMMU ${c.key} differ`, c.lines, cx.state.commands()[c.key] ?? []);
     },
   },
+  flushed: {
+    doc:
+      'host invalidations each IOMMU executed and a later executed completion wait covered, merged per domain ' +
+      '(`domain=2 [0x0, +0x800000)`, `[all]`), keyed by IOMMU index',
+    check: (e, cx) => {
+      for (const c of e.perIommu)
+        cx.list(c.at, `ranges IOMMU ${c.key} flushed differ`, c.lines, cx.state.flushed()[c.key] ?? []);
+    },
+  },
+  not_flushed: {
+    doc: 'host invalidations each IOMMU executed that no executed completion wait followed, merged the same way',
+    check: (e, cx) => {
+      for (const c of e.perIommu)
+        cx.list(
+          c.at,
+          `ranges IOMMU ${c.key} invalidated but never waited for differ`,
+          c.lines,
+          cx.state.notFlushed()[c.key] ?? [],
+        );
+    },
+  },
   iotlb: {
     doc: "each IOMMU's cached translations, keyed by IOMMU index",
     check: (e, cx) => {

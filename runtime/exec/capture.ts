@@ -1,4 +1,4 @@
-import { formatMapping, formatMemtype, hex } from '../base/format.js';
+import { formatMapping, formatMemtype, formatRange, hex } from '../base/format.js';
 import { formatReturn } from '../linux/errno.js';
 import type { KernelEvent } from '../linux/events.js';
 import { cacheModeName, type CacheModeValue } from '../mem/memtype.js';
@@ -151,6 +151,45 @@ export class CapturedState {
     );
   }
 
+  /**
+   * Per IOMMU, what a flush really achieved: the host invalidations it executed that an executed completion
+   * wait then covered, merged per domain (`domain=2 [0x0, +0x800000)`, `[all]` for a whole-domain flush).
+   */
+  flushed(): Record<string, string[]> {
+    // Not part of EndState: golden files keep the raw command lists, from which this is derived.
+    return this.invalidations(true);
+  }
+
+  /** Host invalidations an IOMMU executed that no executed completion wait followed, merged the same way. */
+  notFlushed(): Record<string, string[]> {
+    return this.invalidations(false);
+  }
+
+  private invalidations(waited: boolean): Record<string, string[]> {
+    return Object.fromEntries(
+      this.view.iommus().map((i) => {
+        const executed = i.executed();
+        let lastWait = -1;
+        executed.forEach((c, n) => {
+          if (c.effect.kind === 'wait') lastWait = n;
+        });
+        const byDomain = new Map<number, [bigint, bigint][]>();
+        executed.forEach((c, n) => {
+          if (c.effect.kind !== 'invalidate' || c.effect.guest || n < lastWait !== waited) return;
+          const ranges = byDomain.get(c.effect.domainId) ?? [];
+          ranges.push([c.effect.start, c.effect.start + c.effect.size]);
+          byDomain.set(c.effect.domainId, ranges);
+        });
+        const lines = [...byDomain.entries()]
+          .sort(([a], [b]) => a - b)
+          .flatMap(([domain, ranges]) =>
+            mergeRanges(ranges).map(([s, e]) => `domain=${domain} ${formatRange(s, e - s)}`),
+          );
+        return [String(i.index), lines];
+      }),
+    );
+  }
+
   iotlb(): Record<string, string[]> {
     return this.once('iotlb', () =>
       Object.fromEntries(this.view.iommus().map((i) => [String(i.index), [...i.iotlbLines()]])),
@@ -229,4 +268,16 @@ export class CapturedState {
 
 export function captureEndState(run: RunResult): EndState {
   return new CapturedState(run).all();
+}
+
+/** Sorted union of half-open ranges; touching ones join. */
+function mergeRanges(ranges: [bigint, bigint][]): [bigint, bigint][] {
+  const sorted = [...ranges].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const out: [bigint, bigint][] = [];
+  for (const [s, e] of sorted) {
+    const last = out.at(-1);
+    if (last && s <= last[1]) last[1] = e > last[1] ? e : last[1];
+    else out.push([s, e]);
+  }
+  return out;
 }

@@ -69,7 +69,11 @@ export type Expectation =
   | { readonly key: 'oops'; readonly oops: false | OopsExpectation; readonly at: SourceRef }
   | { readonly key: 'mappings'; readonly domains: readonly DomainMappings[]; readonly at: SourceRef }
   | { readonly key: 'memtypes'; readonly ranges: readonly MemtypeExpectation[]; readonly at: SourceRef }
-  | { readonly key: 'commands' | 'iotlb'; readonly perIommu: readonly KeyedLines[]; readonly at: SourceRef }
+  | {
+      readonly key: 'commands' | 'iotlb' | 'flushed' | 'not_flushed';
+      readonly perIommu: readonly KeyedLines[];
+      readonly at: SourceRef;
+    }
   | {
       readonly key: 'leaks' | 'freed' | 'events' | 'faults_fired' | 'invariants';
       readonly lines: readonly string[];
@@ -88,6 +92,8 @@ export const EXPECT_KEYS = [
   'mappings',
   'memtypes',
   'commands',
+  'flushed',
+  'not_flushed',
   'iotlb',
   'leaks',
   'freed',

@@ -59,6 +59,16 @@ describe('check: after a step', () => {
   });
 });
 
+describe('flushed and not_flushed', () => {
+  it('derive what the executed invalidations and waits achieved, merged per domain', () => {
+    const outcomes = run('test/dsl/fixtures/domains/flushed.yaml', undefined, 'test/dsl/fixtures/domains');
+    expect(outcomes.map((o) => [o.status, o.mismatches.map((m) => [m.title, m.expected, m.actual])])).toEqual([
+      ['passed', []],
+      ['failed', [['ranges IOMMU 0 flushed differ', ['domain=2 [0x0, +0x800000)'], ['domain=2 [0x0, +0x200000)']]]],
+    ]);
+  });
+});
+
 describe('oops text by regular expression', () => {
   it('message and function may be `{match: regex}`; a non-matching one shows the pattern against the oops', () => {
     const outcomes = run('test/dsl/fixtures/oops/match.yaml', undefined, 'test/dsl/fixtures/oops');
