@@ -1309,13 +1309,13 @@ export interface Expect {
     [k: string]: string[];
   };
   /**
-   * Host invalidations each IOMMU executed that a later executed completion wait covered, merged per domain ("domain=2 [0x0, +0x800000)", "[all]"), keyed by IOMMU index.
+   * Host invalidations each IOMMU executed that a later executed completion wait covered, merged per domain ("domain=2 [0x0, +0x800000)", "[all]"), then the device-table entries ("devid=0x10"), keyed by IOMMU index.
    */
   flushed?: {
     [k: string]: string[];
   };
   /**
-   * Host invalidations each IOMMU executed that no executed completion wait followed, merged the same way.
+   * Host invalidations and device-table entries each IOMMU executed that no executed completion wait followed, merged the same way.
    */
   not_flushed?: {
     [k: string]: string[];
@@ -1439,13 +1439,13 @@ export interface Expect1 {
     [k: string]: string[];
   };
   /**
-   * Host invalidations each IOMMU executed that a later executed completion wait covered, merged per domain ("domain=2 [0x0, +0x800000)", "[all]"), keyed by IOMMU index.
+   * Host invalidations each IOMMU executed that a later executed completion wait covered, merged per domain ("domain=2 [0x0, +0x800000)", "[all]"), then the device-table entries ("devid=0x10"), keyed by IOMMU index.
    */
   flushed?: {
     [k: string]: string[];
   };
   /**
-   * Host invalidations each IOMMU executed that no executed completion wait followed, merged the same way.
+   * Host invalidations and device-table entries each IOMMU executed that no executed completion wait followed, merged the same way.
    */
   not_flushed?: {
     [k: string]: string[];
@@ -1586,13 +1586,13 @@ export interface Expect2 {
     [k: string]: string[];
   };
   /**
-   * Host invalidations each IOMMU executed that a later executed completion wait covered, merged per domain ("domain=2 [0x0, +0x800000)", "[all]"), keyed by IOMMU index.
+   * Host invalidations each IOMMU executed that a later executed completion wait covered, merged per domain ("domain=2 [0x0, +0x800000)", "[all]"), then the device-table entries ("devid=0x10"), keyed by IOMMU index.
    */
   flushed?: {
     [k: string]: string[];
   };
   /**
-   * Host invalidations each IOMMU executed that no executed completion wait followed, merged the same way.
+   * Host invalidations and device-table entries each IOMMU executed that no executed completion wait followed, merged the same way.
    */
   not_flushed?: {
     [k: string]: string[];

@@ -160,14 +160,14 @@ export const EXPECTATIONS: {
   flushed: {
     doc:
       'host invalidations each IOMMU executed and a later executed completion wait covered, merged per domain ' +
-      '(`domain=2 [0x0, +0x800000)`, `[all]`), keyed by IOMMU index',
+      '(`domain=2 [0x0, +0x800000)`, `[all]`), then the device-table entries (`devid=0x10`), keyed by IOMMU index',
     check: (e, cx) => {
       for (const c of e.perIommu)
         cx.list(c.at, `ranges IOMMU ${c.key} flushed differ`, c.lines, cx.state.flushed()[c.key] ?? []);
     },
   },
   not_flushed: {
-    doc: 'host invalidations each IOMMU executed that no executed completion wait followed, merged the same way',
+    doc: 'host invalidations and device-table entries each IOMMU executed that no executed completion wait followed',
     check: (e, cx) => {
       for (const c of e.perIommu)
         cx.list(

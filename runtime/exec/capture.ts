@@ -174,7 +174,9 @@ export class CapturedState {
           if (c.effect.kind === 'wait') lastWait = n;
         });
         const byDomain = new Map<number, [bigint, bigint][]>();
+        const devids = new Set<number>();
         executed.forEach((c, n) => {
+          if (c.effect.kind === 'device_entry' && n < lastWait === waited) devids.add(c.effect.deviceId);
           if (c.effect.kind !== 'invalidate' || c.effect.guest || n < lastWait !== waited) return;
           const ranges = byDomain.get(c.effect.domainId) ?? [];
           ranges.push([c.effect.start, c.effect.start + c.effect.size]);
@@ -184,7 +186,8 @@ export class CapturedState {
           .sort(([a], [b]) => a - b)
           .flatMap(([domain, ranges]) =>
             mergeRanges(ranges).map(([s, e]) => `domain=${domain} ${formatRange(s, e - s)}`),
-          );
+          )
+          .concat([...devids].sort((a, b) => a - b).map((d) => `devid=${hex(BigInt(d))}`));
         return [String(i.index), lines];
       }),
     );

@@ -32,6 +32,8 @@ export type CommandEffect =
       readonly guest: boolean;
     }
   | { readonly kind: 'wait' }
+  /** A device-table entry invalidated: the device's cached DTE dropped. */
+  | { readonly kind: 'device_entry'; readonly deviceId: number }
   | { readonly kind: 'other' };
 
 export interface ExecutedCommandView {

@@ -94,6 +94,7 @@ function effectOf(c: Command): CommandEffect {
     case 'COMPLETION_WAIT':
       return { kind: 'wait' };
     case 'INVALIDATE_DEVTAB_ENTRY':
+      return { kind: 'device_entry', deviceId: c.deviceId };
     case 'INVALIDATE_IOTLB_PAGES':
     case 'INVALIDATE_INTERRUPT_TABLE':
     case 'COMPLETE_PPR_REQUEST':
