@@ -2,14 +2,13 @@ import type { Kernel } from '../kernel.js';
 import { AMDESE_S, portedFrom } from '../ported.js';
 import { printers } from '../printk.js';
 import type { AmdIommu } from './amd-iommu.js';
-import type { ProtectionDomain } from './domain.js';
+import type { DevData, ProtectionDomain } from './domain.js';
 import type { AmdDriver } from './driver.js';
 import { amd_iommu_gid_alloc, amd_iommu_gid_free } from './gid.js';
 import { iommu_reset_vmmio } from './cmd.js';
 import { amd_iommu_trans_devid_alloc, amd_iommu_trans_devid_free, type TransDevidState } from './trans-devid.js';
 import { amd_iommu_clear_translate_dte, amd_iommu_set_translate_dte } from './translate-dte.js';
 import { newViommu, type AmdIommuViommu, type GuestTableOps, type HwQueue } from './viommu-guest.js';
-import type { DevData } from './domain.js';
 
 /**
  * The AMD iommufd vIOMMU ops (drivers/iommu/amd/iommufd.c). No version is stored at the base tree; this
@@ -24,11 +23,9 @@ const F = {
     '_amd_viommu_vdevice_init',
     'amd_iommufd_hw_queue_init',
   ]),
-  ...portedFrom(AMDESE_S, 'drivers/iommu/iommufd/viommu.c', [
-    'iommu_copy_struct_from_user',
-    'iommu_copy_struct_to_user',
-    'iommufd_viommu_alloc_mmap',
-  ]),
+  // The iommufd core's helpers, reduced to their failure points: macros and an inline wrapper.
+  ...portedFrom(AMDESE_S, 'include/linux/iommu.h', ['iommu_copy_struct_from_user', 'iommu_copy_struct_to_user']),
+  ...portedFrom(AMDESE_S, 'include/linux/iommufd.h', ['iommufd_viommu_alloc_mmap']),
 };
 
 /** struct iommu_viommu_amd: what user space passes in and gets back. */
