@@ -1,9 +1,10 @@
+import { FEATURES } from './page-table.js';
 import { iommu_alloc_pages_node_sz } from '../runtime/linux/iommu-pages.js';
 import { Kernel } from '../runtime/linux/kernel.js';
 import { amd_iommu_boot } from '../runtime/linux/amd/init.js';
 import { build_inv_iommu_pages, iommu_completion_wait, iommu_queue_command } from '../runtime/linux/amd/cmd.js';
 import { GFP_KERNEL } from '../runtime/linux/gfp.js';
-import { IOMMU_READ, IOMMU_WRITE, PtFeature } from '../runtime/pt/defs.js';
+import { IOMMU_READ, IOMMU_WRITE } from '../runtime/pt/defs.js';
 import { PtIommu } from '../runtime/pt/iommu-pt.js';
 import { amdv1, pt_iommu_amdv1_hw_info } from '../runtime/pt/fmt/amdv1.js';
 import { against, measureRate, type BenchResult } from './harness.js';
@@ -64,11 +65,7 @@ export function iommuHwBench(): BenchResult[] {
       hwMaxVaszLg2: 48,
       hwMaxOaszLg2: 52,
       startingLevel: 2,
-      features:
-        PtFeature.DYNAMIC_TOP |
-        PtFeature.AMDV1_ENCRYPT_TABLES |
-        PtFeature.AMDV1_FORCE_COHERENCE |
-        PtFeature.FLUSH_RANGE,
+      features: FEATURES,
       nid: 0,
       driverOps: { changeTop: () => {}, iotlbSync: () => {} },
     },

@@ -9,7 +9,7 @@ import { against, measureRate, type BenchResult } from './harness.js';
 
 const GiB = 1n << 30n;
 /** The AMD driver's features (amd_iommu_domain_alloc_paging_v1) outside NpCache. */
-const FEATURES =
+export const FEATURES =
   PtFeature.DYNAMIC_TOP | PtFeature.AMDV1_ENCRYPT_TABLES | PtFeature.AMDV1_FORCE_COHERENCE | PtFeature.FLUSH_RANGE;
 
 function newTable(): { k: Kernel; pt: PtIommu } {

@@ -270,7 +270,7 @@ export class AmdIommuHw {
   /** A command this part does not implement is as illegal as an unknown opcode. */
   private legal(decoded: DecodeResult): DecodeResult {
     // RESET_VMMIO exists only on vIOMMU-capable parts (EFR bit 55); see runtime/hw/viommu/ASSUMPTIONS.md.
-    if (decoded.ok && decoded.command.op === 'RESET_VMMIO' && !(this.regs.read(R.MMIO_EXT_FEATURES) & (1n << 55n)))
+    if (decoded.ok && decoded.command.op === 'RESET_VMMIO' && !(this.regs.read(R.MMIO_EXT_FEATURES) & R.EFR_VIOMMU))
       return { ok: false, reason: 'RESET_VMMIO without the vIOMMU feature' };
     return decoded;
   }

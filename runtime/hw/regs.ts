@@ -20,6 +20,8 @@ export const CONTROL_EVT_LOG_EN = 1n << 2n;
 export const CONTROL_EVT_INT_EN = 1n << 3n;
 export const CONTROL_COMWAIT_EN = 1n << 4n;
 export const CONTROL_CMDBUF_EN = 1n << 12n;
+/** EFR bit 55: the part implements the vIOMMU (its commands, VF and VF_CNTL BARs). */
+export const EFR_VIOMMU = 1n << 55n;
 /** vIOMMU control bits (amd_iommu_types.h in the vIOMMU tree). */
 export const CONTROL_VCMD_EN = 1n << 52n;
 export const CONTROL_VIOMMU_EN = 1n << 53n;

@@ -1,10 +1,11 @@
+import { AMD_V1_FEATURES as FEATURES } from '../pt/helpers.js';
 import { amdv1, pt_iommu_amdv1_hw_info } from '../../runtime/pt/fmt/amdv1.js';
 import { describe, expect, it } from 'vitest';
 import { build_inv_iommu_pages, iommu_queue_command } from '../../runtime/linux/amd/cmd.js';
 import { GFP_KERNEL } from '../../runtime/linux/gfp.js';
 import { iommu_iotlb_gather_init } from '../../runtime/linux/iommu-gather.js';
 import { iommu_alloc_pages_node_sz, iommu_free_pages } from '../../runtime/linux/iommu-pages.js';
-import { IOMMU_READ, IOMMU_WRITE, PtFeature } from '../../runtime/pt/defs.js';
+import { IOMMU_READ, IOMMU_WRITE } from '../../runtime/pt/defs.js';
 import { PtIommu } from '../../runtime/pt/iommu-pt.js';
 import { virt_to_phys } from '../../runtime/mem/direct-map.js';
 import type { TranslationContext } from '../../runtime/hw/iommu.js';
@@ -22,11 +23,7 @@ function table(k: Kernel): PtIommu {
       hwMaxVaszLg2: 48,
       hwMaxOaszLg2: 52,
       startingLevel: 2,
-      features:
-        PtFeature.DYNAMIC_TOP |
-        PtFeature.AMDV1_ENCRYPT_TABLES |
-        PtFeature.AMDV1_FORCE_COHERENCE |
-        PtFeature.FLUSH_RANGE,
+      features: FEATURES,
       nid: 0,
       driverOps: { changeTop: () => {}, iotlbSync: () => {} },
     },

@@ -7,6 +7,11 @@ import type { DevData, ProtectionDomain } from './domain.js';
 export const VIOMMU_PRIV_REGION_BASE = 0n;
 export const VIOMMU_PRIV_SUBREGION_CNT = 4;
 export const VIOMMU_PRIV_SUBREGION_SIZE = 0x200000n;
+/** viommu.c: each guest's DevID table (1 MiB) and DomID table (512 KiB) in the private space, by gid. */
+export const VIOMMU_DEVID_MAPPING_BASE = 0x10_0000_0000n;
+export const VIOMMU_DEVID_MAPPING_ENTRY_SIZE = 1n << 20n;
+export const VIOMMU_DOMID_MAPPING_BASE = 0x20_0000_0000n;
+export const VIOMMU_DOMID_MAPPING_ENTRY_SIZE = 1n << 19n;
 /** amd_viommu.h: the VF BAR and VF_CNTL BAR windows amd_viommu_init maps. */
 export const VIOMMU_VF_MMIO_MAP_SIZE = 0x1000_0000n;
 export const VIOMMU_VF_CNTL_MMIO_MAP_SIZE = 0x40_0000n;

@@ -7,7 +7,7 @@ import type { AmdDriver } from '../../linux/amd/driver.js';
 import type { ProtectionDomain } from '../../linux/amd/domain.js';
 import { newDriverGlobals } from '../../linux/amd/globals.js';
 import { amd_iommu_boot } from '../../linux/amd/init.js';
-import { CONTROL_GSTBUFFERTRPMODE } from '../../hw/regs.js';
+import { CONTROL_GSTBUFFERTRPMODE, EFR_VIOMMU } from '../../hw/regs.js';
 import { amd_iommu_pdom_id_alloc } from '../../linux/amd/pdom.js';
 import { DRIVER_VARIANTS } from '../../linux/amd/variants/index.js';
 import { newViommu, type AmdIommuViommu } from '../../linux/amd/viommu-guest.js';
@@ -25,12 +25,11 @@ import { amdSelfCheck } from './self-check.js';
 
 const F = portedFrom(HARNESS, 'runtime/vendor/amd/machine.ts', ['alloc_dev_table']);
 
-const FEATURE_VIOMMU = 1n << 55n;
 const DEV_TABLE_SIZE = 0x10000n * 32n;
 
 function extendedFeatures(c: AmdIommuConfig): bigint {
   const hats = c.hats === 'hatdis' ? 3n : BigInt(c.hats - 4);
-  return (hats << 10n) | (c.viommu ? FEATURE_VIOMMU : 0n);
+  return (hats << 10n) | (c.viommu ? EFR_VIOMMU : 0n);
 }
 
 const ENTRY_POINTS = new Map(AMD_ENTRY_POINTS.map((e) => [e.name, e]));

@@ -1,5 +1,11 @@
 import { hex } from '../../base/format.js';
-import { DEVID_MAP_BASE, DEVID_MAP_ENTRY_SIZE, DOMID_MAP_BASE, DOMID_MAP_ENTRY_SIZE } from '../../hw/viommu/vfcntl.js';
+import {
+  DEVID_MAP_BASE,
+  DEVID_MAP_ENTRY_SIZE,
+  DOMID_MAP_BASE,
+  DOMID_MAP_ENTRY_SIZE,
+  GUEST_MISC_CONTROL,
+} from '../../hw/viommu/vfcntl.js';
 import { formatCommand, formatHwEvent } from '../../hw/format.js';
 import type { Command } from '../../hw/commands.js';
 import * as R from '../../hw/regs.js';
@@ -172,8 +178,6 @@ class AmdIommuView implements IommuView {
   }
 
   guestResidue(): readonly string[] {
-    const pdom = this.iommu.viommu_pdom;
-    if (!pdom || pdom instanceof ErrPtr || !pdom.amdv1) return [];
     const live = new Set(this.iommu.gid_ida?.allocated() ?? []);
     const out: string[] = [];
     for (const gid of this.iommu.mmio.vfcntl.guestsWithRegisters()) {
@@ -184,15 +188,18 @@ class AmdIommuView implements IommuView {
           out.push(
             `iommu${this.index}: gid ${gid} is free but its ${queue.name} queue is still enabled (${hex(value)})`,
           );
-        if (offset === 0x10)
+        if (offset === GUEST_MISC_CONTROL)
           out.push(
             `iommu${this.index}: gid ${gid} is free but VF_CNTL still names translate devid ${hex(value >> 16n)}`,
           );
       }
     }
+    const pdom = this.iommu.viommu_pdom;
+    if (!pdom || pdom instanceof ErrPtr || !pdom.amdv1) return out;
+    const leaves = new AmdDomainView(this.k, pdom).leaves();
     for (const table of GUEST_TABLES) {
       const gids = new Set<number>();
-      for (const leaf of new AmdDomainView(this.k, pdom).leaves()) {
+      for (const leaf of leaves) {
         if (leaf.iova < table.base || leaf.iova >= table.base + table.stride * 0x10000n) continue;
         const gid = Number((leaf.iova - table.base) / table.stride);
         if (!live.has(gid)) gids.add(gid);

@@ -1,14 +1,15 @@
 import { AMDESE_S, portedFrom } from '../../ported.js';
-import type { AmdIommu } from '../amd-iommu.js';
+import {
+  VIOMMU_DEVID_MAPPING_BASE as DEVID_BASE,
+  VIOMMU_DEVID_MAPPING_ENTRY_SIZE as DEVID_SIZE,
+  VIOMMU_DOMID_MAPPING_BASE as DOMID_BASE,
+  VIOMMU_DOMID_MAPPING_ENTRY_SIZE as DOMID_SIZE,
+  type AmdIommu,
+} from '../amd-iommu.js';
 import type { AmdIommuViommu } from '../viommu-guest.js';
 import { ViommuSeriesS } from './series-s.js';
 
 const F = portedFrom(AMDESE_S, 'drivers/iommu/amd/viommu.c', ['amd_viommu_uninit_one', 'amd_viommu_init_one']);
-
-const DEVID_BASE = 0x10_0000_0000n;
-const DEVID_SIZE = 1n << 20n;
-const DOMID_BASE = 0x20_0000_0000n;
-const DOMID_SIZE = 1n << 19n;
 
 /**
  * The base tree with the two one-line fixes the fact sheet suggests for the guest tables: uninit_one resets

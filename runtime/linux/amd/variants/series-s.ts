@@ -5,7 +5,14 @@ import { Errno } from '../../errno.js';
 import { GFP_KERNEL, __GFP_ZERO } from '../../gfp.js';
 import { __get_free_pages, free_pages } from '../../page-alloc.js';
 import { AMDESE_S, portedFrom } from '../../ported.js';
-import { FEATURE_VIOMMU, type AmdIommu } from '../amd-iommu.js';
+import {
+  FEATURE_VIOMMU,
+  VIOMMU_DEVID_MAPPING_BASE,
+  VIOMMU_DEVID_MAPPING_ENTRY_SIZE,
+  VIOMMU_DOMID_MAPPING_BASE,
+  VIOMMU_DOMID_MAPPING_ENTRY_SIZE,
+  type AmdIommu,
+} from '../amd-iommu.js';
 import type { AttachedDevData } from '../attach.js';
 import { amd_iommu_alloc_dev_data, amd_iommu_free_dev_data } from '../dev-data.js';
 import {
@@ -46,10 +53,6 @@ const F = {
 };
 
 /** Per-guest tables in the private space (viommu.c VIOMMU_*_MAPPING_*), and the VF_CNTL map ports. */
-const VIOMMU_DEVID_MAPPING_BASE = 0x10_0000_0000n;
-const VIOMMU_DEVID_MAPPING_ENTRY_SIZE = 1n << 20n;
-const VIOMMU_DOMID_MAPPING_BASE = 0x20_0000_0000n;
-const VIOMMU_DOMID_MAPPING_ENTRY_SIZE = 1n << 19n;
 const VIOMMU_MAX_GDEVID = 0xffff;
 const VIOMMU_MAX_GDOMID = 0xffff;
 const VIOMMU_VFCTRL_MMIO_ENTRY_SIZE = 64;
