@@ -1289,6 +1289,9 @@ export interface Expect {
    * Mapped ranges per domain ID; adjacent leaves of one mapping shown as one range. A domain named must exist at the end; `absent` states that it does not.
    */
   mappings?: {
+    /**
+     * Expected a list of ranges, or `absent` for a domain that must not exist.
+     */
     [k: string]: 'absent' | (Range | string)[];
   };
   /**
@@ -1419,6 +1422,9 @@ export interface Expect1 {
    * Mapped ranges per domain ID; adjacent leaves of one mapping shown as one range. A domain named must exist at the end; `absent` states that it does not.
    */
   mappings?: {
+    /**
+     * Expected a list of ranges, or `absent` for a domain that must not exist.
+     */
     [k: string]: 'absent' | (Range | string)[];
   };
   /**
@@ -1566,6 +1572,9 @@ export interface Expect2 {
    * Mapped ranges per domain ID; adjacent leaves of one mapping shown as one range. A domain named must exist at the end; `absent` states that it does not.
    */
   mappings?: {
+    /**
+     * Expected a list of ranges, or `absent` for a domain that must not exist.
+     */
     [k: string]: 'absent' | (Range | string)[];
   };
   /**
