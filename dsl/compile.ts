@@ -3,10 +3,13 @@ import type { InjectionPlan, Schedule } from '../runtime/fault/inject.js';
 import { Errno, isErrnoName } from '../runtime/linux/errno.js';
 import {
   EXPECT_KEYS,
+  type AllocMatcher,
+  type CommandMatcher,
   type ExpectKey,
   type ExpectationOf,
   type LogMatcher,
   type MemtypeExpectation,
+  type PteExpectation,
   type RangeExpectation,
   type TextMatcher,
   type SweepRowExpectation,
@@ -20,6 +23,7 @@ import type {
   SourceRef,
   StepAction,
   StepExpect,
+  ValueExpr,
 } from '../runtime/plan/plan.js';
 import type { AmdConfig, AmdIommuConfig } from '../runtime/vendor/amd/config.js';
 import { PROT } from '../runtime/vendor/amd/entry-points.js';
@@ -29,8 +33,19 @@ import { expectedOneOf, type SpecError } from './errors.js';
 import type { LoadedSpec } from './load.js';
 import { ALL_SITE_NAMES, unknownSiteSegment } from './sites.js';
 import type { PathSegment } from './source.js';
-import type { Address, AddressOrAlloc as SpecAddressOrAlloc, Expect, Fault, LogLine, Spec } from './spec.generated.js';
+import type {
+  Address,
+  AddressOrAlloc as SpecAddressOrAlloc,
+  AllocMatcher as SpecAllocMatcher,
+  CommandMatcher as SpecCommandMatcher,
+  Expect,
+  Fault,
+  LogLine,
+  Spec,
+  Value as SpecValue,
+} from './spec.generated.js';
 import { parseAddress } from './units.js';
+import { ExpressionError, isExpressionString, parseExpression } from './value.js';
 
 /** Firmware-assigned BARs: each IOMMU its own, so two IOMMUs never reserve the same range. */
 const DEFAULT_PCI = {
@@ -94,6 +109,47 @@ class Compiler {
       };
     }
     return this.address(value, path);
+  }
+
+  /** A value expectation: a literal, an allocation, or an expression over symbols (dsl/value.ts). */
+  value(v: SpecValue, path: readonly PathSegment[]): ValueExpr {
+    if (typeof v === 'string' && isExpressionString(v)) {
+      try {
+        return parseExpression(v, {
+          at: this.ref(path),
+          unknownSite: (glob) => {
+            const bad = unknownSiteSegment(glob);
+            return bad
+              ? {
+                  title: `no failure point or function is named \`${bad}\``,
+                  fixme: expectedOneOf(bad.replace(/\[\d+\]$/, ''), ALL_SITE_NAMES()),
+                }
+              : undefined;
+          },
+        });
+      } catch (e) {
+        if (!(e instanceof ExpressionError)) throw e;
+        this.error(
+          path,
+          `cannot read the expression at character ${e.offset + 1}: ${e.message}`,
+          e.fixme ?? 'e.g. "0x6000000000000401 | table(2, L1, 0x0)" or "0x7000000000000001 | alloc(**/site[0]/**)"',
+        );
+        return 0n;
+      }
+    }
+    if (typeof v !== 'object') return this.address(v, path);
+    if ('alloc' in v) return this.addressOrAlloc(v, path);
+    if ('table' in v)
+      return {
+        kind: 'table',
+        domain: v.table.domain,
+        level: v.table.level,
+        iova: v.table.iova === undefined ? 0n : this.address(v.table.iova, [...path, 'table', 'iova']),
+        at: this.ref(path),
+      };
+    if ('va' in v) return { kind: 'va', of: this.value(v.va, [...path, 'va']) };
+    const [kind, terms] = 'or' in v ? (['or', v.or] as const) : (['add', v.add] as const);
+    return { kind, terms: terms.map((t, i) => this.value(t, [...path, kind, i])) };
   }
 
   site(pattern: string, path: readonly PathSegment[]): void {
@@ -419,7 +475,7 @@ class Compiler {
           const e = s.expect;
           expect = {
             kind: 'access',
-            ...(e.pa === undefined ? {} : { pa: this.addressOrAlloc(e.pa, [...ep, 'pa']) }),
+            ...(e.pa === undefined ? {} : { pa: this.value(e.pa, [...ep, 'pa']) }),
             ...(e.fault === undefined ? {} : { fault: e.fault }),
             ...(e.from_iotlb === undefined ? {} : { fromIotlb: e.from_iotlb }),
             ...(e.stale === undefined ? {} : { stale: e.stale }),
@@ -503,12 +559,34 @@ const oopsText = (
   v === undefined ? undefined : typeof v === 'string' ? v : { match: c.regex(v.match, [...path, 'match']) };
 
 const lineCompiler =
-  <K extends 'leaks' | 'freed' | 'events' | 'faults_fired' | 'invariants'>(key: K): ExpectCompiler<K> =>
+  <K extends 'events' | 'faults_fired' | 'invariants'>(key: K): ExpectCompiler<K> =>
   (lines, c, path) =>
     ({ key, lines, at: c.ref(path) }) as unknown as ExpectationOf<K>;
 
+const allocCompiler =
+  <K extends 'leaks' | 'freed'>(key: K): ExpectCompiler<K> =>
+  (items, c, path) =>
+    ({
+      key,
+      allocs: items.map((m: SpecAllocMatcher, i): AllocMatcher => {
+        if (typeof m === 'string') return { site: m, glob: false, count: 1 };
+        c.site(m.site, [...path, i, 'site']);
+        return { site: m.site, glob: true, ...(m.order === undefined ? {} : { order: m.order }), count: m.count ?? 1 };
+      }),
+      at: c.ref(path),
+    }) as unknown as ExpectationOf<K>;
+
+const commandMatchers = (items: SpecCommandMatcher[], c: Compiler, path: readonly PathSegment[]): CommandMatcher[] =>
+  items.map((m, i) =>
+    typeof m === 'string'
+      ? { text: m }
+      : 'match' in m
+        ? { match: c.regex(m.match, [...path, i, 'match']) }
+        : { data: m.data.map((w, j) => c.value(w, [...path, i, 'data', j])) },
+  );
+
 const perIommuCompiler =
-  <K extends 'commands' | 'iotlb' | 'flushed' | 'not_flushed'>(key: K): ExpectCompiler<K> =>
+  <K extends 'iotlb' | 'flushed' | 'not_flushed'>(key: K): ExpectCompiler<K> =>
   (value, c, path) =>
     ({
       key,
@@ -557,7 +635,7 @@ const EXPECT_COMPILERS: { readonly [K in ExpectKey]: ExpectCompiler<K> } = {
               return {
                 iova: parseAddress(r.iova) ?? 0n,
                 size: parseAddress(r.size) ?? 0n,
-                ...(r.pa === undefined ? {} : { pa: c.addressOrAlloc(r.pa, [...p, 'pa']) }),
+                ...(r.pa === undefined ? {} : { pa: c.value(r.pa, [...p, 'pa']) }),
                 ...(r.page_size === undefined ? {} : { page: parseAddress(r.page_size) ?? 0n }),
                 ...(r.perm === undefined ? {} : { perm: r.perm }),
               };
@@ -568,31 +646,104 @@ const EXPECT_COMPILERS: { readonly [K in ExpectKey]: ExpectCompiler<K> } = {
   }),
   memtypes: (ranges, c, path) => ({
     key: 'memtypes',
-    ranges: ranges.map((m, i) =>
-      typeof m === 'string'
-        ? parseMemtypeLine(m)
-        : { pa: c.addressOrAlloc(m.pa, [...path, i, 'pa']), size: parseAddress(m.size) ?? 0n, type: m.type },
-    ),
+    ranges: ranges.map((m, i): MemtypeExpectation => {
+      if (typeof m === 'string') return parseMemtypeLine(m);
+      if ('alloc' in m) {
+        c.site(m.alloc, [...path, i, 'alloc']);
+        return { alloc: m.alloc, count: m.count ?? 1, type: m.type, at: c.ref([...path, i]) };
+      }
+      return { pa: c.value(m.pa, [...path, i, 'pa']), size: parseAddress(m.size) ?? 0n, type: m.type };
+    }),
     at: c.ref(path),
   }),
-  commands: perIommuCompiler('commands'),
+  commands: (value, c, path) => ({
+    key: 'commands',
+    perIommu: Object.entries(value).map(([k, v]) => {
+      const p = [...path, k];
+      if (Array.isArray(v)) return { key: k, executed: commandMatchers(v, c, p), at: c.ref(p) };
+      const r = v.ring;
+      return {
+        key: k,
+        ...(v.executed ? { executed: commandMatchers(v.executed, c, [...p, 'executed']) } : {}),
+        ...(v.queued ? { queued: commandMatchers(v.queued, c, [...p, 'queued']) } : {}),
+        ...(r
+          ? {
+              ring: {
+                ...(r.head === undefined ? {} : { head: c.address(r.head, [...p, 'ring', 'head']) }),
+                ...(r.tail === undefined ? {} : { tail: c.address(r.tail, [...p, 'ring', 'tail']) }),
+                ...(r.pending === undefined ? {} : { pending: r.pending }),
+              },
+            }
+          : {}),
+        at: c.ref(p),
+      };
+    }),
+    at: c.ref(path),
+  }),
   flushed: perIommuCompiler('flushed'),
   not_flushed: perIommuCompiler('not_flushed'),
   iotlb: perIommuCompiler('iotlb'),
-  leaks: lineCompiler('leaks'),
-  freed: lineCompiler('freed'),
+  leaks: allocCompiler('leaks'),
+  freed: allocCompiler('freed'),
   events: lineCompiler('events'),
   faults_fired: lineCompiler('faults_fired'),
   invariants: lineCompiler('invariants'),
   domain_ids: (ids, c, path) => ({ key: 'domain_ids', ids, at: c.ref(path) }),
   ptes: (ptes, c, path) => ({
     key: 'ptes',
-    ptes: ptes.map((p, i) => ({
-      domain: p.domain,
-      iova: parseAddress(p.iova) ?? 0n,
-      value: parseAddress(p.value) ?? 0n,
-      at: c.ref([...path, i]),
-    })),
+    ptes: ptes.map((p, i): PteExpectation => {
+      const pp = [...path, i];
+      const base = { domain: p.domain, at: c.ref(pp) };
+      if (p.table) {
+        for (const k of ['value', 'level', 'index', 'iova'] as const)
+          if (p[k] !== undefined)
+            c.error(
+              [...pp, k],
+              `\`${k}\` does not go with \`table\``,
+              'state the table by `table: {level, iova}` and its entries by `nonzero`',
+              true,
+            );
+        const nonzero = Object.entries(p.nonzero ?? {}).map(([index, v]) => {
+          if (Number(index) > 511)
+            c.error(
+              [...pp, 'nonzero', index],
+              `a table has 512 entries, not ${Number(index) + 1}`,
+              'expected an index 0..511',
+              true,
+            );
+          return { index: Number(index), value: c.value(v, [...pp, 'nonzero', index]) };
+        });
+        return {
+          ...base,
+          form: 'table',
+          level: p.table.level,
+          iova: p.table.iova === undefined ? 0n : c.address(p.table.iova, [...pp, 'table', 'iova']),
+          nonzero,
+        };
+      }
+      if (p.nonzero !== undefined)
+        c.error([...pp, 'nonzero'], '`nonzero` needs `table`', 'add `table: {level, iova}`', true);
+      if (p.value === undefined)
+        c.error(
+          pp,
+          'a PTE expectation needs `value`',
+          'add `value:` (or state a whole table with `table:` and `nonzero:`)',
+        );
+      const value = p.value === undefined ? 0n : c.value(p.value, [...pp, 'value']);
+      const iova = p.iova === undefined ? 0n : c.address(p.iova, [...pp, 'iova']);
+      if (p.index !== undefined) {
+        if (p.level === undefined)
+          c.error([...pp, 'index'], '`index` needs `level`', 'add `level:` (0 is the table of 4 KiB entries)', true);
+        return { ...base, form: 'index', iova, level: p.level ?? 0, index: p.index, value };
+      }
+      if (p.iova === undefined)
+        c.error(
+          pp,
+          'a PTE expectation needs `iova` (or `level` and `index`)',
+          'add `iova:`, the IOVA whose walk reads the entry',
+        );
+      return { ...base, form: 'walk', iova, ...(p.level === undefined ? {} : { level: p.level }), value };
+    }),
     at: c.ref(path),
   }),
   dtes: (dtes, c, path) => ({
@@ -600,7 +751,7 @@ const EXPECT_COMPILERS: { readonly [K in ExpectKey]: ExpectCompiler<K> } = {
     dtes: dtes.map((d, i) => ({
       iommu: d.iommu ?? 0,
       devid: d.devid,
-      data: d.data.map((v) => parseAddress(v) ?? 0n),
+      data: d.data.map((v, j) => c.value(v, [...path, i, 'data', j])),
       at: c.ref([...path, i]),
     })),
     at: c.ref(path),

@@ -111,7 +111,7 @@ export type Step = CallArgs & {
   expect?:
     | Ret
     | {
-        pa?: AddressOrAlloc;
+        pa?: Value;
         fault?:
           | 'not_present'
           | 'permission'
@@ -171,7 +171,7 @@ export type Step = CallArgs & {
     expect?:
       | Ret
       | {
-          pa?: AddressOrAlloc;
+          pa?: Value;
           fault?:
             | 'not_present'
             | 'permission'
@@ -231,7 +231,7 @@ export type Step = CallArgs & {
     expect?:
       | Ret
       | {
-          pa?: AddressOrAlloc;
+          pa?: Value;
           fault?:
             | 'not_present'
             | 'permission'
@@ -291,7 +291,7 @@ export type Step = CallArgs & {
     expect?:
       | Ret
       | {
-          pa?: AddressOrAlloc;
+          pa?: Value;
           fault?:
             | 'not_present'
             | 'permission'
@@ -361,6 +361,34 @@ export type CallArgs = {
  */
 export type Ret = number | string;
 /**
+ * A 64-bit value stated as a literal or an expression over symbols resolved after the run, so a spec never needs an address the allocator picked: an address, `{alloc: glob, nth}`, `{table: {domain, level, iova}}` (the physical address of the level-`level` table the walk of `iova` reads; generic_pt levels, 0 = the table of 4 KiB entries), `{or: [...]}`, `{add: [...]}`, `{va: value}` (the direct-map kernel address), or the compact string form `"0x6000000000000401 | table(2, L1, 0x0)"` with `|`, `+`, parentheses, table(domain, Lk, iova), alloc(glob[, nth]), domain(id) (the domain object's kernel address) and va(expr).
+ */
+export type Value =
+  | AddressOrAlloc
+  | string
+  | {
+      table: {
+        domain: number;
+        level: number;
+        iova?: Address;
+      };
+    }
+  | {
+      /**
+       * @minItems 1
+       */
+      or: [Value, ...Value[]];
+    }
+  | {
+      /**
+       * @minItems 1
+       */
+      add: [Value, ...Value[]];
+    }
+  | {
+      va: Value;
+    };
+/**
  * An address, or the address of an allocation named by its site and ordinal (so specs survive unrelated allocations moving memory).
  */
 export type AddressOrAlloc =
@@ -384,6 +412,45 @@ export type LogLine =
   | {
       level?: 'emerg' | 'alert' | 'crit' | 'err' | 'warn' | 'notice' | 'info' | 'debug';
       match: string;
+    };
+/**
+ * A command: its decoded line exactly, `{match: regex}` over the decoded line, or `{data: [w0, w1, w2, w3]}`, its four raw 32-bit words.
+ */
+export type CommandMatcher =
+  | string
+  | {
+      /**
+       * A regular expression the decoded line must match.
+       */
+      match: string;
+    }
+  | {
+      /**
+       * The four raw 32-bit words, as in the ring.
+       *
+       * @minItems 4
+       * @maxItems 4
+       */
+      data: [Value, Value, Value, Value];
+    };
+/**
+ * An allocation: its call-path site exactly, or `{site: glob, order, count}`.
+ */
+export type AllocMatcher =
+  | string
+  | {
+      /**
+       * A glob over call-path sites.
+       */
+      site: string;
+      /**
+       * The allocation's page order (bytes = 4 KiB << order).
+       */
+      order?: number;
+      /**
+       * How many allocations it matches; default 1.
+       */
+      count?: number;
     };
 export type Step1 =
   | {
@@ -1295,21 +1362,42 @@ export interface Expect {
     [k: string]: 'absent' | (Range | string)[];
   };
   /**
-   * Every page range that is not WB at the end.
+   * Every page that is not WB at the end: ranges `{pa, size, type}` (or their one-line form), compared as the end state merges them; or, with any `{alloc: glob, count, type}` item, the set of such pages, so separate allocations need not be merged.
    */
   memtypes?: (
     | {
-        pa: AddressOrAlloc;
+        pa: Value;
         size: Address;
+        type: 'WC' | 'UC_MINUS' | 'UC' | 'WT' | 'WP';
+      }
+    | {
+        /**
+         * A glob over allocation sites: every page of each matching allocation has `type`.
+         */
+        alloc: string;
+        /**
+         * How many allocations the glob matches; default 1.
+         */
+        count?: number;
         type: 'WC' | 'UC_MINUS' | 'UC' | 'WT' | 'WP';
       }
     | string
   )[];
   /**
-   * Commands each IOMMU executed, decoded, keyed by IOMMU index.
+   * Commands each IOMMU executed, keyed by IOMMU index: a list (executed, in order), or `{executed, queued, ring}`: `queued` lists commands written to the ring but not executed (head to tail), `ring` the head and tail byte offsets and the count of pending commands. Each command is its decoded line, `{match: regex}` over the decoded line, or `{data: [w0, w1, w2, w3]}` raw words.
    */
   commands?: {
-    [k: string]: string[];
+    [k: string]:
+      | CommandMatcher[]
+      | {
+          executed?: CommandMatcher[];
+          queued?: CommandMatcher[];
+          ring?: {
+            head?: Address;
+            tail?: Address;
+            pending?: number;
+          };
+        };
   };
   /**
    * Host invalidations each IOMMU executed that a later executed completion wait covered, merged per domain ("domain=2 [0x0, +0x800000)", "[all]"), then the device-table entries ("devid=0x10"), keyed by IOMMU index.
@@ -1327,13 +1415,13 @@ export interface Expect {
     [k: string]: string[];
   };
   /**
-   * Sites of allocations made by the steps and still live at the end.
+   * Allocations made by the steps and still live at the end: each an exact site, or `{site: glob, order, count}`; every live allocation must be matched, in any order.
    */
-  leaks?: string[];
+  leaks?: AllocMatcher[];
   /**
-   * Sites of allocations freed during the steps, in free order.
+   * Allocations freed during the steps: exact sites in free order, or `{site: glob, order, count}` (then in any order); every freed allocation must be matched.
    */
-  freed?: string[];
+  freed?: AllocMatcher[];
   /**
    * Kernel and hardware events: WARN, bad frees, pages freed while not WB, IO page faults, stale IOTLB hits.
    */
@@ -1350,10 +1438,22 @@ export interface Expect {
    * Domain IDs allocated at the end.
    */
   domain_ids?: number[];
+  /**
+   * Raw page-table entries: the entry the walk of `iova` ends on; with `level`, the entry that walk reads at that level; with `level` and `index`, that entry of the level's table on the walk of `iova` (default 0); or with `table: {level, iova}`, a whole table whose entries are 0 but those listed in `nonzero` (by index). Levels are generic_pt levels: 0 is the table of 4 KiB entries (AMD level 1).
+   */
   ptes?: {
     domain: number;
-    iova: Address;
-    value: Address;
+    iova?: Address;
+    level?: number;
+    index?: number;
+    value?: Value;
+    table?: {
+      level: number;
+      iova?: Address;
+    };
+    nonzero?: {
+      [k: string]: Value;
+    };
   }[];
   dtes?: {
     iommu?: number;
@@ -1362,13 +1462,13 @@ export interface Expect {
      * @minItems 2
      * @maxItems 4
      */
-    data: [Address, Address] | [Address, Address, Address] | [Address, Address, Address, Address];
+    data: [Value, Value] | [Value, Value, Value] | [Value, Value, Value, Value];
   }[];
 }
 export interface Range {
   iova: Address;
   size: Address;
-  pa?: AddressOrAlloc;
+  pa?: Value;
   page_size?: Address;
   perm?: 'r' | 'w' | 'rw';
 }
@@ -1428,21 +1528,42 @@ export interface Expect1 {
     [k: string]: 'absent' | (Range | string)[];
   };
   /**
-   * Every page range that is not WB at the end.
+   * Every page that is not WB at the end: ranges `{pa, size, type}` (or their one-line form), compared as the end state merges them; or, with any `{alloc: glob, count, type}` item, the set of such pages, so separate allocations need not be merged.
    */
   memtypes?: (
     | {
-        pa: AddressOrAlloc;
+        pa: Value;
         size: Address;
+        type: 'WC' | 'UC_MINUS' | 'UC' | 'WT' | 'WP';
+      }
+    | {
+        /**
+         * A glob over allocation sites: every page of each matching allocation has `type`.
+         */
+        alloc: string;
+        /**
+         * How many allocations the glob matches; default 1.
+         */
+        count?: number;
         type: 'WC' | 'UC_MINUS' | 'UC' | 'WT' | 'WP';
       }
     | string
   )[];
   /**
-   * Commands each IOMMU executed, decoded, keyed by IOMMU index.
+   * Commands each IOMMU executed, keyed by IOMMU index: a list (executed, in order), or `{executed, queued, ring}`: `queued` lists commands written to the ring but not executed (head to tail), `ring` the head and tail byte offsets and the count of pending commands. Each command is its decoded line, `{match: regex}` over the decoded line, or `{data: [w0, w1, w2, w3]}` raw words.
    */
   commands?: {
-    [k: string]: string[];
+    [k: string]:
+      | CommandMatcher[]
+      | {
+          executed?: CommandMatcher[];
+          queued?: CommandMatcher[];
+          ring?: {
+            head?: Address;
+            tail?: Address;
+            pending?: number;
+          };
+        };
   };
   /**
    * Host invalidations each IOMMU executed that a later executed completion wait covered, merged per domain ("domain=2 [0x0, +0x800000)", "[all]"), then the device-table entries ("devid=0x10"), keyed by IOMMU index.
@@ -1460,13 +1581,13 @@ export interface Expect1 {
     [k: string]: string[];
   };
   /**
-   * Sites of allocations made by the steps and still live at the end.
+   * Allocations made by the steps and still live at the end: each an exact site, or `{site: glob, order, count}`; every live allocation must be matched, in any order.
    */
-  leaks?: string[];
+  leaks?: AllocMatcher[];
   /**
-   * Sites of allocations freed during the steps, in free order.
+   * Allocations freed during the steps: exact sites in free order, or `{site: glob, order, count}` (then in any order); every freed allocation must be matched.
    */
-  freed?: string[];
+  freed?: AllocMatcher[];
   /**
    * Kernel and hardware events: WARN, bad frees, pages freed while not WB, IO page faults, stale IOTLB hits.
    */
@@ -1483,10 +1604,22 @@ export interface Expect1 {
    * Domain IDs allocated at the end.
    */
   domain_ids?: number[];
+  /**
+   * Raw page-table entries: the entry the walk of `iova` ends on; with `level`, the entry that walk reads at that level; with `level` and `index`, that entry of the level's table on the walk of `iova` (default 0); or with `table: {level, iova}`, a whole table whose entries are 0 but those listed in `nonzero` (by index). Levels are generic_pt levels: 0 is the table of 4 KiB entries (AMD level 1).
+   */
   ptes?: {
     domain: number;
-    iova: Address;
-    value: Address;
+    iova?: Address;
+    level?: number;
+    index?: number;
+    value?: Value;
+    table?: {
+      level: number;
+      iova?: Address;
+    };
+    nonzero?: {
+      [k: string]: Value;
+    };
   }[];
   dtes?: {
     iommu?: number;
@@ -1495,7 +1628,7 @@ export interface Expect1 {
      * @minItems 2
      * @maxItems 4
      */
-    data: [Address, Address] | [Address, Address, Address] | [Address, Address, Address, Address];
+    data: [Value, Value] | [Value, Value, Value] | [Value, Value, Value, Value];
   }[];
 }
 export interface Case {
@@ -1578,21 +1711,42 @@ export interface Expect2 {
     [k: string]: 'absent' | (Range | string)[];
   };
   /**
-   * Every page range that is not WB at the end.
+   * Every page that is not WB at the end: ranges `{pa, size, type}` (or their one-line form), compared as the end state merges them; or, with any `{alloc: glob, count, type}` item, the set of such pages, so separate allocations need not be merged.
    */
   memtypes?: (
     | {
-        pa: AddressOrAlloc;
+        pa: Value;
         size: Address;
+        type: 'WC' | 'UC_MINUS' | 'UC' | 'WT' | 'WP';
+      }
+    | {
+        /**
+         * A glob over allocation sites: every page of each matching allocation has `type`.
+         */
+        alloc: string;
+        /**
+         * How many allocations the glob matches; default 1.
+         */
+        count?: number;
         type: 'WC' | 'UC_MINUS' | 'UC' | 'WT' | 'WP';
       }
     | string
   )[];
   /**
-   * Commands each IOMMU executed, decoded, keyed by IOMMU index.
+   * Commands each IOMMU executed, keyed by IOMMU index: a list (executed, in order), or `{executed, queued, ring}`: `queued` lists commands written to the ring but not executed (head to tail), `ring` the head and tail byte offsets and the count of pending commands. Each command is its decoded line, `{match: regex}` over the decoded line, or `{data: [w0, w1, w2, w3]}` raw words.
    */
   commands?: {
-    [k: string]: string[];
+    [k: string]:
+      | CommandMatcher[]
+      | {
+          executed?: CommandMatcher[];
+          queued?: CommandMatcher[];
+          ring?: {
+            head?: Address;
+            tail?: Address;
+            pending?: number;
+          };
+        };
   };
   /**
    * Host invalidations each IOMMU executed that a later executed completion wait covered, merged per domain ("domain=2 [0x0, +0x800000)", "[all]"), then the device-table entries ("devid=0x10"), keyed by IOMMU index.
@@ -1610,13 +1764,13 @@ export interface Expect2 {
     [k: string]: string[];
   };
   /**
-   * Sites of allocations made by the steps and still live at the end.
+   * Allocations made by the steps and still live at the end: each an exact site, or `{site: glob, order, count}`; every live allocation must be matched, in any order.
    */
-  leaks?: string[];
+  leaks?: AllocMatcher[];
   /**
-   * Sites of allocations freed during the steps, in free order.
+   * Allocations freed during the steps: exact sites in free order, or `{site: glob, order, count}` (then in any order); every freed allocation must be matched.
    */
-  freed?: string[];
+  freed?: AllocMatcher[];
   /**
    * Kernel and hardware events: WARN, bad frees, pages freed while not WB, IO page faults, stale IOTLB hits.
    */
@@ -1633,10 +1787,22 @@ export interface Expect2 {
    * Domain IDs allocated at the end.
    */
   domain_ids?: number[];
+  /**
+   * Raw page-table entries: the entry the walk of `iova` ends on; with `level`, the entry that walk reads at that level; with `level` and `index`, that entry of the level's table on the walk of `iova` (default 0); or with `table: {level, iova}`, a whole table whose entries are 0 but those listed in `nonzero` (by index). Levels are generic_pt levels: 0 is the table of 4 KiB entries (AMD level 1).
+   */
   ptes?: {
     domain: number;
-    iova: Address;
-    value: Address;
+    iova?: Address;
+    level?: number;
+    index?: number;
+    value?: Value;
+    table?: {
+      level: number;
+      iova?: Address;
+    };
+    nonzero?: {
+      [k: string]: Value;
+    };
   }[];
   dtes?: {
     iommu?: number;
@@ -1645,7 +1811,7 @@ export interface Expect2 {
      * @minItems 2
      * @maxItems 4
      */
-    data: [Address, Address] | [Address, Address, Address] | [Address, Address, Address, Address];
+    data: [Value, Value] | [Value, Value, Value] | [Value, Value, Value, Value];
   }[];
 }
 /**

@@ -1,11 +1,22 @@
 import { formatMapping, formatMemtype, hex } from '../base/format.js';
 import { formatReturn } from '../linux/errno.js';
 import type { CapturedState } from '../exec/capture.js';
-import { resolveAlloc, type RunResult } from '../exec/executor.js';
+import type { RunResult } from '../exec/executor.js';
+import { siteMatcher } from '../fault/inject.js';
+import type { Allocation } from '../mem/ledger.js';
+import { cacheModeName } from '../mem/memtype.js';
 import { checkInvariants } from './invariants.js';
-import type { ExpectKey, ExpectationOf, LogMatcher, TextMatcher } from '../plan/expect.js';
-import { isAllocRef, type AddressOrAlloc, type Plan, type PlanStep, type SourceRef } from '../plan/plan.js';
+import type {
+  AllocMatcher,
+  CommandMatcher,
+  ExpectKey,
+  ExpectationOf,
+  LogMatcher,
+  TextMatcher,
+} from '../plan/expect.js';
+import type { Plan, PlanStep, SourceRef, ValueExpr } from '../plan/plan.js';
 import type { Mismatch } from './mismatch.js';
+import { resolveValue, showValue } from './value.js';
 
 /** What a checker can see and how it reports: the captured state, the run, and one way to record a miss. */
 export class DiffContext {
@@ -26,14 +37,88 @@ export class DiffContext {
       this.push(at, title, expected, actual);
   }
 
-  /** A spec address, or an allocation's; a reference to nothing is reported and yields undefined. */
-  addr(v: AddressOrAlloc): bigint | undefined {
-    if (!isAllocRef(v)) return v;
-    const pa = resolveAlloc(this.run.machine.k, v);
-    if (pa === undefined)
-      this.push(v.at, `no allocation #${v.nth} at \`${v.alloc}\``, [v.alloc], this.state.allocations());
-    return pa;
+  /** A stated value resolved on this machine; a symbol naming nothing is reported and yields undefined. */
+  value(v: ValueExpr, at: SourceRef): bigint | undefined {
+    const r = resolveValue(v, this.run);
+    if ('value' in r) return r.value;
+    this.push(at, `${showValue(v)} names nothing: ${r.unresolved}`, [showValue(v)], this.state.allocations());
+    return undefined;
   }
+
+  /** A stated value for a message: its resolved hex, or the expression when it names nothing. */
+  shown(v: ValueExpr): string {
+    const r = resolveValue(v, this.run);
+    return 'value' in r ? hex(r.value) : `${showValue(v)} (${r.unresolved})`;
+  }
+}
+
+/** Matches allocations against `{site, order, count}` items: each takes `count` of those still unmatched. */
+function allocations(
+  cx: DiffContext,
+  at: SourceRef,
+  title: string,
+  expected: readonly AllocMatcher[],
+  actual: readonly Allocation[],
+): void {
+  // Exact sites only: the list in order, as before globs and counts existed.
+  if (expected.every((m) => !m.glob)) {
+    cx.list(
+      at,
+      title,
+      expected.map((m) => m.site),
+      actual.map((a) => a.site),
+    );
+    return;
+  }
+  const pageOrder = (a: Allocation): number | undefined => (a.family === 'kmalloc' ? undefined : a.order);
+  const show = (a: Allocation): string => `${a.site}${pageOrder(a) === undefined ? '' : ` order=${pageOrder(a)}`}`;
+  const left = [...actual];
+  let ok = true;
+  for (const m of expected) {
+    const match = m.glob ? siteMatcher(m.site) : (site: string) => site === m.site;
+    for (let n = 0; n < m.count; n++) {
+      const i = left.findIndex((a) => match(a.site) && (m.order === undefined || pageOrder(a) === m.order));
+      if (i < 0) ok = false;
+      else left.splice(i, 1);
+    }
+  }
+  if (!ok || left.length)
+    cx.push(
+      at,
+      title,
+      expected.map(
+        (m) => `${m.site}${m.order === undefined ? '' : ` order=${m.order}`}${m.glob ? ` ×${m.count}` : ''}`,
+      ),
+      actual.map(show),
+    );
+}
+
+/** The commands of one list: decoded lines exactly, regular expressions over them, or raw words. */
+function commandList(
+  cx: DiffContext,
+  at: SourceRef,
+  title: string,
+  expected: readonly CommandMatcher[],
+  actual: readonly { readonly line: string; readonly words: readonly number[] }[],
+): void {
+  const data = (w: readonly string[]): string => `data: [${w.join(', ')}]`;
+  const shownActual = actual.map((c, i) =>
+    'data' in (expected[i] ?? {}) ? data(c.words.map((x) => hex(BigInt(x)))) : c.line,
+  );
+  const shownExpected = expected.map((m) =>
+    'text' in m ? m.text : 'match' in m ? `/${m.match}/` : data(m.data.map((w) => cx.shown(w))),
+  );
+  const holds = (m: CommandMatcher, c: (typeof actual)[number]): boolean =>
+    'text' in m
+      ? m.text === c.line
+      : 'match' in m
+        ? new RegExp(m.match).test(c.line)
+        : m.data.every((w, j) => {
+            const r = resolveValue(w, cx.run);
+            return 'value' in r && r.value === BigInt(c.words[j]!);
+          });
+  if (expected.length !== actual.length || expected.some((m, i) => !holds(m, actual[i]!)))
+    cx.push(at, title, shownExpected, shownActual);
 }
 
 function logLines(
@@ -126,7 +211,7 @@ export const EXPECTATIONS: {
             );
           continue;
         }
-        const want = d.ranges.map((r) => ({ ...r, pa: r.pa === undefined ? undefined : cx.addr(r.pa) }));
+        const want = d.ranges.map((r) => ({ ...r, pa: r.pa === undefined ? undefined : cx.value(r.pa, d.at) }));
         // Fields a spec leaves out are not compared: fill them from the actual range at the same position.
         const actual = cx.state.mappings()[d.domain] ?? [];
         const shown = want.map((w, i) => {
@@ -144,17 +229,87 @@ export const EXPECTATIONS: {
     },
   },
   memtypes: {
-    doc: 'every page range that is not WB at the end',
+    doc:
+      'every page range that is not WB at the end, as merged ranges; with `{alloc, count, type}` items, the set of ' +
+      'such pages (separate allocations need not merge)',
     check: (e, cx) => {
-      const want = e.ranges.map((m) => formatMemtype(cx.addr(m.pa) ?? 0n, m.size, m.type));
-      cx.list(e.at, 'memory types differ (pages that are not WB)', want, cx.state.memtypes());
+      const byAlloc = e.ranges.some((m) => 'alloc' in m);
+      if (!byAlloc) {
+        const want = e.ranges.map((m) => ('pa' in m ? formatMemtype(cx.value(m.pa, e.at) ?? 0n, m.size, m.type) : ''));
+        cx.list(e.at, 'memory types differ (pages that are not WB)', want, cx.state.memtypes());
+        return;
+      }
+      // Page by page: every stated page has its type, and no page that is not WB goes unstated.
+      const actual = new Map(cx.run.machine.k.memtypes.nonWb());
+      const stated = new Map<number, string>();
+      const wrong: string[] = [];
+      for (const m of e.ranges) {
+        const blocks: { pa: bigint; bytes: bigint; name: string }[] = [];
+        if ('alloc' in m) {
+          const match = siteMatcher(m.alloc);
+          const hits = cx.run.machine.k.ledger.history.filter((a) => match(a.site));
+          if (hits.length !== m.count)
+            wrong.push(`${m.alloc}: ${hits.length} allocations match, the spec says ${m.count}`);
+          for (const a of hits) blocks.push({ pa: a.pa, bytes: a.bytes, name: `${a.site} #${a.ordinal}` });
+        } else {
+          const pa = cx.value(m.pa, e.at);
+          if (pa !== undefined) blocks.push({ pa, bytes: m.size, name: formatMemtype(pa, m.size, m.type) });
+        }
+        for (const b of blocks) {
+          let bad = 0;
+          for (let pfn = Number(b.pa >> 12n); pfn < Number((b.pa + b.bytes + 0xfffn) >> 12n); pfn++) {
+            stated.set(pfn, m.type);
+            const got = actual.get(pfn);
+            if (got === undefined || cacheModeName(got) !== m.type) bad++;
+          }
+          if (bad) wrong.push(`${b.name}: ${bad} of its pages are not ${m.type}`);
+        }
+      }
+      let unstated = 0;
+      for (const pfn of actual.keys()) if (!stated.has(pfn)) unstated++;
+      if (unstated) wrong.push(`${unstated} pages that are not WB are not stated`);
+      if (wrong.length)
+        cx.push(
+          e.at,
+          'memory types differ (pages that are not WB)',
+          ['every stated page as stated, no other'],
+          [...wrong, ...cx.state.memtypes()],
+        );
     },
   },
   commands: {
-    doc: 'commands each IOMMU executed, decoded, keyed by IOMMU index',
+    doc:
+      'commands each IOMMU executed (decoded, `{match}`, or raw `{data}` words), keyed by IOMMU index; with ' +
+      '`{executed, queued, ring}`, also those left in the ring and its head, tail and pending count',
     check: (e, cx) => {
-      for (const c of e.perIommu)
-        cx.list(c.at, `commands executed by IOMMU ${c.key} differ`, c.lines, cx.state.commands()[c.key] ?? []);
+      for (const c of e.perIommu) {
+        const iommu = cx.run.machine.view.iommus()[Number(c.key)];
+        if (!iommu) {
+          cx.list(c.at, `there is no IOMMU ${c.key}`, ['an IOMMU'], ['(none)']);
+          continue;
+        }
+        const lines = iommu.commandLines();
+        const words = iommu.commandWords();
+        if (c.executed)
+          commandList(
+            cx,
+            c.at,
+            `commands executed by IOMMU ${c.key} differ`,
+            c.executed,
+            lines.map((line, i) => ({ line, words: words[i]! })),
+          );
+        const ring = iommu.ring();
+        if (c.queued) commandList(cx, c.at, `commands queued on IOMMU ${c.key} differ`, c.queued, ring.queued);
+        if (c.ring) {
+          const got = [`head: ${hex(ring.head)}`, `tail: ${hex(ring.tail)}`, `pending: ${ring.queued.length}`];
+          const want = [
+            ...(c.ring.head === undefined ? [] : [`head: ${hex(c.ring.head)}`]),
+            ...(c.ring.tail === undefined ? [] : [`tail: ${hex(c.ring.tail)}`]),
+            ...(c.ring.pending === undefined ? [] : [`pending: ${c.ring.pending}`]),
+          ];
+          if (!want.every((w) => got.includes(w))) cx.push(c.at, `command ring of IOMMU ${c.key} differs`, want, got);
+        }
+      }
     },
   },
   flushed: {
@@ -186,12 +341,12 @@ export const EXPECTATIONS: {
     },
   },
   leaks: {
-    doc: 'sites of allocations made by the steps and still live at the end',
-    check: (e, cx) => cx.list(e.at, 'allocations still live differ', e.lines, cx.state.leaks()),
+    doc: 'allocations made by the steps and still live at the end: exact sites in order, or `{site: glob, order, count}`',
+    check: (e, cx) => allocations(cx, e.at, 'allocations still live differ', e.allocs, cx.state.leakedAllocations()),
   },
   freed: {
-    doc: 'sites of allocations freed during the steps, in free order',
-    check: (e, cx) => cx.list(e.at, 'allocations freed differ', e.lines, cx.state.freed()),
+    doc: 'allocations freed during the steps: exact sites in free order, or `{site: glob, order, count}`',
+    check: (e, cx) => allocations(cx, e.at, 'allocations freed differ', e.allocs, cx.state.freedAllocations()),
   },
   events: {
     doc: 'kernel and hardware events: WARN, bad frees, pages freed while not WB, IO page faults, stale IOTLB hits',
@@ -218,13 +373,47 @@ export const EXPECTATIONS: {
     check: (e, cx) => cx.list(e.at, 'allocated domain IDs differ', e.ids.map(String), cx.state.domainIds().map(String)),
   },
   ptes: {
-    doc: 'raw page-table entries an IOVA walk ends on',
+    doc:
+      'raw page-table entries: the entry a walk ends on or reads at a level, an entry of a table by index, or a ' +
+      'whole table (all zero but `nonzero`)',
     check: (e, cx) => {
       for (const p of e.ptes) {
         const domain = cx.run.machine.view.domain(p.domain);
-        const got = domain ? hex(domain.entryFor(p.iova)) : '(no such domain)';
-        const want = hex(p.value);
-        if (got !== want) cx.push(p.at, `PTE for ${hex(p.iova)} in domain ${p.domain} differs`, [want], [got]);
+        if (!domain) {
+          cx.push(p.at, `domain ${p.domain} does not exist`, ['a live domain'], ['(no such domain)']);
+          continue;
+        }
+        const walk = domain.walk(p.iova);
+        const where = `walk of ${hex(p.iova)} in domain ${p.domain}`;
+        if (p.form === 'walk' && p.level === undefined) {
+          const want = cx.shown(p.value);
+          const got = hex(walk.at(-1)!.entry);
+          if (got !== want) cx.push(p.at, `PTE for ${hex(p.iova)} in domain ${p.domain} differs`, [want], [got]);
+          continue;
+        }
+        const step = walk.find((s) => s.level === p.level);
+        if (!step) {
+          const levels = walk.map((s) => `L${s.level}`).join(', ');
+          cx.push(p.at, `the ${where} reads no level-${p.level} table`, [`L${p.level}`], [`reads ${levels}`]);
+          continue;
+        }
+        if (p.form === 'walk') {
+          const want = cx.shown(p.value);
+          const got = hex(step.entry);
+          if (got !== want) cx.push(p.at, `level-${p.level} entry on the ${where} differs`, [want], [got]);
+          continue;
+        }
+        const entries = domain.tableEntries(step.tablePa, p.level);
+        if (p.form === 'index') {
+          const want = cx.shown(p.value);
+          const got = hex(entries[p.index]!);
+          if (got !== want)
+            cx.push(p.at, `entry ${p.index} of the level-${p.level} table on the ${where} differs`, [want], [got]);
+          continue;
+        }
+        const want = p.nonzero.map((n) => `[${n.index}] ${cx.shown(n.value)}`);
+        const got = entries.flatMap((v, i) => (v === 0n ? [] : [`[${i}] ${hex(v)}`]));
+        cx.list(p.at, `nonzero entries of the level-${p.level} table on the ${where} differ`, want, got);
       }
     },
   },
@@ -234,7 +423,12 @@ export const EXPECTATIONS: {
       for (const d of e.dtes) {
         const iommu = cx.run.machine.view.iommus()[d.iommu];
         const got = iommu ? iommu.deviceEntry(d.devid, d.data.length).map(hex) : ['(no such IOMMU)'];
-        cx.list(d.at, `DTE of devid ${hex(d.devid)} differs`, d.data.map(hex), got);
+        cx.list(
+          d.at,
+          `DTE of devid ${hex(d.devid)} differs`,
+          d.data.map((v) => cx.shown(v)),
+          got,
+        );
       }
     },
   },
@@ -265,10 +459,7 @@ function checkSteps(cx: DiffContext): void {
         ? [`pa: ${hex(a.pa)}`, `from_iotlb: ${a.fromIotlb}`, `stale: ${a.stale}`]
         : [`fault: ${a.fault}`];
       const want: string[] = [];
-      if (e.pa !== undefined) {
-        const pa = isAllocRef(e.pa) ? resolveAlloc(cx.run.machine.k, e.pa) : e.pa;
-        want.push(`pa: ${pa === undefined ? '(no such allocation)' : hex(pa)}`);
-      }
+      if (e.pa !== undefined) want.push(`pa: ${cx.shown(e.pa)}`);
       if (e.fromIotlb !== undefined) want.push(`from_iotlb: ${e.fromIotlb}`);
       if (e.stale !== undefined) want.push(`stale: ${e.stale}`);
       if (e.fault !== undefined) want.push(`fault: ${e.fault}`);
@@ -278,7 +469,6 @@ function checkSteps(cx: DiffContext): void {
   }
 }
 
-/** Compares a run with everything its plan states. A planned fault that never fired is a mismatch too. */
 /** A step's `check:`, against the machine right after the step; each title says which step. */
 export function diffCheck(step: PlanStep, run: RunResult, state: CapturedState): Mismatch[] {
   const cx = new DiffContext(run, state);
@@ -287,6 +477,7 @@ export function diffCheck(step: PlanStep, run: RunResult, state: CapturedState):
   return cx.mismatches.map((m) => ({ ...m, title: `after \`${step.name}\`: ${m.title}` }));
 }
 
+/** Compares a run with everything its plan states. A planned fault that never fired is a mismatch too. */
 export function diffRun(plan: Plan, run: RunResult, state: CapturedState): Mismatch[] {
   const cx = new DiffContext(run, state);
   checkSteps(cx);

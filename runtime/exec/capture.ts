@@ -1,6 +1,7 @@
 import { formatMapping, formatMemtype, formatRange, hex } from '../base/format.js';
 import { formatReturn } from '../linux/errno.js';
 import type { KernelEvent } from '../linux/events.js';
+import type { Allocation } from '../mem/ledger.js';
 import { cacheModeName, type CacheModeValue } from '../mem/memtype.js';
 import type { DomainView } from '../vendor/view.js';
 import type { RunResult, StepResult } from './executor.js';
@@ -200,18 +201,23 @@ export class CapturedState {
   }
 
   leaks(): string[] {
-    return this.once('leaks', () =>
-      this.view.k.ledger.history.filter((a) => a.step >= 0 && !a.freed).map((a) => a.site),
-    );
+    return this.once('leaks', () => this.leakedAllocations().map((a) => a.site));
+  }
+
+  /** Allocations the steps made that are still live, in allocation order. */
+  leakedAllocations(): readonly Allocation[] {
+    return this.view.k.ledger.history.filter((a) => a.step >= 0 && !a.freed);
   }
 
   freed(): string[] {
-    return this.once('freed', () =>
-      this.view.k.ledger.history
-        .filter((a) => a.freed && a.freed.step >= 0)
-        .sort((a, b) => a.freed!.seq - b.freed!.seq)
-        .map((a) => a.site),
-    );
+    return this.once('freed', () => this.freedAllocations().map((a) => a.site));
+  }
+
+  /** Allocations freed during the steps, in free order. */
+  freedAllocations(): readonly Allocation[] {
+    return this.view.k.ledger.history
+      .filter((a) => a.freed && a.freed.step >= 0)
+      .sort((a, b) => a.freed!.seq - b.freed!.seq);
   }
 
   events(): string[] {

@@ -225,6 +225,21 @@ export class AmdIommuHw {
     return 16 << len;
   }
 
+  /** The ring as the processor sees it: head and tail byte offsets and the commands between them, unexecuted. */
+  ring(): { readonly head: number; readonly tail: number; readonly queued: readonly CommandWords[] } {
+    const base = this.regs.read(R.MMIO_CMD_BUF_OFFSET) & 0x000f_ffff_ffff_f000n;
+    const size = this.ringBytes();
+    const head = Number(this.regs.read(R.MMIO_CMD_HEAD_OFFSET));
+    const tail = Number(this.regs.read(R.MMIO_CMD_TAIL_OFFSET));
+    const queued: CommandWords[] = [];
+    if (base === 0n) return { head, tail, queued };
+    for (let at = head; at !== tail; at = (at + 16) % size) {
+      const pa = base + BigInt(at);
+      queued.push([this.mem.read32(pa), this.mem.read32(pa + 4n), this.mem.read32(pa + 8n), this.mem.read32(pa + 12n)]);
+    }
+    return { head, tail, queued };
+  }
+
   private running(): boolean {
     return (this.regs.read(R.MMIO_STATUS_OFFSET) & R.STATUS_CMD_BUF_RUN) !== 0n && !this.halted && !this.hung;
   }

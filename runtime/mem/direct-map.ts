@@ -6,7 +6,7 @@ import { ModelBugError } from '../base/model-bug.js';
  */
 export const PAGE_OFFSET = 0xffff_8880_0000_0000n;
 /** The direct map covers 64 TiB with 4-level paging. */
-const DIRECT_MAP_SIZE = 1n << 46n;
+export const DIRECT_MAP_SIZE = 1n << 46n;
 
 export function virt_to_phys(va: bigint): bigint {
   if (va < PAGE_OFFSET || va >= PAGE_OFFSET + DIRECT_MAP_SIZE) {

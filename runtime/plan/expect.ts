@@ -1,4 +1,4 @@
-import type { AddressOrAlloc, SourceRef } from './plan.js';
+import type { SourceRef, ValueExpr } from './plan.js';
 
 /**
  * The compiled expectations of a plan: one variant per `expect:` key of the spec language, each carrying
@@ -21,29 +21,61 @@ export interface OopsExpectation {
 export interface RangeExpectation {
   readonly iova: bigint;
   readonly size: bigint;
-  readonly pa?: AddressOrAlloc;
+  readonly pa?: ValueExpr;
   readonly page?: bigint;
   readonly perm?: string;
 }
 
-export interface MemtypeExpectation {
-  readonly pa: AddressOrAlloc;
-  readonly size: bigint;
-  readonly type: string;
-}
+/** Pages not WB: a range as the end state merges them, or every page of `count` allocations a glob names. */
+export type MemtypeExpectation =
+  | { readonly pa: ValueExpr; readonly size: bigint; readonly type: string }
+  | { readonly alloc: string; readonly count: number; readonly type: string; readonly at: SourceRef };
 
-export interface PteExpectation {
+/**
+ * Page-table entries of a domain, by the walk of an IOVA (generic_pt levels: 0 is the table of 4 KiB entries):
+ * the entry the walk ends on (no level) or reads at `level`; entry `index` of the level's table on the walk;
+ * or a whole table, all zero but `nonzero`.
+ */
+export type PteExpectation = {
   readonly domain: number;
   readonly iova: bigint;
-  readonly value: bigint;
   readonly at: SourceRef;
-}
+} & (
+  | { readonly form: 'walk'; readonly level?: number; readonly value: ValueExpr }
+  | { readonly form: 'index'; readonly level: number; readonly index: number; readonly value: ValueExpr }
+  | {
+      readonly form: 'table';
+      readonly level: number;
+      readonly nonzero: readonly { readonly index: number; readonly value: ValueExpr }[];
+    }
+);
 
 export interface DteExpectation {
   readonly iommu: number;
   readonly devid: number;
-  readonly data: readonly bigint[];
+  readonly data: readonly ValueExpr[];
   readonly at: SourceRef;
+}
+
+/** A command: its decoded line, a regular expression over it, or its four raw words. */
+export type CommandMatcher =
+  { readonly text: string } | { readonly match: string } | { readonly data: readonly ValueExpr[] };
+
+/** One IOMMU's commands: executed ones in order, those queued behind the head, and the ring's pointers. */
+export interface IommuCommands {
+  readonly key: string;
+  readonly executed?: readonly CommandMatcher[];
+  readonly queued?: readonly CommandMatcher[];
+  readonly ring?: { readonly head?: bigint; readonly tail?: bigint; readonly pending?: number };
+  readonly at: SourceRef;
+}
+
+/** Allocations by exact site, or by glob with the page order and how many; `count` 1 for an exact site. */
+export interface AllocMatcher {
+  readonly site: string;
+  readonly glob: boolean;
+  readonly order?: number;
+  readonly count: number;
 }
 
 /** Lines keyed by an IOMMU index or a domain ID, as the spec writes them. */
@@ -69,13 +101,15 @@ export type Expectation =
   | { readonly key: 'oops'; readonly oops: false | OopsExpectation; readonly at: SourceRef }
   | { readonly key: 'mappings'; readonly domains: readonly DomainMappings[]; readonly at: SourceRef }
   | { readonly key: 'memtypes'; readonly ranges: readonly MemtypeExpectation[]; readonly at: SourceRef }
+  | { readonly key: 'commands'; readonly perIommu: readonly IommuCommands[]; readonly at: SourceRef }
   | {
-      readonly key: 'commands' | 'iotlb' | 'flushed' | 'not_flushed';
+      readonly key: 'iotlb' | 'flushed' | 'not_flushed';
       readonly perIommu: readonly KeyedLines[];
       readonly at: SourceRef;
     }
+  | { readonly key: 'leaks' | 'freed'; readonly allocs: readonly AllocMatcher[]; readonly at: SourceRef }
   | {
-      readonly key: 'leaks' | 'freed' | 'events' | 'faults_fired' | 'invariants';
+      readonly key: 'events' | 'faults_fired' | 'invariants';
       readonly lines: readonly string[];
       readonly at: SourceRef;
     }

@@ -33,6 +33,26 @@ export function isAllocRef(v: unknown): v is AllocRef {
   return typeof v === 'object' && v !== null && 'alloc' in v;
 }
 
+/**
+ * A 64-bit value an expectation states, as a literal or over symbols resolved against the machine after the
+ * run, so a spec never needs an address the allocator picked: an allocation, the table a walk passes
+ * through, a domain object, a kernel VA, and bitwise OR / sums of those.
+ */
+export type ValueExpr =
+  | bigint
+  | AllocRef
+  | {
+      readonly kind: 'table';
+      readonly domain: number;
+      /** generic_pt level: 0 is the table of 4 KiB entries (AMD level 1). */
+      readonly level: number;
+      readonly iova: bigint;
+      readonly at: SourceRef;
+    }
+  | { readonly kind: 'domain'; readonly domain: number; readonly at: SourceRef }
+  | { readonly kind: 'va'; readonly of: ValueExpr }
+  | { readonly kind: 'or' | 'add'; readonly terms: readonly ValueExpr[] };
+
 /** An entry-point argument after compilation (see runtime/vendor/args.ts for the types). */
 export type ArgValue = number | bigint | string | AllocRef;
 
@@ -59,7 +79,7 @@ export type StepExpect =
   | { readonly kind: 'ret'; readonly ret: bigint | 'oops' | 'void' }
   | {
       readonly kind: 'access';
-      readonly pa?: AddressOrAlloc;
+      readonly pa?: ValueExpr;
       readonly fault?: string;
       readonly fromIotlb?: boolean;
       readonly stale?: boolean;

@@ -52,16 +52,36 @@ export function enumerateLeaves(
   return out;
 }
 
+/** One table a walk reads: its level, where it is, which entry the IOVA selects and that entry's value. */
+export interface WalkStep {
+  readonly level: number;
+  readonly tablePa: bigint;
+  readonly index: number;
+  readonly entry: bigint;
+}
+
 /**
- * The raw entry the walk for `iova` ends on, as the kernel decodes the table: a leaf, an empty slot, or the
- * entry found at the leaf level.
+ * The tables the walk for `iova` reads, top first, as the kernel decodes them: it stops at a leaf, an empty
+ * slot, or the leaf level.
  */
-export function entryAt(mem: PhysMemory, fmt: PtFormat, rootPa: bigint, topLevel: number, iova: bigint): bigint {
-  let table = rootPa;
+export function walkPath(mem: PhysMemory, fmt: PtFormat, rootPa: bigint, topLevel: number, iova: bigint): WalkStep[] {
+  const path: WalkStep[] = [];
+  let tablePa = rootPa;
   for (let level = topLevel; ; level--) {
-    const index = (iova >> BigInt(fmt.itemLg2(level))) & lowMask(fmt.numItemsLg2(level));
-    const entry = mem.read64(table + index * 8n);
-    if (level === 0 || fmt.entryType(entry, level) !== EntryType.TABLE) return entry;
-    table = fmt.tablePa(entry);
+    const index = Number((iova >> BigInt(fmt.itemLg2(level))) & lowMask(fmt.numItemsLg2(level)));
+    const entry = mem.read64(tablePa + BigInt(index) * 8n);
+    path.push({ level, tablePa, index, entry });
+    if (level === 0 || fmt.entryType(entry, level) !== EntryType.TABLE) return path;
+    tablePa = fmt.tablePa(entry);
   }
+}
+
+/** The raw entry the walk for `iova` ends on: a leaf, an empty slot, or the entry found at the leaf level. */
+export function entryAt(mem: PhysMemory, fmt: PtFormat, rootPa: bigint, topLevel: number, iova: bigint): bigint {
+  return walkPath(mem, fmt, rootPa, topLevel, iova).at(-1)!.entry;
+}
+
+/** Every entry of the table at `tablePa`, a table of `level`. */
+export function tableEntries(mem: PhysMemory, fmt: PtFormat, tablePa: bigint, level: number): bigint[] {
+  return Array.from({ length: 1 << fmt.numItemsLg2(level) }, (_, i) => mem.read64(tablePa + BigInt(i) * 8n));
 }

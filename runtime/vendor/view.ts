@@ -1,5 +1,5 @@
 import type { Kernel } from '../linux/kernel.js';
-import type { Leaf } from '../pt/enumerate.js';
+import type { Leaf, WalkStep } from '../pt/enumerate.js';
 
 /**
  * The one read-only view of a machine that the end-state capture, the invariants, the model self-check,
@@ -20,6 +20,10 @@ export interface DomainView {
   leaves(): readonly Leaf[];
   /** The raw entry an IOVA's walk ends on. */
   entryFor(iova: bigint): bigint;
+  /** The tables an IOVA's walk reads, top first. */
+  walk(iova: bigint): readonly WalkStep[];
+  /** Every entry of one of the domain's tables. */
+  tableEntries(tablePa: bigint, level: number): readonly bigint[];
 }
 
 /** What an executed command did, in vendor-neutral terms (for the invariants). */
@@ -54,6 +58,14 @@ export interface IommuView {
   executed(): readonly ExecutedCommandView[];
   /** The executed commands as the end state prints them. */
   commandLines(): readonly string[];
+  /** The executed commands' raw words, in order (four 32-bit words each). */
+  commandWords(): readonly (readonly number[])[];
+  /** The ring's head and tail (byte offsets) and the commands queued between them, decoded and raw. */
+  ring(): {
+    readonly head: bigint;
+    readonly tail: bigint;
+    readonly queued: readonly { readonly line: string; readonly words: readonly number[] }[];
+  };
   iotlbLines(): readonly string[];
   /** Hardware events (what the IOMMU posted to its event log), as the end state prints them. */
   eventLines(): readonly string[];

@@ -113,3 +113,62 @@ describe('byte counts', () => {
     expect(o!.mismatches).toEqual([]);
   });
 });
+
+describe('values over symbols, entries by position, allocations and memory types by glob', () => {
+  it('hold without a literal allocator address, and say what each wrong one resolved to', () => {
+    const outcomes = run('test/dsl/fixtures/domains/symbols.yaml', undefined, 'test/dsl/fixtures/domains');
+    expect(outcomes.map((o) => [o.status, o.mismatches.map((m) => [m.title, m.expected, m.actual])])).toEqual([
+      ['passed', []],
+      [
+        'failed',
+        [
+          [
+            'entry 0 of the level-2 table on the walk of 0x0 in domain 2 differs',
+            ['0x6000000000207001'],
+            ['0x6000000000207401'],
+          ],
+        ],
+      ],
+      ['failed', [['the walk of 0x0 in domain 2 reads no level-0 table', ['L0'], ['reads L2, L1']]]],
+      [
+        'failed',
+        [
+          [
+            'PTE for 0x0 in domain 2 differs',
+            ['alloc(**/alloc_private_subregion[*]/**, 9) (no allocation #9 at `**/alloc_private_subregion[*]/**`)'],
+            ['0x7000000000400001'],
+          ],
+        ],
+      ],
+      [
+        'failed',
+        [
+          [
+            'allocations still live differ',
+            ['** ×6'],
+            [
+              'amd_viommu_init/viommu_private_space_init/amd_iommu_domain_alloc_paging_v1/protection_domain_alloc/kzalloc',
+              'amd_viommu_init/viommu_private_space_init/amd_iommu_domain_alloc_paging_v1/pt_iommu_amdv1_init/iommu_alloc_pages_node_sz order=0',
+              'amd_viommu_init/viommu_private_space_init/alloc_private_subregion[0]/viommu_priv_alloc_map_flush/iommu_alloc_pages_node_sz order=9',
+              'amd_viommu_init/viommu_private_space_init/alloc_private_subregion[0]/viommu_priv_alloc_map_flush/iommu_map/iommu_map_nosync/iommu_alloc_pages_node_sz order=0',
+              'amd_viommu_init/viommu_private_space_init/alloc_private_subregion[1]/viommu_priv_alloc_map_flush/iommu_alloc_pages_node_sz order=9',
+              'amd_viommu_init/viommu_private_space_init/alloc_private_subregion[2]/viommu_priv_alloc_map_flush/iommu_alloc_pages_node_sz order=9',
+              'amd_viommu_init/viommu_private_space_init/alloc_private_subregion[3]/viommu_priv_alloc_map_flush/iommu_alloc_pages_node_sz order=9',
+            ],
+          ],
+        ],
+      ],
+      [
+        'failed',
+        [
+          [
+            'memory types differ (pages that are not WB)',
+            ['every stated page as stated, no other'],
+            ['1536 pages that are not WB are not stated', 'pa=0x400000 size=0x800000 UC_MINUS'],
+          ],
+        ],
+      ],
+      ['failed', [['command ring of IOMMU 0 differs', ['pending: 1'], ['head: 0x0', 'tail: 0x0', 'pending: 0']]]],
+    ]);
+  });
+});

@@ -7,13 +7,13 @@ import {
   GUEST_MISC_CONTROL,
 } from '../../hw/viommu/vfcntl.js';
 import { formatCommand, formatHwEvent } from '../../hw/format.js';
-import type { Command } from '../../hw/commands.js';
+import { decodeCommand, type Command } from '../../hw/commands.js';
 import * as R from '../../hw/regs.js';
 import type { ProtectionDomain } from '../../linux/amd/domain.js';
 import type { AmdIommu } from '../../linux/amd/amd-iommu.js';
 import { ErrPtr } from '../../linux/kptr.js';
 import type { Kernel } from '../../linux/kernel.js';
-import { enumerateLeaves, entryAt, type Leaf } from '../../pt/enumerate.js';
+import { enumerateLeaves, entryAt, tableEntries, walkPath, type Leaf, type WalkStep } from '../../pt/enumerate.js';
 import { amdv1, pt_iommu_amdv1_hw_info } from '../../pt/fmt/amdv1.js';
 import type { CommandEffect, DomainView, ExecutedCommandView, IommuView, MachineView, StaleHitView } from '../view.js';
 import type { AmdMachine } from './machine.js';
@@ -91,6 +91,14 @@ class AmdDomainView implements DomainView {
   entryFor(iova: bigint): bigint {
     return entryAt(this.k.mem, amdv1, this.top.pa, this.top.level, iova);
   }
+
+  walk(iova: bigint): readonly WalkStep[] {
+    return walkPath(this.k.mem, amdv1, this.top.pa, this.top.level, iova);
+  }
+
+  tableEntries(tablePa: bigint, level: number): readonly bigint[] {
+    return tableEntries(this.k.mem, amdv1, tablePa, level);
+  }
 }
 
 function effectOf(c: Command): CommandEffect {
@@ -139,6 +147,22 @@ class AmdIommuView implements IommuView {
 
   commandLines(): readonly string[] {
     return this.iommu.mmio.executed.map((c) => formatCommand(c.command));
+  }
+
+  commandWords(): readonly (readonly number[])[] {
+    return this.iommu.mmio.executed.map((c) => c.raw);
+  }
+
+  ring(): ReturnType<IommuView['ring']> {
+    const r = this.iommu.mmio.ring();
+    return {
+      head: BigInt(r.head),
+      tail: BigInt(r.tail),
+      queued: r.queued.map((words) => {
+        const d = decodeCommand(words);
+        return { line: d.ok ? formatCommand(d.command) : `(illegal: ${d.reason})`, words };
+      }),
+    };
   }
 
   iotlbLines(): readonly string[] {
