@@ -1,6 +1,7 @@
 import { hex } from '../base/format.js';
 import type { RunResult } from '../exec/executor.js';
 import type { Allocation } from '../mem/ledger.js';
+import { cacheModeName, type CacheModeValue } from '../mem/memtype.js';
 import type { IommuView } from '../vendor/view.js';
 import { virt_to_phys } from '../mem/direct-map.js';
 import type { InvariantOptions } from '../plan/plan.js';
@@ -39,8 +40,8 @@ function blockBytes(a: Allocation): bigint {
 
 const FULL = 1n << 64n;
 
-/** kmemleak-style: a live allocation the steps made must be reachable from a live driver object or table. */
-function noLeak(run: RunResult): Findings {
+/** kmemleak-style: the live allocations the steps made that no live driver object or table reaches. */
+function leakedAllocations(run: RunResult): Allocation[] {
   const { k } = run.machine;
   const view = run.machine.view;
   const reachable = new Set<bigint>();
@@ -53,27 +54,42 @@ function noLeak(run: RunResult): Findings {
     for (const leaf of d.leaves()) markPa(leaf.pa, 1n << BigInt(leaf.lg2));
   }
   for (const va of view.driverReferences()) reachable.add(va);
+  return k.ledger.liveAllocations().filter((a) => a.step >= 0 && !reachable.has(a.va));
+}
+
+function noLeak(run: RunResult): Findings {
   return {
-    errors: k.ledger
-      .liveAllocations()
-      .filter((a) => a.step >= 0 && !reachable.has(a.va))
-      .map((a) => `unreferenced ${hex(a.bytes)} at ${hex(a.pa)} from ${a.site}`),
+    errors: leakedAllocations(run).map((a) => `unreferenced ${hex(a.bytes)} at ${hex(a.pa)} from ${a.site}`),
   };
 }
 
+/** Pages not WB: none freed so, none outside an allocation, none in a block nothing references any more. */
 function memtype(run: RunResult): Findings {
   const { k } = run.machine;
   const out = k.events.flatMap((e) =>
     e.kind === 'freed_not_wb' ? [`${e.pages} pages at ${hex(e.pa)} freed while ${e.mode}`] : [],
   );
   const live = k.ledger.liveAllocations();
+  const leaked = leakedAllocations(run);
+  // Runs of consecutive pages of one mode and one owner, each reported once with its page count.
+  let run0: { pfn: number; pages: number; mode: CacheModeValue; owner: Allocation | undefined } | undefined;
+  const report = (): void => {
+    if (!run0) return;
+    const what = `${run0.pages} pages at ${hex(BigInt(run0.pfn) << 12n)} left ${cacheModeName(run0.mode)}`;
+    if (!run0.owner) out.push(`${what} but not allocated`);
+    else if (leaked.includes(run0.owner)) out.push(`${what} in a leaked block from ${run0.owner.site}`);
+  };
   for (const [pfn, mode] of k.memtypes.nonWb()) {
     const pa = BigInt(pfn) << 12n;
-    if (!live.some((a) => overlaps(a.pa, blockBytes(a), pa, 4096n))) {
-      out.push(`page ${hex(pa)} left ${mode === 2 ? 'UC_MINUS' : `mode ${mode}`} but not allocated`);
-      break;
+    const owner = live.find((a) => overlaps(a.pa, blockBytes(a), pa, 4096n));
+    if (run0 && pfn === run0.pfn + run0.pages && mode === run0.mode && owner === run0.owner) {
+      run0.pages++;
+      continue;
     }
+    report();
+    run0 = { pfn, pages: 1, mode, owner };
   }
+  report();
   return { errors: out };
 }
 
@@ -193,7 +209,10 @@ export const INVARIANTS = {
     doc: 'every allocation the steps made that is still live is referenced by a live driver object or page table',
     check: noLeak,
   },
-  memtype: { doc: 'no page freed while not WB; no page left non-WB that is not allocated', check: memtype },
+  memtype: {
+    doc: 'no page freed while not WB; no page left non-WB that is not allocated or is in a leaked block',
+    check: memtype,
+  },
   no_mapping_to_freed: { doc: 'no live mapping targets freed memory', check: noMappingToFreed },
   no_linked_table_freed: { doc: 'no freed table is still linked', check: noLinkedTableFreed },
   flush_before_free: {
