@@ -79,6 +79,19 @@ export const GENERATED_SECTIONS: Readonly<Record<string, () => string>> = {
         }),
     );
   },
+  'driver-objects': () =>
+    table(
+      ['struct (key)', 'field', 'what it holds'],
+      Object.values(VENDORS).flatMap((v) =>
+        v.driverObjects.flatMap((o) =>
+          Object.entries(o.fields).map(([name, doc], i) => [
+            i === 0 ? `\`${o.prefix}N\`: ${o.doc}` : '',
+            `\`${name}\``,
+            doc,
+          ]),
+        ),
+      ),
+    ),
   variants: () =>
     table(
       ['driver variant', 'what it is'],

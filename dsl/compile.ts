@@ -5,6 +5,7 @@ import {
   EXPECT_KEYS,
   type AllocMatcher,
   type CommandMatcher,
+  type DriverObjectExpectation,
   type ExpectKey,
   type ExpectationOf,
   type LogMatcher,
@@ -743,6 +744,47 @@ const EXPECT_COMPILERS: { readonly [K in ExpectKey]: ExpectCompiler<K> } = {
           'add `iova:`, the IOVA whose walk reads the entry',
         );
       return { ...base, form: 'walk', iova, ...(p.level === undefined ? {} : { level: p.level }), value };
+    }),
+    at: c.ref(path),
+  }),
+  driver: (objects, c, path) => ({
+    key: 'driver',
+    objects: Object.entries(objects).map(([key, fields]): DriverObjectExpectation => {
+      const p = [...path, key];
+      const prefix = key.replace(/[0-9]+$/, '');
+      const kind = VENDOR.driverObjects.find((o) => o.prefix === prefix);
+      if (!kind)
+        c.error(
+          p,
+          `no driver struct is named \`${prefix}\``,
+          expectedOneOf(
+            prefix,
+            VENDOR.driverObjects.map((o) => o.prefix),
+          ),
+          true,
+        );
+      if (fields === 'absent') return { key, fields: 'absent', at: c.ref(p) };
+      const one = (v: SpecValue | null, q: readonly PathSegment[]): ValueExpr | null =>
+        v === null ? null : c.value(v, q);
+      return {
+        key,
+        fields: Object.entries(fields).map(([name, v]) => {
+          const q = [...p, name];
+          if (kind && !(name in kind.fields))
+            c.error(
+              q,
+              `struct ${key.replace(/[0-9]+$/, '')} has no observable field \`${name}\``,
+              expectedOneOf(name, Object.keys(kind.fields)),
+              true,
+            );
+          return {
+            name,
+            value: Array.isArray(v) ? v.map((x, i) => one(x, [...q, i])) : one(v, q),
+            at: c.ref(q),
+          };
+        }),
+        at: c.ref(p),
+      };
     }),
     at: c.ref(path),
   }),

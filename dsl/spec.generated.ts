@@ -1464,6 +1464,16 @@ export interface Expect {
      */
     data: [Value, Value] | [Value, Value, Value] | [Value, Value, Value, Value];
   }[];
+  /**
+   * Driver structs by key: `iommu<index>` (struct amd_iommu) or `viommu<object ID>` (struct amd_iommu_viommu), each `absent` or its fields: a value expression (`domain(2)`, `va(alloc(...))`), null for NULL, or a list of those for an array field.
+   */
+  driver?: {
+    [k: string]:
+      | 'absent'
+      | {
+          [k: string]: (null | Value) | (null | Value)[];
+        };
+  };
 }
 export interface Range {
   iova: Address;
@@ -1630,6 +1640,16 @@ export interface Expect1 {
      */
     data: [Value, Value] | [Value, Value, Value] | [Value, Value, Value, Value];
   }[];
+  /**
+   * Driver structs by key: `iommu<index>` (struct amd_iommu) or `viommu<object ID>` (struct amd_iommu_viommu), each `absent` or its fields: a value expression (`domain(2)`, `va(alloc(...))`), null for NULL, or a list of those for an array field.
+   */
+  driver?: {
+    [k: string]:
+      | 'absent'
+      | {
+          [k: string]: (null | Value) | (null | Value)[];
+        };
+  };
 }
 export interface Case {
   name: string;
@@ -1813,6 +1833,16 @@ export interface Expect2 {
      */
     data: [Value, Value] | [Value, Value, Value] | [Value, Value, Value, Value];
   }[];
+  /**
+   * Driver structs by key: `iommu<index>` (struct amd_iommu) or `viommu<object ID>` (struct amd_iommu_viommu), each `absent` or its fields: a value expression (`domain(2)`, `va(alloc(...))`), null for NULL, or a list of those for an array field.
+   */
+  driver?: {
+    [k: string]:
+      | 'absent'
+      | {
+          [k: string]: (null | Value) | (null | Value)[];
+        };
+  };
 }
 /**
  * Replaces the spec's sweep.

@@ -15,6 +15,7 @@ import type {
   TextMatcher,
 } from '../plan/expect.js';
 import type { Plan, PlanStep, SourceRef, ValueExpr } from '../plan/plan.js';
+import type { DriverField } from '../vendor/view.js';
 import type { Mismatch } from './mismatch.js';
 import { resolveValue, showValue } from './value.js';
 
@@ -429,6 +430,38 @@ export const EXPECTATIONS: {
           d.data.map((v) => cx.shown(v)),
           got,
         );
+      }
+    },
+  },
+  driver: {
+    doc:
+      'driver structs (`iommu0`, `viommu1`) and their observable fields, values over symbols, null for NULL; ' +
+      '`absent` says the struct must not exist',
+    check: (e, cx) => {
+      const objects = cx.run.machine.view.driverObjects();
+      const show = (v: DriverField): string =>
+        v === null ? 'NULL' : typeof v === 'bigint' ? hex(v) : `[${v.map((x) => show(x)).join(', ')}]`;
+      type Stated = ValueExpr | null | readonly (ValueExpr | null)[];
+      const isList = (v: Stated): v is readonly (ValueExpr | null)[] => Array.isArray(v);
+      const want = (v: Stated): string =>
+        v === null ? 'NULL' : isList(v) ? `[${v.map((x) => want(x)).join(', ')}]` : cx.shown(v);
+      for (const o of e.objects) {
+        const actual = objects.get(o.key);
+        if (o.fields === 'absent' || !actual) {
+          if ((o.fields === 'absent') !== !actual)
+            cx.list(
+              o.at,
+              `${o.key} ${actual ? 'exists' : 'does not exist'} at the end`,
+              [o.fields === 'absent' ? 'absent' : 'present'],
+              [actual ? 'present' : 'absent'],
+            );
+          continue;
+        }
+        for (const f of o.fields) {
+          const w = `${f.name}: ${want(f.value)}`;
+          const g = `${f.name}: ${show(actual[f.name] ?? null)}`;
+          if (w !== g) cx.push(f.at, `${o.key}.${f.name} differs`, [w], [g]);
+        }
       }
     },
   },

@@ -70,6 +70,19 @@ export interface IommuCommands {
   readonly at: SourceRef;
 }
 
+/** A driver struct's expected fields (`null` is NULL), or that it must not exist. */
+export interface DriverObjectExpectation {
+  readonly key: string;
+  readonly fields:
+    | 'absent'
+    | readonly {
+        readonly name: string;
+        readonly value: ValueExpr | null | readonly (ValueExpr | null)[];
+        readonly at: SourceRef;
+      }[];
+  readonly at: SourceRef;
+}
+
 /** Allocations by exact site, or by glob with the page order and how many; `count` 1 for an exact site. */
 export interface AllocMatcher {
   readonly site: string;
@@ -114,6 +127,7 @@ export type Expectation =
       readonly at: SourceRef;
     }
   | { readonly key: 'domain_ids'; readonly ids: readonly number[]; readonly at: SourceRef }
+  | { readonly key: 'driver'; readonly objects: readonly DriverObjectExpectation[]; readonly at: SourceRef }
   | { readonly key: 'ptes'; readonly ptes: readonly PteExpectation[]; readonly at: SourceRef }
   | { readonly key: 'dtes'; readonly dtes: readonly DteExpectation[]; readonly at: SourceRef };
 
@@ -137,6 +151,7 @@ export const EXPECT_KEYS = [
   'domain_ids',
   'ptes',
   'dtes',
+  'driver',
 ] as const satisfies readonly Expectation['key'][];
 
 export type ExpectKey = (typeof EXPECT_KEYS)[number];

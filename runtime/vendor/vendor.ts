@@ -53,9 +53,18 @@ export interface DriverVariantInfo {
   readonly description: string;
 }
 
+/** A driver struct a spec may observe (`driver: {iommu0: {...}}`): its key prefix and its fields. */
+export interface DriverObjectKind {
+  /** `iommu` names `iommu0`, `iommu1`...: the prefix, then the index or object ID. */
+  readonly prefix: string;
+  readonly doc: string;
+  readonly fields: Readonly<Record<string, string>>;
+}
+
 export interface Vendor<C> {
   readonly name: string;
   readonly entryPoints: readonly EntryPoint<never>[];
+  readonly driverObjects: readonly DriverObjectKind[];
   readonly variants: () => readonly DriverVariantInfo[];
   boot(nodes: readonly NumaNodeConfig[], config: C, faults: readonly InjectionPlan[], meter: Meter): VendorMachine;
 }

@@ -82,6 +82,9 @@ export interface IommuView {
   guestResidue(): readonly string[];
 }
 
+/** A field of a driver struct: a pointer or number (NULL as null), or an array of them. */
+export type DriverField = bigint | null | readonly (bigint | null)[];
+
 export interface MachineView {
   readonly k: Kernel;
   /** Live paging domains, by ID. */
@@ -91,6 +94,8 @@ export interface MachineView {
   /** Domain IDs allocated now, and those taken at boot. */
   allocatedDomainIds(): readonly number[];
   readonly bootDomainIds: readonly number[];
+  /** The driver structs that exist now, by key (`iommu0`, `viommu1`), with their observable fields. */
+  driverObjects(): ReadonlyMap<string, Readonly<Record<string, DriverField>>>;
   /** Kernel VAs of blocks the driver's own objects point to (beyond domains and their tables). */
   driverReferences(): readonly bigint[];
 }

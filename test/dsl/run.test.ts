@@ -169,6 +169,17 @@ describe('values over symbols, entries by position, allocations and memory types
         ],
       ],
       ['failed', [['command ring of IOMMU 0 differs', ['pending: 1'], ['head: 0x0', 'tail: 0x0', 'pending: 0']]]],
+      [
+        'failed',
+        [
+          [
+            'iommu0.viommu_priv_region differs',
+            ['viommu_priv_region: [NULL, NULL, NULL, NULL]'],
+            ['viommu_priv_region: [0xffff888000400000, 0xffff888000600000, 0xffff888000800000, 0xffff888000a00000]'],
+          ],
+          ['viommu1 does not exist at the end', ['present'], ['absent']],
+        ],
+      ],
     ]);
   });
 });

@@ -1,6 +1,7 @@
 import { DRIVER_VARIANTS } from '../../linux/amd/variants/index.js';
 import type { Vendor } from '../vendor.js';
 import type { AmdConfig } from './config.js';
+import { AMD_DRIVER_OBJECTS } from './driver-objects.js';
 import { AMD_ENTRY_POINTS } from './entry-points.js';
 import { AmdMachine } from './machine.js';
 
@@ -8,6 +9,7 @@ import { AmdMachine } from './machine.js';
 export const amdVendor: Vendor<AmdConfig> = {
   name: 'amd',
   entryPoints: AMD_ENTRY_POINTS,
+  driverObjects: AMD_DRIVER_OBJECTS,
   variants: () => Object.entries(DRIVER_VARIANTS).map(([name, v]) => ({ name, description: v.description })),
   boot: (nodes, config, faults, meter) => new AmdMachine(nodes, config, faults, meter),
 };

@@ -15,7 +15,16 @@ import { ErrPtr } from '../../linux/kptr.js';
 import type { Kernel } from '../../linux/kernel.js';
 import { enumerateLeaves, entryAt, tableEntries, walkPath, type Leaf, type WalkStep } from '../../pt/enumerate.js';
 import { amdv1, pt_iommu_amdv1_hw_info } from '../../pt/fmt/amdv1.js';
-import type { CommandEffect, DomainView, ExecutedCommandView, IommuView, MachineView, StaleHitView } from '../view.js';
+import type {
+  CommandEffect,
+  DomainView,
+  DriverField,
+  ExecutedCommandView,
+  IommuView,
+  MachineView,
+  StaleHitView,
+} from '../view.js';
+import { readDriverObjects } from './driver-objects.js';
 import type { AmdMachine } from './machine.js';
 
 /** The AMD machine as the generic runtime sees it. */
@@ -49,6 +58,10 @@ export class AmdView implements MachineView {
 
   allocatedDomainIds(): readonly number[] {
     return this.m.driver.g.pdom_ids.allocated();
+  }
+
+  driverObjects(): ReadonlyMap<string, Readonly<Record<string, DriverField>>> {
+    return readDriverObjects(this.m.driver.iommus, this.m.viommus);
   }
 
   /** Kernel addresses the driver's structs still hold: the private subregions, ext-IR tables, dev_data. */
