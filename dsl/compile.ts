@@ -821,6 +821,7 @@ export function compileSpec(src: LoadedSpec): { ok: true; plan: Plan } | { ok: f
     faultsAt: faults.map((_, i) => c.ref(['faults', i])),
     steps,
     stepsAt: c.ref(['steps']),
+    afterOops: spec.after_oops ?? 'stop',
     expect,
     golden: spec.golden ? { path: goldenPath(src.file, caseName), at: c.ref(['golden']) } : null,
     ...(sweep ? { sweep } : {}),

@@ -254,6 +254,7 @@ export function loadSpecFile(path: string, root: string): LoadResult {
       hardware: c.hardware,
       faults: c.faults,
       steps: c.steps,
+      after_oops: c.after_oops,
       expect: c.expect,
       golden: c.golden,
       sweep: c.sweep,
@@ -262,6 +263,7 @@ export function loadSpecFile(path: string, root: string): LoadResult {
     if (c.hardware) value = { ...value, hardware: deepMerge(base['hardware']!, c.hardware) };
     if (c.faults) value = { ...value, faults: c.faults as unknown as Json };
     if (c.steps) value = { ...value, steps: c.steps as unknown as Json };
+    if (c.after_oops) value = { ...value, after_oops: c.after_oops };
     if (c.expect)
       value = {
         ...value,

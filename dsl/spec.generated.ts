@@ -484,6 +484,10 @@ export interface Spec {
    * @maxItems 10000
    */
   steps: [Step, ...Step[]];
+  /**
+   * After a step oopses, later steps are not run (`stop`, the default: the task that oopsed is gone) or run on the same machine (`continue`).
+   */
+  after_oops?: 'stop' | 'continue';
   expect?: Expect1;
   /**
    * Compare the whole normalised end state with <spec>.golden.json beside the spec.
@@ -1671,6 +1675,10 @@ export interface Case {
    * @minItems 1
    */
   steps?: [Step, ...Step[]];
+  /**
+   * After a step oopses, later steps are not run (`stop`, the default: the task that oopsed is gone) or run on the same machine (`continue`).
+   */
+  after_oops?: 'stop' | 'continue';
   expect?: Expect2;
   golden?: boolean;
   sweep?: Sweep;

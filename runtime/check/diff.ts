@@ -470,6 +470,16 @@ export const EXPECTATIONS: {
 function checkSteps(cx: DiffContext): void {
   for (const r of cx.run.steps) {
     const e = r.step.expect;
+    if (r.notRun && (e || r.step.check)) {
+      const by = cx.state.oops()?.step ?? '?';
+      cx.push(
+        r.step.nodeAt,
+        `step \`${r.step.name}\` was not run: step \`${by}\` oopsed`,
+        ['run'],
+        ['not run (write `after_oops: continue` to run it anyway)'],
+      );
+      continue;
+    }
     if (!e) continue;
     const at = r.step.at;
     if (e.kind === 'ret') {

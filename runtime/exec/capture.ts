@@ -44,6 +44,7 @@ function formatStep(r: StepResult): string {
   const s = r.step;
   const a = s.action;
   const label = a.kind === 'call' ? a.fn : a.kind;
+  if (r.notRun) return `${s.name}: ${label} -> not run`;
   if (r.access) {
     const iova = a.kind === 'call' ? 0n : a.iova;
     const to = r.access.ok

@@ -12,6 +12,8 @@ export interface StepResult {
   readonly rets: readonly CallReturn[];
   readonly access?: AccessResult;
   readonly oops?: OopsReport;
+  /** An earlier step oopsed and the plan stops there: this one never ran. */
+  readonly notRun?: true;
 }
 
 export interface RunResult {
@@ -64,6 +66,10 @@ export function execute(
   const oopses: OopsReport[] = [];
   let calls = 0;
   for (const step of plan.steps) {
+    if (oopses.length && plan.afterOops === 'stop') {
+      steps.push({ step, rets: [], notRun: true });
+      continue;
+    }
     try {
       meter.checkTime();
       m.k.step = step.index;

@@ -147,6 +147,8 @@ export interface Plan {
   /** Where each fault was planned, by index (a fault that never fires is reported there). */
   readonly faultsAt: readonly SourceRef[];
   readonly steps: readonly PlanStep[];
+  /** After a step oopses: `stop` leaves later steps not run (the default), `continue` runs them. */
+  readonly afterOops: 'stop' | 'continue';
   /** Where `steps:` was written (budget messages point there). */
   readonly stepsAt: SourceRef;
   readonly expect: readonly Expectation[];

@@ -183,3 +183,14 @@ describe('values over symbols, entries by position, allocations and memory types
     ]);
   });
 });
+
+describe('after an oops', () => {
+  it('later steps are not run unless the spec says `after_oops: continue`; a stated one says why', () => {
+    const outcomes = run('test/dsl/fixtures/oops/after.yaml', undefined, 'test/dsl/fixtures/oops');
+    expect(outcomes.map((o) => [o.status, o.mismatches.map((m) => [m.title, `${m.at.line}`])])).toEqual([
+      ['passed', []],
+      ['failed', [['step `uninit` was not run: step `init` oopsed', '6']]],
+      ['passed', []],
+    ]);
+  });
+});
