@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { BudgetExceededError, DEFAULT_BUDGET, Meter, type Budget } from '../runtime/base/budget.js';
-import { diffCheck, diffRun } from '../runtime/check/diff.js';
+import { diffCheck, diffExpectations, diffRun } from '../runtime/check/diff.js';
 import { checkGolden, type GoldenBlock, type GoldenMode } from '../runtime/check/golden.js';
 import type { Mismatch } from '../runtime/check/mismatch.js';
 import { sweep, type SweepTable } from '../runtime/check/sweep.js';
@@ -139,6 +139,11 @@ export function selectUnits(units: readonly Unit[], opts: RunOptions): { chosen:
   return { chosen, skipped: units.filter((u) => !chosen.includes(u)) };
 }
 
+/** A row's point against a row expectation's glob; `(none)` names the fault-free baseline and only it. */
+function rowMatches(pattern: string, point: string): boolean {
+  return point === '(none)' ? pattern === '(none)' : siteMatcher(pattern)(point);
+}
+
 /** Compares a sweep table with the spec's per-point expectations. */
 function sweepMismatches(plan: Plan, table: SweepTable): Mismatch[] {
   const sw = plan.sweep!;
@@ -156,8 +161,7 @@ function sweepMismatches(plan: Plan, table: SweepTable): Mismatch[] {
     );
   }
   for (const e of sw.expect) {
-    const match = siteMatcher(e.point);
-    const rows = table.rows.filter((r) => match(r.point));
+    const rows = [table.baseline, ...table.rows].filter((r) => rowMatches(e.point, r.point));
     if (rows.length === 0)
       push(
         e.at,
@@ -228,8 +232,16 @@ export function runPlan(plan: Plan, mode: GoldenMode, budget: Budget = DEFAULT_B
   const meter = new Meter(budget);
   try {
     if (plan.sweep) {
-      const table = sweep(plan, plan.sweep.scope, plan.sweep.invariants, meter);
-      const mismatches = sweepMismatches(plan, table);
+      const rowChecks: Mismatch[] = [];
+      const withExpect = plan.sweep.expect.filter((e) => e.expect?.length);
+      const table = sweep(plan, plan.sweep.scope, plan.sweep.invariants, meter, (point, run, state) => {
+        for (const e of withExpect)
+          if (rowMatches(e.point, point))
+            rowChecks.push(
+              ...diffExpectations(e.expect!, run, state).map((m) => ({ ...m, title: `${point}: ${m.title}` })),
+            );
+      });
+      const mismatches = [...sweepMismatches(plan, table), ...rowChecks];
       const goldenWritten = golden(plan, () => table, mode, mismatches);
       return outcome(plan, mismatches, { sweep: table, goldenWritten });
     }

@@ -349,6 +349,7 @@ class Compiler {
         ...(e.steps === undefined ? {} : { steps: e.steps }),
         ...(e.oops === undefined ? {} : { oops: e.oops }),
         ...(e.violations === undefined ? {} : { violations: e.violations }),
+        ...(e.expect === undefined ? {} : { expect: this.expectations(e.expect, [...p, 'expect']) }),
         at: this.ref(p),
         stepsAt: this.ref([...p, 'steps']),
         oopsAt: this.ref([...p, 'oops']),
@@ -364,6 +365,7 @@ class Compiler {
           : {}),
       },
       expect,
+      columns: sw.columns ?? [],
       at: this.ref(['sweep']),
       maxRunsAt: this.ref(['sweep', 'max_runs']),
     };

@@ -1879,14 +1879,188 @@ export interface Sweep {
    */
   errno_translations?: string[];
   /**
-   * What particular runs must show; `point` is a glob over `site#call`.
+   * What particular runs must show; `point` is a glob over `site#call` (`(none)` is the fault-free baseline).
    */
   expect?: {
     point: string;
     steps?: string[];
     oops?: boolean;
     violations?: string[];
+    expect?: Expect3;
   }[];
+  /**
+   * Opt-in columns the golden table records per run: the commands each IOMMU executed, the memory-type summary, the allocations still live.
+   */
+  columns?: ('commands' | 'memtypes' | 'live')[];
+}
+/**
+ * Only what is stated is compared.
+ */
+export interface Expect3 {
+  /**
+   * The whole kernel log, in order (debug lines included).
+   */
+  log?: LogLine[];
+  /**
+   * The kernel log less pr_debug lines, in order.
+   */
+  log_without_debug?: LogLine[];
+  /**
+   * Lines that appear in this order, others between allowed.
+   */
+  log_contains?: LogLine[];
+  /**
+   * false: no oops; otherwise the oops that ended a step.
+   */
+  oops?:
+    | false
+    | {
+        /**
+         * The oops line, exactly, or {match: regex}.
+         */
+        message?:
+          | string
+          | {
+              /**
+               * A regular expression the text must match.
+               */
+              match: string;
+            };
+        /**
+         * The function it happened in, exactly, or {match: regex}.
+         */
+        function?:
+          | string
+          | {
+              /**
+               * A regular expression the text must match.
+               */
+              match: string;
+            };
+        step?: string;
+      };
+  /**
+   * Mapped ranges per domain ID; adjacent leaves of one mapping shown as one range. A domain named must exist at the end; `absent` states that it does not.
+   */
+  mappings?: {
+    /**
+     * Expected a list of ranges, or `absent` for a domain that must not exist.
+     */
+    [k: string]: 'absent' | (Range | string)[];
+  };
+  /**
+   * Every page that is not WB at the end: ranges `{pa, size, type}` (or their one-line form), compared as the end state merges them; or, with any `{alloc: glob, count, type}` item, the set of such pages, so separate allocations need not be merged.
+   */
+  memtypes?: (
+    | {
+        pa: Value;
+        size: Address;
+        type: 'WC' | 'UC_MINUS' | 'UC' | 'WT' | 'WP';
+      }
+    | {
+        /**
+         * A glob over allocation sites: every page of each matching allocation has `type`.
+         */
+        alloc: string;
+        /**
+         * How many allocations the glob matches; default 1.
+         */
+        count?: number;
+        type: 'WC' | 'UC_MINUS' | 'UC' | 'WT' | 'WP';
+      }
+    | string
+  )[];
+  /**
+   * Commands each IOMMU executed, keyed by IOMMU index: a list (executed, in order), or `{executed, queued, ring}`: `queued` lists commands written to the ring but not executed (head to tail), `ring` the head and tail byte offsets and the count of pending commands. Each command is its decoded line, `{match: regex}` over the decoded line, or `{data: [w0, w1, w2, w3]}` raw words.
+   */
+  commands?: {
+    [k: string]:
+      | CommandMatcher[]
+      | {
+          executed?: CommandMatcher[];
+          queued?: CommandMatcher[];
+          ring?: {
+            head?: Address;
+            tail?: Address;
+            pending?: number;
+          };
+        };
+  };
+  /**
+   * Host invalidations each IOMMU executed that a later executed completion wait covered, merged per domain ("domain=2 [0x0, +0x800000)", "[all]"), then the device-table entries ("devid=0x10"), keyed by IOMMU index.
+   */
+  flushed?: {
+    [k: string]: string[];
+  };
+  /**
+   * Host invalidations and device-table entries each IOMMU executed that no executed completion wait followed, merged the same way.
+   */
+  not_flushed?: {
+    [k: string]: string[];
+  };
+  iotlb?: {
+    [k: string]: string[];
+  };
+  /**
+   * Allocations made by the steps and still live at the end: each an exact site, or `{site: glob, order, count}`; every live allocation must be matched, in any order.
+   */
+  leaks?: AllocMatcher[];
+  /**
+   * Allocations freed during the steps: exact sites in free order, or `{site: glob, order, count}` (then in any order); every freed allocation must be matched.
+   */
+  freed?: AllocMatcher[];
+  /**
+   * Kernel and hardware events: WARN, bad frees, pages freed while not WB, IO page faults, stale IOTLB hits.
+   */
+  events?: string[];
+  /**
+   * Every invariant violation of the end state, as a sweep row lists them (`name: message`); [] for none.
+   */
+  invariants?: string[];
+  /**
+   * site#call of every injected failure.
+   */
+  faults_fired?: string[];
+  /**
+   * Domain IDs allocated at the end.
+   */
+  domain_ids?: number[];
+  /**
+   * Raw page-table entries: the entry the walk of `iova` ends on; with `level`, the entry that walk reads at that level; with `level` and `index`, that entry of the level's table on the walk of `iova` (default 0); or with `table: {level, iova}`, a whole table whose entries are 0 but those listed in `nonzero` (by index). Levels are generic_pt levels: 0 is the table of 4 KiB entries (AMD level 1).
+   */
+  ptes?: {
+    domain: number;
+    iova?: Address;
+    level?: number;
+    index?: number;
+    value?: Value;
+    table?: {
+      level: number;
+      iova?: Address;
+    };
+    nonzero?: {
+      [k: string]: Value;
+    };
+  }[];
+  dtes?: {
+    iommu?: number;
+    devid: number;
+    /**
+     * @minItems 2
+     * @maxItems 4
+     */
+    data: [Value, Value] | [Value, Value, Value] | [Value, Value, Value, Value];
+  }[];
+  /**
+   * Driver structs by key: `iommu<index>` (struct amd_iommu) or `viommu<object ID>` (struct amd_iommu_viommu), each `absent` or its fields: a value expression (`domain(2)`, `va(alloc(...))`), null for NULL, or a list of those for an array field.
+   */
+  driver?: {
+    [k: string]:
+      | 'absent'
+      | {
+          [k: string]: (null | Value) | (null | Value)[];
+        };
+  };
 }
 /**
  * Instead of `faults`: run once per failure point of the scenario, failing exactly that one, and check the end-state invariants after each run.
@@ -1915,12 +2089,17 @@ export interface Sweep1 {
    */
   errno_translations?: string[];
   /**
-   * What particular runs must show; `point` is a glob over `site#call`.
+   * What particular runs must show; `point` is a glob over `site#call` (`(none)` is the fault-free baseline).
    */
   expect?: {
     point: string;
     steps?: string[];
     oops?: boolean;
     violations?: string[];
+    expect?: Expect3;
   }[];
+  /**
+   * Opt-in columns the golden table records per run: the commands each IOMMU executed, the memory-type summary, the allocations still live.
+   */
+  columns?: ('commands' | 'memtypes' | 'live')[];
 }

@@ -9,6 +9,7 @@ import { checkInvariants } from './invariants.js';
 import type {
   AllocMatcher,
   CommandMatcher,
+  Expectation,
   ExpectKey,
   ExpectationOf,
   LogMatcher,
@@ -512,12 +513,24 @@ function checkSteps(cx: DiffContext): void {
   }
 }
 
+/** Holds expectations against a run as it stands (a step's `check:`, a sweep row's `expect:`). */
+export function diffExpectations(
+  expectations: readonly Expectation[],
+  run: RunResult,
+  state: CapturedState,
+): Mismatch[] {
+  const cx = new DiffContext(run, state);
+  for (const e of expectations)
+    (EXPECTATIONS[e.key].check as (e: ExpectationOf<ExpectKey>, cx: DiffContext) => void)(e, cx);
+  return cx.mismatches;
+}
+
 /** A step's `check:`, against the machine right after the step; each title says which step. */
 export function diffCheck(step: PlanStep, run: RunResult, state: CapturedState): Mismatch[] {
-  const cx = new DiffContext(run, state);
-  for (const e of step.check ?? [])
-    (EXPECTATIONS[e.key].check as (e: ExpectationOf<ExpectKey>, cx: DiffContext) => void)(e, cx);
-  return cx.mismatches.map((m) => ({ ...m, title: `after \`${step.name}\`: ${m.title}` }));
+  return diffExpectations(step.check ?? [], run, state).map((m) => ({
+    ...m,
+    title: `after \`${step.name}\`: ${m.title}`,
+  }));
 }
 
 /** Compares a run with everything its plan states. A planned fault that never fired is a mismatch too. */

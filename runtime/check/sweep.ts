@@ -1,6 +1,6 @@
 import { DEFAULT_BUDGET, Meter } from '../base/budget.js';
 import { CapturedState } from '../exec/capture.js';
-import { execute } from '../exec/executor.js';
+import { execute, type RunResult } from '../exec/executor.js';
 import { siteMatcher, type FailurePoint } from '../fault/inject.js';
 import type { InvariantOptions, Plan, SweepScope } from '../plan/plan.js';
 import { checkInvariants, type Violation } from './invariants.js';
@@ -18,7 +18,14 @@ export interface SweepRow {
   readonly oops: string | null;
   readonly violations: readonly string[];
   readonly warnings: readonly string[];
+  /** Opt-in columns (`sweep.columns`): commands each IOMMU executed, pages not WB, allocations still live. */
+  readonly commands?: Readonly<Record<string, readonly string[]>>;
+  readonly memtypes?: readonly string[];
+  readonly live?: readonly string[];
 }
+
+/** Sees each run of a sweep with its point: where per-row expectations are checked. */
+export type RunInspector = (point: string, run: RunResult, state: CapturedState) => void;
 
 export interface SweepTable {
   readonly baseline: SweepRow;
@@ -42,10 +49,13 @@ function row(
   discovered: boolean,
   inv: InvariantOptions,
   meter: Meter,
+  inspect: RunInspector | undefined,
 ): { row: SweepRow; passed: FailurePoint[] } {
   const run = execute(plan, meter);
   const fired = run.machine.k.faults.unfiredPlans().length === 0;
   const state = new CapturedState(run);
+  inspect?.(point, run, state);
+  const columns = plan.sweep?.columns ?? [];
   const violations = checkInvariants(run, inv);
   const texts = (level: Violation['level']): string[] =>
     violations.filter((v) => v.level === level).map((v) => `${v.invariant}: ${v.message}`);
@@ -59,6 +69,9 @@ function row(
       oops: run.oopses[0] ? `${run.oopses[0].message} in ${run.oopses[0].function}` : null,
       violations: texts('error'),
       warnings: texts('warning'),
+      ...(columns.includes('commands') ? { commands: state.commands() } : {}),
+      ...(columns.includes('memtypes') ? { memtypes: state.memtypes() } : {}),
+      ...(columns.includes('live') ? { live: state.leaks() } : {}),
     },
     passed: run.machine.k.faults.passed,
   };
@@ -75,10 +88,11 @@ export function sweep(
   scope: SweepScope,
   inv: InvariantOptions,
   meter: Meter = new Meter(DEFAULT_BUDGET),
+  inspect?: RunInspector,
 ): SweepTable {
   const matchers = scope.sites.map(siteMatcher);
   const clean: Plan = { ...plan, faults: [] };
-  const base = row(clean, '(none)', false, inv, meter);
+  const base = row(clean, '(none)', false, inv, meter, inspect);
   type Chain = readonly FailurePoint[];
   const queue: Chain[] = base.passed.filter((p) => inScope(p, scope, matchers)).map((p) => [p]);
   const seen = new Set(queue.map((c) => key(c[0]!)));
@@ -86,7 +100,7 @@ export function sweep(
   while (queue.length && rows.length < scope.maxRuns) {
     const chain = queue.shift()!;
     const faults = chain.map((p) => ({ site: p.site, schedule: { mode: 'nth' as const, n: p.call } }));
-    const r = row({ ...plan, faults }, chain.map(key).join(' + '), chain.length > 1, inv, meter);
+    const r = row({ ...plan, faults }, chain.map(key).join(' + '), chain.length > 1, inv, meter, inspect);
     rows.push(r.row);
     // Points passed after the last injected one that no run has met yet: found only under this chain.
     const last = r.passed.findIndex((p) => key(p) === key(chain[chain.length - 1]!));

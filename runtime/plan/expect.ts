@@ -175,6 +175,8 @@ export interface SweepRowExpectation {
   readonly steps?: readonly string[];
   readonly oops?: boolean;
   readonly violations?: readonly string[];
+  /** Any end-state expectation, held against each matching run. */
+  readonly expect?: readonly Expectation[];
   readonly at: SourceRef;
   readonly stepsAt: SourceRef;
   readonly oopsAt: SourceRef;

@@ -122,10 +122,15 @@ export interface InvariantOptions {
   readonly errnoTranslations?: readonly (readonly [number, readonly number[]])[];
 }
 
+/** What a sweep's golden table may record per run beyond steps, log, oops and violations. */
+export type SweepColumn = 'commands' | 'memtypes' | 'live';
+
 export interface PlanSweep {
   readonly scope: SweepScope;
   readonly invariants: InvariantOptions;
   readonly expect: readonly SweepRowExpectation[];
+  /** Opt-in columns of the golden table, per run. */
+  readonly columns: readonly SweepColumn[];
   /** Where `sweep:` and its `max_runs` were written. */
   readonly at: SourceRef;
   readonly maxRunsAt: SourceRef;

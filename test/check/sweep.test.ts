@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planFile } from '../../app/runner.js';
+import { planFile, runPlan } from '../../app/runner.js';
 import { failurePoints, sweep } from '../../runtime/check/sweep.js';
 import type { Plan } from '../../runtime/plan/plan.js';
 
@@ -37,5 +37,22 @@ describe('sweep', () => {
   it('reports an unfinished sweep when max_runs stops it', () => {
     const table = sweep(plan(), { sites: [], maxRuns: 3 }, none);
     expect([table.rows.length, table.complete]).toEqual([3, false]);
+  });
+});
+
+describe('sweep rows with end-state expectations and opt-in columns', () => {
+  it('holds any expect: key against each matching run, titled by its point; (none) names the baseline', () => {
+    const r = planFile('test/check/fixtures/sweep-row-expect.yaml', 'test/check/fixtures');
+    if ('invalid' in r) throw new Error(r.invalid.errors.join('\n'));
+    const o = runPlan(r.plans[0]!, { update: false, ci: false });
+    // After teardown the domain is gone: the baseline's stated pointer names nothing. The subregion-0 row
+    // queued no command and left nothing behind, as stated.
+    expect(o.mismatches.map((m) => [m.title, m.expected, m.actual])).toEqual([
+      ['(none): iommu0.viommu_pdom differs', ['viommu_pdom: domain(2) (no domain 2)'], ['viommu_pdom: NULL']],
+    ]);
+    // The memtypes column is recorded per run; the other opt-in columns are not.
+    expect(o.sweep!.baseline.memtypes).toEqual([]);
+    expect(o.sweep!.rows.map((row) => row.memtypes?.length)).toEqual([0, 0, 0, 0]);
+    expect(o.sweep!.baseline.commands).toBeUndefined();
   });
 });
