@@ -22,6 +22,8 @@ export interface MapLogEntry {
   readonly size: bigint;
   /** Target of a successful map; unmaps carry none. */
   readonly pa?: bigint;
+  /** Physical address of the domain's top table when an unmap happened (what DTEs name as their root). */
+  readonly rootPa?: bigint;
 }
 
 export interface KernelConfig {
