@@ -292,6 +292,14 @@ export const INVARIANTS = {
       ),
     }),
   },
+  no_use_after_free: {
+    doc: 'no load from a freed kmalloc object (what KASAN reports as slab-use-after-free)',
+    check: (run) => ({
+      errors: run.machine.k.events.flatMap((e) =>
+        e.kind === 'use_after_free' ? [`${e.field} of ${hex(e.va)} read in ${e.function} after ${e.freedBy}`] : [],
+      ),
+    }),
+  },
   no_oops: {
     doc: 'no step oopsed',
     check: (run) => ({ errors: run.oopses.map((o) => `${o.message} in ${o.function}`) }),
