@@ -1,8 +1,9 @@
 import { pt_iommu_amdv1_hw_info } from '../../pt/fmt/amdv1.js';
 import { Errno } from '../errno.js';
 import { GFP_ATOMIC, GFP_KERNEL } from '../gfp.js';
-import { ERR_PTR, type KPtr } from '../kptr.js';
-import { AMDESE_NESTED, AMDESE_S, portedFrom } from '../ported.js';
+import { ERR_PTR, ErrPtr, PTR_ERR, type KPtr } from '../kptr.js';
+import type { Kernel } from '../kernel.js';
+import { AMDESE_NESTED, AMDESE_S, MAINLINE, portedFrom } from '../ported.js';
 import { printers } from '../printk.js';
 import { kfree, kzalloc } from '../slab.js';
 import { xa_cmpxchg } from '../xarray.js';
@@ -30,6 +31,7 @@ const F = {
     'nested_domain_free',
   ]),
   ...portedFrom(AMDESE_S, 'include/linux/iommu.h', ['iommu_copy_struct_from_user']),
+  ...portedFrom(MAINLINE, 'drivers/iommu/iommufd/hw_pagetable.c', ['iommufd_viommu_alloc_hwpt_nested']),
 };
 
 /** IOMMU_HWPT_DATA_AMD_GUEST (include/uapi/linux/iommufd.h): the user data is a 256-bit guest DTE. */
@@ -262,5 +264,17 @@ export function nested_domain_free(d: AmdDriver, ndom: NestedDomain): void {
     k.kasanLoad(info.va, 'guest_domain_mapping_info.hdom_id');
     amd_iommu_pdom_id_free(d, info.hdom_id | 0); // the int parameter of amd_iommu_pdom_id_free
     kfree(k, ndom.va);
+  });
+}
+
+/**
+ * What iommufd_viommu_alloc_hwpt_nested (the IOMMU_HWPT_ALLOC path for a vIOMMU) does with the driver's
+ * result: an ERR_PTR is the ioctl's errno; anything else is taken for a domain and stored through
+ * (`hwpt->domain->iommufd_hwpt = hwpt` first), so a NULL oopses there. Returns the domain or the errno.
+ */
+export function iommufd_viommu_alloc_hwpt_nested(k: Kernel, dom: KPtr<NestedDomain>): NestedDomain | number {
+  return k.call(F.iommufd_viommu_alloc_hwpt_nested, () => {
+    if (dom instanceof ErrPtr) return PTR_ERR(dom);
+    return k.deref(dom, { field: 'iommu_domain.iommufd_hwpt' });
   });
 }

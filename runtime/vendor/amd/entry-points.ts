@@ -18,6 +18,7 @@ import {
 import { amd_iommu_domain_alloc_paging_v1 } from '../../linux/amd/pdom.js';
 import {
   amd_iommu_alloc_domain_nested,
+  iommufd_viommu_alloc_hwpt_nested,
   IOMMU_HWPT_DATA_AMD_GUEST,
   nested_attach_device,
   nested_domain_free,
@@ -345,9 +346,8 @@ export const AMD_ENTRY_POINTS: readonly EntryPoint<AmdMachine>[] = [
         type: IOMMU_HWPT_DATA_AMD_GUEST,
         dte: [a.dte0, a.dte1, a.dte2 ?? 0n, a.dte3 ?? 0n],
       });
-      if (IS_ERR(dom)) return PTR_ERR(dom);
-      // iommufd_viommu_alloc_hwpt_nested: IS_ERR(NULL) is false, so it stores through the NULL domain.
-      const ndom = m.k.deref(dom, { field: 'iommu_domain.owner' });
+      const ndom = iommufd_viommu_alloc_hwpt_nested(m.k, dom);
+      if (typeof ndom === 'number') return ndom;
       m.nestedDomains.set(a.id, { ndom, viommuId: a.viommu });
       return 0;
     },
