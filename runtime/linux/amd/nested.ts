@@ -74,6 +74,17 @@ const fieldGet = (mask: bigint, v: bigint): bigint => {
   return (v & mask) >> shift;
 };
 
+/**
+ * The one-line fixes of the sheet's bug 15 a driver variant may apply (`series-s-fixed`): `ret = -ENOMEM`
+ * before the gdom_info kzalloc's `goto out_err`; kfree(ndom) before the early return of a reference that
+ * is not the last; amd_iommu_pdom_id_free(curr->hdom_id) moved above kfree(curr).
+ */
+export interface NestedFixes {
+  readonly gdomInfoErrno?: boolean;
+  readonly freeNotLast?: boolean;
+  readonly hdomIdBeforeKfree?: boolean;
+}
+
 /** struct iommu_user_data for IOMMU_HWPT_DATA_AMD_GUEST: the type and struct iommu_hwpt_amd_guest's dte[4]. */
 export interface NestedUserData {
   readonly type: number;
@@ -129,6 +140,7 @@ export function amd_iommu_alloc_domain_nested(
   aviommu: AmdIommuViommu,
   _flags: number,
   user: NestedUserData,
+  fixes: NestedFixes = {},
 ): KPtr<NestedDomain> {
   const k = d.k;
   return k.call(F.amd_iommu_alloc_domain_nested, () => {
@@ -152,7 +164,7 @@ export function amd_iommu_alloc_domain_nested(
     const infoVa = kzalloc(k, SIZEOF_GDOM_INFO, GFP_KERNEL);
     if (infoVa === null) {
       kfree(k, va); // out_err with ret still 0: ERR_PTR(0) is NULL
-      return null;
+      return fixes.gdomInfoErrno ? ERR_PTR(-Errno.ENOMEM) : null;
     }
     const gdom_info: GuestDomainMappingInfo = { va: infoVa, users: 0, hdom_id: 0 };
     const curr = xa_cmpxchg(k, aviommu.gdomid_array, ndom.gdom_id, gdom_info, GFP_ATOMIC);
@@ -242,13 +254,16 @@ export function nested_attach_device(
  * then reads the hDomID through the pointer it just freed (bug 15: a use-after-free KASAN reports). When the
  * reference is not the last, the nested domain object itself is never freed (bug 15: a leak).
  */
-export function nested_domain_free(d: AmdDriver, ndom: NestedDomain): void {
+export function nested_domain_free(d: AmdDriver, ndom: NestedDomain, fixes: NestedFixes = {}): void {
   const k = d.k;
   k.call(F.nested_domain_free, () => {
     const aviommu = ndom.viommu!;
     const info = ndom.gdom_info!;
     k.kasanLoad(info.va, 'guest_domain_mapping_info.users');
-    if (--info.users !== 0) return;
+    if (--info.users !== 0) {
+      if (fixes.freeNotLast) kfree(k, ndom.va);
+      return;
+    }
     // The refcount for the gdom_id to hdom_id mapping is zero: remove it (an erase never allocates).
     const curr = aviommu.gdomid_array.get(ndom.gdom_id) ?? null;
     if (curr === info) aviommu.gdomid_array.delete(ndom.gdom_id);
@@ -259,10 +274,13 @@ export function nested_domain_free(d: AmdDriver, ndom: NestedDomain): void {
         ndom.gdom_id,
         curr.hdom_id,
       );
+      if (fixes.hdomIdBeforeKfree) amd_iommu_pdom_id_free(d, curr.hdom_id | 0);
       kfree(k, curr.va);
     }
-    k.kasanLoad(info.va, 'guest_domain_mapping_info.hdom_id');
-    amd_iommu_pdom_id_free(d, info.hdom_id | 0); // the int parameter of amd_iommu_pdom_id_free
+    if (!fixes.hdomIdBeforeKfree) {
+      k.kasanLoad(info.va, 'guest_domain_mapping_info.hdom_id');
+      amd_iommu_pdom_id_free(d, info.hdom_id | 0); // the int parameter of amd_iommu_pdom_id_free
+    }
     kfree(k, ndom.va);
   });
 }

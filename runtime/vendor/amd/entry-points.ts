@@ -342,10 +342,16 @@ export const AMD_ENTRY_POINTS: readonly EntryPoint<AmdMachine>[] = [
       const v = m.viommus.get(a.viommu);
       if (!v) return -Errno.ENOENT;
       if (m.nestedDomains.has(a.id)) return -Errno.EEXIST;
-      const dom = amd_iommu_alloc_domain_nested(m.driver, v.viommu, 0, {
-        type: IOMMU_HWPT_DATA_AMD_GUEST,
-        dte: [a.dte0, a.dte1, a.dte2 ?? 0n, a.dte3 ?? 0n],
-      });
+      const dom = amd_iommu_alloc_domain_nested(
+        m.driver,
+        v.viommu,
+        0,
+        {
+          type: IOMMU_HWPT_DATA_AMD_GUEST,
+          dte: [a.dte0, a.dte1, a.dte2 ?? 0n, a.dte3 ?? 0n],
+        },
+        seriesS(m).nestedFixes(),
+      );
       const ndom = iommufd_viommu_alloc_hwpt_nested(m.k, dom);
       if (typeof ndom === 'number') return ndom;
       m.nestedDomains.set(a.id, { ndom, viommuId: a.viommu });
@@ -374,7 +380,7 @@ export const AMD_ENTRY_POINTS: readonly EntryPoint<AmdMachine>[] = [
       const n = m.nestedDomains.get(a.id);
       if (!n) return -Errno.ENOENT;
       m.nestedDomains.delete(a.id);
-      nested_domain_free(m.driver, n.ndom);
+      nested_domain_free(m.driver, n.ndom, seriesS(m).nestedFixes());
       return 0;
     },
   }),
