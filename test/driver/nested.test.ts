@@ -90,7 +90,12 @@ describe('nested domains on a vIOMMU', () => {
     const before = m.iommu(0).mmio.executed.length;
     expect(m.call('iommu_unmap', 0, { domid: 3, iova: 0x10_0000n, size: 0x1000n })).toBe(0x1000n);
     // INVALIDATE_IOMMU_PAGES (opcode 3 at 31:28 of word 1): DomID 15:0 of word 1; address 0x100000 | PDE (bit 1)
-    expect(m.iommu(0).mmio.executed.slice(before).map((c) => c.raw)).toEqual([
+    expect(
+      m
+        .iommu(0)
+        .mmio.executed.slice(before)
+        .map((c) => c.raw),
+    ).toEqual([
       [0, 0x3000_0005, 0x0010_0002, 0], // vIOMMU 2's hDomID 5
       [0, 0x3000_0004, 0x0010_0002, 0], // vIOMMU 1's hDomID 4
     ]);
