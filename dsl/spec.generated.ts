@@ -93,7 +93,10 @@ export type Step = CallArgs & {
     | 'amd_iommufd_viommu_init'
     | 'amd_iommufd_viommu_destroy'
     | 'amd_iommufd_vdevice_init'
-    | 'amd_iommufd_hw_queue_init';
+    | 'amd_iommufd_hw_queue_init'
+    | 'amd_iommu_alloc_domain_nested'
+    | 'nested_attach_device'
+    | 'nested_domain_free';
   /**
    * Index of the IOMMU in hardware.iommus; default 0.
    */
@@ -153,7 +156,10 @@ export type Step = CallArgs & {
       | 'amd_iommufd_viommu_init'
       | 'amd_iommufd_viommu_destroy'
       | 'amd_iommufd_vdevice_init'
-      | 'amd_iommufd_hw_queue_init';
+      | 'amd_iommufd_hw_queue_init'
+      | 'amd_iommu_alloc_domain_nested'
+      | 'nested_attach_device'
+      | 'nested_domain_free';
     /**
      * Index of the IOMMU in hardware.iommus; default 0.
      */
@@ -213,7 +219,10 @@ export type Step = CallArgs & {
       | 'amd_iommufd_viommu_init'
       | 'amd_iommufd_viommu_destroy'
       | 'amd_iommufd_vdevice_init'
-      | 'amd_iommufd_hw_queue_init';
+      | 'amd_iommufd_hw_queue_init'
+      | 'amd_iommu_alloc_domain_nested'
+      | 'nested_attach_device'
+      | 'nested_domain_free';
     /**
      * Index of the IOMMU in hardware.iommus; default 0.
      */
@@ -273,7 +282,10 @@ export type Step = CallArgs & {
       | 'amd_iommufd_viommu_init'
       | 'amd_iommufd_viommu_destroy'
       | 'amd_iommufd_vdevice_init'
-      | 'amd_iommufd_hw_queue_init';
+      | 'amd_iommufd_hw_queue_init'
+      | 'amd_iommu_alloc_domain_nested'
+      | 'nested_attach_device'
+      | 'nested_domain_free';
     /**
      * Index of the IOMMU in hardware.iommus; default 0.
      */
@@ -310,6 +322,12 @@ export type Step = CallArgs & {
  * The arguments each entry point takes.
  */
 export type CallArgs = {
+  [k: string]: unknown;
+} & {
+  [k: string]: unknown;
+} & {
+  [k: string]: unknown;
+} & {
   [k: string]: unknown;
 } & {
   [k: string]: unknown;

@@ -172,6 +172,64 @@ function flushBeforeFree(run: RunResult): Findings {
   return { errors, warnings };
 }
 
+/**
+ * Every range unmapped from a nest parent is invalidated, and the invalidation waited for, before the unmap's
+ * step ends, on every IOMMU and under every domain ID with which that IOMMU may cache translations of the
+ * parent's table: each device-table entry the IOMMU was told to fetch (INVALIDATE_DEVTAB_ENTRY) before the
+ * unmap that named the parent's root, with its domain ID: an attached device's (the parent's ID), the
+ * translate DTE's (the parent's ID, behind an IOMMU that need not be in the parent's iommu_array: bug 6) and
+ * a nested DTE's (an hDomID). An entry that stopped naming the root still counts until a whole-tag
+ * invalidation after it. Not caught: a DTE the driver never invalidated, and a table that grew a level
+ * (the entries keep naming the old root, so they no longer match; bug 6's stale root is a separate fault).
+ */
+function nestParentFlushed(run: RunResult): Findings {
+  const { k } = run.machine;
+  const view = run.machine.view;
+  const parents = new Set(view.nestParentIds());
+  const errors: string[] = [];
+  const unmaps = k.mapLog.filter((e) => e.kind === 'unmap' && parents.has(e.domainId) && e.rootPa !== undefined);
+  if (unmaps.length === 0) return { errors };
+  for (const iommu of view.iommus()) {
+    const executed = iommu.executed();
+    for (const unmap of unmaps) {
+      // The domain IDs under which this IOMMU may hold translations of the table at the unmap.
+      const current = new Map<number, { domainId: number; rootPa: bigint } | undefined>();
+      const tags = new Map<number, number>(); // tag -> seq the last reader ended (Infinity while live)
+      for (const c of executed) {
+        if (c.seq > unmap.seq) break;
+        if (c.effect.kind === 'device_entry') {
+          const before = current.get(c.effect.deviceId);
+          if (before && before.rootPa === unmap.rootPa) tags.set(before.domainId, c.seq);
+          current.set(c.effect.deviceId, c.effect.translates);
+        } else if (c.effect.kind === 'invalidate' && !c.effect.guest && c.effect.size === FULL) {
+          const ended = tags.get(c.effect.domainId);
+          if (ended !== undefined && ended < c.seq) tags.delete(c.effect.domainId);
+        }
+      }
+      for (const t of current.values()) if (t && t.rootPa === unmap.rootPa) tags.set(t.domainId, Infinity);
+      const end = unmap.iova + unmap.size;
+      const window = executed.filter((c) => c.seq > unmap.seq && c.step === unmap.step);
+      for (const tag of [...tags.keys()].sort((a, b) => a - b)) {
+        const what = `${hex(unmap.size)} at iova ${hex(unmap.iova)} unmapped from nest parent ${unmap.domainId}`;
+        const covering = window.find(
+          (c) =>
+            c.effect.kind === 'invalidate' &&
+            !c.effect.guest &&
+            c.effect.domainId === tag &&
+            c.effect.start <= unmap.iova &&
+            c.effect.start + c.effect.size >= end,
+        );
+        if (!covering) errors.push(`${what}: iommu${iommu.index} never invalidated it under domain ID ${tag}`);
+        else if (!window.some((c) => c.effect.kind === 'wait' && c.seq > covering.seq))
+          errors.push(
+            `${what}: iommu${iommu.index} invalidated it under domain ID ${tag} but no completion wait followed`,
+          );
+      }
+    }
+  }
+  return { errors };
+}
+
 function errnoDiscipline(run: RunResult, opts: InvariantOptions): Findings {
   const fired = run.machine.k.faults.fired;
   if (fired.length === 0) return { errors: [] };
@@ -222,6 +280,13 @@ export const INVARIANTS = {
       'range would do: warning)',
     check: flushBeforeFree,
   },
+  nest_parent_flushed: {
+    doc:
+      'every range unmapped from a nest parent was invalidated and waited for, within the unmap step, on every IOMMU ' +
+      "under every domain ID a device-table entry naming the parent's table gave it (attached devices, translate " +
+      'DTEs, nested DTEs with their hDomIDs)',
+    check: nestParentFlushed,
+  },
   no_stale_iotlb: {
     doc: 'no translation was served from a stale IOTLB entry (one finding per stale page)',
     check: (run) => ({ errors: run.machine.view.iommus().flatMap(staleFindings) }),
@@ -243,6 +308,14 @@ export const INVARIANTS = {
         e.kind === 'double_free' || e.kind === 'mismatched_free' || e.kind === 'invalid_free'
           ? [`${e.kind} of ${hex(e.va)} in ${e.function}`]
           : [],
+      ),
+    }),
+  },
+  no_use_after_free: {
+    doc: 'no load from a freed kmalloc object (what KASAN reports as slab-use-after-free)',
+    check: (run) => ({
+      errors: run.machine.k.events.flatMap((e) =>
+        e.kind === 'use_after_free' ? [`${e.field} of ${hex(e.va)} read in ${e.function} after ${e.freedBy}`] : [],
       ),
     }),
   },

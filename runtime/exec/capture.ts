@@ -33,6 +33,8 @@ function formatKernelEvent(e: KernelEvent): string {
       return `WARN in ${e.function}${e.message ? `: ${e.message}` : ''}`;
     case 'freed_not_wb':
       return `freed while ${e.mode}: pa=${hex(e.pa)} pages=${e.pages} in ${e.function}`;
+    case 'use_after_free':
+      return `use_after_free of ${hex(e.va)} (${e.field}) in ${e.function}${e.freedBy ? `, freed by ${e.freedBy}` : ''}`;
     case 'double_free':
     case 'mismatched_free':
     case 'invalid_free':

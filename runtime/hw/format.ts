@@ -33,5 +33,9 @@ export function formatHwEvent(iommu: number, e: HwEvent): string {
       return `iommu${iommu} IO_PAGE_FAULT devid=${hex(e.deviceId)} domain=${e.domainId} address=${hex(e.address)} flags=${hex(e.flags)}`;
     case 'ILLEGAL_DEV_TABLE_ENTRY':
       return `iommu${iommu} ILLEGAL_DEV_TABLE_ENTRY devid=${hex(e.deviceId)} address=${hex(e.address)}`;
+    case 'GUEST_EVENT_FAULT':
+      return `iommu${iommu} GUEST_EVENT_FAULT gid=${hex(e.gid)} flags=${hex(e.flags)} vflags=${hex(e.vflags)}`;
+    case 'VIOMMU_HW_ERR':
+      return `iommu${iommu} VIOMMU_HW_ERR gid=${hex(e.gid)} address=${hex(e.address)} src=${e.src} flags=${hex(e.flags)} vflags=${hex(e.vflags)}`;
   }
 }

@@ -26,6 +26,11 @@ export interface ExecutedCommand {
   readonly command: Command;
   readonly dropped: readonly IotlbEntry[];
   readonly droppedPdes: number;
+  /**
+   * For INVALIDATE_DEVTAB_ENTRY: the entry in the device table when it executed, which is what the IOMMU
+   * fetches from then on (so the end-state checks know which domain IDs and tables each device used when).
+   */
+  readonly entry?: DeviceTableEntry;
 }
 
 export interface PostedEvent {
@@ -268,14 +273,16 @@ export class AmdIommuHw {
         return;
       }
       const dropped = this.execute(decoded.command);
+      const c = decoded.command;
       this.executed.push({
         seq: this.nextSeq(),
         step: this.hooks.step(),
         offset: head,
         raw,
-        command: decoded.command,
+        command: c,
         dropped: dropped.iotlb,
         droppedPdes: dropped.pdes,
+        ...(c.op === 'INVALIDATE_DEVTAB_ENTRY' ? { entry: this.dteInMemory(c.deviceId) } : {}),
       });
       head = (head + 16) % size;
       this.regs.hwSet(R.MMIO_CMD_HEAD_OFFSET, BigInt(head));
@@ -388,6 +395,13 @@ export class AmdIommuHw {
   }
 
   // --- translation ------------------------------------------------------------------------------------
+
+  /** The DTE for `deviceId` as the device table in memory holds it now (the cache untouched). */
+  private dteInMemory(deviceId: number): DeviceTableEntry {
+    const base = this.regs.read(R.MMIO_DEV_TABLE_OFFSET) & 0x000f_ffff_ffff_f000n;
+    const at = base + BigInt(deviceId) * DTE_SIZE;
+    return decodeDte(this.mem.read64(at), this.mem.read64(at + 8n));
+  }
 
   /** The DTE for `deviceId`, from the DTE cache or the device table in memory. */
   dte(deviceId: number): DeviceTableEntry {

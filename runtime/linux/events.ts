@@ -14,6 +14,15 @@ export type KernelEvent =
       readonly step: number;
       readonly allocatedBy?: string;
     }
+  /** A load from a kmalloc object after its kfree, as KASAN reports it (slab-use-after-free). */
+  | {
+      readonly kind: 'use_after_free';
+      readonly va: bigint;
+      readonly field: string;
+      readonly function: string;
+      readonly step: number;
+      readonly freedBy?: string;
+    }
   | {
       readonly kind: 'freed_not_wb';
       readonly pa: bigint;

@@ -22,7 +22,9 @@ export class Ida {
     return -Errno.ENOSPC;
   }
 
+  /** ida_free takes an unsigned int and BUGs on an id that is negative as an int (lib/idr.c). */
   free(k: Kernel, id: number): void {
+    k.BUG_ON((id | 0) < 0, 'lib/idr.c');
     if (!this.used.delete(id)) k.WARN(true, 'ida_free called for id=%d which is not allocated.\n', id);
   }
 

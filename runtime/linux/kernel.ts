@@ -22,6 +22,8 @@ export interface MapLogEntry {
   readonly size: bigint;
   /** Target of a successful map; unmaps carry none. */
   readonly pa?: bigint;
+  /** Physical address of the domain's top table when an unmap happened (what DTEs name as their root). */
+  readonly rootPa?: bigint;
 }
 
 export interface KernelConfig {
@@ -185,6 +187,40 @@ export class Kernel {
       function: this.currentFunction,
       field: field.field,
       step: this.currentStep,
+    });
+  }
+
+  /** BUG_ON(cond): an invalid-opcode trap with the file named, which kills the task like an oops. */
+  BUG_ON(condition: boolean, file: string): void {
+    if (!condition) return;
+    throw new KernelOops({
+      message: `kernel BUG at ${file}!`,
+      address: 0n,
+      function: this.currentFunction,
+      field: '',
+      step: this.currentStep,
+    });
+  }
+
+  /**
+   * A load from the object at `va` (a kmalloc object the driver still points to): if it was freed and not
+   * reallocated, KASAN's slab-use-after-free report is recorded. The stale value is still read (the memory
+   * is only poisoned, not unmapped), so the caller goes on with what the object held.
+   */
+  kasanLoad(va: bigint, field: string): void {
+    if (this.ledger.lookup(va)) return;
+    const freed = this.ledger
+      .freedAllocations()
+      .filter((a) => a.va === va)
+      .pop();
+    if (!freed) return;
+    this.event({
+      kind: 'use_after_free',
+      va,
+      field,
+      function: this.currentFunction,
+      step: this.currentStep,
+      freedBy: freed.freed!.by,
     });
   }
 

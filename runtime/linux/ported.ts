@@ -23,6 +23,14 @@ export interface Frame {
 
 /** AMDESE/linux-iommu at the snapshot that carries the vIOMMU series (the base tree of the AMD driver). */
 export const AMDESE_S: Tree = { repo: 'AMDESE/linux-iommu', commit: '06c926bd6396d604004056313e0ace3925aaae5f' };
+/**
+ * nested.c as the fact sheet names it (§1.3: AMDESE/linux-iommu @ 1e91ed15, copy id 67615232805): no nested.c is
+ * stored at the base tree, and this is the version with the gDomID → hDomID mapping the base tree's flush uses.
+ */
+export const AMDESE_NESTED: Tree = {
+  repo: 'AMDESE/linux-iommu',
+  commit: '1e91ed151e5ed4af9534424a758d73fb102c92ac',
+};
 /** Mainline Linux, for the platform code whose behaviour has been stable for years. */
 export const MAINLINE: Tree = { repo: 'torvalds/linux', commit: 'v6.19' };
 /** generic_pt's iommu_pt.h at the newest text found (joergroedel/linux-iommu), for the map and unmap walks. */

@@ -36,8 +36,16 @@ export type CommandEffect =
       readonly guest: boolean;
     }
   | { readonly kind: 'wait' }
-  /** A device-table entry invalidated: the device's cached DTE dropped. */
-  | { readonly kind: 'device_entry'; readonly deviceId: number }
+  /**
+   * A device-table entry invalidated: the device's cached DTE dropped. `translates` is the entry the IOMMU
+   * fetches from then on, when it translates through a host table (V, TV, a non-zero mode): its domain ID
+   * (the tag of what it caches) and the table's root.
+   */
+  | {
+      readonly kind: 'device_entry';
+      readonly deviceId: number;
+      readonly translates?: { readonly domainId: number; readonly rootPa: bigint };
+    }
   | { readonly kind: 'other' };
 
 export interface ExecutedCommandView {
@@ -96,6 +104,8 @@ export interface MachineView {
   readonly bootDomainIds: readonly number[];
   /** The driver structs that exist now, by key (`iommu0`, `viommu1`), with their observable fields. */
   driverObjects(): ReadonlyMap<string, Readonly<Record<string, DriverField>>>;
+  /** IDs of the paging domains that were ever a vIOMMU's nest parent. */
+  nestParentIds(): readonly number[];
   /** Kernel VAs of blocks the driver's own objects point to (beyond domains and their tables). */
   driverReferences(): readonly bigint[];
 }

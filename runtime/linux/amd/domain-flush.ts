@@ -7,19 +7,52 @@ import { build_inv_iommu_pages, build_inv_iotlb_pages, iommu_completion_wait, io
 import type { AmdDriverGlobals } from './globals.js';
 import type { ProtectionDomain } from './domain.js';
 import { AMDESE_S, portedFrom } from '../ported.js';
+import { printers } from '../printk.js';
 
-const F = portedFrom(AMDESE_S, 'drivers/iommu/amd/iommu.c', ['amd_iommu_domain_flush_pages', 'amd_iommu_iotlb_sync']);
+const F = portedFrom(AMDESE_S, 'drivers/iommu/amd/iommu.c', [
+  'amd_iommu_domain_flush_pages',
+  'amd_iommu_iotlb_sync',
+  'iommu_flush_pages_v1_hdom_ids',
+]);
 
 const IOMMU_NO_PASID = 0;
 const U64 = (v: bigint): bigint => BigInt.asUintN(64, v);
 
-/** One INVALIDATE_IOMMU_PAGES to each IOMMU in iommu_array: none at all for an unattached domain. */
+/**
+ * A nest parent's hDomIDs: for each vIOMMU on pdom->viommu_list (newest first), one INVALIDATE_IOMMU_PAGES per
+ * gdomid_array entry (ascending guest DomID) with DomID = its hDomID, to that vIOMMU's IOMMU; errors ORed.
+ */
+function iommu_flush_pages_v1_hdom_ids(k: Kernel, pdom: ProtectionDomain, address: bigint, size: bigint): number {
+  return k.call(F.iommu_flush_pages_v1_hdom_ids, () => {
+    const pr = printers(k.log, 'AMD-Vi: ');
+    let ret = 0;
+    for (const aviommu of pdom.viommu_list) {
+      const iommu = aviommu.iommu!;
+      for (const [, info] of [...aviommu.gdomid_array.entries()].sort((a, b) => a[0] - b[0])) {
+        pr.pr_debug('%s: iommu=%#x, hdom_id=%#x\n', 'iommu_flush_pages_v1_hdom_ids', iommu.devid, info.hdom_id);
+        // build_inv_iommu_pages takes a u16 domid
+        ret |= iommu_queue_command(
+          k,
+          iommu,
+          build_inv_iommu_pages(address, size, info.hdom_id & 0xffff, IOMMU_NO_PASID, false),
+        );
+      }
+    }
+    return ret;
+  });
+}
+
+/**
+ * One INVALIDATE_IOMMU_PAGES to each IOMMU in iommu_array (none at all for an unattached domain), then, for a
+ * nest parent, one per hDomID of its vIOMMUs' nested domains.
+ */
 function domain_flush_pages_v1(k: Kernel, pdom: ProtectionDomain, address: bigint, size: bigint): number {
   const cmd = build_inv_iommu_pages(address, size, pdom.id, IOMMU_NO_PASID, false);
   let ret = 0;
   for (const info of [...pdom.iommu_array.entries()].sort((a, b) => a[0] - b[0]).map(([, i]) => i)) {
     ret |= iommu_queue_command(k, info.iommu, [...cmd]);
   }
+  if (pdom.viommu_list.length !== 0) ret |= iommu_flush_pages_v1_hdom_ids(k, pdom, address, size);
   return ret;
 }
 

@@ -17,6 +17,11 @@ export interface AmdDriverGlobals {
   amd_iommu_np_cache: boolean;
   /** EFR.HATS + 4; 0 until the first IOMMU is parsed. */
   amd_iommu_hpt_level: number;
+  /**
+   * The guest page-table levels the IOMMUs support (PAGE_MODE_4_LEVEL or _5_LEVEL, from EFR GATS): 4, since
+   * the modelled IOMMUs report GATS 0.
+   */
+  amd_iommu_gpt_level: number;
   /** HATS == 3: host translation disabled. */
   amd_iommu_hatdis: boolean;
   /** The vIOMMU support switch of the vIOMMU tree. */
@@ -33,6 +38,7 @@ export function newDriverGlobals(pgsize4k: boolean, viommu = true): AmdDriverGlo
     amd_iommu_pgsize_bitmap: pgsize4k ? AMD_IOMMU_PGSIZES_4K : AMD_IOMMU_PGSIZES,
     amd_iommu_np_cache: false,
     amd_iommu_hpt_level: 0,
+    amd_iommu_gpt_level: 4,
     amd_iommu_hatdis: false,
     amd_iommu_viommu: viommu,
     trans_devid_xa: new Map(),

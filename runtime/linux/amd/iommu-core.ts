@@ -97,7 +97,16 @@ export function iommu_unmap(k: Kernel, dom: KPtr<ProtectionDomain>, iova: bigint
     const domain = k.deref(dom, IOMMU_DOMAIN_OPS);
     const gather = iommu_iotlb_gather_init();
     const ret = __iommu_unmap(k, domain, iova, size, gather);
-    if (ret) k.mapLog.push({ seq: k.nextSeq(), step: k.step, domainId: domain.id, kind: 'unmap', iova, size: ret });
+    if (ret)
+      k.mapLog.push({
+        seq: k.nextSeq(),
+        step: k.step,
+        domainId: domain.id,
+        kind: 'unmap',
+        iova,
+        size: ret,
+        rootPa: domain.amdv1!.top().pa,
+      });
     iommu_iotlb_sync(k, domain, gather);
     return ret;
   });

@@ -69,7 +69,7 @@ export function amd_iommufd_viommu_init(
     if (ret) return { ret, viommu: null };
     ret = amd_iommu_gid_alloc(k, iommu);
     if (ret < 0) return { ret, viommu: null };
-    const aviommu = newViommu(ret, parent);
+    const aviommu = newViommu(ret, parent, parent.id, iommu);
     pr.pr_debug('%s: gid=%#x', 'amd_iommufd_viommu_init', aviommu.gid);
     // The cookie maps the guest's 4 KiB VF MMIO page, vf_base_phys + gid × 4 KiB, into the VMM.
     ret = k.call(F.iommufd_viommu_alloc_mmap, () => k.shouldFail('iommufd_viommu_alloc_mmap')?.value ?? 0);
@@ -127,6 +127,7 @@ export function amd_iommufd_viommu_destroy(
     );
     const list = aviommu.parent?.viommu_list;
     if (list?.includes(aviommu)) list.splice(list.indexOf(aviommu), 1);
+    aviommu.gdomid_array.clear(); // xa_destroy: the nodes go; iommufd frees no vIOMMU a nested domain still uses
     patch.amd_viommu_uninit_one(iommu, aviommu);
     amd_iommu_clear_translate_dte(d, iommu, aviommu.trans_devid);
     amd_iommu_trans_devid_free(d.k, transDevidPool(d, iommu), aviommu.trans_devid);

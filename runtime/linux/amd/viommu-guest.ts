@@ -15,10 +15,37 @@ export interface AmdIommuViommu {
   domid_table: bigint | null;
   trans_devid: number;
   vfmmio_mmap_offset: bigint;
+  /** The IOMMU behind it (container_of(aviommu->core.iommu_dev)): where its hDomIDs are flushed. */
+  readonly iommu: AmdIommu | null;
+  /** gdomid_array: the guest DomID → host DomID mappings of its nested domains, indexed by guest DomID. */
+  readonly gdomid_array: Map<number, GuestDomainMappingInfo>;
 }
 
-export function newViommu(gid: number, parent: ProtectionDomain | null, parentId = parent?.id ?? 0): AmdIommuViommu {
-  return { gid, parent, parentId, devid_table: null, domid_table: null, trans_devid: 0, vfmmio_mmap_offset: 0n };
+/** struct guest_domain_mapping_info (nested.c 1e91ed15's amd_iommu_types.h): `refcount_t users; u32 hdom_id;`. */
+export interface GuestDomainMappingInfo {
+  /** The kzalloc'd object (what kfree takes, and what a read after the free touches). */
+  readonly va: bigint;
+  users: number;
+  hdom_id: number;
+}
+
+export function newViommu(
+  gid: number,
+  parent: ProtectionDomain | null,
+  parentId = parent?.id ?? 0,
+  iommu: AmdIommu | null = null,
+): AmdIommuViommu {
+  return {
+    gid,
+    parent,
+    parentId,
+    devid_table: null,
+    domid_table: null,
+    trans_devid: 0,
+    vfmmio_mmap_offset: 0n,
+    iommu,
+    gdomid_array: new Map(),
+  };
 }
 
 /** The viommu.c functions the iommufd ops call, implemented by the driver variants that have them. */
@@ -27,6 +54,7 @@ export interface GuestTableOps {
   amd_viommu_uninit_one(iommu: AmdIommu, aviommu: AmdIommuViommu): void;
   amd_iommu_update_vfctrl_mmio_translate_devid(iommu: AmdIommu, gid: number, devid: number): void;
   amd_viommu_set_device_mapping(iommu: AmdIommu, hDevId: number, gid: number, gDevId: number): void;
+  amd_viommu_domain_id_update(iommu: AmdIommu, gid: number, hdomId: number, gdomId: number): number;
   amd_viommu_set_cmdbuf_flags(iommu: AmdIommu, gid: number, q: HwQueue): void;
   amd_viommu_set_evtbuf_flags(iommu: AmdIommu, gid: number, q: HwQueue): void;
   amd_viommu_set_pprbuf_flags(iommu: AmdIommu, gid: number, q: HwQueue): void;

@@ -16,6 +16,14 @@ import {
   amd_iommufd_viommu_init,
 } from '../../linux/amd/iommufd.js';
 import { amd_iommu_domain_alloc_paging_v1 } from '../../linux/amd/pdom.js';
+import {
+  amd_iommu_alloc_domain_nested,
+  iommufd_viommu_alloc_hwpt_nested,
+  IOMMU_HWPT_DATA_AMD_GUEST,
+  nested_attach_device,
+  nested_domain_free,
+} from '../../linux/amd/nested.js';
+import type { ProtectionDomain } from '../../linux/amd/domain.js';
 import { IS_ERR, PTR_ERR } from '../../linux/kptr.js';
 import { Errno } from '../../linux/errno.js';
 import { invariant } from '../../base/model-bug.js';
@@ -46,6 +54,7 @@ function entry<const A extends ArgSpec>(row: {
 }
 
 const required = <T extends ArgSpec[string]['type']>(type: T) => ({ type, required: true }) as const;
+const optional = <T extends ArgSpec[string]['type']>(type: T) => ({ type, required: false }) as const;
 
 export const PROT: Readonly<Record<string, number>> = {
   r: IOMMU_READ,
@@ -120,30 +129,42 @@ export const AMD_ENTRY_POINTS: readonly EntryPoint<AmdMachine>[] = [
   }),
   entry({
     name: 'iommu_map',
-    doc: "map a range in the IOMMU's vIOMMU domain",
+    doc: "map a range in the IOMMU's vIOMMU domain, or in the paging domain `domid` (-ENOENT if there is none)",
     args: {
       iova: required('address'),
       pa: required('addressOrAlloc'),
       size: required('address'),
       prot: required('prot'),
+      domid: optional('u16'),
     },
     returns: 'int',
-    run: (m, iommu, a) => iommu_map(m.k, iommu.viommu_pdom, a.iova, a.pa, a.size, a.prot, GFP_KERNEL),
+    run: (m, iommu, a) => {
+      const dom = a.domid === undefined ? iommu.viommu_pdom : m.pagingDomains.get(a.domid);
+      if (dom === undefined) return -Errno.ENOENT;
+      return iommu_map(m.k, dom, a.iova, a.pa, a.size, a.prot, GFP_KERNEL);
+    },
   }),
   entry({
     name: 'iommu_unmap',
-    doc: 'unmap a range of it; returns the bytes unmapped',
-    args: { iova: required('address'), size: required('address') },
+    doc: 'unmap a range of it (or of the paging domain `domid`: 0 if there is none); returns the bytes unmapped',
+    args: { iova: required('address'), size: required('address'), domid: optional('u16') },
     returns: 'size',
-    run: (m, iommu, a) => iommu_unmap(m.k, iommu.viommu_pdom, a.iova, a.size),
+    run: (m, iommu, a) => {
+      const dom = a.domid === undefined ? iommu.viommu_pdom : m.pagingDomains.get(a.domid);
+      return dom === undefined ? 0n : iommu_unmap(m.k, dom, a.iova, a.size);
+    },
   }),
   entry({
     name: 'attach_device',
-    doc: 'attach a device behind the IOMMU to its vIOMMU domain',
-    args: { devid: required('devid') },
+    doc: 'attach a device behind the IOMMU to its vIOMMU domain, or to the paging domain `domid` (-ENOENT if none)',
+    args: { devid: required('devid'), domid: optional('u16') },
     returns: 'int',
-    run: (m, iommu, a) =>
-      attach_device(m.driver, iommu, m.device(iommu, a.devid), m.k.deref(iommu.viommu_pdom, PDOM_LOCK)),
+    run: (m, iommu, a) => {
+      const dom: ProtectionDomain | undefined =
+        a.domid === undefined ? m.k.deref(iommu.viommu_pdom, PDOM_LOCK) : m.pagingDomains.get(a.domid);
+      if (dom === undefined) return -Errno.ENOENT;
+      return attach_device(m.driver, iommu, m.device(iommu, a.devid), dom);
+    },
   }),
   entry({
     name: 'detach_device',
@@ -247,18 +268,21 @@ export const AMD_ENTRY_POINTS: readonly EntryPoint<AmdMachine>[] = [
         out_vfmmio_mmap_offset: 0n,
       });
       if (viommu) m.viommus.set(a.id, { iommu, viommu });
+      if (viommu) m.nestParentIds.add(parent.id);
       return ret;
     },
   }),
   entry({
     name: 'amd_iommufd_viommu_destroy',
-    doc: 'IOMMU_DESTROY of the vIOMMU object `id`: 0, or -ENOENT for no such object',
+    doc: 'IOMMU_DESTROY of the vIOMMU object `id`: 0, -ENOENT for no such object, -EBUSY while a nested domain uses it',
     args: { id: required('u16') },
     returns: 'int',
     variants: SERIES_S,
     run: (m, _iommu, a) => {
       const v = m.viommus.get(a.id);
       if (!v) return -Errno.ENOENT;
+      // A nested HWPT holds a reference on its vIOMMU object: IOMMU_DESTROY of a used object is -EBUSY.
+      if ([...m.nestedDomains.values()].some((n) => n.viommuId === a.id)) return -Errno.EBUSY;
       amd_iommufd_viommu_destroy(m.driver, seriesS(m), v.iommu, v.viommu);
       m.viommus.delete(a.id);
       return 0;
@@ -297,6 +321,67 @@ export const AMD_ENTRY_POINTS: readonly EntryPoint<AmdMachine>[] = [
         length: a.length,
         flags,
       });
+    },
+  }),
+  entry({
+    name: 'amd_iommu_alloc_domain_nested',
+    doc:
+      'IOMMU_HWPT_ALLOC of nested domain `id` on vIOMMU object `viommu` from the guest DTE `dte0`..`dte3` ' +
+      '(IOMMU_HWPT_DATA_AMD_GUEST); 0 or the errno (a NULL domain oopses in iommufd, as the core dereferences it)',
+    args: {
+      id: required('u16'),
+      viommu: required('u16'),
+      dte0: required('address'),
+      dte1: required('address'),
+      dte2: optional('address'),
+      dte3: optional('address'),
+    },
+    returns: 'int',
+    variants: SERIES_S,
+    run: (m, _iommu, a) => {
+      const v = m.viommus.get(a.viommu);
+      if (!v) return -Errno.ENOENT;
+      if (m.nestedDomains.has(a.id)) return -Errno.EEXIST;
+      const dom = amd_iommu_alloc_domain_nested(
+        m.driver,
+        v.viommu,
+        0,
+        {
+          type: IOMMU_HWPT_DATA_AMD_GUEST,
+          dte: [a.dte0, a.dte1, a.dte2 ?? 0n, a.dte3 ?? 0n],
+        },
+        seriesS(m).nestedFixes(),
+      );
+      const ndom = iommufd_viommu_alloc_hwpt_nested(m.k, dom);
+      if (typeof ndom === 'number') return ndom;
+      m.nestedDomains.set(a.id, { ndom, viommuId: a.viommu });
+      return 0;
+    },
+  }),
+  entry({
+    name: 'nested_attach_device',
+    doc: "attach PCI function `devid` to nested domain `id`: the nested DTE, then the guest DomID's mapping",
+    args: { id: required('u16'), devid: required('devid') },
+    returns: 'int',
+    variants: SERIES_S,
+    run: (m, iommu, a) => {
+      const n = m.nestedDomains.get(a.id);
+      if (!n) return -Errno.ENOENT;
+      return nested_attach_device(m.driver, seriesS(m), iommu, n.ndom, m.device(iommu, a.devid));
+    },
+  }),
+  entry({
+    name: 'nested_domain_free',
+    doc: "the nested domain `id`'s free op (what iommufd calls when its HWPT goes): 0, or -ENOENT for no such object",
+    args: { id: required('u16') },
+    returns: 'int',
+    variants: SERIES_S,
+    run: (m, _iommu, a) => {
+      const n = m.nestedDomains.get(a.id);
+      if (!n) return -Errno.ENOENT;
+      m.nestedDomains.delete(a.id);
+      nested_domain_free(m.driver, n.ndom, seriesS(m).nestedFixes());
+      return 0;
     },
   }),
 ];

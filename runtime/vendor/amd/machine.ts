@@ -5,6 +5,7 @@ import type { AttachedDevData } from '../../linux/amd/attach.js';
 import type { AmdIommu } from '../../linux/amd/amd-iommu.js';
 import type { AmdDriver } from '../../linux/amd/driver.js';
 import type { ProtectionDomain } from '../../linux/amd/domain.js';
+import type { NestedDomain } from '../../linux/amd/nested.js';
 import { newDriverGlobals } from '../../linux/amd/globals.js';
 import { amd_iommu_boot } from '../../linux/amd/init.js';
 import { CONTROL_GSTBUFFERTRPMODE, EFR_VIOMMU } from '../../hw/regs.js';
@@ -47,6 +48,10 @@ export class AmdMachine implements VendorMachine {
   readonly pagingDomains = new Map<number, ProtectionDomain>();
   /** vIOMMUs iommufd made, by the object ID the spec gave them. */
   readonly viommus = new Map<number, { iommu: AmdIommu; viommu: AmdIommuViommu }>();
+  /** Paging domains that were ever a vIOMMU's nest parent, by domain ID. */
+  readonly nestParentIds = new Set<number>();
+  /** Nested domains iommufd's HWPT objects hold, by the object ID the spec gave them, with their vIOMMU's. */
+  readonly nestedDomains = new Map<number, { ndom: NestedDomain; viommuId: number }>();
 
   constructor(nodes: readonly NumaNodeConfig[], config: AmdConfig, faults: readonly InjectionPlan[], meter: Meter) {
     const variant = DRIVER_VARIANTS[config.driver.variant];
@@ -137,10 +142,17 @@ export class AmdMachine implements VendorMachine {
     return guest;
   }
 
-  /** Kernel addresses the guests' structs hold (their DevID and DomID tables). */
+  /**
+   * Kernel addresses the guests' structs hold (their DevID and DomID tables and gDomID mappings), and the
+   * nested domains iommufd holds.
+   */
   guestReferences(): bigint[] {
     const guests = [...this.guests.values(), ...[...this.viommus.values()].map((v) => v.viommu)];
-    return guests.flatMap((g) => [g.devid_table, g.domid_table]).filter((va) => va !== null);
+    return [
+      ...guests.flatMap((g) => [g.devid_table, g.domid_table]).filter((va) => va !== null),
+      ...guests.flatMap((g) => [...g.gdomid_array.values()].map((i) => i.va)),
+      ...[...this.nestedDomains.values()].map((n) => n.ndom.va),
+    ];
   }
 
   /** The iommu_dev_data of PCI function `devid` behind `iommu`, probed on first use with no domain. */

@@ -8,6 +8,7 @@ import {
 } from '../../hw/viommu/vfcntl.js';
 import { formatCommand, formatHwEvent } from '../../hw/format.js';
 import { decodeCommand, type Command } from '../../hw/commands.js';
+import type { DeviceTableEntry } from '../../hw/dte.js';
 import * as R from '../../hw/regs.js';
 import type { ProtectionDomain } from '../../linux/amd/domain.js';
 import type { AmdIommu } from '../../linux/amd/amd-iommu.js';
@@ -64,10 +65,18 @@ export class AmdView implements MachineView {
     return readDriverObjects(this.m.driver.iommus, this.m.viommus);
   }
 
+  nestParentIds(): readonly number[] {
+    return [...this.m.nestParentIds].sort((a, b) => a - b);
+  }
+
   /** Kernel addresses the driver's structs still hold: the private subregions, ext-IR tables, dev_data. */
   driverReferences(): readonly bigint[] {
     const held = this.m.driver.iommus.flatMap((i) => [...i.viommu_priv_region, i.ext_ir_table]);
     for (const dev of this.m.driver.devices.values()) held.push(dev.va ?? null);
+    // Each paging domain's pdom_iommu_info entries (the IOMMUs its devices sit behind).
+    const pdoms = [...this.m.pagingDomains.values(), ...this.m.driver.iommus.map((i) => i.viommu_pdom)];
+    for (const pdom of pdoms)
+      if (pdom && !(pdom instanceof ErrPtr)) for (const info of pdom.iommu_array.values()) held.push(info.va ?? null);
     held.push(...this.m.guestReferences());
     return held.filter((va): va is bigint => va !== null && va !== undefined);
   }
@@ -114,14 +123,16 @@ class AmdDomainView implements DomainView {
   }
 }
 
-function effectOf(c: Command): CommandEffect {
+function effectOf(c: Command, entry: DeviceTableEntry | undefined): CommandEffect {
   switch (c.op) {
     case 'INVALIDATE_IOMMU_PAGES':
       return { kind: 'invalidate', domainId: c.domainId, start: c.range.start, size: c.range.size, guest: c.gn };
     case 'COMPLETION_WAIT':
       return { kind: 'wait' };
     case 'INVALIDATE_DEVTAB_ENTRY':
-      return { kind: 'device_entry', deviceId: c.deviceId };
+      return entry && entry.valid && entry.translationValid && entry.mode !== 0 && entry.mode !== 7
+        ? { kind: 'device_entry', deviceId: c.deviceId, translates: { domainId: entry.domainId, rootPa: entry.rootPa } }
+        : { kind: 'device_entry', deviceId: c.deviceId };
     case 'INVALIDATE_IOTLB_PAGES':
     case 'INVALIDATE_INTERRUPT_TABLE':
     case 'COMPLETE_PPR_REQUEST':
@@ -155,7 +166,7 @@ class AmdIommuView implements IommuView {
   }
 
   executed(): readonly ExecutedCommandView[] {
-    return this.iommu.mmio.executed.map((c) => ({ seq: c.seq, step: c.step, effect: effectOf(c.command) }));
+    return this.iommu.mmio.executed.map((c) => ({ seq: c.seq, step: c.step, effect: effectOf(c.command, c.entry) }));
   }
 
   commandLines(): readonly string[] {

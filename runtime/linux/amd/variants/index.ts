@@ -25,7 +25,9 @@ export const DRIVER_VARIANTS: Record<string, DriverVariant> = {
     create: (d) => new ViommuSeriesS(d),
   },
   'series-s-fixed': {
-    description: 'series-s with the guest-table fixes: mappings reset before the tables are freed, the real errno',
+    description:
+      'series-s with the guest-table fixes (mappings reset before the tables are freed, the real errno) and ' +
+      "nested.c's bug-15 fixes",
     create: (d) => new ViommuSeriesSFixed(d),
   },
 };

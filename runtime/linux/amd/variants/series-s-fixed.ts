@@ -6,6 +6,7 @@ import {
   VIOMMU_DOMID_MAPPING_ENTRY_SIZE as DOMID_SIZE,
   type AmdIommu,
 } from '../amd-iommu.js';
+import type { NestedFixes } from '../nested.js';
 import type { AmdIommuViommu } from '../viommu-guest.js';
 import { ViommuSeriesS } from './series-s.js';
 
@@ -14,9 +15,15 @@ const F = portedFrom(AMDESE_S, 'drivers/iommu/amd/viommu.c', ['amd_viommu_uninit
 /**
  * The base tree with the two one-line fixes the fact sheet suggests for the guest tables: uninit_one resets
  * the mappings while the tables are still mapped (bug 1: the reset moves above the frees), and init_one
- * returns the errno it got instead of -ENOMEM (bug 3). Everything else is series-s.
+ * returns the errno it got instead of -ENOMEM (bug 3); and nested.c's three one-line fixes of bug 15 (a
+ * failed gdom_info kzalloc is -ENOMEM, not NULL; a reference that is not the last still frees its nested
+ * domain; the hDomID is freed before its mapping is). Everything else is series-s.
  */
 export class ViommuSeriesSFixed extends ViommuSeriesS {
+  override nestedFixes(): NestedFixes {
+    return { gdomInfoErrno: true, freeNotLast: true, hdomIdBeforeKfree: true };
+  }
+
   override amd_viommu_uninit_one(iommu: AmdIommu, aviommu: AmdIommuViommu): void {
     this.d.k.call(F.amd_viommu_uninit_one, () => {
       this.pr.pr_debug('%s: gid=%u\n', 'amd_viommu_uninit_one', aviommu.gid);

@@ -22,6 +22,7 @@ import {
   amd_iommu_update_dte_ir,
   DTE_EXT_INTTABLEN_L1,
 } from '../dte.js';
+import type { NestedFixes } from '../nested.js';
 import { ViommuPatchV3 } from '../viommu.js';
 import type { AmdIommuViommu, GuestTableOps, HwQueue } from '../viommu-guest.js';
 
@@ -125,6 +126,11 @@ export class ViommuSeriesS extends ViommuPatchV3 implements GuestTableOps {
   private errDevData(iommu: AmdIommu, dteSet: boolean, ret: number): number {
     this.viommu_free_self_dev_data(iommu, dteSet);
     return ret;
+  }
+
+  /** Which of bug 15's one-line fixes nested.c has here: none, as at 1e91ed15. */
+  nestedFixes(): NestedFixes {
+    return {};
   }
 
   /** amd_viommu_uninit: the IOMMU's own DTE cleared and its dev_data freed, then the IDA and the BARs. */
