@@ -105,6 +105,7 @@ export type Step = CallArgs & {
   repeat?: number;
   viommu_access?: Access;
   dma?: Access1;
+  guest_commands?: GuestCommands;
   /**
    * Return value for a call; translation result for an access.
    */
@@ -165,6 +166,7 @@ export type Step = CallArgs & {
     repeat?: number;
     viommu_access?: Access;
     dma?: Access1;
+    guest_commands?: GuestCommands;
     /**
      * Return value for a call; translation result for an access.
      */
@@ -225,6 +227,7 @@ export type Step = CallArgs & {
     repeat?: number;
     viommu_access?: Access;
     dma?: Access1;
+    guest_commands?: GuestCommands;
     /**
      * Return value for a call; translation result for an access.
      */
@@ -285,6 +288,7 @@ export type Step = CallArgs & {
     repeat?: number;
     viommu_access?: Access;
     dma?: Access1;
+    guest_commands?: GuestCommands;
     /**
      * Return value for a call; translation result for an access.
      */
@@ -357,6 +361,48 @@ export type CallArgs = {
   [k: string]: unknown;
 };
 /**
+ * One guest command: four 32-bit words, or a decoded form encoded as a Linux guest's build_* functions do (domid and devid are the guest's own IDs).
+ */
+export type GuestCommand =
+  | [number | string, number | string, number | string, number | string]
+  | {
+      invalidate_iommu_pages: {
+        domid: number;
+        address: Address;
+        size: Address;
+        pasid?: number;
+        gn?: boolean;
+      };
+    }
+  | {
+      invalidate_devtab_entry: {
+        devid: number;
+      };
+    }
+  | {
+      invalidate_iotlb_pages: {
+        devid: number;
+        address: Address;
+        size: Address;
+        qdep?: number;
+        pasid?: number;
+        gn?: boolean;
+      };
+    }
+  | {
+      /**
+       * store: GPA of the semaphore, 8-byte aligned (absent: no store); data: the value stored; interrupt: raise the guest's ComWaitInt.
+       */
+      completion_wait: {
+        store?: Address;
+        data?: Address;
+        interrupt?: boolean;
+      };
+    }
+  | {
+      invalidate_iommu_all: {};
+    };
+/**
  * Expected return: 0, a negative errno as a name (ENOMEM or -ENOMEM) or number, a size (0x2000, 8K), void for a void function, or oops.
  */
 export type Ret = number | string;
@@ -386,6 +432,9 @@ export type LogLine =
       match: string;
     };
 export type Step1 =
+  | {
+      [k: string]: unknown;
+    }
   | {
       [k: string]: unknown;
     }
@@ -1194,6 +1243,14 @@ export interface Iommu {
    */
   did_map_stores?: boolean;
   /**
+   * What RESET_VMMIO resets of the guest it names: guest_mmio (its VF page and its VF_CNTL queue registers 0x20/0x28/0x30; bit 31 alone: the command head/tail and 0x20), vf_page (the VF page only), or none. An assumption (runtime/hw/viommu/ASSUMPTIONS.md); default guest_mmio.
+   */
+  reset_vmmio?: 'guest_mmio' | 'vf_page' | 'none';
+  /**
+   * The event type the hardware posts when it cannot process a guest command (its GPA does not translate, or its guest DomID/DevID has no mapping): VIOMMU_HW_ERR (0xC) or GUEST_EVENT_FAULT (0xB). An assumption (runtime/hw/viommu/ASSUMPTIONS.md); default viommu_hw_err.
+   */
+  guest_error_event?: 'viommu_hw_err' | 'guest_event_fault';
+  /**
    * Whether control bit 60 (GstBufferTRPMode) can be set; viommu_enable fails with -EINVAL when it cannot. An assumption (runtime/hw/viommu/ASSUMPTIONS.md); default true.
    */
   gst_buffer_trp_mode?: boolean;
@@ -1238,6 +1295,29 @@ export interface Access1 {
   devid?: number;
   iova: Address;
   access: 'read' | 'write';
+}
+/**
+ * A vIOMMU guest writes commands into its command buffer (guest memory, at its tail) and writes its tail in its VF page; the step's result is where the first slot translated (compare with expect: {pa} or {fault}).
+ */
+export interface GuestCommands {
+  /**
+   * Index of the IOMMU in hardware.iommus; default 0.
+   */
+  iommu?: number;
+  /**
+   * The guest ID: its VF page is VF BAR + gid × 4 KiB, its VF_CNTL block VF_CNTL BAR + gid × 64.
+   */
+  gid: number;
+  /**
+   * Written in order from the guest's tail, wrapping at the buffer's length.
+   *
+   * @maxItems 4096
+   */
+  commands: GuestCommand[];
+  /**
+   * The tail value written (bits 18:4 kept); default: just past the commands.
+   */
+  tail?: number;
 }
 /**
  * End-state expectations that must hold right after this step (the same keys as `expect:`; not checked in sweep runs).

@@ -1,3 +1,5 @@
+import { encodeViommuEvent, type ViommuEvent } from './viommu-events.js';
+
 /**
  * Event log entries (AMD IOMMU spec "Event Log"; Linux EVENT_* in amd_iommu_types.h): 16 bytes, the event
  * code in word 1 bits 31:28.
@@ -16,7 +18,8 @@ export const EVENT_FLAG_TR = 0x100;
 export type EventWords = [number, number, number, number];
 
 export type HwEvent =
-  | { readonly code: 'ILLEGAL_COMMAND_ERROR'; readonly commandPa: bigint }
+  /** `gid`: the model's note that a guest's command buffer held the command (not in the words). */
+  | { readonly code: 'ILLEGAL_COMMAND_ERROR'; readonly commandPa: bigint; readonly gid?: number }
   | {
       readonly code: 'IO_PAGE_FAULT';
       readonly deviceId: number;
@@ -24,7 +27,9 @@ export type HwEvent =
       readonly address: bigint;
       readonly flags: number;
     }
-  | { readonly code: 'ILLEGAL_DEV_TABLE_ENTRY'; readonly deviceId: number; readonly address: bigint };
+  | { readonly code: 'ILLEGAL_DEV_TABLE_ENTRY'; readonly deviceId: number; readonly address: bigint }
+  /** The vIOMMU's event types (viommu-events.ts). */
+  | ViommuEvent;
 
 export function encodeEvent(e: HwEvent): EventWords {
   const lo = (v: bigint): number => Number(v & 0xffff_ffffn);
@@ -41,5 +46,7 @@ export function encodeEvent(e: HwEvent): EventWords {
       ];
     case 'ILLEGAL_DEV_TABLE_ENTRY':
       return [e.deviceId & 0xffff, (EVENT_ILLEGAL_DEV_TABLE_ENTRY << 28) >>> 0, lo(e.address), hi(e.address)];
+    default:
+      return encodeViommuEvent(e);
   }
 }

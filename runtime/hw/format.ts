@@ -1,6 +1,7 @@
 import { formatRange, hex } from '../base/format.js';
 import type { Command } from './commands.js';
 import type { HwEvent } from './events.js';
+import { formatViommuEvent } from './viommu-events.js';
 
 /** A decoded command as the end state prints it: one line, the fields a reviewer reads against the C. */
 export function formatCommand(c: Command): string {
@@ -28,10 +29,12 @@ export function formatCommand(c: Command): string {
 export function formatHwEvent(iommu: number, e: HwEvent): string {
   switch (e.code) {
     case 'ILLEGAL_COMMAND_ERROR':
-      return `iommu${iommu} ILLEGAL_COMMAND_ERROR command=${hex(e.commandPa)}`;
+      return `iommu${iommu} ILLEGAL_COMMAND_ERROR command=${hex(e.commandPa)}${e.gid === undefined ? '' : ` gid=${hex(e.gid)}`}`;
     case 'IO_PAGE_FAULT':
       return `iommu${iommu} IO_PAGE_FAULT devid=${hex(e.deviceId)} domain=${e.domainId} address=${hex(e.address)} flags=${hex(e.flags)}`;
     case 'ILLEGAL_DEV_TABLE_ENTRY':
       return `iommu${iommu} ILLEGAL_DEV_TABLE_ENTRY devid=${hex(e.deviceId)} address=${hex(e.address)}`;
+    default:
+      return formatViommuEvent(iommu, e);
   }
 }

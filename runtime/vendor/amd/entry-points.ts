@@ -120,22 +120,30 @@ export const AMD_ENTRY_POINTS: readonly EntryPoint<AmdMachine>[] = [
   }),
   entry({
     name: 'iommu_map',
-    doc: "map a range in the IOMMU's vIOMMU domain",
+    doc: "map a range in the IOMMU's vIOMMU domain, or in paging domain `domid` (a nest parent: a guest's GPA space)",
     args: {
       iova: required('address'),
       pa: required('addressOrAlloc'),
       size: required('address'),
       prot: required('prot'),
+      domid: { type: 'u16', required: false },
     },
     returns: 'int',
-    run: (m, iommu, a) => iommu_map(m.k, iommu.viommu_pdom, a.iova, a.pa, a.size, a.prot, GFP_KERNEL),
+    run: (m, iommu, a) => {
+      const pdom = a.domid === undefined ? iommu.viommu_pdom : m.pagingDomains.get(a.domid);
+      if (!pdom) return -Errno.ENOENT;
+      return iommu_map(m.k, pdom, a.iova, a.pa, a.size, a.prot, GFP_KERNEL);
+    },
   }),
   entry({
     name: 'iommu_unmap',
-    doc: 'unmap a range of it; returns the bytes unmapped',
-    args: { iova: required('address'), size: required('address') },
+    doc: 'unmap a range of it (of paging domain `domid` when given); returns the bytes unmapped',
+    args: { iova: required('address'), size: required('address'), domid: { type: 'u16', required: false } },
     returns: 'size',
-    run: (m, iommu, a) => iommu_unmap(m.k, iommu.viommu_pdom, a.iova, a.size),
+    run: (m, iommu, a) => {
+      const pdom = a.domid === undefined ? iommu.viommu_pdom : m.pagingDomains.get(a.domid);
+      return pdom ? iommu_unmap(m.k, pdom, a.iova, a.size) : 0n;
+    },
   }),
   entry({
     name: 'attach_device',
