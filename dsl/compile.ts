@@ -387,7 +387,11 @@ class Compiler {
   ): StepAction {
     const iommu = checkIommu(g.iommu ?? 0, [...path, g.iommu === undefined ? 'gid' : 'iommu']);
     if (g.tail !== undefined && g.tail % 16 !== 0)
-      this.error([...path, 'tail'], `tail ${g.tail} is not a multiple of 16`, 'the tail is a byte offset of 16-byte commands');
+      this.error(
+        [...path, 'tail'],
+        `tail 0x${g.tail.toString(16)} is not a multiple of 16`,
+        'the tail is a byte offset of 16-byte commands',
+      );
     const commands = g.commands.map((c, i) => encodeGuestCommand(this.guestCommand(c, [...path, 'commands', i])));
     return { kind: 'guest_commands', iommu, gid: g.gid, commands, ...(g.tail === undefined ? {} : { tail: g.tail }) };
   }
@@ -419,7 +423,8 @@ class Compiler {
         gn: x.gn ?? false,
       };
     }
-    if ('invalidate_devtab_entry' in c) return { op: 'invalidate_devtab_entry', devid: c.invalidate_devtab_entry.devid };
+    if ('invalidate_devtab_entry' in c)
+      return { op: 'invalidate_devtab_entry', devid: c.invalidate_devtab_entry.devid };
     if ('invalidate_iotlb_pages' in c) {
       const x = c.invalidate_iotlb_pages;
       const p = [...path, 'invalidate_iotlb_pages'];
@@ -438,7 +443,11 @@ class Compiler {
       const p = [...path, 'completion_wait'];
       const store = x.store === undefined ? null : this.address(x.store, [...p, 'store']);
       if (store !== null && (store % 8n !== 0n || store >> 52n !== 0n))
-        this.error([...p, 'store'], `semaphore address 0x${store.toString(16)} is not an 8-byte aligned 52-bit GPA`, 'the command holds address bits 51:3');
+        this.error(
+          [...p, 'store'],
+          `semaphore address 0x${store.toString(16)} is not an 8-byte aligned 52-bit GPA`,
+          'the command holds address bits 51:3',
+        );
       return {
         op: 'completion_wait',
         store,

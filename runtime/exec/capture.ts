@@ -45,7 +45,9 @@ function formatStep(r: StepResult): string {
   const label = a.kind === 'call' ? a.fn : a.kind;
   if (r.access) {
     const from =
-      a.kind === 'guest_commands' ? `gid=${hex(a.gid)} ${a.commands.length} commands` : hex(a.kind === 'call' ? 0n : a.iova);
+      a.kind === 'guest_commands'
+        ? `gid=${hex(a.gid)} ${a.commands.length} commands`
+        : hex(a.kind === 'call' ? 0n : a.iova);
     const to = r.access.ok
       ? `${hex(r.access.pa)}${r.access.fromIotlb ? ' iotlb' : ''}${r.access.stale ? ' STALE' : ''}`
       : `fault ${r.access.fault}`;

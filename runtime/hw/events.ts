@@ -46,7 +46,8 @@ export function encodeEvent(e: HwEvent): EventWords {
       ];
     case 'ILLEGAL_DEV_TABLE_ENTRY':
       return [e.deviceId & 0xffff, (EVENT_ILLEGAL_DEV_TABLE_ENTRY << 28) >>> 0, lo(e.address), hi(e.address)];
-    default:
+    case 'VIOMMU_HW_ERR':
+    case 'GUEST_EVENT_FAULT':
       return encodeViommuEvent(e);
   }
 }

@@ -34,7 +34,8 @@ export function formatHwEvent(iommu: number, e: HwEvent): string {
       return `iommu${iommu} IO_PAGE_FAULT devid=${hex(e.deviceId)} domain=${e.domainId} address=${hex(e.address)} flags=${hex(e.flags)}`;
     case 'ILLEGAL_DEV_TABLE_ENTRY':
       return `iommu${iommu} ILLEGAL_DEV_TABLE_ENTRY devid=${hex(e.deviceId)} address=${hex(e.address)}`;
-    default:
+    case 'VIOMMU_HW_ERR':
+    case 'GUEST_EVENT_FAULT':
       return formatViommuEvent(iommu, e);
   }
 }

@@ -69,7 +69,13 @@ export interface GuestQueueHost {
   deviceAccess(deviceId: number, iova: bigint, access: Access): TranslateResult;
   /** Executes a command in its host form; what it dropped from the IOTLB. */
   execute(c: Command): { iotlb: IotlbEntry[]; pdes: number };
-  record(offset: number, raw: CommandWords, command: Command, dropped: { iotlb: IotlbEntry[]; pdes: number }, guest: GuestIssue): void;
+  record(
+    offset: number,
+    raw: CommandWords,
+    command: Command,
+    dropped: { iotlb: IotlbEntry[]; pdes: number },
+    guest: GuestIssue,
+  ): void;
   post(e: HwEvent): void;
 }
 
@@ -78,7 +84,9 @@ const HOST_ONLY: ReadonlySet<Command['op']> = new Set(['RESET_VMMIO', 'INVALIDAT
 
 const GPA_BASE_MASK = 0x000f_ffff_ffff_f000n;
 
-type Mapped = { readonly ok: true; readonly command: Command } | { readonly ok: false; readonly cause: GuestQueueCause; readonly guestId?: number; readonly address?: bigint };
+type Mapped =
+  | { readonly ok: true; readonly command: Command }
+  | { readonly ok: false; readonly cause: GuestQueueCause; readonly guestId?: number; readonly address?: bigint };
 
 export class GuestQueues {
   /** Guests whose command processing stopped on an error; RESET_VMMIO restarts them. */
@@ -134,7 +142,10 @@ export class GuestQueues {
     const vfRegs = all ? [VF_CMD_HEAD, VF_CMD_TAIL, VF_EVT_HEAD, VF_EVT_TAIL, VF_STATUS] : [VF_CMD_HEAD, VF_CMD_TAIL];
     this.host.vf.reset(gid, vfRegs);
     if (this.config.resetVmmio === 'guest_mmio')
-      this.host.vfcntl.reset(gid, all ? [GUEST_COMMAND_CONTROL, GUEST_EVENT_CONTROL, GUEST_PPR_CONTROL] : [GUEST_COMMAND_CONTROL]);
+      this.host.vfcntl.reset(
+        gid,
+        all ? [GUEST_COMMAND_CONTROL, GUEST_EVENT_CONTROL, GUEST_PPR_CONTROL] : [GUEST_COMMAND_CONTROL],
+      );
   }
 
   private stop(gid: number, why: Extract<Mapped, { ok: false }>, address: bigint): void {
@@ -165,19 +176,25 @@ export class GuestQueues {
     switch (c.op) {
       case 'INVALIDATE_IOMMU_PAGES': {
         const h = this.lookup(gid, 'domid', c.domainId);
-        return h === undefined ? { ok: false, cause: 'domid', guestId: c.domainId } : { ok: true, command: { ...c, domainId: h } };
+        return h === undefined
+          ? { ok: false, cause: 'domid', guestId: c.domainId }
+          : { ok: true, command: { ...c, domainId: h } };
       }
       case 'INVALIDATE_DEVTAB_ENTRY':
       case 'INVALIDATE_IOTLB_PAGES':
       case 'INVALIDATE_INTERRUPT_TABLE':
       case 'COMPLETE_PPR_REQUEST': {
         const h = this.lookup(gid, 'devid', c.deviceId);
-        return h === undefined ? { ok: false, cause: 'devid', guestId: c.deviceId } : { ok: true, command: { ...c, deviceId: h } };
+        return h === undefined
+          ? { ok: false, cause: 'devid', guestId: c.deviceId }
+          : { ok: true, command: { ...c, deviceId: h } };
       }
       case 'COMPLETION_WAIT': {
         if (!c.store) return { ok: true, command: c };
         const t = this.host.deviceAccess(transDevid, c.semaphorePa, 'write');
-        return t.ok ? { ok: true, command: { ...c, semaphorePa: t.pa } } : { ok: false, cause: 'store', address: c.semaphorePa };
+        return t.ok
+          ? { ok: true, command: { ...c, semaphorePa: t.pa } }
+          : { ok: false, cause: 'store', address: c.semaphorePa };
       }
       case 'INVALIDATE_IOMMU_ALL':
       case 'RESET_VMMIO':

@@ -61,11 +61,29 @@ describe('guest command words, as a Linux guest builds them', () => {
   it('encodes the decoded forms with the build_* functions (hand-checked words)', () => {
     // INVALIDATE_IOMMU_PAGES, opcode 3 at word 1 31:28, DomID 7 at 15:0; one page: address 0x3000, PDE (bit 1).
     expect(
-      hex8(encodeGuestCommand({ op: 'invalidate_iommu_pages', domid: 7, address: 0x3000n, size: 0x1000n, pasid: 0, gn: false })),
+      hex8(
+        encodeGuestCommand({
+          op: 'invalidate_iommu_pages',
+          domid: 7,
+          address: 0x3000n,
+          size: 0x1000n,
+          pasid: 0,
+          gn: false,
+        }),
+      ),
     ).toEqual(['00000000', '30000007', '00003002', '00000000']);
     // 16 KiB at 0x4000: S=1, address bits below the size's top set (0x5000: lowest zero bit 13, 2^14), PDE.
     expect(
-      hex8(encodeGuestCommand({ op: 'invalidate_iommu_pages', domid: 1, address: 0x4000n, size: 0x4000n, pasid: 0, gn: false })),
+      hex8(
+        encodeGuestCommand({
+          op: 'invalidate_iommu_pages',
+          domid: 1,
+          address: 0x4000n,
+          size: 0x4000n,
+          pasid: 0,
+          gn: false,
+        }),
+      ),
     ).toEqual(['00000000', '30000001', '00005003', '00000000']);
     expect(hex8(encodeGuestCommand({ op: 'invalidate_devtab_entry', devid: 8 }))).toEqual([
       '00000008',
@@ -83,11 +101,20 @@ describe('guest command words, as a Linux guest builds them', () => {
 describe('guest command processing (runtime/hw/viommu/ASSUMPTIONS.md)', () => {
   it('fetches through the translate DTE, maps gDomID to the hDomID of the DomID table, and moves the guest head', () => {
     const { m, hw, guestExecuted } = guest();
-    const wait = m.guestCommands(0, 1, [encodeGuestCommand({ op: 'completion_wait', store: 0x3000n, data: 0x5n, interrupt: false })]);
+    const wait = m.guestCommands(0, 1, [
+      encodeGuestCommand({ op: 'completion_wait', store: 0x3000n, data: 0x5n, interrupt: false }),
+    ]);
     expect(wait).toEqual({ ok: true, pa: GUEST_RAM + 0x1000n, fromIotlb: false, stale: false });
     // The semaphore GPA 0x3000 translated through domain 3's table: the store lands at GUEST_RAM + 0x3000.
     expect(m.k.mem.read64(GUEST_RAM + 0x3000n)).toBe(0x5n);
-    const flush = encodeGuestCommand({ op: 'invalidate_iommu_pages', domid: 7, address: 0x3000n, size: 0x1000n, pasid: 0, gn: false });
+    const flush = encodeGuestCommand({
+      op: 'invalidate_iommu_pages',
+      domid: 7,
+      address: 0x3000n,
+      size: 0x1000n,
+      pasid: 0,
+      gn: false,
+    });
     m.guestCommands(0, 1, [flush]);
     const [c1, c2] = guestExecuted();
     expect(c1?.command).toMatchObject({ op: 'COMPLETION_WAIT', semaphorePa: GUEST_RAM + 0x3000n });
@@ -103,7 +130,9 @@ describe('guest command processing (runtime/hw/viommu/ASSUMPTIONS.md)', () => {
   it('uses the host DomID the guest table holds after amd_viommu_domain_id_update', () => {
     const { m, guestExecuted } = guest();
     m.call('amd_viommu_domain_id_update', 0, { gid: 1, hdomid: 0x12, gdomid: 5 });
-    m.guestCommands(0, 1, [encodeGuestCommand({ op: 'invalidate_iommu_pages', domid: 5, address: 0n, size: 0x1000n, pasid: 0, gn: false })]);
+    m.guestCommands(0, 1, [
+      encodeGuestCommand({ op: 'invalidate_iommu_pages', domid: 5, address: 0n, size: 0x1000n, pasid: 0, gn: false }),
+    ]);
     expect(guestExecuted()[0]?.command).toMatchObject({ domainId: 0x12 });
   });
 
@@ -135,7 +164,14 @@ describe('guest command processing (runtime/hw/viommu/ASSUMPTIONS.md)', () => {
   it('reports a missing DomID mapping as VIOMMU_HW_ERR (gid 15:0, src 17:16, type 0xC) and stops the queue', () => {
     // Without map stores the tables stay zero: no guest ID has a valid entry.
     const { m, hw, guestExecuted, lastEvent } = guest({ didMapStores: false });
-    const flush = encodeGuestCommand({ op: 'invalidate_iommu_pages', domid: 7, address: 0n, size: 0x1000n, pasid: 0, gn: false });
+    const flush = encodeGuestCommand({
+      op: 'invalidate_iommu_pages',
+      domid: 7,
+      address: 0n,
+      size: 0x1000n,
+      pasid: 0,
+      gn: false,
+    });
     m.guestCommands(0, 1, [flush]);
     const event = lastEvent()!;
     expect(event).toMatchObject({ code: 'VIOMMU_HW_ERR', gid: 1, address: 0x1000n, cause: 'domid', guestId: 7 });

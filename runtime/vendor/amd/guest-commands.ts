@@ -25,7 +25,12 @@ export type GuestCommandForm =
       readonly pasid: number;
       readonly gn: boolean;
     }
-  | { readonly op: 'completion_wait'; readonly store: bigint | null; readonly data: bigint; readonly interrupt: boolean }
+  | {
+      readonly op: 'completion_wait';
+      readonly store: bigint | null;
+      readonly data: bigint;
+      readonly interrupt: boolean;
+    }
   | { readonly op: 'invalidate_iommu_all' }
   /** Any four words, as written (an illegal command, a host-only one, a reserved bit set). */
   | { readonly op: 'raw'; readonly words: readonly [number, number, number, number] };
@@ -52,7 +57,8 @@ export function encodeGuestCommand(c: GuestCommandForm): CommandWords {
       // build_completion_wait with the guest's semaphore GPA (and, as build_completion_wait does not, the
       // interrupt bit of a guest that waits by interrupt).
       const store = c.store ?? 0n;
-      const w0 = Number(store & 0xffff_fff8n) | (c.store === null ? 0 : COMPL_WAIT_STORE) | (c.interrupt ? COMPL_WAIT_INT : 0);
+      const w0 =
+        Number(store & 0xffff_fff8n) | (c.store === null ? 0 : COMPL_WAIT_STORE) | (c.interrupt ? COMPL_WAIT_INT : 0);
       const w1 = Number((store >> 32n) & 0xf_ffffn) | (CMD_COMPL_WAIT << 28);
       return [w0 >>> 0, w1 >>> 0, Number(c.data & 0xffff_ffffn), Number((c.data >> 32n) & 0xffff_ffffn)];
     }
