@@ -10,7 +10,7 @@ describe('the README', () => {
 
   it('renders every entry point and invariant by name', () => {
     expect(GENERATED_SECTIONS['entry-points']!()).toContain(
-      '| `iommu_map` | iova: address, pa: addressOrAlloc, size: address, prot: prot | int |',
+      '| `iommu_map` | iova: address, pa: addressOrAlloc, size: address, prot: prot, domid?: u16 | int |',
     );
     expect(GENERATED_SECTIONS['invariants']!()).toContain('| `errno_discipline` (opt-in) |');
   });

@@ -30,7 +30,7 @@ describe('the spec schema and the runtime registries', () => {
       }
     ).allOf;
     const iommuMap = map.find((b) => b.if.properties.call.const === 'iommu_map')!;
-    expect(Object.keys(iommuMap.then.properties.args.properties)).toEqual(['iova', 'pa', 'size', 'prot']);
+    expect(Object.keys(iommuMap.then.properties.args.properties)).toEqual(['iova', 'pa', 'size', 'prot', 'domid']);
   });
 
   it('lets every invariant but the opt-in ones be disabled by name', () => {
