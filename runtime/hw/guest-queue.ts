@@ -97,7 +97,10 @@ export class GuestQueues {
     private readonly config: GuestQueueConfig,
   ) {}
 
-  /** The guest wrote its command tail: process from head to tail if its queue runs. */
+  /**
+   * The guest wrote its command tail, or its VMM its command control: process from head to tail if the queue
+   * runs (a command processor works whenever it is enabled and head differs from tail).
+   */
   doorbell(gid: number): void {
     const h = this.host;
     if (!h.running() || this.halted.has(gid)) return;

@@ -149,7 +149,10 @@ export class AmdIommuHw {
   ) {
     this.regs = new R.MmioRegisters(extendedFeatures, vm.controlFixedZero);
     this.vfcntl = new VfCntlRegisters(
-      { ipaWrite: (ipa, value) => this.ipaWrite(vm.selfDevid, ipa, value) },
+      {
+        ipaWrite: (ipa, value) => this.ipaWrite(vm.selfDevid, ipa, value),
+        commandControlWritten: (gid) => this.guests.doorbell(gid),
+      },
       vm.storeMaps,
     );
     this.guests = new GuestQueues(

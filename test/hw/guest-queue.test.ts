@@ -149,12 +149,16 @@ describe('guest command processing (runtime/hw/viommu/ASSUMPTIONS.md)', () => {
     ]);
   });
 
-  it('does nothing while the guest CmdBufEn is clear, or VCmdEn is', () => {
+  it('does nothing while the guest CmdBufEn is clear, or VCmdEn is, and runs what is pending once CmdBufEn is set', () => {
     const off = guest({}, '');
     off.m.guestCommands(0, 1, [encodeGuestCommand({ op: 'invalidate_devtab_entry', devid: 1 })]);
     expect(off.guestExecuted()).toEqual([]);
     expect(off.hw.vfReadq(0x1000)).toBe(0n);
     expect(off.hw.vfReadq(0x1008)).toBe(0x10n);
+    // Enabling the queue (a VF_CNTL 0x20 write) runs what is pending: head 0, tail 0x10.
+    off.m.call('amd_iommufd_hw_queue_init', 0, { id: 1, type: 'cmd', base: 0x1000n, length: 8, flags: 'cmdbuf_en' });
+    expect(off.guestExecuted().map((c) => c.command)).toEqual([{ op: 'INVALIDATE_DEVTAB_ENTRY', deviceId: 0 }]);
+    expect(off.hw.vfReadq(0x1000)).toBe(0x10n);
     const { m, hw, guestExecuted } = guest();
     hw.writeq(R.MMIO_CONTROL_OFFSET, hw.readq(R.MMIO_CONTROL_OFFSET) & ~R.CONTROL_VCMD_EN);
     m.guestCommands(0, 1, [encodeGuestCommand({ op: 'invalidate_devtab_entry', devid: 1 })]);

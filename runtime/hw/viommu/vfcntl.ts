@@ -39,6 +39,8 @@ export interface MapStore {
 export interface VfCntlHooks {
   /** Writes a qword at an IPA through the IOMMU's own DTE; false when the translation faulted. */
   ipaWrite(ipa: bigint, value: bigint): boolean;
+  /** A guest's command control (0x20) was written: its command processor may have work now. */
+  commandControlWritten?(gid: number): void;
 }
 
 export class VfCntlRegisters {
@@ -78,6 +80,7 @@ export class VfCntlRegisters {
       return;
     }
     this.values.set(offset, value);
+    if (reg === GUEST_COMMAND_CONTROL) this.hooks.commandControlWritten?.(gid);
   }
 
   /** Zeroes the given registers of one guest's block (RESET_VMMIO). */
