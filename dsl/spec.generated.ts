@@ -121,7 +121,8 @@ export type Step = CallArgs & {
           | 'skipped_level_bits'
           | 'table_outside_memory'
           | 'illegal_dte'
-          | 'translation_not_valid';
+          | 'translation_not_valid'
+          | 'outside_memory';
         from_iotlb?: boolean;
         stale?: boolean;
       };
@@ -182,7 +183,8 @@ export type Step = CallArgs & {
             | 'skipped_level_bits'
             | 'table_outside_memory'
             | 'illegal_dte'
-            | 'translation_not_valid';
+            | 'translation_not_valid'
+            | 'outside_memory';
           from_iotlb?: boolean;
           stale?: boolean;
         };
@@ -243,7 +245,8 @@ export type Step = CallArgs & {
             | 'skipped_level_bits'
             | 'table_outside_memory'
             | 'illegal_dte'
-            | 'translation_not_valid';
+            | 'translation_not_valid'
+            | 'outside_memory';
           from_iotlb?: boolean;
           stale?: boolean;
         };
@@ -304,7 +307,8 @@ export type Step = CallArgs & {
             | 'skipped_level_bits'
             | 'table_outside_memory'
             | 'illegal_dte'
-            | 'translation_not_valid';
+            | 'translation_not_valid'
+            | 'outside_memory';
           from_iotlb?: boolean;
           stale?: boolean;
         };

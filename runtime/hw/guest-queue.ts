@@ -116,7 +116,8 @@ export class GuestQueues {
     while (head !== tail) {
       const gpa = base + BigInt(head);
       const at = h.deviceAccess(transDevid, gpa, 'read');
-      if (!at.ok) return this.stop(gid, { ok: false, cause: 'fetch' }, gpa);
+      // A translation to an address no memory backs reads nothing the model can decode: the fetch fails.
+      if (!at.ok || !h.mem.contains(at.pa)) return this.stop(gid, { ok: false, cause: 'fetch' }, gpa);
       const raw: CommandWords = [
         h.mem.read32(at.pa),
         h.mem.read32(at.pa + 4n),
@@ -195,7 +196,7 @@ export class GuestQueues {
       case 'COMPLETION_WAIT': {
         if (!c.store) return { ok: true, command: c };
         const t = this.host.deviceAccess(transDevid, c.semaphorePa, 'write');
-        return t.ok
+        return t.ok && this.host.mem.contains(t.pa)
           ? { ok: true, command: { ...c, semaphorePa: t.pa } }
           : { ok: false, cause: 'store', address: c.semaphorePa };
       }
@@ -216,7 +217,7 @@ export class GuestQueues {
         ? DEVID_MAP_BASE + BigInt(gid) * DEVID_MAP_ENTRY_SIZE + BigInt(guestId) * 16n
         : DOMID_MAP_BASE + BigInt(gid) * DOMID_MAP_ENTRY_SIZE + BigInt(guestId) * 8n;
     const t = this.host.deviceAccess(this.host.selfDevid, ipa, 'read');
-    if (!t.ok) return undefined;
+    if (!t.ok || !this.host.mem.contains(t.pa)) return undefined;
     const entry = this.host.mem.read64(t.pa);
     return entry & 1n ? Number((entry >> 24n) & 0xffffn) : undefined;
   }

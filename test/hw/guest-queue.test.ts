@@ -212,6 +212,22 @@ describe('guest command processing (runtime/hw/viommu/ASSUMPTIONS.md)', () => {
     expect(m.guestCommands(0, 1, [])).toEqual({ ok: false, fault: 'not_present' });
   });
 
+  it('after destroy (translate devid 0, V=0) a GPA beyond memory is a failed fetch, not a crash', () => {
+    const { m, hw, lastEvent } = guest({ didMapStores: false });
+    m.call('amd_iommufd_hw_queue_init', 0, {
+      id: 1,
+      type: 'cmd',
+      base: 0x100_0000_0000n,
+      length: 8,
+      flags: 'cmdbuf_en',
+    });
+    expect(m.call('amd_iommufd_viommu_destroy', 0, { id: 1 })).toBe(0);
+    expect(hw.vfcntl.read(0x40 + 0x10)).toBe(0n);
+    expect(m.guestCommands(0, 1, [[0, 0x2000_0000, 0, 0]])).toEqual({ ok: false, fault: 'outside_memory' });
+    hw.vfWriteq(0x1008, 0x10n);
+    expect(lastEvent()).toEqual({ code: 'VIOMMU_HW_ERR', gid: 1, address: 0x100_0000_0000n, src: 0, cause: 'fetch' });
+  });
+
   it('RESET_VMMIO (all, vcmd) resets the VF page and the VF_CNTL queue registers, and restarts a stopped queue', () => {
     const { m, hw } = guest({ didMapStores: false });
     m.guestCommands(0, 1, [encodeGuestCommand({ op: 'invalidate_devtab_entry', devid: 3 })]);

@@ -151,6 +151,7 @@ export class AmdMachine implements VendorMachine {
     );
     const failed = slots.find((t) => !t.ok);
     if (failed) return failed;
+    if (slots.some((t) => t.ok && !this.k.mem.contains(t.pa))) return { ok: false, fault: 'outside_memory' };
     commands.forEach((words, i) => {
       const slot = slots[i]!;
       if (slot.ok) words.forEach((w, j) => this.k.mem.write32(slot.pa + BigInt(4 * j), w));
