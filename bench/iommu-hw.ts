@@ -19,7 +19,12 @@ function machine(): { k: Kernel; iommu: ReturnType<typeof amd_iommu_boot> } {
       devid: 2,
       node: 0,
       extendedFeatures: 0n,
-      vm: { controlFixedZero: 0n, selfDevid: 2, storeMaps: true },
+      vm: {
+        controlFixedZero: 0n,
+        selfDevid: 2,
+        storeMaps: true,
+        guests: { resetVmmio: 'guest_mmio', errorEvent: 'viommu_hw_err' },
+      },
       processor: { kind: 'immediate' },
       cmdBufEntries: 512,
       pci: { vendorCapability: true, vfBar: 0n, vfCntlBar: 0n },

@@ -28,6 +28,7 @@ import type {
 } from '../runtime/plan/plan.js';
 import type { AmdConfig, AmdIommuConfig } from '../runtime/vendor/amd/config.js';
 import { PROT } from '../runtime/vendor/amd/entry-points.js';
+import { encodeGuestCommand, type GuestCommandForm } from '../runtime/vendor/amd/guest-commands.js';
 import type { ArgType } from '../runtime/vendor/args.js';
 import { VENDORS } from '../runtime/vendors/index.js';
 import { expectedOneOf, type SpecError } from './errors.js';
@@ -41,6 +42,8 @@ import type {
   CommandMatcher as SpecCommandMatcher,
   Expect,
   Fault,
+  GuestCommand,
+  GuestCommands,
   LogLine,
   Spec,
   Value as SpecValue,
@@ -219,6 +222,8 @@ class Compiler {
         npCache: c.npcache ?? false,
         gstBufferTrpMode: c.gst_buffer_trp_mode ?? true,
         didMapStores: c.did_map_stores ?? true,
+        resetVmmio: c.reset_vmmio ?? 'guest_mmio',
+        guestErrorEvent: c.guest_error_event ?? 'viommu_hw_err',
         viommu: c.viommu ?? true,
         processor:
           processor === 'immediate'
@@ -426,6 +431,85 @@ class Compiler {
     return { kind: 'call', fn, iommu, args };
   }
 
+  /** A guest's command submission: each command compiled to its four words. */
+  guestCommands(
+    g: GuestCommands,
+    path: readonly PathSegment[],
+    checkIommu: (iommu: number, p: readonly PathSegment[]) => number,
+  ): StepAction {
+    const iommu = checkIommu(g.iommu ?? 0, [...path, g.iommu === undefined ? 'gid' : 'iommu']);
+    if (g.tail !== undefined && g.tail % 16 !== 0)
+      this.error(
+        [...path, 'tail'],
+        `tail 0x${g.tail.toString(16)} is not a multiple of 16`,
+        'the tail is a byte offset of 16-byte commands',
+      );
+    const commands = g.commands.map((c, i) => encodeGuestCommand(this.guestCommand(c, [...path, 'commands', i])));
+    return { kind: 'guest_commands', iommu, gid: g.gid, commands, ...(g.tail === undefined ? {} : { tail: g.tail }) };
+  }
+
+  guestCommand(c: GuestCommand, path: readonly PathSegment[]): GuestCommandForm {
+    if (Array.isArray(c)) {
+      const words = c.map((w, i) => {
+        const v = typeof w === 'number' ? BigInt(w) : parseAddress(w);
+        if (v === undefined || v > 0xffff_ffffn)
+          this.error([...path, i], `word ${String(w)} does not fit in 32 bits`, 'expected at most 0xffffffff');
+        return Number(v ?? 0n);
+      });
+      return { op: 'raw', words: words as [number, number, number, number] };
+    }
+    const size = (v: Address, p: readonly PathSegment[]): bigint => {
+      const n = this.address(v, p);
+      if (n === 0n) this.error(p, 'an invalidation of 0 bytes', 'expected a size of at least 1 byte');
+      return n;
+    };
+    if ('invalidate_iommu_pages' in c) {
+      const x = c.invalidate_iommu_pages;
+      const p = [...path, 'invalidate_iommu_pages'];
+      return {
+        op: 'invalidate_iommu_pages',
+        domid: x.domid,
+        address: this.address(x.address, [...p, 'address']),
+        size: size(x.size, [...p, 'size']),
+        pasid: x.pasid ?? 0,
+        gn: x.gn ?? false,
+      };
+    }
+    if ('invalidate_devtab_entry' in c)
+      return { op: 'invalidate_devtab_entry', devid: c.invalidate_devtab_entry.devid };
+    if ('invalidate_iotlb_pages' in c) {
+      const x = c.invalidate_iotlb_pages;
+      const p = [...path, 'invalidate_iotlb_pages'];
+      return {
+        op: 'invalidate_iotlb_pages',
+        devid: x.devid,
+        address: this.address(x.address, [...p, 'address']),
+        size: size(x.size, [...p, 'size']),
+        qdep: x.qdep ?? 0,
+        pasid: x.pasid ?? 0,
+        gn: x.gn ?? false,
+      };
+    }
+    if ('completion_wait' in c) {
+      const x = c.completion_wait;
+      const p = [...path, 'completion_wait'];
+      const store = x.store === undefined ? null : this.address(x.store, [...p, 'store']);
+      if (store !== null && (store % 8n !== 0n || store >> 52n !== 0n))
+        this.error(
+          [...p, 'store'],
+          `semaphore address 0x${store.toString(16)} is not an 8-byte aligned 52-bit GPA`,
+          'the command holds address bits 51:3',
+        );
+      return {
+        op: 'completion_wait',
+        store,
+        data: x.data === undefined ? 0n : this.address(x.data, [...p, 'data']),
+        interrupt: x.interrupt ?? false,
+      };
+    }
+    return { op: 'invalidate_iommu_all' };
+  }
+
   steps(spec: Spec, iommuCount: number): PlanStep[] {
     const names = new Set<string>();
     return spec.steps.map((s, i): PlanStep => {
@@ -453,6 +537,8 @@ class Compiler {
           iova: this.address(a.iova, [...path, 'viommu_access', 'iova']),
           access: a.access,
         };
+      } else if (s.guest_commands) {
+        action = this.guestCommands(s.guest_commands, [...path, 'guest_commands'], checkIommu);
       } else {
         const a = s.dma!;
         if (a.devid === undefined) this.error([...path, 'dma'], 'a DMA needs the device', 'add `devid:`');

@@ -123,11 +123,13 @@ export type Step = CallArgs & {
           | 'skipped_level_bits'
           | 'table_outside_memory'
           | 'illegal_dte'
-          | 'translation_not_valid';
+          | 'translation_not_valid'
+          | 'outside_memory';
         from_iotlb?: boolean;
         stale?: boolean;
       };
   check?: Expect;
+  guest_commands?: GuestCommands;
 } & Step1 & {
     name?: string;
     /**
@@ -186,11 +188,13 @@ export type Step = CallArgs & {
             | 'skipped_level_bits'
             | 'table_outside_memory'
             | 'illegal_dte'
-            | 'translation_not_valid';
+            | 'translation_not_valid'
+            | 'outside_memory';
           from_iotlb?: boolean;
           stale?: boolean;
         };
     check?: Expect;
+    guest_commands?: GuestCommands;
   } & Step1 & {
     name?: string;
     /**
@@ -249,11 +253,13 @@ export type Step = CallArgs & {
             | 'skipped_level_bits'
             | 'table_outside_memory'
             | 'illegal_dte'
-            | 'translation_not_valid';
+            | 'translation_not_valid'
+            | 'outside_memory';
           from_iotlb?: boolean;
           stale?: boolean;
         };
     check?: Expect;
+    guest_commands?: GuestCommands;
   } & Step1 & {
     name?: string;
     /**
@@ -312,11 +318,13 @@ export type Step = CallArgs & {
             | 'skipped_level_bits'
             | 'table_outside_memory'
             | 'illegal_dte'
-            | 'translation_not_valid';
+            | 'translation_not_valid'
+            | 'outside_memory';
           from_iotlb?: boolean;
           stale?: boolean;
         };
     check?: Expect;
+    guest_commands?: GuestCommands;
   } & Step1;
 /**
  * The arguments each entry point takes.
@@ -470,7 +478,52 @@ export type AllocMatcher =
        */
       count?: number;
     };
+/**
+ * One guest command: four 32-bit words, or a decoded form encoded as a Linux guest's build_* functions do (domid and devid are the guest's own IDs).
+ */
+export type GuestCommand =
+  | [number | string, number | string, number | string, number | string]
+  | {
+      invalidate_iommu_pages: {
+        domid: number;
+        address: Address;
+        size: Address;
+        pasid?: number;
+        gn?: boolean;
+      };
+    }
+  | {
+      invalidate_devtab_entry: {
+        devid: number;
+      };
+    }
+  | {
+      invalidate_iotlb_pages: {
+        devid: number;
+        address: Address;
+        size: Address;
+        qdep?: number;
+        pasid?: number;
+        gn?: boolean;
+      };
+    }
+  | {
+      /**
+       * store: GPA of the semaphore, 8-byte aligned (absent: no store); data: the value stored; interrupt: raise the guest's ComWaitInt.
+       */
+      completion_wait: {
+        store?: Address;
+        data?: Address;
+        interrupt?: boolean;
+      };
+    }
+  | {
+      invalidate_iommu_all: {};
+    };
 export type Step1 =
+  | {
+      [k: string]: unknown;
+    }
   | {
       [k: string]: unknown;
     }
@@ -1283,6 +1336,14 @@ export interface Iommu {
    */
   did_map_stores?: boolean;
   /**
+   * What RESET_VMMIO resets of the guest it names: guest_mmio (its VF page and its VF_CNTL queue registers 0x20/0x28/0x30; bit 31 alone: the command head/tail and 0x20), vf_page (the VF page only), or none. An assumption (runtime/hw/viommu/ASSUMPTIONS.md); default guest_mmio.
+   */
+  reset_vmmio?: 'guest_mmio' | 'vf_page' | 'none';
+  /**
+   * The event type the hardware posts when it cannot process a guest command (its GPA does not translate, or its guest DomID/DevID has no mapping): VIOMMU_HW_ERR (0xC) or GUEST_EVENT_FAULT (0xB). An assumption (runtime/hw/viommu/ASSUMPTIONS.md); default viommu_hw_err.
+   */
+  guest_error_event?: 'viommu_hw_err' | 'guest_event_fault';
+  /**
    * Whether control bit 60 (GstBufferTRPMode) can be set; viommu_enable fails with -EINVAL when it cannot. An assumption (runtime/hw/viommu/ASSUMPTIONS.md); default true.
    */
   gst_buffer_trp_mode?: boolean;
@@ -1503,6 +1564,29 @@ export interface Range {
   pa?: Value;
   page_size?: Address;
   perm?: 'r' | 'w' | 'rw';
+}
+/**
+ * A vIOMMU guest writes commands into its command buffer (guest memory, at its tail) and writes its tail in its VF page; the step's result is where the first slot translated (compare with expect: {pa} or {fault}).
+ */
+export interface GuestCommands {
+  /**
+   * Index of the IOMMU in hardware.iommus; default 0.
+   */
+  iommu?: number;
+  /**
+   * The guest ID: its VF page is VF BAR + gid × 4 KiB, its VF_CNTL block VF_CNTL BAR + gid × 64.
+   */
+  gid: number;
+  /**
+   * Written in order from the guest's tail, wrapping at the buffer's length.
+   *
+   * @maxItems 4096
+   */
+  commands: GuestCommand[];
+  /**
+   * The tail value written (bits 18:4 kept); default: just past the commands.
+   */
+  tail?: number;
 }
 /**
  * Only what is stated is compared.

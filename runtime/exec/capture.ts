@@ -48,11 +48,14 @@ function formatStep(r: StepResult): string {
   const label = a.kind === 'call' ? a.fn : a.kind;
   if (r.notRun) return `${s.name}: ${label} -> not run`;
   if (r.access) {
-    const iova = a.kind === 'call' ? 0n : a.iova;
+    const from =
+      a.kind === 'guest_commands'
+        ? `gid=${hex(a.gid)} ${a.commands.length} commands`
+        : hex(a.kind === 'call' ? 0n : a.iova);
     const to = r.access.ok
       ? `${hex(r.access.pa)}${r.access.fromIotlb ? ' iotlb' : ''}${r.access.stale ? ' STALE' : ''}`
       : `fault ${r.access.fault}`;
-    return `${s.name}: ${label} ${hex(iova)} -> ${to}`;
+    return `${s.name}: ${label} ${from} -> ${to}`;
   }
   const shown = r.rets.map((v) => (v === null ? 'void' : typeof v === 'bigint' ? hex(v) : formatReturn(v)));
   const runs: string[] = [];

@@ -45,6 +45,7 @@ const STEP_KINDS: { readonly [K in StepKind]: StepRunner<K> } = {
   },
   dma: (m, a) => m.dma(a.iommu, a.devid, a.iova, a.access),
   viommu_access: (m, a) => m.iommuAccess(a.iommu, a.iova, a.access),
+  guest_commands: (m, a) => m.guestCommands(a.iommu, a.gid, a.commands, a.tail),
 };
 
 function runAction(m: VendorMachine, action: StepAction): CallReturn | AccessResult {

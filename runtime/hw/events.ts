@@ -1,3 +1,5 @@
+import type { GuestQueueNote } from './viommu-events.js';
+
 /**
  * Event log entries (AMD IOMMU spec "Event Log"; Linux EVENT_* in amd_iommu_types.h): 16 bytes, the event
  * code in word 1 bits 31:28.
@@ -25,7 +27,8 @@ export const EVENT_FLAG_TR = 0x100;
 export type EventWords = [number, number, number, number];
 
 export type HwEvent =
-  | { readonly code: 'ILLEGAL_COMMAND_ERROR'; readonly commandPa: bigint }
+  /** `gid`: the model's note that a guest's command buffer held the command (not in the words). */
+  | { readonly code: 'ILLEGAL_COMMAND_ERROR'; readonly commandPa: bigint; readonly gid?: number }
   | {
       readonly code: 'IO_PAGE_FAULT';
       readonly deviceId: number;
@@ -34,15 +37,22 @@ export type HwEvent =
       readonly flags: number;
     }
   | { readonly code: 'ILLEGAL_DEV_TABLE_ENTRY'; readonly deviceId: number; readonly address: bigint }
-  | { readonly code: 'GUEST_EVENT_FAULT'; readonly gid: number; readonly flags: number; readonly vflags: number }
-  | {
+  | ({
+      readonly code: 'GUEST_EVENT_FAULT';
+      readonly gid: number;
+      readonly flags: number;
+      readonly vflags: number;
+      /** Words 2-3: the driver prints no address for this type; the model writes the guest GPA concerned. */
+      readonly address?: bigint;
+    } & GuestQueueNote)
+  | ({
       readonly code: 'VIOMMU_HW_ERR';
       readonly gid: number;
       readonly src: number;
       readonly address: bigint;
       readonly flags: number;
       readonly vflags: number;
-    };
+    } & GuestQueueNote);
 
 /** vflags: word 0 bits 27:23 (IO_PAGE_FAULT_VFLAGS_MASK at the base tree; the RFC had 31:27, bug 16). */
 const VFLAGS_SHIFT = 23;
@@ -66,8 +76,8 @@ export function encodeEvent(e: HwEvent): EventWords {
       return [
         ((e.vflags & 0x1f) << VFLAGS_SHIFT) >>> 0,
         ((EVENT_GUEST_EVENT_FAULT << 28) | ((e.flags & 0xfff) << 16) | (e.gid & 0xffff)) >>> 0,
-        0,
-        0,
+        lo(e.address ?? 0n),
+        hi(e.address ?? 0n),
       ];
     case 'VIOMMU_HW_ERR':
       return [

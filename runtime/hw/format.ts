@@ -1,6 +1,7 @@
 import { formatRange, hex } from '../base/format.js';
 import type { Command } from './commands.js';
 import type { HwEvent } from './events.js';
+import { guestQueueCause } from './viommu-events.js';
 
 /** A decoded command as the end state prints it: one line, the fields a reviewer reads against the C. */
 export function formatCommand(c: Command): string {
@@ -28,14 +29,14 @@ export function formatCommand(c: Command): string {
 export function formatHwEvent(iommu: number, e: HwEvent): string {
   switch (e.code) {
     case 'ILLEGAL_COMMAND_ERROR':
-      return `iommu${iommu} ILLEGAL_COMMAND_ERROR command=${hex(e.commandPa)}`;
+      return `iommu${iommu} ILLEGAL_COMMAND_ERROR command=${hex(e.commandPa)}${e.gid === undefined ? '' : ` gid=${hex(e.gid)}`}`;
     case 'IO_PAGE_FAULT':
       return `iommu${iommu} IO_PAGE_FAULT devid=${hex(e.deviceId)} domain=${e.domainId} address=${hex(e.address)} flags=${hex(e.flags)}`;
     case 'ILLEGAL_DEV_TABLE_ENTRY':
       return `iommu${iommu} ILLEGAL_DEV_TABLE_ENTRY devid=${hex(e.deviceId)} address=${hex(e.address)}`;
     case 'GUEST_EVENT_FAULT':
-      return `iommu${iommu} GUEST_EVENT_FAULT gid=${hex(e.gid)} flags=${hex(e.flags)} vflags=${hex(e.vflags)}`;
+      return `iommu${iommu} GUEST_EVENT_FAULT gid=${hex(e.gid)}${e.address === undefined ? '' : ` address=${hex(e.address)}`} flags=${hex(e.flags)} vflags=${hex(e.vflags)}${guestQueueCause(e)}`;
     case 'VIOMMU_HW_ERR':
-      return `iommu${iommu} VIOMMU_HW_ERR gid=${hex(e.gid)} address=${hex(e.address)} src=${e.src} flags=${hex(e.flags)} vflags=${hex(e.vflags)}`;
+      return `iommu${iommu} VIOMMU_HW_ERR gid=${hex(e.gid)} address=${hex(e.address)} src=${e.src} flags=${hex(e.flags)} vflags=${hex(e.vflags)}${guestQueueCause(e)}`;
   }
 }

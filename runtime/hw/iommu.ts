@@ -1,6 +1,8 @@
 import type { PhysMemory } from '../mem/phys-memory.js';
 import { hwWalk, hwWalkFrom, isWalkFault, type WalkFault, type WalkResult } from './walk.js';
 import { VfCntlRegisters } from './viommu/vfcntl.js';
+import { VF_CMD_TAIL, VfRegisters, vfRegisterAt } from './viommu/vf.js';
+import { GuestQueues, type GuestIssue, type GuestQueueConfig } from './guest-queue.js';
 import { decodeCommand, type Command, type CommandWords, type DecodeResult } from './commands.js';
 import { decodeDte, DTE_SIZE, type DeviceTableEntry } from './dte.js';
 import { encodeEvent, EVENT_FLAG_PE, EVENT_FLAG_PR, EVENT_FLAG_RW, type HwEvent } from './events.js';
@@ -31,6 +33,8 @@ export interface ExecutedCommand {
    * fetches from then on (so the end-state checks know which domain IDs and tables each device used when).
    */
   readonly entry?: DeviceTableEntry;
+  /** Present for a command a guest issued through its VF page: `command` is then the host form executed. */
+  readonly guest?: GuestIssue;
 }
 
 export interface PostedEvent {
@@ -97,12 +101,25 @@ export interface VirtualizationConfig {
   readonly selfDevid: number;
   /** Whether VF_CNTL map writes store entries into the guest tables in the private space. */
   readonly storeMaps: boolean;
+  /** What RESET_VMMIO resets and which event a failed guest command posts. */
+  readonly guests: GuestQueueConfig;
 }
+
+const NO_VIRTUALIZATION: VirtualizationConfig = {
+  controlFixedZero: 0n,
+  selfDevid: 0,
+  storeMaps: true,
+  guests: { resetVmmio: 'guest_mmio', errorEvent: 'viommu_hw_err' },
+};
 
 export class AmdIommuHw {
   readonly regs: R.MmioRegisters;
   /** The VF_CNTL BAR's registers (vIOMMU parts). */
   readonly vfcntl: VfCntlRegisters;
+  /** The VF BAR's registers: one page per guest (vIOMMU parts). */
+  readonly vf = new VfRegisters();
+  /** The guests' command buffers, processed when a guest writes its tail. */
+  readonly guests: GuestQueues;
   /** Events the full event log could not take: the hardware only sets EventOverflow for them. */
   lostEvents = 0;
   private lastPosted: HwEvent | null = null;
@@ -124,6 +141,8 @@ export class AmdIommuHw {
   private hung = false;
   private halted = false;
   private seq = 0;
+  /** Commands the host ring executed (the stalled processor's count; guest commands are not in it). */
+  private hostExecuted = 0;
 
   constructor(
     readonly name: string,
@@ -131,12 +150,29 @@ export class AmdIommuHw {
     private readonly behaviour: ProcessorBehaviour,
     extendedFeatures: bigint,
     private readonly hooks: HwHooks,
-    vm: VirtualizationConfig = { controlFixedZero: 0n, selfDevid: 0, storeMaps: true },
+    vm: VirtualizationConfig = NO_VIRTUALIZATION,
   ) {
     this.regs = new R.MmioRegisters(extendedFeatures, vm.controlFixedZero);
     this.vfcntl = new VfCntlRegisters(
-      { ipaWrite: (ipa, value) => this.ipaWrite(vm.selfDevid, ipa, value) },
+      {
+        ipaWrite: (ipa, value) => this.ipaWrite(vm.selfDevid, ipa, value),
+        commandControlWritten: (gid) => this.guests.doorbell(gid),
+      },
       vm.storeMaps,
+    );
+    this.guests = new GuestQueues(
+      {
+        mem: this.mem,
+        vf: this.vf,
+        vfcntl: this.vfcntl,
+        selfDevid: vm.selfDevid,
+        running: () => this.guestsRunning(),
+        deviceAccess: (devid, iova, access) => this.deviceAccess(devid, iova, access),
+        execute: (c) => this.execute(c),
+        record: (offset, raw, command, dropped, guest) => this.record(offset, raw, command, dropped, guest),
+        post: (e) => this.post(e),
+      },
+      vm.guests,
     );
   }
 
@@ -164,6 +200,30 @@ export class AmdIommuHw {
     this.afterWrite(offset);
   }
 
+  /**
+   * A 64-bit store to the VF BAR at `offset` (a guest's page is gid × 4 KiB): the guest or its VMM writing
+   * its virtualised MMIO. A write of a guest's command tail is that guest's doorbell.
+   */
+  vfWriteq(offset: number, value: bigint): void {
+    if (!this.vf.write(offset, value)) return;
+    const { gid, reg } = vfRegisterAt(offset);
+    if (reg === VF_CMD_TAIL) this.guests.doorbell(gid);
+  }
+
+  vfReadq(offset: number): bigint {
+    return this.vf.read(offset);
+  }
+
+  /** A vIOMMU part with VCmdEn and vIOMMUEn set and a working command processor executes guest commands. */
+  private guestsRunning(): boolean {
+    const both = R.CONTROL_VCMD_EN | R.CONTROL_VIOMMU_EN;
+    return (
+      (this.regs.read(R.MMIO_EXT_FEATURES) & R.EFR_VIOMMU) !== 0n &&
+      (this.regs.read(R.MMIO_CONTROL_OFFSET) & both) === both &&
+      !this.hung
+    );
+  }
+
   /** The driver looked at the hardware's progress (a head read or a semaphore read in a busy loop). */
   poll(): void {
     if (this.pollsUntilCatchUp > 0 && --this.pollsUntilCatchUp === 0) {
@@ -180,7 +240,7 @@ export class AmdIommuHw {
   idle(): boolean {
     if (this.pollsUntilCatchUp > 0) return false;
     if (!this.running()) return true;
-    if (this.behaviour.kind === 'stalled' && this.executed.length >= this.behaviour.after) return true;
+    if (this.behaviour.kind === 'stalled' && this.hostExecuted >= this.behaviour.after) return true;
     return this.regs.read(R.MMIO_CMD_HEAD_OFFSET) === this.regs.read(R.MMIO_CMD_TAIL_OFFSET);
   }
 
@@ -255,8 +315,7 @@ export class AmdIommuHw {
     let head = Number(this.regs.read(R.MMIO_CMD_HEAD_OFFSET));
     const tail = Number(this.regs.read(R.MMIO_CMD_TAIL_OFFSET));
     while (head !== tail && this.running()) {
-      if (this.behaviour.kind === 'stalled' && this.executed.length >= this.behaviour.after) return;
-      this.hooks.meter?.check('commands', this.executed.length + 1);
+      if (this.behaviour.kind === 'stalled' && this.hostExecuted >= this.behaviour.after) return;
       const at = base + BigInt(head);
       const raw: CommandWords = [
         this.mem.read32(at),
@@ -273,20 +332,32 @@ export class AmdIommuHw {
         return;
       }
       const dropped = this.execute(decoded.command);
-      const c = decoded.command;
-      this.executed.push({
-        seq: this.nextSeq(),
-        step: this.hooks.step(),
-        offset: head,
-        raw,
-        command: c,
-        dropped: dropped.iotlb,
-        droppedPdes: dropped.pdes,
-        ...(c.op === 'INVALIDATE_DEVTAB_ENTRY' ? { entry: this.dteInMemory(c.deviceId) } : {}),
-      });
+      this.record(head, raw, decoded.command, dropped);
+      this.hostExecuted++;
       head = (head + 16) % size;
       this.regs.hwSet(R.MMIO_CMD_HEAD_OFFSET, BigInt(head));
     }
+  }
+
+  private record(
+    offset: number,
+    raw: CommandWords,
+    command: Command,
+    dropped: { iotlb: IotlbEntry[]; pdes: number },
+    guest?: GuestIssue,
+  ): void {
+    this.hooks.meter?.check('commands', this.executed.length + 1);
+    this.executed.push({
+      seq: this.nextSeq(),
+      step: this.hooks.step(),
+      offset,
+      raw,
+      command,
+      dropped: dropped.iotlb,
+      droppedPdes: dropped.pdes,
+      ...(command.op === 'INVALIDATE_DEVTAB_ENTRY' ? { entry: this.dteInMemory(command.deviceId) } : {}),
+      ...(guest ? { guest } : {}),
+    });
   }
 
   /** A command this part does not implement is as illegal as an unknown opcode. */
@@ -319,7 +390,8 @@ export class AmdIommuHw {
         // Device-side ATS caches and interrupt remapping are not modelled; the command is recorded.
         return { iotlb: [], pdes: 0 };
       case 'RESET_VMMIO':
-        // The guest's VF and VF_CNTL register files are not modelled yet; the command is recorded.
+        // What bits 28 (all) and 31 (vcmd) reset is an assumption (viommu/ASSUMPTIONS.md, `reset_vmmio`).
+        this.guests.reset(c.gid, c.all, c.vcmd);
         return { iotlb: [], pdes: 0 };
     }
   }
@@ -412,6 +484,24 @@ export class AmdIommuHw {
     const entry = decodeDte(this.mem.read64(at), this.mem.read64(at + 8n));
     this.dteCache.set(deviceId, entry);
     return entry;
+  }
+
+  /**
+   * Where `iova` of device `deviceId` leads by the device table and page table in memory now, touching no
+   * cache and posting no event: how a spec's guest finds the host address of its own memory (the translate
+   * DTE holds the nest parent, which mirrors the guest's physical memory).
+   */
+  peekTranslate(deviceId: number, iova: bigint): TranslateResult {
+    const base = this.regs.read(R.MMIO_DEV_TABLE_OFFSET) & 0x000f_ffff_ffff_f000n;
+    const at = base + BigInt(deviceId) * DTE_SIZE;
+    const dte = decodeDte(this.mem.read64(at), this.mem.read64(at + 8n));
+    if (!dte.valid || (dte.translationValid && dte.mode === 0))
+      return { ok: true, pa: iova, fromIotlb: false, stale: false };
+    if (!dte.translationValid) return { ok: false, fault: 'translation_not_valid' };
+    if (dte.mode === 7) return { ok: false, fault: 'illegal_dte' };
+    const walk = hwWalk(this.mem, dte.rootPa, dte.mode, iova);
+    if (isWalkFault(walk)) return { ok: false, fault: walk.reason };
+    return { ok: true, pa: walk.pa, fromIotlb: false, stale: false };
   }
 
   /** A DMA by a PCI function behind this IOMMU: the DTE decides the domain and the table. */

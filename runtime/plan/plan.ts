@@ -70,7 +70,17 @@ export type StepAction =
       readonly iova: bigint;
       readonly access: Access;
     }
-  | { readonly kind: 'viommu_access'; readonly iommu: number; readonly iova: bigint; readonly access: Access };
+  | { readonly kind: 'viommu_access'; readonly iommu: number; readonly iova: bigint; readonly access: Access }
+  | {
+      /** A guest places commands in its command buffer (guest memory) and writes its tail in its VF page. */
+      readonly kind: 'guest_commands';
+      readonly iommu: number;
+      readonly gid: number;
+      /** Each command as its four 32-bit words. */
+      readonly commands: readonly (readonly [number, number, number, number])[];
+      /** The tail value written; absent: just past the commands. */
+      readonly tail?: number;
+    };
 
 export type StepKind = StepAction['kind'];
 

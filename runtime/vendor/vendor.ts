@@ -44,6 +44,17 @@ export interface VendorMachine {
   dma(iommu: number, devid: number, iova: bigint, access: Access): AccessResult;
   /** An access by the IOMMU itself to its own private address space (the vIOMMU). */
   iommuAccess(iommu: number, iova: bigint, access: Access): AccessResult;
+  /**
+   * Guest `gid` of IOMMU `iommu` writes `commands` (four 32-bit words each) into its command buffer at its
+   * tail, through the translation its hardware would use, then writes its tail (`tail`, or just past them).
+   * Returns where the first command's slot translated to, or the fault that kept anything from being written.
+   */
+  guestCommands(
+    iommu: number,
+    gid: number,
+    commands: readonly (readonly [number, number, number, number])[],
+    tail?: number,
+  ): AccessResult;
   /** The model's own invariants after a run; a break is a ModelBugError (a bug of viommu-spec). */
   selfCheck(): void;
 }

@@ -13,6 +13,8 @@ export const IOMMU0: AmdIommuConfig = {
   npCache: false,
   gstBufferTrpMode: true,
   didMapStores: true,
+  resetVmmio: 'guest_mmio',
+  guestErrorEvent: 'viommu_hw_err',
   viommu: true,
   processor: { kind: 'immediate' },
   cmdBufEntries: 512,

@@ -20,7 +20,12 @@ function twoIommus(): { k: Kernel; iommus: AmdIommu[] } {
         devid: 0x0002 + index * 0x100,
         node: 0,
         extendedFeatures: 0n,
-        vm: { controlFixedZero: 0n, selfDevid: 2, storeMaps: true },
+        vm: {
+          controlFixedZero: 0n,
+          selfDevid: 2,
+          storeMaps: true,
+          guests: { resetVmmio: 'guest_mmio', errorEvent: 'viommu_hw_err' },
+        },
         processor: { kind: 'immediate' },
         cmdBufEntries: 512,
         pci: { vendorCapability: true, vfBar: 0n, vfCntlBar: 0n },

@@ -26,7 +26,12 @@ export function bootOne(
       devid: 0x0002,
       node: 0,
       extendedFeatures: 0n,
-      vm: { controlFixedZero: 0n, selfDevid: 2, storeMaps: true },
+      vm: {
+        controlFixedZero: 0n,
+        selfDevid: 2,
+        storeMaps: true,
+        guests: { resetVmmio: 'guest_mmio', errorEvent: 'viommu_hw_err' },
+      },
       processor,
       cmdBufEntries,
       pci: { vendorCapability: true, vfBar: 0n, vfCntlBar: 0n },

@@ -10,6 +10,12 @@ export const VFCTRL_GUEST_STRIDE = 0x40;
 export const GUEST_DID_MAP_CONTROL0 = 0x00;
 export const GUEST_DID_MAP_CONTROL1 = 0x08;
 export const GUEST_MISC_CONTROL = 0x10;
+/** The guest's queue registers: 3:0 length code, 8 enable, 51:12 base GPA (PPR: base at 55:16). */
+export const GUEST_COMMAND_CONTROL = 0x20;
+export const GUEST_EVENT_CONTROL = 0x28;
+export const GUEST_PPR_CONTROL = 0x30;
+export const COMMAND_CONTROL_CMDBUF_EN = 1n << 8n;
+export const COMMAND_CONTROL_COMWAIT_INT_EN = 1n << 9n;
 
 const MAP_WRITE = 1n << 63n;
 const MAP_VALID = 1n;
@@ -33,6 +39,8 @@ export interface MapStore {
 export interface VfCntlHooks {
   /** Writes a qword at an IPA through the IOMMU's own DTE; false when the translation faulted. */
   ipaWrite(ipa: bigint, value: bigint): boolean;
+  /** A guest's command control (0x20) was written: its command processor may have work now. */
+  commandControlWritten?(gid: number): void;
 }
 
 export class VfCntlRegisters {
@@ -72,6 +80,12 @@ export class VfCntlRegisters {
       return;
     }
     this.values.set(offset, value);
+    if (reg === GUEST_COMMAND_CONTROL) this.hooks.commandControlWritten?.(gid);
+  }
+
+  /** Zeroes the given registers of one guest's block (RESET_VMMIO). */
+  reset(gid: number, regs: readonly number[]): void {
+    for (const reg of regs) this.values.delete(gid * VFCTRL_GUEST_STRIDE + reg);
   }
 
   /** Guest IDs whose block holds any non-zero register, ascending. */

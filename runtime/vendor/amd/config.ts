@@ -1,3 +1,4 @@
+import type { GuestErrorEvent, ResetVmmioScope } from '../../hw/guest-queue.js';
 import type { ProcessorBehaviour } from '../../hw/iommu.js';
 import type { IommuPciConfig } from '../../linux/amd/amd-iommu.js';
 
@@ -20,6 +21,10 @@ export interface AmdIommuConfig {
   readonly gstBufferTrpMode: boolean;
   /** Whether a VF_CNTL DevID/DomID map write stores an entry into the guest's table in the private space. */
   readonly didMapStores: boolean;
+  /** What RESET_VMMIO resets of a guest (runtime/hw/viommu/ASSUMPTIONS.md). */
+  readonly resetVmmio: ResetVmmioScope;
+  /** The event a guest command the hardware cannot process posts (runtime/hw/viommu/ASSUMPTIONS.md). */
+  readonly guestErrorEvent: GuestErrorEvent;
   readonly processor: ProcessorBehaviour;
   readonly cmdBufEntries: number;
   readonly pci: IommuPciConfig;

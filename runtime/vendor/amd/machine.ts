@@ -9,6 +9,8 @@ import type { NestedDomain } from '../../linux/amd/nested.js';
 import { newDriverGlobals } from '../../linux/amd/globals.js';
 import { amd_iommu_boot } from '../../linux/amd/init.js';
 import { CONTROL_GSTBUFFERTRPMODE, EFR_VIOMMU } from '../../hw/regs.js';
+import { VF_CMD_TAIL, VF_GUEST_STRIDE } from '../../hw/viommu/vf.js';
+import { GUEST_COMMAND_CONTROL, GUEST_MISC_CONTROL, VFCTRL_GUEST_STRIDE } from '../../hw/viommu/vfcntl.js';
 import { amd_iommu_pdom_id_alloc } from '../../linux/amd/pdom.js';
 import { DRIVER_VARIANTS } from '../../linux/amd/variants/index.js';
 import { newViommu, type AmdIommuViommu } from '../../linux/amd/viommu-guest.js';
@@ -91,6 +93,7 @@ export class AmdMachine implements VendorMachine {
           controlFixedZero: c.gstBufferTrpMode ? 0n : CONTROL_GSTBUFFERTRPMODE,
           selfDevid: c.devid,
           storeMaps: c.didMapStores,
+          guests: { resetVmmio: c.resetVmmio, errorEvent: c.guestErrorEvent },
         },
         processor: c.processor,
         cmdBufEntries: c.cmdBufEntries,
@@ -126,6 +129,40 @@ export class AmdMachine implements VendorMachine {
 
   dma(index: number, devid: number, iova: bigint, access: Access): AccessResult {
     return this.iommu(index).mmio.deviceAccess(devid, iova, access);
+  }
+
+  /**
+   * A guest's command submission: the commands go into its command buffer (VF_CNTL 0x20's base GPA, at the
+   * VF page's tail, wrapping at the buffer's length), each slot's GPA translated through the translate DTE
+   * VF_CNTL 0x10 names, as the hardware will read them; then the guest writes its tail, the doorbell. When a
+   * slot does not translate, nothing is written and the tail is not rung.
+   */
+  guestCommands(
+    index: number,
+    gid: number,
+    commands: readonly (readonly [number, number, number, number])[],
+    tail?: number,
+  ): AccessResult {
+    const hw = this.iommu(index).mmio;
+    const block = gid * VFCTRL_GUEST_STRIDE;
+    const control = hw.vfcntl.read(block + GUEST_COMMAND_CONTROL);
+    const base = control & 0x000f_ffff_ffff_f000n;
+    const size = 16n << (control & 0xfn);
+    const transDevid = Number((hw.vfcntl.read(block + GUEST_MISC_CONTROL) >> 16n) & 0xffffn);
+    const tailAt = gid * VF_GUEST_STRIDE + VF_CMD_TAIL;
+    const start = hw.vfReadq(tailAt) % size;
+    const slots = Array.from({ length: Math.max(commands.length, 1) }, (_, i) =>
+      hw.peekTranslate(transDevid, base + ((start + 16n * BigInt(i)) % size)),
+    );
+    const failed = slots.find((t) => !t.ok);
+    if (failed) return failed;
+    if (slots.some((t) => t.ok && !this.k.mem.contains(t.pa))) return { ok: false, fault: 'outside_memory' };
+    commands.forEach((words, i) => {
+      const slot = slots[i]!;
+      if (slot.ok) words.forEach((w, j) => this.k.mem.write32(slot.pa + BigInt(4 * j), w));
+    });
+    hw.vfWriteq(tailAt, tail === undefined ? (start + 16n * BigInt(commands.length)) % size : BigInt(tail));
+    return slots[0]!;
   }
 
   /**

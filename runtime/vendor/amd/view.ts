@@ -9,6 +9,7 @@ import {
 import { formatCommand, formatHwEvent } from '../../hw/format.js';
 import { decodeCommand, type Command } from '../../hw/commands.js';
 import type { DeviceTableEntry } from '../../hw/dte.js';
+import type { GuestIssue } from '../../hw/guest-queue.js';
 import * as R from '../../hw/regs.js';
 import type { ProtectionDomain } from '../../linux/amd/domain.js';
 import type { AmdIommu } from '../../linux/amd/amd-iommu.js';
@@ -142,6 +143,25 @@ function effectOf(c: Command, entry: DeviceTableEntry | undefined): CommandEffec
   }
 }
 
+/**
+ * A guest-issued command's marker: the guest ID, then the guest's own ID or address where the hardware
+ * replaced it (the printed command is the host form the IOMMU executed).
+ */
+function guestSuffix(g: GuestIssue): string {
+  const c = g.issued;
+  const own =
+    c.op === 'INVALIDATE_IOMMU_PAGES'
+      ? ` gdomain=${c.domainId}`
+      : c.op === 'COMPLETION_WAIT'
+        ? c.store
+          ? ` gstore=${hex(c.semaphorePa)}`
+          : ''
+        : 'deviceId' in c
+          ? ` gdevid=${hex(c.deviceId)}`
+          : '';
+  return ` gid=${hex(g.gid)}${own}`;
+}
+
 /** The per-guest tables of the private space (viommu.c VIOMMU_*_MAPPING_*). */
 const GUEST_TABLES = [
   { name: 'DevID', base: DEVID_MAP_BASE, stride: DEVID_MAP_ENTRY_SIZE },
@@ -170,7 +190,7 @@ class AmdIommuView implements IommuView {
   }
 
   commandLines(): readonly string[] {
-    return this.iommu.mmio.executed.map((c) => formatCommand(c.command));
+    return this.iommu.mmio.executed.map((c) => formatCommand(c.command) + (c.guest ? guestSuffix(c.guest) : ''));
   }
 
   commandWords(): readonly (readonly number[])[] {
