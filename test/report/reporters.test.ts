@@ -81,7 +81,7 @@ describe('reporters', () => {
     );
     const report = JSON.parse(REPORTERS['json']!.render(input, { color: false })) as { summary: unknown };
     expect(validate(report)).toBe(true);
-    expect(report.summary).toEqual({ passed: 1, failed: 2, invalid: 1, skipped: 1 });
+    expect(report.summary).toEqual({ passed: 1, failed: 2, invalid: 1, skipped: 1, skip: 0, todo: 0 });
   });
 
   it('tap: a test point per spec and the plan line', () => {
