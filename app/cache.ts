@@ -32,11 +32,13 @@ export function readLastFailed(root: string): Set<string> {
   if (file?.version !== 1 || !Array.isArray(file.failed)) return new Set();
   const ids: unknown[] = file.failed;
   return new Set(
-    ids.filter((s): s is string => typeof s === 'string').map((s) => {
-      const hash = s.indexOf('#');
-      const path = hash < 0 ? s : s.slice(0, hash);
-      return (relative('.', resolve(root, path)) || path) + (hash < 0 ? '' : s.slice(hash));
-    }),
+    ids
+      .filter((s): s is string => typeof s === 'string')
+      .map((s) => {
+        const hash = s.indexOf('#');
+        const path = hash < 0 ? s : s.slice(0, hash);
+        return (relative('.', resolve(root, path)) || path) + (hash < 0 ? '' : s.slice(hash));
+      }),
   );
 }
 

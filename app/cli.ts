@@ -156,6 +156,31 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
 
   program
+    .command('init')
+    .description('write a first spec, the fragment it extends and the schema line into a new folder, then run it')
+    .argument('[dir]', 'the folder to create or fill', 'specs')
+    .action(async (dir: string) => {
+      const { initFolder } = await import('./init.js');
+      const r = initFolder(dir);
+      if (!r.ok) {
+        exit = usage(r.error);
+        return;
+      }
+      process.stderr.write(`wrote ${r.files.join(', ')}; running them:\n`);
+      exit = await runCommand([dir], { color: true });
+    });
+
+  program
+    .command('coverage')
+    .description('every failure point the specs pass, and which specs or sweeps fail it; those none fails')
+    .argument('[paths...]', 'spec files or folders', ['specs'])
+    .option('--json', 'the same as JSON')
+    .option('--root <dir>', 'the suite root (what `extends` may reach)')
+    .action(async (paths: string[], flags: { json?: boolean; root?: string }) => {
+      exit = await coverageCommand(paths, flags);
+    });
+
+  program
     .command('explain')
     .description('print the compiled plan and the full end state of a spec (every case, or the one named)')
     .argument('<spec>', 'a spec file, or one case of it as file.yaml#case')
@@ -413,6 +438,25 @@ async function pointsCommand(path: string, root?: string): Promise<number> {
       process.stdout.write(`  ${plan.steps[p.step]?.name ?? '-'}  ${p.site}#${p.call}  (${p.kind}${order})\n`);
     }
   }
+  return ExitCode.ok;
+}
+
+async function coverageCommand(paths: string[], flags: { json?: boolean; root?: string }): Promise<number> {
+  const files = discover(paths, flags.root);
+  if (typeof files === 'number') return files;
+  const { loadUnits } = await import('./runner.js');
+  const loaded = loadUnits(files);
+  if ('error' in loaded) return usage(loaded.error);
+  const invalid = loaded.units.flatMap((u) => (u.kind === 'invalid' ? [u.outcome] : []));
+  if (invalid.length) {
+    process.stdout.write(invalid.flatMap((o) => o.errors).join('\n'));
+    return ExitCode.usage;
+  }
+  if (loaded.units.length === 0) return usage(`no spec files in ${paths.join(', ')}`);
+  const { coverage } = await import('../runtime/check/coverage.js');
+  const { coverageJson, coverageTable } = await import('./coverage.js');
+  const c = coverage(loaded.units.flatMap((u) => (u.kind === 'plan' ? [u.plan] : [])));
+  process.stdout.write(flags.json ? coverageJson(c) : coverageTable(c));
   return ExitCode.ok;
 }
 

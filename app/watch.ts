@@ -90,7 +90,7 @@ export async function watch(paths: string[], root: string | undefined, round: Ro
   const changed = (dir: string, name: string | Buffer | null): void => {
     if (name === null) return;
     const path = resolve(dir, String(name));
-    if (path.includes(`/${CACHE_DIR}/`) || path.endsWith('.tmp')) return;
+    if (path.includes(`/${CACHE_DIR}/`) || path.endsWith(`/${CACHE_DIR}`) || path.endsWith('.tmp')) return;
     // A golden file written while specs run is that run's own --update.
     if (running && GOLDEN.test(path)) return;
     pending.add(path);
@@ -131,21 +131,25 @@ export async function watch(paths: string[], root: string | undefined, round: Ro
     if (!('error' in loaded)) deps = specDependencies(loaded.units);
     return found;
   };
+  // One listener for the whole watch, so a signal is never met with no listener (which would kill the
+  // process outright) between two waits; during a round the runner's own listener finishes the spec in hand.
+  let stop: StopSignal | undefined;
+  const onSignal = (signal: StopSignal): void => {
+    stop ??= signal;
+    wake?.();
+  };
+  const onInt = (): void => onSignal('SIGINT');
+  const onTerm = (): void => onSignal('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
   const waitForChange = (): Promise<'change' | StopSignal> =>
     new Promise((settle) => {
-      const finish = (why: 'change' | StopSignal): void => {
-        process.off('SIGINT', onInt);
-        process.off('SIGTERM', onTerm);
+      wake = () => {
         wake = undefined;
-        settle(why);
+        settle(stop ?? 'change');
       };
-      const onInt = (): void => finish('SIGINT');
-      const onTerm = (): void => finish('SIGTERM');
-      process.on('SIGINT', onInt);
-      process.on('SIGTERM', onTerm);
-      wake = () => finish('change');
-      // Changes that came in during the run and have settled already.
-      if (pending.size && timer === undefined) finish('change');
+      // A signal already received, or changes that came in during the run and have settled already.
+      if (stop || (pending.size && timer === undefined)) wake();
     });
   try {
     let only: Set<string> | undefined;
@@ -157,6 +161,7 @@ export async function watch(paths: string[], root: string | undefined, round: Ro
         const code = await round(found.files, found.goldens, only);
         running = false;
         if (code === SIGNAL_EXIT.SIGINT || code === SIGNAL_EXIT.SIGTERM) return code;
+        if (stop) return SIGNAL_EXIT[stop];
       }
       note('waiting for changes (Ctrl-C to stop)');
       for (;;) {
@@ -175,5 +180,7 @@ export async function watch(paths: string[], root: string | undefined, round: Ro
   } finally {
     clearTimeout(timer);
     for (const w of watchers.values()) w.close();
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
   }
 }
