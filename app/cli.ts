@@ -235,6 +235,7 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
     return usage(`--slowest takes a whole number of at least 1, not '${flags.slowest}'`);
   if (flags.watch && flags.list) return usage('--watch cannot be used with --list');
   if (flags.watch && flags.ci) return usage('--watch cannot be used with --ci');
+  if (flags.watch && flags.lastFailed) return usage('--watch cannot be used with --last-failed');
   const found = discoverSpecs(paths, flags.root);
   if (!found.ok) return usage(found.error);
   const cacheRoot = flags.root ?? found.files[0]?.root ?? process.cwd();
