@@ -190,13 +190,21 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
 
   try {
-    await program.parseAsync([...argv]);
+    await program.parseAsync(bailValue(argv));
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     process.stderr.write(internalError(err));
     return ExitCode.internal;
   }
   return exit;
+}
+
+/**
+ * `--bail` takes an optional count; written `--bail specs/`, commander would take the path for the count.
+ * So a `--bail` not followed by a whole number is `--bail=1`, and a path after it stays a path.
+ */
+function bailValue(argv: readonly string[]): string[] {
+  return argv.map((a, i) => (a === '--bail' && !/^\d+$/.test(argv[i + 1] ?? '') ? '--bail=1' : a));
 }
 
 function parseShard(text: string): [number, number] | null {

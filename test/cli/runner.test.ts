@@ -129,6 +129,8 @@ describe('--bail and --last-failed', () => {
     const one = bin(['run', '.', '--bail'], dir);
     expect([one.code, lastLine(one.out)]).toEqual([1, '0 passed, 1 failed']);
     expect(one.err).toContain('--bail: stopped after 1 failed; 2 of 3 specs not run');
+    // A path right after --bail stays a path.
+    expect(lastLine(bin(['run', '--bail', '.'], dir).out)).toBe('0 passed, 1 failed');
     const two = bin(['run', '.', '--bail', '2'], dir);
     expect([two.code, lastLine(two.out)]).toEqual([1, '0 passed, 2 failed']);
     expect(bin(['run', '.', '--bail', '0'], dir).code).toBe(2);
