@@ -6,14 +6,14 @@ import type { BudgetName } from '../runtime/base/budget.js';
 import type { Plan } from '../runtime/plan/plan.js';
 import type { ReportInput } from '../runtime/report/reporter.js';
 import type { SpecOutcome } from '../runtime/report/outcome.js';
-import type { RunOptions } from './runner.js';
+import { REPORTERS } from '../runtime/report/index.js';
 import { packageFile } from '../dsl/package-file.js';
 import { BUDGET_FLAG, BUDGET_HELP, budgetFromFlags } from './budget-flags.js';
 import { discoverSpecs, type SpecFile } from './discover.js';
 import { ExitCode } from './exit-code.js';
 import { CACHE_DIR, readLastFailed, writeLastFailed } from './cache.js';
-import { REPORTERS } from '../runtime/report/index.js';
 import { reporterTargets, writeReports, type Target } from './output.js';
+import type { RunOptions } from './runner.js';
 import { Interruption, SIGNAL_EXIT } from './signals.js';
 
 /** Below this many specs an unasked-for --jobs runs in one thread. */
@@ -277,7 +277,7 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
 }
 
 /** What a `run` needs besides the spec files: how to report, where the cache is, the runner's options. */
-export interface RunSettings {
+interface RunSettings {
   readonly paths: readonly string[];
   readonly targets: readonly Target[];
   readonly color: boolean;

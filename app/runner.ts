@@ -378,8 +378,11 @@ export async function runUnits(
     signal = interruption?.signal;
   }
   const byId = new Map(ran.map((o) => [o.id, o]));
+  // A stopped run reports the marked plans up to the last one that ran, not those it never reached.
+  const stoppedEarly = signal !== undefined || ran.length < toRun.length;
+  const lastRan = all.reduce((last, plan, i) => (byId.has(plan.id) ? i : last), -1);
   const outcomes = all.flatMap((plan, i) => {
-    const o = settled[i] ?? byId.get(plan.id);
+    const o = byId.get(plan.id) ?? (stoppedEarly && i > lastRan ? undefined : settled[i]);
     return o ? [o] : [];
   });
   return {
