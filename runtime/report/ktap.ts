@@ -80,11 +80,16 @@ function fileNode(group: readonly SpecOutcome[], options: ReportOptions): Node {
   };
 }
 
-function render(nodes: readonly Node[], depth: number, out: string[]): void {
+/** A level of tests; a nested one is headed `# Subtest: <name>` between its version and plan lines, as KUnit does. */
+function render(nodes: readonly Node[], depth: number, out: string[], parent?: string): void {
   const indent = '  '.repeat(depth);
-  out.push(`${indent}KTAP version 1`, `${indent}1..${nodes.length}`);
+  out.push(
+    `${indent}KTAP version 1`,
+    ...(parent ? [`${indent}# Subtest: ${parent}`] : []),
+    `${indent}1..${nodes.length}`,
+  );
   nodes.forEach((n, i) => {
-    if (n.children) render(n.children, depth + 1, out);
+    if (n.children) render(n.children, depth + 1, out, n.name);
     out.push(...n.diagnostics.map((d) => `${indent}${d}`));
     out.push(`${indent}${n.ok ? 'ok' : 'not ok'} ${i + 1} ${n.name}${n.directive ? ` # ${n.directive}` : ''}`);
   });
@@ -94,7 +99,8 @@ function render(nodes: readonly Node[], depth: number, out: string[]): void {
  * KTAP version 1 (Documentation/dev-tools/ktap.rst), as KUnit emits it, so kernel CI that parses KUnit
  * results reads these too: a test per spec file; a file's cases, and a sweep's runs (the fault-free
  * baseline first, then one per failure point), are its subtests, each level indented two spaces and opened
- * by its own version and plan lines. Diagnostic lines (`# ...`) come right before the result they explain.
+ * by its own version line, KUnit's `# Subtest: <name>` header and its plan line. Diagnostic lines (`# ...`)
+ * come right before the result they explain.
  * Descriptions cannot hold `#`, so a sweep point `site#call` is written `site:call`. KTAP does not
  * recognise TODO: a spec marked `todo:` is `ok ... # SKIP todo: <note>`, like one marked `skip:`.
  */

@@ -6,7 +6,8 @@ import type { ReportInput } from '../../runtime/report/reporter.js';
 
 /**
  * The KTAP reporter against text written by hand from Documentation/dev-tools/ktap.rst (KTAP version 1):
- * version and plan lines at every level, subtests indented two spaces before their parent's result line,
+ * version and plan lines at every level (a nested level headed by KUnit's `# Subtest: <name>`, the form
+ * tools/testing/kunit/kunit_parser.py prefers), subtests indented two spaces before their parent's result line,
  * `# SKIP` and `# ERROR` directives, diagnostic lines right before the result they explain.
  */
 const row = (point: string, extra: Partial<SweepRow> = {}): SweepRow => ({
@@ -75,6 +76,7 @@ describe('ktap reporter', () => {
         '1..5',
         'ok 1 a.yaml',
         '  KTAP version 1',
+        '  # Subtest: b.yaml',
         '  1..3',
         '  ok 1 one',
         '  # kernel log differs (b.yaml:7:3)',
@@ -90,6 +92,7 @@ describe('ktap reporter', () => {
         '#  --> c.yaml:1:1',
         'not ok 3 c.yaml # ERROR invalid spec',
         '  KTAP version 1',
+        '  # Subtest: s.yaml',
         '  1..3',
         '  ok 1 baseline (no fault)',
         '  # no_leak: 1 page leaked',
@@ -118,6 +121,7 @@ describe('ktap reporter', () => {
         'KTAP version 1',
         '1..1',
         '  KTAP version 1',
+        '  # Subtest: s.yaml',
         '  1..2',
         '  ok 1 baseline (no fault)',
         '  # oops: NULL pointer in g',
