@@ -43,10 +43,11 @@ export function readLastFailed(root: string): Set<string> {
 }
 
 /**
- * Records the failures of a run: those recorded before, less the specs that ran now, plus those that
- * failed now (failed or invalid), so a `--last-failed` run that fixes one spec leaves the others listed.
+ * Records the failures of a run (or returns why it could not): those recorded before, less the specs that
+ * ran now, plus those that failed now (failed or invalid), so a `--last-failed` run that fixes one spec
+ * leaves the others listed.
  */
-export function writeLastFailed(root: string, outcomes: readonly SpecOutcome[]): void {
+export function writeLastFailed(root: string, outcomes: readonly SpecOutcome[]): string | undefined {
   const before = new Set([...readLastFailed(root)].map((id) => stored(root, { id, file: id.split('#')[0]! })));
   for (const o of outcomes) {
     const key = stored(root, o);
@@ -54,10 +55,15 @@ export function writeLastFailed(root: string, outcomes: readonly SpecOutcome[]):
     else before.delete(key);
   }
   const dir = join(root, CACHE_DIR);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, '.gitignore'), '# written by viommu-spec\n*\n');
   const body: LastFailedFile = { version: 1, failed: [...before].sort() };
   const tmp = join(dir, `${LAST_FAILED}.${process.pid}.tmp`);
-  writeFileSync(tmp, JSON.stringify(body, null, 2) + '\n');
-  renameSync(tmp, join(dir, LAST_FAILED));
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, '.gitignore'), '# written by viommu-spec\n*\n');
+    writeFileSync(tmp, JSON.stringify(body, null, 2) + '\n');
+    renameSync(tmp, join(dir, LAST_FAILED));
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return undefined;
 }

@@ -377,7 +377,11 @@ async function runSuite(
   }
   const input: ReportInput = { outcomes, skipped: result.skipped.length, obsolete: flags.ci ? [] : obsolete };
   writeReports(targets, input, settings);
-  if (!flags.ci && !result.interrupted) writeLastFailed(settings.cacheRoot, result.outcomes);
+  if (!flags.ci && !result.interrupted) {
+    // The cache only helps the next run: a suite root that cannot be written to costs a note, not the run.
+    const why = writeLastFailed(settings.cacheRoot, result.outcomes);
+    if (why) process.stderr.write(`note: cannot record the failures for --last-failed: ${why}\n`);
+  }
   if (result.bailed !== undefined) {
     process.stderr.write(
       `viommu-spec: --bail: stopped after ${result.bailed} failed; ${result.selected - outcomes.length} of ${result.selected} specs not run\n`,

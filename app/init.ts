@@ -54,8 +54,13 @@ export function initFolder(dir: string): { ok: true; files: string[] } | { ok: f
     };
   // The schema as the installed package ships it, relative so the folder can move with its checkout.
   const schema = relative(dir, packageFile('schemas/spec.schema.json')).split(sep).join('/');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(fragment, FRAGMENT_TEXT, { flag: 'wx' });
-  writeFileSync(spec, specText(schema, spec.split(sep).join('/')), { flag: 'wx' });
+  try {
+    mkdirSync(dir, { recursive: true });
+    // `wx`: a file that appeared since the check above is still not overwritten.
+    writeFileSync(fragment, FRAGMENT_TEXT, { flag: 'wx' });
+    writeFileSync(spec, specText(schema, spec.split(sep).join('/')), { flag: 'wx' });
+  } catch (e) {
+    return { ok: false, error: `cannot write into ${dir}: ${(e as Error).message}` };
+  }
   return { ok: true, files: [spec, fragment] };
 }

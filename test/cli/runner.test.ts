@@ -163,10 +163,14 @@ describe('--bail and --last-failed', () => {
     expect(lastLine(elsewhere.out)).toBe('0 passed, 1 failed, 1 skipped');
   });
 
-  it('--ci writes no cache', () => {
+  it('--ci writes no cache; a cache that cannot be written costs a note, not the run', () => {
     const dir = suite({ 'a.yaml': `name: a\n${PASS}` });
     bin(['run', '.', '--ci'], dir);
     expect(existsSync(join(dir, '.viommu-spec-cache'))).toBe(false);
+    writeFileSync(join(dir, '.viommu-spec-cache'), 'in the way\n');
+    const r = bin(['run', '.'], dir);
+    expect([r.code, lastLine(r.out)]).toEqual([0, '1 passed, 0 failed']);
+    expect(r.err).toMatch(/^note: cannot record the failures for --last-failed: .*EEXIST/m);
   });
 });
 
@@ -220,6 +224,9 @@ describe('init', () => {
     expect(r.err).toContain('specs/first.yaml already exists; init never overwrites a file');
     expect(readFileSync(join(cwd, 'specs/first.yaml'), 'utf8')).toBe('mine\n');
     expect(existsSync(join(cwd, 'specs/machine.fragment.yaml'))).toBe(false);
+    writeFileSync(join(cwd, 'a-file'), '');
+    const notDir = bin(['init', 'a-file'], cwd);
+    expect([notDir.code, notDir.err]).toEqual([2, expect.stringMatching(/^error: cannot write into a-file: /)]);
   });
 });
 
