@@ -206,6 +206,9 @@ function loadSpecFileFrom(path: string, root: string, sources: string[]): Loaded
   const ext = main.value['extends'];
   if (typeof ext === 'string') {
     const inside = insideRoot(root, path, ext);
+    // A fragment not written yet is still a source: the spec changes when it appears (run --watch).
+    const meant = resolve(dirname(path), ext);
+    if (!inside.ok && !isAbsolute(ext) && !relative(resolve(root), meant).startsWith('..')) sources.push(meant);
     if (!inside.ok)
       return {
         ok: false,

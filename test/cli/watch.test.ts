@@ -80,6 +80,11 @@ describe('which specs a change affects', () => {
     expect(affected('common/other.fragment.yaml')).toEqual(['c.yaml']);
   });
   it('a golden file: its spec', () => expect(affected('a.golden.json')).toEqual(['a.yaml']));
+  it('a fragment a spec extends before it exists: that spec, once it appears', () => {
+    const early = suite({ 'd.yaml': spec('common/later.fragment.yaml') });
+    const d = affectedSpecs(dependencies(early), [join(early, 'common/later.fragment.yaml')], display);
+    expect(d).toEqual([display(join(early, 'd.yaml'))]);
+  });
   it('a new spec file: itself; a file nothing depends on: nothing', () => {
     expect(affected('new.yaml', 'notes.txt', 'common/unused.fragment.yaml')).toEqual(['new.yaml']);
   });
