@@ -6,11 +6,14 @@ import type { BudgetName } from '../runtime/base/budget.js';
 import type { Plan } from '../runtime/plan/plan.js';
 import type { ReportInput } from '../runtime/report/reporter.js';
 import type { SpecOutcome } from '../runtime/report/outcome.js';
+import { REPORTERS } from '../runtime/report/index.js';
 import { packageFile } from '../dsl/package-file.js';
 import { BUDGET_FLAG, BUDGET_HELP, budgetFromFlags } from './budget-flags.js';
 import { discoverSpecs, type SpecFile } from './discover.js';
 import { ExitCode } from './exit-code.js';
-import { reporterTargets, writeReports } from './output.js';
+import { CACHE_DIR, readLastFailed, writeLastFailed } from './cache.js';
+import { reporterTargets, writeReports, type Target } from './output.js';
+import type { RunOptions } from './runner.js';
 import { Interruption, SIGNAL_EXIT } from './signals.js';
 
 /** Below this many specs an unasked-for --jobs runs in one thread. */
@@ -32,6 +35,11 @@ interface RunFlags extends BudgetFlags {
   update?: boolean;
   ci?: boolean;
   list?: boolean;
+  bail?: string | true;
+  lastFailed?: boolean;
+  durations?: boolean;
+  slowest?: string;
+  watch?: boolean;
   passWithNoSpecs?: boolean;
   reporter?: string[];
   color: boolean;
@@ -93,13 +101,18 @@ export async function main(argv: readonly string[]): Promise<number> {
       'the suite root (what `extends` may reach); default: the nearest folder holding package.json',
     )
     .option('--list', 'list the specs the selection takes and leaves out, one per line, and run nothing')
+    .option('--bail [n]', 'stop after the first failed spec, or after n of them')
+    .option('--last-failed', `run only the specs that failed last time (kept in ${CACHE_DIR}/ at the suite root)`)
+    .option('--durations', "show each spec's duration in every report (reports then differ between runs)")
+    .option('--slowest <n>', 'list the n slowest specs before the summary')
+    .option('--watch', 'run, then re-run the specs a changed spec, fragment or golden file affects, until Ctrl-C')
     .option('--pass-with-no-specs', 'exit 0 when the selection takes no spec')
     .option('--update', 'write or refresh golden files (atomically); not with --ci')
     .option('--ci', 'CI mode: a missing golden file fails, nothing is written')
     .addOption(
       new Option(
         '--reporter <name[=file]>',
-        'pretty, json, junit or tap, to stdout or to a file; repeatable',
+        `${Object.keys(REPORTERS).join(', ')}, to stdout or to a file; repeatable`,
       ).argParser(collect),
     )
     .option('--no-color', 'plain output (also NO_COLOR, or when not a terminal)');
@@ -126,7 +139,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .addOption(
       new Option(
         '--reporter <name[=file]>',
-        'pretty, json, junit or tap, to stdout or to a file; repeatable',
+        `${Object.keys(REPORTERS).join(', ')}, to stdout or to a file; repeatable`,
       ).argParser(collect),
     )
     .action(async (reports: string[], flags: { reporter?: string[] }) => {
@@ -143,6 +156,31 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
 
   program
+    .command('init')
+    .description('write a first spec, the fragment it extends and the schema line into a new folder, then run it')
+    .argument('[dir]', 'the folder to create or fill', 'specs')
+    .action(async (dir: string) => {
+      const { initFolder } = await import('./init.js');
+      const r = initFolder(dir);
+      if (!r.ok) {
+        exit = usage(r.error);
+        return;
+      }
+      process.stderr.write(`wrote ${r.files.join(', ')}; running them:\n`);
+      exit = await runCommand([dir], { color: true });
+    });
+
+  program
+    .command('coverage')
+    .description('every failure point the specs pass, and which specs or sweeps fail it; those none fails')
+    .argument('[paths...]', 'spec files or folders', ['specs'])
+    .option('--json', 'the same as JSON')
+    .option('--root <dir>', 'the suite root (what `extends` may reach)')
+    .action(async (paths: string[], flags: { json?: boolean; root?: string }) => {
+      exit = await coverageCommand(paths, flags);
+    });
+
+  program
     .command('explain')
     .description('print the compiled plan and the full end state of a spec (every case, or the one named)')
     .argument('<spec>', 'a spec file, or one case of it as file.yaml#case')
@@ -152,13 +190,21 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
 
   try {
-    await program.parseAsync([...argv]);
+    await program.parseAsync(bailValue(argv));
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     process.stderr.write(internalError(err));
     return ExitCode.internal;
   }
   return exit;
+}
+
+/**
+ * `--bail` takes an optional count; written `--bail specs/`, commander would take the path for the count.
+ * So a `--bail` not followed by a whole number is `--bail=1`, and a path after it stays a path.
+ */
+function bailValue(argv: readonly string[]): string[] {
+  return argv.map((a, i) => (a === '--bail' && !/^\d+$/.test(argv[i + 1] ?? '') ? '--bail=1' : a));
 }
 
 function parseShard(text: string): [number, number] | null {
@@ -189,26 +235,96 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
     timeoutMs: flags.timeout,
   });
   if (typeof budget === 'string') return usage(budget);
+  const bail = flags.bail === undefined ? undefined : flags.bail === true ? 1 : Number(flags.bail);
+  if (bail !== undefined && (!Number.isInteger(bail) || bail < 1))
+    return usage(`--bail takes a whole number of at least 1, not '${String(flags.bail)}'`);
+  const slowest = flags.slowest === undefined ? undefined : Number(flags.slowest);
+  if (slowest !== undefined && (!Number.isInteger(slowest) || slowest < 1))
+    return usage(`--slowest takes a whole number of at least 1, not '${flags.slowest}'`);
+  if (flags.watch && flags.list) return usage('--watch cannot be used with --list');
+  if (flags.watch && flags.ci) return usage('--watch cannot be used with --ci');
+  if (flags.watch && flags.lastFailed) return usage('--watch cannot be used with --last-failed');
   const found = discoverSpecs(paths, flags.root);
   if (!found.ok) return usage(found.error);
-  const { loadUnits, runUnits, selectUnits } = await import('./runner.js');
-  const loaded = loadUnits(found.files);
-  if ('error' in loaded) return usage(loaded.error);
-  const opts = {
-    update: flags.update === true,
-    ci: flags.ci === true,
-    budget,
-    jobs,
-    threadsFrom,
-    ...(shard ? { shard } : {}),
-    ...(flags.filter ? { filter: flags.filter } : {}),
-    ...(flags.tag ? { tags: flags.tag } : {}),
+  const cacheRoot = flags.root ?? found.files[0]?.root ?? process.cwd();
+  const lastFailed = flags.lastFailed ? readLastFailed(cacheRoot) : undefined;
+  const settings: RunSettings = {
+    paths,
+    targets,
+    color: useColor(flags),
+    durations: flags.durations === true,
+    terminal: process.stdout.isTTY === true,
+    ...(slowest ? { slowest } : {}),
+    cacheRoot,
+    passWithNoSpecs: flags.passWithNoSpecs === true,
+    opts: {
+      update: flags.update === true,
+      ci: flags.ci === true,
+      budget,
+      jobs,
+      threadsFrom,
+      ...(shard ? { shard } : {}),
+      ...(flags.filter ? { filter: flags.filter } : {}),
+      ...(flags.tag ? { tags: flags.tag } : {}),
+      ...(bail ? { bail } : {}),
+    },
   };
+  if (flags.watch) {
+    const { watch } = await import('./watch.js');
+    return watch(paths, flags.root, (files, goldens, only) => runSuite(files, goldens, settings, only));
+  }
+  return runSuite(found.files, found.goldens, settings, undefined, lastFailed, flags.list === true);
+}
+
+/** What a `run` needs besides the spec files: how to report, where the cache is, the runner's options. */
+interface RunSettings {
+  readonly paths: readonly string[];
+  readonly targets: readonly Target[];
+  readonly color: boolean;
+  readonly durations: boolean;
+  readonly terminal: boolean;
+  readonly slowest?: number;
+  readonly cacheRoot: string;
+  readonly passWithNoSpecs: boolean;
+  readonly opts: RunOptions;
+}
+
+/**
+ * Loads, selects, runs and reports one suite: a whole `run`, or one round of `--watch` (`only`: the spec
+ * files a change affected). Returns the exit code.
+ */
+async function runSuite(
+  files: readonly SpecFile[],
+  goldens: readonly string[],
+  settings: RunSettings,
+  only?: ReadonlySet<string>,
+  lastFailed?: ReadonlySet<string>,
+  list = false,
+): Promise<number> {
+  const { loadUnits, runUnits, selectUnits } = await import('./runner.js');
+  const { targets } = settings;
+  const flags = { passWithNoSpecs: settings.passWithNoSpecs, ci: settings.opts.ci };
+  const loaded = loadUnits(only ? files.filter((f) => only.has(f.file)) : files);
+  if ('error' in loaded) return usage(loaded.error);
+  let opts = settings.opts;
+  if (lastFailed) {
+    const known = loaded.units.filter((u) => lastFailed.has(u.id));
+    if (known.length) opts = { ...opts, ids: new Set(known.map((u) => u.id)) };
+    else process.stderr.write('note: --last-failed: no failure recorded for these specs; running them all\n');
+  }
   const { chosen, skipped } = selectUnits(loaded.units, opts);
-  if (flags.list) {
+  if (list) {
     for (const u of loaded.units) {
       const tags = u.tags.length ? `  [${u.tags.join(', ')}]` : '';
-      const note = u.kind === 'invalid' ? '  invalid' : '';
+      const marker = u.kind === 'plan' ? u.plan.marker : undefined;
+      const note =
+        u.kind === 'invalid'
+          ? '  invalid'
+          : marker
+            ? `  ${marker.kind}: ${marker.reason}`
+            : u.kind === 'plan' && u.plan.only
+              ? '  only'
+              : '';
       process.stdout.write(`${chosen.includes(u) ? 'run ' : 'skip'}  ${u.id}${tags}${note}\n`);
     }
     process.stdout.write(`${chosen.length} selected, ${skipped.length} skipped\n`);
@@ -217,7 +333,7 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
   if (chosen.length === 0) {
     const why =
       loaded.units.length === 0
-        ? `no spec files in ${paths.join(', ')}`
+        ? `no spec files in ${settings.paths.join(', ')}`
         : `the selection leaves out all ${loaded.units.length} specs`;
     process.stderr.write(
       `${flags.passWithNoSpecs ? 'note' : 'error'}: no spec to run: ${why}${flags.passWithNoSpecs ? '' : ' (--pass-with-no-specs allows that)'}\n`,
@@ -243,7 +359,7 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
   const outcomes: SpecOutcome[] = result.outcomes;
   // Golden files no spec refers to: reported, and in --ci mode a failure (an --update since left them).
   const complete = !result.interrupted && !outcomes.some((o) => o.status === 'invalid');
-  const obsolete = complete ? found.goldens.filter((g) => !result.referencedGoldens.includes(g)) : [];
+  const obsolete = complete && !only ? goldens.filter((g) => !result.referencedGoldens.includes(g)) : [];
   if (flags.ci) {
     for (const file of obsolete) {
       const at = { file, line: 1, col: 1, text: '' };
@@ -260,7 +376,17 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
     }
   }
   const input: ReportInput = { outcomes, skipped: result.skipped.length, obsolete: flags.ci ? [] : obsolete };
-  writeReports(targets, input, useColor(flags));
+  writeReports(targets, input, settings);
+  if (!flags.ci && !result.interrupted) {
+    // The cache only helps the next run: a suite root that cannot be written to costs a note, not the run.
+    const why = writeLastFailed(settings.cacheRoot, result.outcomes);
+    if (why) process.stderr.write(`note: cannot record the failures for --last-failed: ${why}\n`);
+  }
+  if (result.bailed !== undefined) {
+    process.stderr.write(
+      `viommu-spec: --bail: stopped after ${result.bailed} failed; ${result.selected - outcomes.length} of ${result.selected} specs not run\n`,
+    );
+  }
   if (result.interrupted) {
     const written = outcomes.flatMap((o) => (o.goldenWritten ? [o.goldenWritten] : []));
     process.stderr.write(
@@ -328,6 +454,25 @@ async function pointsCommand(path: string, root?: string): Promise<number> {
   return ExitCode.ok;
 }
 
+async function coverageCommand(paths: string[], flags: { json?: boolean; root?: string }): Promise<number> {
+  const files = discover(paths, flags.root);
+  if (typeof files === 'number') return files;
+  const { loadUnits } = await import('./runner.js');
+  const loaded = loadUnits(files);
+  if ('error' in loaded) return usage(loaded.error);
+  const invalid = loaded.units.flatMap((u) => (u.kind === 'invalid' ? [u.outcome] : []));
+  if (invalid.length) {
+    process.stdout.write(invalid.flatMap((o) => o.errors).join('\n'));
+    return ExitCode.usage;
+  }
+  if (loaded.units.length === 0) return usage(`no spec files in ${paths.join(', ')}`);
+  const { coverage } = await import('../runtime/check/coverage.js');
+  const { coverageJson, coverageTable } = await import('./coverage.js');
+  const c = coverage(loaded.units.flatMap((u) => (u.kind === 'plan' ? [u.plan] : [])));
+  process.stdout.write(flags.json ? coverageJson(c) : coverageTable(c));
+  return ExitCode.ok;
+}
+
 async function mergeCommand(reports: string[], reporterSpecs: string[] | undefined): Promise<number> {
   const targets = reporterTargets(reporterSpecs);
   if (typeof targets === 'string') return usage(targets);
@@ -339,7 +484,7 @@ async function mergeCommand(reports: string[], reporterSpecs: string[] | undefin
     inputs.push(r);
   }
   const merged: ReportInput = { outcomes: inputs.flatMap((i) => i.outcomes), skipped: 0 };
-  writeReports(targets, merged, false);
+  writeReports(targets, merged, { color: false });
   if (merged.outcomes.some((o) => o.status === 'invalid')) return ExitCode.usage;
   return merged.outcomes.some((o) => o.status === 'failed') ? ExitCode.failed : ExitCode.ok;
 }

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { REPORTERS } from '../runtime/report/index.js';
-import { summaryLine, type ReportInput } from '../runtime/report/reporter.js';
+import { markedLine, slowestLines, summaryLine, type ReportInput } from '../runtime/report/reporter.js';
 
 export interface Target {
   readonly name: string;
@@ -25,22 +25,42 @@ export function reporterTargets(specs: readonly string[] | undefined): Target[] 
   return targets;
 }
 
+export interface WriteOptions {
+  readonly color: boolean;
+  /** --durations: every report shows each spec's duration. */
+  readonly durations?: boolean;
+  /** Pretty output on a terminal shows durations even unasked: a person reads it, no file keeps it. */
+  readonly terminal?: boolean;
+  /** --slowest N. */
+  readonly slowest?: number;
+}
+
 /**
  * Renders each reporter once and writes it. The plain summary line is the CLI's last line: the pretty
  * reporter ends with it; a machine-readable report on stdout stays alone there and the summary goes to
- * stderr; with every report in a file, the summary is all stdout gets.
+ * stderr; with every report in a file, the summary is all stdout gets. The lines that may come before it
+ * (the slowest specs, the count of those marked skip or todo) go where it goes.
  */
-export function writeReports(targets: readonly Target[], input: ReportInput, color: boolean): void {
+export function writeReports(targets: readonly Target[], input: ReportInput, options: WriteOptions): void {
+  const { color, slowest } = options;
   let stdoutReporter: string | undefined;
   for (const t of targets) {
-    const text = REPORTERS[t.name]!.render(input, { color: t.file ? false : color });
+    const human = t.name === 'pretty' && !t.file && options.terminal === true;
+    const durations = options.durations === true || human;
+    const text = REPORTERS[t.name]!.render(input, {
+      color: t.file ? false : color,
+      durations,
+      ...(!t.file && slowest ? { slowest } : {}),
+    });
     if (t.file) writeFileSync(t.file, text);
     else {
       process.stdout.write(text);
       stdoutReporter = t.name;
     }
   }
-  const summary = `${summaryLine(input)}\n`;
+  const marked = markedLine(input);
+  const before = [...(slowest ? slowestLines(input, slowest) : []), ...(marked ? [marked] : [])];
+  const summary = [...before, summaryLine(input)].join('\n') + '\n';
   if (stdoutReporter === undefined) process.stdout.write(summary);
   else if (stdoutReporter !== 'pretty') process.stderr.write(summary);
 }

@@ -16,14 +16,16 @@ export class WorkerCrash extends Error {
 /**
  * Runs tasks on `jobs` worker threads, handing each worker the next task as it finishes one. Results are
  * stored by task index, so the output order is the input order whatever the timing. After a SIGINT or
- * SIGTERM no new task is handed out; the tasks in hand finish, and the outcomes so far (a prefix of the
- * input) come back with the signal.
+ * SIGTERM (or once `stop` says so) no new task is handed out; the tasks in hand finish, and the outcomes so
+ * far (in input order) come back with the signal.
  */
 export function runInWorkers(
   tasks: readonly Omit<WorkerTask, 'index'>[],
   jobs: number,
   interruption: Interruption | undefined,
-  onDone?: (done: number) => void,
+  onDone?: (done: number, outcome: SpecOutcome) => void,
+  /** Checked before each task is handed out: true stops the run as a signal would (--bail). */
+  stop: () => boolean = () => false,
 ): Promise<{ outcomes: SpecOutcome[]; interrupted?: StopSignal }> {
   const results = new Array<SpecOutcome>(tasks.length);
   let next = 0;
@@ -39,10 +41,11 @@ export function runInWorkers(
     const settle = (): void => {
       finish();
       const signal = interruption?.signal;
-      resolve({ outcomes: results.slice(0, done), ...(signal ? { interrupted: signal } : {}) });
+      // The tasks that finished, in input order (with workers they need not be a prefix of it).
+      resolve({ outcomes: results.filter((o) => o !== undefined), ...(signal ? { interrupted: signal } : {}) });
     };
     const feed = (w: Worker): void => {
-      if (next < tasks.length && !interruption?.signal) {
+      if (next < tasks.length && !interruption?.signal && !stop()) {
         w.postMessage({ ...tasks[next]!, index: next } satisfies WorkerTask);
         next++;
         busy++;
@@ -57,7 +60,7 @@ export function runInWorkers(
           return;
         }
         results[r.index] = r.outcome;
-        onDone?.(++done);
+        onDone?.(++done, r.outcome);
         feed(w);
       });
       w.on('error', (err) => {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { relative, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { BudgetExceededError, DEFAULT_BUDGET, Meter, type Budget } from '../runtime/base/budget.js';
@@ -31,6 +32,10 @@ export interface RunOptions extends GoldenMode {
   readonly threadsFrom?: number;
   /** `[i, n]`: run only the i-th of n deterministic slices of the selected specs (1-based). */
   readonly shard?: readonly [number, number];
+  /** Stop handing out specs once this many have failed (--bail). */
+  readonly bail?: number;
+  /** Only these ids (--last-failed); absent or empty: no such restriction. */
+  readonly ids?: ReadonlySet<string>;
 }
 
 /** One spec of a suite before it runs: a compiled plan, or a file that did not load or compile. */
@@ -41,6 +46,8 @@ export type Unit =
       readonly name: string;
       readonly tags: readonly string[];
       readonly plan: Plan;
+      /** The files the spec is made of (itself, its `extends` fragment), for --watch. */
+      readonly sources: readonly string[];
     }
   | {
       readonly kind: 'invalid';
@@ -48,6 +55,7 @@ export type Unit =
       readonly name: string;
       readonly tags: readonly string[];
       readonly outcome: SpecOutcome;
+      readonly sources: readonly string[];
     };
 
 /**
@@ -77,9 +85,14 @@ function invalid(file: string, errors: readonly SpecError[], lines: (f: string) 
 }
 
 /** Loads and compiles a file's specs; the plans, or the file as one invalid outcome. */
-export function planFile(file: string, root: string): { plans: Plan[] } | { invalid: SpecOutcome } {
+export function planFile(
+  file: string,
+  root: string,
+): ({ plans: Plan[] } | { invalid: SpecOutcome }) & { sources: readonly string[] } {
   const loaded = loadSpecFile(file, root);
-  if (!loaded.ok) return { invalid: invalid(relative(process.cwd(), file) || file, loaded.errors, loaded.lines) };
+  const sources = loaded.sources;
+  if (!loaded.ok)
+    return { invalid: invalid(relative(process.cwd(), file) || file, loaded.errors, loaded.lines), sources };
   const plans: Plan[] = [];
   const errors: SpecError[] = [];
   for (const spec of loaded.specs) {
@@ -87,8 +100,8 @@ export function planFile(file: string, root: string): { plans: Plan[] } | { inva
     if (c.ok) plans.push(c.plan);
     else errors.push(...c.errors);
   }
-  if (errors.length) return { invalid: invalid(loaded.specs[0]!.file, errors, loaded.specs[0]!.lines) };
-  return { plans };
+  if (errors.length) return { invalid: invalid(loaded.specs[0]!.file, errors, loaded.specs[0]!.lines), sources };
+  return { plans, sources };
 }
 
 /** The cases a spec file has, for a `file#case` that names none of them. */
@@ -103,7 +116,8 @@ export function loadUnits(files: readonly SpecFile[]): { units: Unit[] } | { err
     const r = planFile(f.file, f.root);
     if ('invalid' in r) {
       const tags = readableTags(f.file);
-      units.push({ kind: 'invalid', id: r.invalid.id, name: r.invalid.name, tags, outcome: { ...r.invalid, tags } });
+      const outcome = { ...r.invalid, tags };
+      units.push({ kind: 'invalid', id: r.invalid.id, name: r.invalid.name, tags, outcome, sources: r.sources });
       continue;
     }
     let plans = r.plans;
@@ -116,12 +130,22 @@ export function loadUnits(files: readonly SpecFile[]): { units: Unit[] } | { err
         };
       }
     }
-    units.push(...plans.map((plan): Unit => ({ kind: 'plan', id: plan.id, name: plan.name, tags: plan.tags, plan })));
+    units.push(
+      ...plans.map((plan): Unit => ({
+        kind: 'plan',
+        id: plan.id,
+        name: plan.name,
+        tags: plan.tags,
+        plan,
+        sources: r.sources,
+      })),
+    );
   }
   return { units };
 }
 
 function selected(u: Unit, opts: RunOptions): boolean {
+  if (opts.ids?.size && !opts.ids.has(u.id)) return false;
   if (opts.tags?.length && !opts.tags.some((t) => u.tags.includes(t))) return false;
   if (opts.filter && !u.id.includes(opts.filter) && !u.name.includes(opts.filter)) return false;
   return true;
@@ -132,10 +156,17 @@ export function shardOf<T>(items: readonly T[], [i, n]: readonly [number, number
   return items.slice(Math.floor(((i - 1) * items.length) / n), Math.floor((i * items.length) / n));
 }
 
-/** What --filter, --tag and --shard select, and what they leave out. */
+/** `only: true` on a spec or case. */
+export const isOnly = (u: Unit): boolean => u.kind === 'plan' && u.plan.only !== undefined;
+
+/**
+ * What --filter, --tag, --last-failed and --shard select, and what they leave out. When a selected spec is
+ * marked `only: true`, only those so marked are chosen, except with --ci, where every marked one fails.
+ */
 export function selectUnits(units: readonly Unit[], opts: RunOptions): { chosen: Unit[]; skipped: Unit[] } {
   const filtered = units.filter((u) => selected(u, opts));
-  const chosen = opts.shard ? shardOf(filtered, opts.shard) : filtered;
+  const sharded = opts.shard ? shardOf(filtered, opts.shard) : filtered;
+  const chosen = !opts.ci && sharded.some(isOnly) ? sharded.filter(isOnly) : sharded;
   return { chosen, skipped: units.filter((u) => !chosen.includes(u)) };
 }
 
@@ -227,8 +258,29 @@ function golden(
   return g.wrote ? plan.golden.path : undefined;
 }
 
+/**
+ * What a plan comes to without running: `skip:`/`todo:` are reported with their note, and under --ci a
+ * committed `only: true` fails, pointing at it. Undefined for a plan that runs.
+ */
+export function notRun(plan: Plan, ci: boolean): SpecOutcome | undefined {
+  const base = { id: plan.id, file: plan.file, name: plan.name, tags: plan.tags, mismatches: [], errors: [] };
+  if (plan.marker)
+    return { ...base, status: plan.marker.kind === 'skip' ? 'skipped' : 'todo', reason: plan.marker.reason };
+  if (ci && plan.only) {
+    const title = '`only: true` is committed: it would keep the other specs from running (--ci runs them all)';
+    return { ...base, status: 'failed', mismatches: [{ at: plan.only, title, expected: [], actual: ['only: true'] }] };
+  }
+  return undefined;
+}
+
 /** Runs one plan on a fresh machine and diffs it with what the spec states (and its golden file). */
 export function runPlan(plan: Plan, mode: GoldenMode, budget: Budget = DEFAULT_BUDGET): SpecOutcome {
+  const start = performance.now();
+  const o = runPlanUntimed(plan, mode, budget);
+  return { ...o, durationMs: performance.now() - start };
+}
+
+function runPlanUntimed(plan: Plan, mode: GoldenMode, budget: Budget): SpecOutcome {
   const meter = new Meter(budget);
   try {
     if (plan.sweep) {
@@ -273,8 +325,10 @@ export interface SuiteResult {
   readonly referencedGoldens: string[];
   /** Set when a signal stopped the run early: the outcomes are those of the specs that ran. */
   readonly interrupted?: StopSignal;
-  /** Specs selected in all (more than `outcomes` when interrupted). */
+  /** Specs selected in all (more than `outcomes` when interrupted or bailed). */
   readonly selected: number;
+  /** Set when --bail stopped the run: the failures that did. */
+  readonly bailed?: number;
 }
 
 /**
@@ -294,27 +348,61 @@ export async function runUnits(
   if (invalids.length) return { outcomes: invalids, skipped, referencedGoldens: [], selected: chosen.length };
   const plans = units.flatMap((u) => (u.kind === 'plan' ? [u.plan] : []));
   const referencedGoldens = plans.flatMap((p) => (p.golden ? [relative('.', resolve(p.golden.path))] : []));
-  const toRun = chosen.flatMap((u) => (u.kind === 'plan' ? [u.plan] : []));
+  const all = chosen.flatMap((u) => (u.kind === 'plan' ? [u.plan] : []));
   const mode: GoldenMode = { update: opts.update, ci: opts.ci };
   const budget = opts.budget ?? DEFAULT_BUDGET;
   if (hooks.throwBeforeFirstSpec) throw new TypeError('a deliberate internal error (VIOMMU_SPEC_TEST_CRASH=throw)');
+  // Marked plans (and a committed `only` under --ci) are settled here; the rest run, and all come back in
+  // input order.
+  const settled = all.map((plan) => notRun(plan, opts.ci === true));
+  const toRun = all.filter((_, i) => settled[i] === undefined);
+  const bail = opts.bail;
+  let failures = settled.filter((o) => o?.status === 'failed').length;
+  const bailed = (): boolean => bail !== undefined && failures >= bail;
+  const ran: SpecOutcome[] = [];
+  let signal: StopSignal | undefined;
   if ((opts.jobs ?? 1) > 1 && toRun.length >= Math.max(2, opts.threadsFrom ?? 2)) {
     const { runInWorkers } = await import('./parallel.js');
     const tasks = toRun.map((plan) => ({ plan, mode, budget }));
-    const r = await runInWorkers(tasks, opts.jobs!, interruption, (d) => {
+    const r = await runInWorkers(
+      tasks,
+      opts.jobs!,
+      interruption,
+      (d, o) => {
+        if (o.status === 'failed') failures++;
+        hooks.afterSpec();
+        onProgress?.(d, toRun.length);
+      },
+      bailed,
+    );
+    ran.push(...r.outcomes);
+    signal = r.interrupted;
+  } else {
+    for (const [i, plan] of toRun.entries()) {
+      if (interruption?.signal || bailed()) break;
+      onProgress?.(i, toRun.length);
+      const o = runPlan(plan, mode, budget);
+      if (o.status === 'failed') failures++;
+      ran.push(o);
       hooks.afterSpec();
-      onProgress?.(d, toRun.length);
-    });
-    return { ...r, skipped, referencedGoldens, selected: toRun.length };
+      await yieldToEvents();
+    }
+    signal = interruption?.signal;
   }
-  const outcomes: SpecOutcome[] = [];
-  for (const [i, plan] of toRun.entries()) {
-    if (interruption?.signal) break;
-    onProgress?.(i, toRun.length);
-    outcomes.push(runPlan(plan, mode, budget));
-    hooks.afterSpec();
-    await yieldToEvents();
-  }
-  const signal = interruption?.signal;
-  return { outcomes, skipped, referencedGoldens, selected: toRun.length, ...(signal ? { interrupted: signal } : {}) };
+  const byId = new Map(ran.map((o) => [o.id, o]));
+  // A stopped run reports the marked plans up to the last one that ran, not those it never reached.
+  const stoppedEarly = signal !== undefined || ran.length < toRun.length;
+  const lastRan = all.reduce((last, plan, i) => (byId.has(plan.id) ? i : last), -1);
+  const outcomes = all.flatMap((plan, i) => {
+    const o = byId.get(plan.id) ?? (stoppedEarly && i > lastRan ? undefined : settled[i]);
+    return o ? [o] : [];
+  });
+  return {
+    outcomes,
+    skipped,
+    referencedGoldens,
+    selected: all.length,
+    ...(signal ? { interrupted: signal } : {}),
+    ...(bailed() && outcomes.length < all.length ? { bailed: failures } : {}),
+  };
 }

@@ -87,6 +87,24 @@ class Compiler {
     return pattern;
   }
 
+  /** `skip:`, `todo:` and `only:`: at most one of them, since each contradicts the others. */
+  marker(spec: Spec): Pick<Plan, 'marker' | 'only'> | undefined {
+    const given = (['skip', 'todo', 'only'] as const).filter((k) => spec[k] !== undefined);
+    if (given.length > 1) {
+      this.error(
+        [given[1]!],
+        `\`${given[1]}\` contradicts \`${given[0]}\` here`,
+        'a spec or case is skipped, todo or only, not more than one of them',
+        true,
+      );
+      return undefined;
+    }
+    if (spec.only) return { only: this.ref(['only']) };
+    if (spec.skip !== undefined) return { marker: { kind: 'skip', reason: spec.skip, at: this.ref(['skip']) } };
+    if (spec.todo !== undefined) return { marker: { kind: 'todo', reason: spec.todo, at: this.ref(['todo']) } };
+    return undefined;
+  }
+
   /** Where `path` was written, with its source line, for messages about it after the run. */
   ref(path: readonly PathSegment[]): SourceRef {
     const { file, span } = this.src.spanOf(path);
@@ -897,6 +915,7 @@ export function compileSpec(src: LoadedSpec): { ok: true; plan: Plan } | { ok: f
   const steps = c.steps(spec, spec.hardware!.iommus!.length);
   const expect = c.expectations(spec.expect ?? {});
   const sweep = spec.sweep ? c.sweep(spec) : undefined;
+  const marker = c.marker(spec);
   if (c.errors.length) return { ok: false, errors: c.errors };
   const caseName = src.id.includes('#') ? src.id.slice(src.id.indexOf('#') + 1) : undefined;
   const plan: Plan = {
@@ -913,6 +932,7 @@ export function compileSpec(src: LoadedSpec): { ok: true; plan: Plan } | { ok: f
     expect,
     golden: spec.golden ? { path: goldenPath(src.file, caseName), at: c.ref(['golden']) } : null,
     ...(sweep ? { sweep } : {}),
+    ...(marker ?? {}),
   };
   return { ok: true, plan };
 }

@@ -15,9 +15,17 @@ export interface LoadedSpec {
   readonly lines: (file: string) => readonly string[];
 }
 
-export type LoadResult =
+type Loaded =
   | { readonly ok: true; readonly specs: LoadedSpec[] }
   | { readonly ok: false; readonly errors: SpecError[]; readonly lines: (file: string) => readonly string[] };
+
+export type LoadResult = Loaded & {
+  /** The files read: the spec, then its `extends` fragment when it got that far (for watching them). */
+  readonly sources: readonly string[];
+};
+
+/** The run markers a spec or a case may carry. */
+const MARKERS = ['skip', 'todo', 'only'] as const;
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
@@ -162,6 +170,12 @@ export function insideRoot(
 
 /** Loads a spec file: YAML, fragment, schema, cases. `root` bounds what `extends` may reach. */
 export function loadSpecFile(path: string, root: string): LoadResult {
+  const sources = [resolve(path)];
+  const r = loadSpecFileFrom(path, root, sources);
+  return { ...r, sources };
+}
+
+function loadSpecFileFrom(path: string, root: string, sources: string[]): Loaded {
   const display = relative(process.cwd(), path) || path;
   const fileLines = new Map<string, readonly string[]>();
   const lines = (file: string): readonly string[] => fileLines.get(file) ?? [];
@@ -192,6 +206,9 @@ export function loadSpecFile(path: string, root: string): LoadResult {
   const ext = main.value['extends'];
   if (typeof ext === 'string') {
     const inside = insideRoot(root, path, ext);
+    // A fragment not written yet is still a source: the spec changes when it appears (run --watch).
+    const meant = resolve(dirname(path), ext);
+    if (!inside.ok && !isAbsolute(ext) && !relative(resolve(root), meant).startsWith('..')) sources.push(meant);
     if (!inside.ok)
       return {
         ok: false,
@@ -201,6 +218,7 @@ export function loadSpecFile(path: string, root: string): LoadResult {
         lines,
       };
     fragmentDisplay = relative(process.cwd(), inside.path) || inside.path;
+    sources.push(resolve(inside.path));
     const f = parseFile(inside.path, fragmentDisplay);
     if (!f.ok) {
       if (f.lines) fileLines.set(fragmentDisplay, f.lines);
@@ -250,7 +268,12 @@ export function loadSpecFile(path: string, root: string): LoadResult {
   spec.cases.forEach((c, i) => {
     const base = { ...(merged as Record<string, Json>) };
     delete base['cases'];
+    // A case's own skip/todo/only replaces the spec's, so `only: true` on one case of a skipped spec runs it.
+    if (c.skip !== undefined || c.todo !== undefined || c.only !== undefined) for (const k of MARKERS) delete base[k];
     const caseValue = {
+      skip: c.skip,
+      todo: c.todo,
+      only: c.only,
       hardware: c.hardware,
       faults: c.faults,
       steps: c.steps,
@@ -270,6 +293,7 @@ export function loadSpecFile(path: string, root: string): LoadResult {
         expect: { ...((base['expect'] as Record<string, Json>) ?? {}), ...(c.expect as Record<string, Json>) },
       };
     if (c.golden !== undefined) value = { ...value, golden: c.golden };
+    for (const k of MARKERS) if (c[k] !== undefined) value = { ...value, [k]: c[k] };
     if (c.sweep) value = { ...value, sweep: c.sweep as unknown as Json };
     value = { ...value, name: `${spec.name} [${c.name}]` };
     const spanOf = locate(['cases', i], caseValue);

@@ -545,6 +545,18 @@ export interface Spec {
   description?: string;
   tags?: string[];
   /**
+   * Do not run this spec (every case of it): the reason, shown in every report and counted.
+   */
+  skip?: string;
+  /**
+   * A spec still to be written or made to pass: not run, shown as todo with this note and counted.
+   */
+  todo?: string;
+  /**
+   * Run only the specs and cases marked `only: true` among those selected; `run --ci` fails on it, so it is never committed.
+   */
+  only?: true;
+  /**
    * A fragment file (*.fragment.yaml) deep-merged under this spec, relative to it.
    */
   extends?: string;
@@ -1763,6 +1775,18 @@ export interface Case {
    * What this case shows, for the reader (like the spec's own description).
    */
   description?: string;
+  /**
+   * Do not run this case: the reason. Replaces the spec's skip/todo/only.
+   */
+  skip?: string;
+  /**
+   * A case still to be written or made to pass: not run. Replaces the spec's skip/todo/only.
+   */
+  todo?: string;
+  /**
+   * Run only the cases marked so; replaces the spec's skip/todo/only.
+   */
+  only?: true;
   /**
    * Deep-merged over the spec's hardware.
    */

@@ -152,6 +152,13 @@ export interface GoldenRef {
   readonly at: SourceRef;
 }
 
+/** `skip:` or `todo:` on a spec or case: it is reported with the note, and not run. */
+export interface RunMarker {
+  readonly kind: 'skip' | 'todo';
+  readonly reason: string;
+  readonly at: SourceRef;
+}
+
 export interface Plan {
   readonly id: string;
   readonly file: string;
@@ -170,4 +177,8 @@ export interface Plan {
   readonly golden: GoldenRef | null;
   /** Present for a sweep spec: run once per failure point instead of once with `faults`. */
   readonly sweep?: PlanSweep;
+  /** `skip:` or `todo:`: not run. */
+  readonly marker?: RunMarker;
+  /** `only: true`, where it was written: among the selected plans, only those so marked run. */
+  readonly only?: SourceRef;
 }

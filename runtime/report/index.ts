@@ -1,5 +1,6 @@
 import { jsonReporter } from './json.js';
 import { junitReporter } from './junit.js';
+import { ktapReporter } from './ktap.js';
 import { prettyReporter } from './pretty.js';
 import type { Reporter } from './reporter.js';
 import { tapReporter } from './tap.js';
@@ -9,4 +10,5 @@ export const REPORTERS: Readonly<Record<string, Reporter>> = {
   json: jsonReporter,
   junit: junitReporter,
   tap: tapReporter,
+  ktap: ktapReporter,
 };

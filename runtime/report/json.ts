@@ -4,7 +4,7 @@ import { counts, type Reporter } from './reporter.js';
 export const jsonReporter: Reporter = {
   name: 'json',
   doc: 'machine-readable results (schemas/report.schema.json); `merge-reports` reads them back',
-  render(input) {
+  render(input, { durations }) {
     const report = {
       version: 1,
       summary: counts(input),
@@ -14,6 +14,8 @@ export const jsonReporter: Reporter = {
         name: o.name,
         tags: [...o.tags],
         status: o.status,
+        ...(o.reason === undefined ? {} : { reason: o.reason }),
+        ...(durations && o.durationMs !== undefined ? { duration_ms: Math.round(o.durationMs) } : {}),
         errors: [...o.errors],
         mismatches: o.mismatches.map((m) => ({
           title: m.title,

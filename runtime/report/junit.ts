@@ -14,18 +14,26 @@ function xml(text: string): string {
   );
 }
 
+/** Seconds with millisecond precision, as JUnit's `time` attribute has them. */
+const seconds = (ms: number): string => (ms / 1000).toFixed(3);
+
 /**
- * JUnit XML as CI servers read it: one testsuite, a testcase per spec, failures and errors with text. No
- * `time` attributes: durations would make the report differ from run to run, and a constant would lie.
+ * JUnit XML as CI servers read it: one testsuite, a testcase per spec, failures and errors with text, and
+ * `<skipped>` for specs marked `skip:` or `todo:`. `time` attributes only with `--durations`: durations
+ * would make the report differ from run to run, and a constant would lie.
  */
 export const junitReporter: Reporter = {
   name: 'junit',
   doc: 'JUnit XML as CI servers read it: a testcase per spec, failures with their diffs',
-  render(input) {
+  render(input, { durations }) {
     const c = counts(input);
+    const time = (ms: number | undefined): string => (durations && ms !== undefined ? ` time="${seconds(ms)}"` : '');
+    const total = time(input.outcomes.reduce((sum, o) => sum + (o.durationMs ?? 0), 0));
     const cases = input.outcomes.map((o) => {
-      const open = `    <testcase classname="${xml(o.file)}" name="${xml(o.id)}">`;
+      const open = `    <testcase classname="${xml(o.file)}" name="${xml(o.id)}"${time(o.durationMs)}>`;
       if (o.status === 'passed') return `${open}</testcase>`;
+      if (o.status === 'skipped' || o.status === 'todo')
+        return `${open}\n      <skipped message="${xml(`${o.status === 'todo' ? 'todo: ' : ''}${o.reason ?? ''}`)}"/>\n    </testcase>`;
       if (o.status === 'invalid')
         return `${open}\n      <error message="invalid spec" type="invalid">${xml(o.errors.join('\n'))}</error>\n    </testcase>`;
       const body = o.mismatches
@@ -33,10 +41,12 @@ export const junitReporter: Reporter = {
         .join('\n\n');
       return `${open}\n      <failure message="${xml(o.mismatches[0]?.title ?? 'failed')}" type="mismatch">${xml(body)}</failure>\n    </testcase>`;
     });
+    // Specs left out by the selection, and those marked skip or todo.
+    const skipped = c.skipped + c.skip + c.todo;
     return [
       '<?xml version="1.0" encoding="UTF-8"?>',
-      `<testsuites name="viommu-spec" tests="${input.outcomes.length}" failures="${c.failed - c.invalid}" errors="${c.invalid}" skipped="${c.skipped}">`,
-      `  <testsuite name="viommu-spec" tests="${input.outcomes.length}" failures="${c.failed - c.invalid}" errors="${c.invalid}" skipped="${c.skipped}">`,
+      `<testsuites name="viommu-spec" tests="${input.outcomes.length}" failures="${c.failed - c.invalid}" errors="${c.invalid}" skipped="${skipped}"${total}>`,
+      `  <testsuite name="viommu-spec" tests="${input.outcomes.length}" failures="${c.failed - c.invalid}" errors="${c.invalid}" skipped="${skipped}"${total}>`,
       ...cases,
       '  </testsuite>',
       '</testsuites>',

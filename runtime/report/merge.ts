@@ -12,6 +12,8 @@ interface JsonReport {
     name: string;
     tags: string[];
     status: Status;
+    reason?: string;
+    duration_ms?: number;
     errors: string[];
     mismatches: { title: string; location: string; expected: string[]; actual: string[] }[];
   }[];
@@ -32,6 +34,8 @@ export function readReport(file: string): ReportInput | string {
     name: s.name,
     tags: s.tags,
     status: s.status,
+    ...(s.reason === undefined ? {} : { reason: s.reason }),
+    ...(s.duration_ms === undefined ? {} : { durationMs: s.duration_ms }),
     errors: s.errors,
     mismatches: s.mismatches.map((m): Mismatch => {
       const [, file = '', line = '0', col = '0'] = /^(.*):(\d+):(\d+)$/.exec(m.location) ?? [];

@@ -2,7 +2,8 @@ import type { Mismatch } from '../check/mismatch.js';
 import type { SweepTable } from '../check/sweep.js';
 import type { EndState } from '../exec/capture.js';
 
-export type Status = 'passed' | 'failed' | 'invalid';
+/** `skipped` and `todo`: marked so in the spec (`skip:`, `todo:`) and not run. */
+export type Status = 'passed' | 'failed' | 'invalid' | 'skipped' | 'todo';
 
 /** The outcome of one spec (or one case): data for the reporters, never printed where it is made. */
 export interface SpecOutcome {
@@ -17,4 +18,8 @@ export interface SpecOutcome {
   readonly state?: EndState;
   readonly sweep?: SweepTable;
   readonly goldenWritten?: string;
+  /** The note of a `skip:` or `todo:`. */
+  readonly reason?: string;
+  /** Wall time the spec took (a sweep: all its runs); reporters show it only when asked, as it varies. */
+  readonly durationMs?: number;
 }

@@ -1,7 +1,14 @@
 import pc from 'picocolors';
 import { unifiedDiff, type Mismatch } from '../check/mismatch.js';
 import type { SpecOutcome } from './outcome.js';
-import { summaryLine, type Reporter } from './reporter.js';
+import {
+  formatDuration,
+  markedLine,
+  slowestLines,
+  summaryLine,
+  type ReportOptions,
+  type Reporter,
+} from './reporter.js';
 
 function mismatchText(m: Mismatch, color: boolean): string {
   const c = pc.createColors(color);
@@ -25,15 +32,25 @@ function mismatchText(m: Mismatch, color: boolean): string {
   );
 }
 
-function outcomeText(o: SpecOutcome, color: boolean): string {
+const LABEL: Record<SpecOutcome['status'], (c: ReturnType<typeof pc.createColors>) => string> = {
+  passed: (c) => c.green('PASS'),
+  failed: (c) => c.red('FAIL'),
+  invalid: (c) => c.red('INVALID'),
+  skipped: (c) => c.yellow('SKIP'),
+  todo: (c) => c.cyan('TODO'),
+};
+
+function outcomeText(o: SpecOutcome, { color, durations }: ReportOptions): string {
   const c = pc.createColors(color);
-  const label = o.status === 'passed' ? c.green('PASS') : o.status === 'failed' ? c.red('FAIL') : c.red('INVALID');
+  const label = LABEL[o.status](c);
+  if (o.status === 'skipped' || o.status === 'todo') return `${label} ${o.id}  ${c.dim(o.name)}  (${o.reason ?? ''})`;
+  const time = durations && o.durationMs !== undefined ? c.dim(`  (${formatDuration(o.durationMs)})`) : '';
   const sweep = o.sweep
     ? c.dim(
         `  [sweep: ${o.sweep.rows.length} runs, ${o.sweep.points - o.sweep.discovered} points + ${o.sweep.discovered} found under faults${o.sweep.complete ? ', all tried' : ', UNFINISHED'}]`,
       )
     : '';
-  const head = `${label} ${o.id}${o.status === 'invalid' ? '' : `  ${c.dim(o.name)}`}${sweep}${o.goldenWritten ? c.yellow(`  (wrote ${o.goldenWritten})`) : ''}`;
+  const head = `${label} ${o.id}${o.status === 'invalid' ? '' : `  ${c.dim(o.name)}`}${sweep}${o.goldenWritten ? c.yellow(`  (wrote ${o.goldenWritten})`) : ''}${time}`;
   if (o.status === 'passed') return head;
   if (o.status === 'invalid') return [head, ...o.errors.map((e) => e.replace(/^/gm, '  ').trimEnd())].join('\n');
   return [head, ...o.mismatches.map((m) => mismatchText(m, color))].join('\n');
@@ -43,9 +60,19 @@ function outcomeText(o: SpecOutcome, color: boolean): string {
 export const prettyReporter: Reporter = {
   name: 'pretty',
   doc: 'one line per spec; each mismatch with the spec line that stated it and a unified diff',
-  render(input, { color }) {
-    const c = pc.createColors(color);
+  render(input, options) {
+    const c = pc.createColors(options.color);
     const obsolete = (input.obsolete ?? []).map((f) => `${c.yellow('OBSOLETE')} ${f}  (no spec refers to it)`);
-    return [...input.outcomes.map((o) => outcomeText(o, color)), ...obsolete, '', summaryLine(input)].join('\n') + '\n';
+    const marked = markedLine(input);
+    return (
+      [
+        ...input.outcomes.map((o) => outcomeText(o, options)),
+        ...obsolete,
+        '',
+        ...(options.slowest ? slowestLines(input, options.slowest) : []),
+        ...(marked ? [marked] : []),
+        summaryLine(input),
+      ].join('\n') + '\n'
+    );
   },
 };

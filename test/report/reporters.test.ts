@@ -81,12 +81,73 @@ describe('reporters', () => {
     );
     const report = JSON.parse(REPORTERS['json']!.render(input, { color: false })) as { summary: unknown };
     expect(validate(report)).toBe(true);
-    expect(report.summary).toEqual({ passed: 1, failed: 2, invalid: 1, skipped: 1 });
+    expect(report.summary).toEqual({ passed: 1, failed: 2, invalid: 1, skipped: 1, skip: 0, todo: 0 });
   });
 
   it('tap: a test point per spec and the plan line', () => {
     const lines = REPORTERS['tap']!.render(input, { color: false }).split('\n');
     expect(lines.slice(0, 4)).toEqual(['TAP version 13', '1..3', 'ok 1 - a.yaml', 'not ok 2 - b.yaml#case']);
     expect(lines).toContain('not ok 3 - c.yaml');
+  });
+
+  it('skipped and todo specs: shown with their notes everywhere, the JSON still the schema, durations only when asked', () => {
+    const marked: ReportInput = {
+      skipped: 0,
+      outcomes: [
+        { ...input.outcomes[0]!, durationMs: 12.4 },
+        {
+          id: 'd.yaml',
+          file: 'd.yaml',
+          name: 'later',
+          tags: [],
+          status: 'skipped',
+          reason: 'no VF',
+          mismatches: [],
+          errors: [],
+        },
+        {
+          id: 'e.yaml',
+          file: 'e.yaml',
+          name: 'wish',
+          tags: [],
+          status: 'todo',
+          reason: 'write it',
+          mismatches: [],
+          errors: [],
+        },
+      ],
+    };
+    expect(REPORTERS['pretty']!.render(marked, { color: false })).toBe(
+      [
+        'PASS a.yaml  first',
+        'SKIP d.yaml  later  (no VF)',
+        'TODO e.yaml  wish  (write it)',
+        '',
+        '1 marked skip, 1 todo (not run)',
+        '1 passed, 0 failed',
+        '',
+      ].join('\n'),
+    );
+    expect(REPORTERS['pretty']!.render(marked, { color: false, durations: true })).toContain(
+      'PASS a.yaml  first  (12 ms)\n',
+    );
+    const Ajv2020 = (require('ajv/dist/2020') as { default: typeof import('ajv').default }).default;
+    const validate = new Ajv2020({ strict: true }).compile(
+      JSON.parse(readFileSync('schemas/report.schema.json', 'utf8')) as object,
+    );
+    for (const durations of [false, true]) {
+      const report = JSON.parse(REPORTERS['json']!.render(marked, { color: false, durations })) as {
+        specs: { duration_ms?: number }[];
+      };
+      expect(validate(report)).toBe(true);
+      expect(report.specs[0]!.duration_ms).toBe(durations ? 12 : undefined);
+    }
+    const xml = REPORTERS['junit']!.render(marked, { color: false });
+    expect(XMLValidator.validate(xml)).toBe(true);
+    expect(xml).toContain('<skipped message="todo: write it"/>');
+    expect(xml).not.toContain('time=');
+    expect(REPORTERS['junit']!.render(marked, { color: false, durations: true })).toContain(
+      '<testcase classname="a.yaml" name="a.yaml" time="0.012">',
+    );
   });
 });
