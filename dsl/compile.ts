@@ -133,6 +133,26 @@ class Compiler {
     return this.address(value, path);
   }
 
+  /** Text with `${expr}` values in it: the literal pieces and the expressions, in order. */
+  interpolated(text: string, path: readonly PathSegment[]): (string | ValueExpr)[] {
+    const parts: (string | ValueExpr)[] = [];
+    let rest = text;
+    for (let at = rest.indexOf('${'); at >= 0; at = rest.indexOf('${')) {
+      const end = rest.indexOf('}', at);
+      if (end < 0) {
+        this.error(path, 'a `${` is not closed', 'close the value with `}`, e.g. "pte_root=${table(2, L2, 0x0)}"');
+        return [text];
+      }
+      if (at > 0) parts.push(rest.slice(0, at));
+      const inner = rest.slice(at + 2, end).trim();
+      if (!inner) this.error(path, 'an empty `${}`', 'write a value inside, e.g. ${table(2, L2, 0x0)}');
+      else parts.push(this.value(inner, path));
+      rest = rest.slice(end + 1);
+    }
+    if (rest) parts.push(rest);
+    return parts;
+  }
+
   /** A value expectation: a literal, an allocation, or an expression over symbols (dsl/value.ts). */
   value(v: SpecValue, path: readonly PathSegment[]): ValueExpr {
     if (typeof v === 'string' && isExpressionString(v)) {
@@ -394,9 +414,10 @@ class Compiler {
     };
   }
 
-  ret(value: number | string, path: readonly PathSegment[]): bigint | 'oops' | 'void' {
+  ret(value: number | string, path: readonly PathSegment[]): ValueExpr | 'oops' | 'void' {
     if (typeof value === 'number') return BigInt(value);
     if (value === 'oops' || value === 'void') return value;
+    if (isExpressionString(value)) return this.value(value, path);
     if (!/^-?E/.test(value)) return this.address(value, path);
     const name = value.replace(/^-/, '');
     if (!isErrnoName(name)) {
@@ -597,7 +618,7 @@ class Compiler {
           }
           const ret = this.ret(s.expect, ep);
           const returns = action.kind === 'call' ? ENTRY_POINTS.get(action.fn)?.returns : undefined;
-          if (returns === 'void' && typeof ret === 'bigint') {
+          if (returns === 'void' && ret !== 'void' && ret !== 'oops') {
             this.error(ep, `${s.call} returns nothing`, 'write `expect: void` (or `oops`)');
           } else if (returns !== undefined && returns !== 'void' && ret === 'void') {
             this.error(
@@ -645,7 +666,9 @@ type ExpectCompiler<K extends ExpectKey> = (
 const logMatchers = (lines: LogLine[], c: Compiler, path: readonly PathSegment[]): LogMatcher[] =>
   lines.map((l, i) =>
     typeof l === 'string'
-      ? { text: l }
+      ? l.includes('${')
+        ? { parts: c.interpolated(l, [...path, i]) }
+        : { text: l }
       : {
           ...(l.level === undefined ? {} : { level: l.level }),
           match: c.regex(l.match, [...path, i, 'match']),

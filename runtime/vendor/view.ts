@@ -72,7 +72,11 @@ export interface IommuView {
   ring(): {
     readonly head: bigint;
     readonly tail: bigint;
-    readonly queued: readonly { readonly line: string; readonly words: readonly number[] }[];
+    readonly queued: readonly {
+      readonly line: string;
+      readonly words: readonly number[];
+      readonly effect: CommandEffect;
+    }[];
   };
   iotlbLines(): readonly string[];
   /** Hardware events (what the IOMMU posted to its event log), as the end state prints them. */

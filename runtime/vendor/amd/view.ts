@@ -204,7 +204,9 @@ class AmdIommuView implements IommuView {
       tail: BigInt(r.tail),
       queued: r.queued.map((words) => {
         const d = decodeCommand(words);
-        return { line: d.ok ? formatCommand(d.command) : `(illegal: ${d.reason})`, words };
+        return d.ok
+          ? { line: formatCommand(d.command), words, effect: effectOf(d.command, undefined) }
+          : { line: `(illegal: ${d.reason})`, words, effect: { kind: 'other' as const } };
       }),
     };
   }
