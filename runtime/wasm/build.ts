@@ -89,7 +89,9 @@ export interface BuiltDriver {
 /** An undeclared function or a member the mirror lacks, from clang's first error, as one line. */
 function compileError(file: string, stderr: string): DriverBuildError {
   const first = stderr.split('\n').find((l) => /error:/.test(l)) ?? stderr.trim().split('\n')[0] ?? '';
-  const undeclared = /call to undeclared (?:library )?function '(\w+)'|use of undeclared identifier '(\w+)'/.exec(first);
+  const undeclared = /call to undeclared (?:library )?function '(\w+)'|use of undeclared identifier '(\w+)'/.exec(
+    first,
+  );
   if (undeclared) {
     const name = undeclared[1] ?? undeclared[2]!;
     return new DriverBuildError(
@@ -103,7 +105,8 @@ function compileError(file: string, stderr: string): DriverBuildError {
       'shim-lacks',
       `${file}: the shim's ${member[2]} has no member '${member[1]}' (runtime/linux/shim/kernel.h mirrors only what ported code touches)`,
     );
-  const incomplete = /incomplete (?:definition of )?type '(struct \w+)'|variable has incomplete type '(struct \w+)'/.exec(first);
+  const incomplete =
+    /incomplete (?:definition of )?type '(struct \w+)'|variable has incomplete type '(struct \w+)'/.exec(first);
   if (incomplete)
     return new DriverBuildError(
       'shim-lacks',
@@ -238,4 +241,3 @@ export function checkImports(file: string, wasm: Uint8Array, known: ReadonlySet<
       );
   }
 }
-

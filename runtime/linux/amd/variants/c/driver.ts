@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { buildDriver, checkImports, DriverBuildError } from '../../../../wasm/build.js';
-import { Errno } from '../../../errno.js';
 import { KernelOops, type KPtr } from '../../../kptr.js';
 import type { Gfp } from '../../../gfp.js';
 import type { AmdIommu } from '../../amd-iommu.js';
@@ -55,11 +54,18 @@ export class ViommuPatchC extends ViommuPatchV3 {
     const instance = new WebAssembly.Instance(module, kernelImports(ctx));
     const ex = instance.exports;
     const num = (name: string): number => (ex[name] as () => number)();
-    this.ptrs = new WasmPointers(ex.memory as WebAssembly.Memory, num('__vs_layout'), num('__vs_arena'), num('__vs_arena_size'));
+    this.ptrs = new WasmPointers(
+      ex.memory as WebAssembly.Memory,
+      num('__vs_layout'),
+      num('__vs_arena'),
+      num('__vs_arena_size'),
+    );
     (ctx as { ptrs: WasmPointers }).ptrs = this.ptrs;
     this.ctx = ctx;
     this.fns = new Map(
-      Object.entries(ex).flatMap(([n, f]) => (typeof f === 'function' && !n.startsWith('__vs_') ? [[n, f as CFunction]] : [])),
+      Object.entries(ex).flatMap(([n, f]) =>
+        typeof f === 'function' && !n.startsWith('__vs_') ? [[n, f as CFunction]] : [],
+      ),
     );
   }
 
@@ -164,7 +170,11 @@ export class ViommuPatchC extends ViommuPatchV3 {
 
   override alloc_private_subregion(iommu: AmdIommu, base: bigint, size: bigint): bigint | null {
     if (!this.has('alloc_private_subregion')) return super.alloc_private_subregion(iommu, base, size);
-    const r = this.invoke('alloc_private_subregion', [this.ptrs.iommuPtr(iommu), BigInt.asIntN(64, base), this.sizeT(size)]);
+    const r = this.invoke('alloc_private_subregion', [
+      this.ptrs.iommuPtr(iommu),
+      BigInt.asIntN(64, base),
+      this.sizeT(size),
+    ]);
     return this.ptrs.vaOf(Number(r));
   }
 
@@ -178,5 +188,3 @@ export class ViommuPatchC extends ViommuPatchV3 {
     return Number(this.invoke('viommu_private_space_init', [this.ptrs.iommuPtr(iommu)]));
   }
 }
-
-export { Errno };

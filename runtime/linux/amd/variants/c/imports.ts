@@ -1,7 +1,6 @@
 import { pt_iommu_amdv1_hw_info } from '../../../../pt/fmt/amdv1.js';
 import { virt_to_phys } from '../../../../mem/direct-map.js';
 import { iommu_alloc_pages_node_sz, iommu_free_pages } from '../../../iommu-pages.js';
-import type { Kernel } from '../../../kernel.js';
 import { LogLevel, type LogLevelName } from '../../../printk.js';
 import { set_memory_uc, set_memory_wb } from '../../../set-memory.js';
 import { vsprintf, type PrintfArg } from '../../../vsprintf.js';
@@ -83,9 +82,10 @@ export function printkArgs(p: WasmPointers, fmt: string, argPtr: number): Printf
 export const KERNEL_IMPORTS: Record<string, Binding> = {
   _printk: (c) => (fmtPtr: number, argPtr: number) => {
     const raw = c.ptrs.cString(fmtPtr);
-    const level = /^\x01([0-7])/.exec(raw);
-    const name = LEVELS.find(([, n]) => n === Number(level?.[1] ?? 4))![0];
-    const fmt = level ? raw.slice(2) : raw;
+    // KERN_SOH ("\001") and the level digit; a line without one is printed at the default level (4).
+    const leveled = raw.charCodeAt(0) === 1 && /[0-7]/.test(raw[1] ?? '');
+    const name = LEVELS.find(([, n]) => n === (leveled ? Number(raw[1]) : 4))![0];
+    const fmt = leveled ? raw.slice(2) : raw;
     const text = vsprintf(fmt, printkArgs(c.ptrs, fmt, argPtr));
     c.d.k.log.print(name, text);
     return text.length;
@@ -126,10 +126,11 @@ export const KERNEL_IMPORTS: Record<string, Binding> = {
     c.sync();
     amd_iommu_domain_free(c.d, c.ptrs.pdomOf(dom, c.ptrs.layout.pdomDomain));
   },
-  build_inv_iommu_pages: (c) => (cmd: number, address: bigint, size: number, domid: number, pasid: number, gn: number) => {
-    const words = build_inv_iommu_pages(u64(address), sizeArg(size), domid & 0xffff, pasid >>> 0, gn !== 0);
-    words.forEach((w, i) => c.ptrs.view.setUint32(cmd + 4 * i, w, true));
-  },
+  build_inv_iommu_pages:
+    (c) => (cmd: number, address: bigint, size: number, domid: number, pasid: number, gn: number) => {
+      const words = build_inv_iommu_pages(u64(address), sizeArg(size), domid & 0xffff, pasid >>> 0, gn !== 0);
+      words.forEach((w, i) => c.ptrs.view.setUint32(cmd + 4 * i, w, true));
+    },
   iommu_queue_command: (c) => (iommu: number, cmd: number) => {
     c.sync();
     return iommu_queue_command(c.d.k, c.ptrs.iommuOf(iommu), readCmd(c.ptrs, cmd));
@@ -168,5 +169,3 @@ export const KERNEL_IMPORT_NAMES: ReadonlySet<string> = new Set(Object.keys(KERN
 export function kernelImports(c: ImportContext): WebAssembly.Imports {
   return { kernel: Object.fromEntries(Object.entries(KERNEL_IMPORTS).map(([n, b]) => [n, b(c)])) };
 }
-
-export type { Kernel };

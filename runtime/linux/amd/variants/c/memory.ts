@@ -196,7 +196,9 @@ export class WasmPointers {
     if (at === undefined) {
       const L = this.layout;
       if (iommu.viommu_priv_region.length !== L.privRegionCount)
-        throw new ShimError(`the patch has ${L.privRegionCount} private subregions, the model ${iommu.viommu_priv_region.length}`);
+        throw new ShimError(
+          `the patch has ${L.privRegionCount} private subregions, the model ${iommu.viommu_priv_region.length}`,
+        );
       at = this.alloc(L.amdIommuSize);
       const pci = this.alloc(L.pciDevSize);
       const v = this.view;
@@ -227,7 +229,9 @@ export class WasmPointers {
     const L = this.layout;
     const v = this.view;
     v.setUint32(at + L.amdIommuViommuPdom, this.pdomPtr(iommu.viommu_pdom), true);
-    iommu.viommu_priv_region.forEach((va, i) => v.setUint32(at + L.amdIommuPrivRegion + 4 * i, this.handleOf(va), true));
+    iommu.viommu_priv_region.forEach((va, i) =>
+      v.setUint32(at + L.amdIommuPrivRegion + 4 * i, this.handleOf(va), true),
+    );
   }
 
   /** Mirror -> model: what the C wrote. */
