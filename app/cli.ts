@@ -143,6 +143,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
 
   program
+    .command('build-driver')
+    .description('compile the functions a patch (or a .c file) adds to WebAssembly, for driver variant c')
+    .argument('<file>', 'a unified diff (.patch) or a C file')
+    .option('-o, --output <file>', 'where to write the module (default: the input name with .wasm)')
+    .action(async (file: string, flags: { output?: string }) => {
+      const { buildDriverCommand } = await import('./build-driver.js');
+      exit = buildDriverCommand(file, flags.output);
+    });
+
+  program
     .command('explain')
     .description('print the compiled plan and the full end state of a spec (every case, or the one named)')
     .argument('<spec>', 'a spec file, or one case of it as file.yaml#case')
@@ -205,6 +215,11 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
     ...(flags.tag ? { tags: flags.tag } : {}),
   };
   const { chosen, skipped } = selectUnits(loaded.units, opts);
+  if (!flags.list) {
+    const { prepareDrivers } = await import('./build-driver.js');
+    const failed = prepareDrivers(chosen.flatMap((u) => (u.kind === 'plan' ? [u.plan] : [])));
+    if (failed !== undefined) return usage(failed);
+  }
   if (flags.list) {
     for (const u of loaded.units) {
       const tags = u.tags.length ? `  [${u.tags.join(', ')}]` : '';

@@ -138,8 +138,10 @@ struct pt_iommu_amdv1_hw_info {
 };
 
 /* drivers/iommu/amd/amd_iommu_types.h */
+/* Defined by the vIOMMU patch (amd_iommu_types.h); this default is its value, for a .c file that lacks it.
+ * The model's count must agree: the TypeScript side checks it when it mirrors an IOMMU. */
 #ifndef VIOMMU_PRIV_SUBREGION_CNT
-#error "VIOMMU_PRIV_SUBREGION_CNT: the patch must define it (amd_iommu_types.h)"
+#define VIOMMU_PRIV_SUBREGION_CNT (4)
 #endif
 struct protection_domain {
 	union {
