@@ -20,6 +20,9 @@ declare namespace WebAssembly {
   class Memory {
     readonly buffer: ArrayBuffer;
   }
+  class Global {
+    value: number | bigint;
+  }
   type ImportValue = (...args: never[]) => number | bigint | void;
   type Imports = Record<string, Record<string, ImportValue>>;
   class Instance {

@@ -31,7 +31,7 @@ static const u32 __vs_layout_table[] = {
 __attribute__((export_name("__vs_layout"))) const u32 *__vs_layout(void) { return __vs_layout_table; }
 
 /* Where the TypeScript side places mirrored structs and out-parameters. */
-#define __VS_ARENA_SIZE 65536
+#define __VS_ARENA_SIZE 16384
 static char __vs_arena[__VS_ARENA_SIZE] __attribute__((aligned(16)));
 __attribute__((export_name("__vs_arena"))) char *__vs_arena_base(void) { return __vs_arena; }
 __attribute__((export_name("__vs_arena_size"))) u32 __vs_arena_size(void) { return __VS_ARENA_SIZE; }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { buildDriver, checkImports, DriverBuildError } from '../../../../wasm/build.js';
 import { KernelOops, type KPtr } from '../../../kptr.js';
 import type { Gfp } from '../../../gfp.js';
@@ -14,10 +14,21 @@ import { ShimError, WasmPointers } from './memory.js';
 export type CDriverSource = { readonly module: string } | { readonly patch: string };
 
 const modules = new Map<string, WebAssembly.Module>();
+/** By path, size and mtime: a sweep makes a machine per run and must not re-read and hash the file each time. */
+const byStat = new Map<string, WebAssembly.Module>();
 
 /** The compiled module for a source, once per content per process (the build itself is cached on disk). */
 export function loadDriverModule(source: CDriverSource): WebAssembly.Module {
   const file = 'module' in source ? source.module : source.patch;
+  let statKey: string | undefined;
+  try {
+    const st = statSync(file);
+    statKey = `${'module' in source ? 'm' : 'p'}:${file}:${st.size}:${st.mtimeMs}`;
+  } catch {
+    statKey = undefined;
+  }
+  const known = statKey === undefined ? undefined : byStat.get(statKey);
+  if (known !== undefined) return known;
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);
@@ -32,10 +43,57 @@ export function loadDriverModule(source: CDriverSource): WebAssembly.Module {
     module = new WebAssembly.Module(wasm);
     modules.set(key, module);
   }
+  if (statKey !== undefined) byStat.set(statKey, module);
   return module;
 }
 
 type CFunction = (...args: (number | bigint)[]) => number | bigint;
+
+/** One instance of a module, shared by the machines that use it (instantiating per machine costs more than a run). */
+interface SharedInstance {
+  readonly ctx: ImportContext;
+  readonly memory: WebAssembly.Memory;
+  /** The memory as instantiated, and the stack pointer: restored for each new machine. */
+  readonly image: Uint8Array;
+  readonly stackPointer: WebAssembly.Global;
+  readonly stackTop: number | bigint;
+  readonly layout: number;
+  readonly arena: number;
+  readonly arenaSize: number;
+  readonly fns: Map<string, CFunction>;
+  readonly literals: Map<number, string>;
+}
+
+const instances = new Map<WebAssembly.Module, SharedInstance>();
+
+function sharedInstance(module: WebAssembly.Module): SharedInstance {
+  let shared = instances.get(module);
+  if (shared === undefined) {
+    const ctx = { depth: 0 } as ImportContext;
+    const ex = new WebAssembly.Instance(module, kernelImports(ctx)).exports;
+    const num = (name: string): number => (ex[name] as () => number)();
+    const memory = ex.memory as WebAssembly.Memory;
+    const stackPointer = ex.__stack_pointer as WebAssembly.Global;
+    shared = {
+      ctx,
+      memory,
+      image: new Uint8Array(memory.buffer).slice(),
+      stackPointer,
+      stackTop: stackPointer.value,
+      layout: num('__vs_layout'),
+      arena: num('__vs_arena'),
+      arenaSize: num('__vs_arena_size'),
+      literals: new Map(),
+      fns: new Map(
+        Object.entries(ex).flatMap(([n, f]) =>
+          typeof f === 'function' && !n.startsWith('__vs_') ? [[n, f as CFunction]] : [],
+        ),
+      ),
+    };
+    instances.set(module, shared);
+  }
+  return shared;
+}
 
 /**
  * The `c` driver variant: the functions a patch adds, compiled from its C to WebAssembly, in place of the
@@ -45,33 +103,22 @@ type CFunction = (...args: (number | bigint)[]) => number | bigint;
  */
 export class ViommuPatchC extends ViommuPatchV3 {
   private readonly ptrs: WasmPointers;
-  private readonly ctx: ImportContext;
-  private readonly fns: Map<string, CFunction>;
+  private readonly shared: SharedInstance;
+  private readonly sync = (): void => this.pullAll();
 
   constructor(d: AmdDriver, module: WebAssembly.Module) {
     super(d);
-    const ctx: ImportContext = { d, ptrs: undefined as unknown as WasmPointers, depth: 0, sync: () => this.pullAll() };
-    const instance = new WebAssembly.Instance(module, kernelImports(ctx));
-    const ex = instance.exports;
-    const num = (name: string): number => (ex[name] as () => number)();
-    this.ptrs = new WasmPointers(
-      ex.memory as WebAssembly.Memory,
-      num('__vs_layout'),
-      num('__vs_arena'),
-      num('__vs_arena_size'),
-    );
-    (ctx as { ptrs: WasmPointers }).ptrs = this.ptrs;
-    this.ctx = ctx;
-    this.fns = new Map(
-      Object.entries(ex).flatMap(([n, f]) =>
-        typeof f === 'function' && !n.startsWith('__vs_') ? [[n, f as CFunction]] : [],
-      ),
-    );
+    const shared = sharedInstance(module);
+    // A fresh machine: the module's memory and stack as instantiated (an oops leaves both as they were).
+    new Uint8Array(shared.memory.buffer).set(shared.image);
+    shared.stackPointer.value = shared.stackTop;
+    this.shared = shared;
+    this.ptrs = new WasmPointers(shared.memory, shared.layout, shared.arena, shared.arenaSize, shared.literals);
   }
 
   /** The functions the module provides (the patch's added functions). */
   get compiledFunctions(): string[] {
-    return [...this.fns.keys()];
+    return [...this.shared.fns.keys()];
   }
 
   private pushAll(): void {
@@ -87,8 +134,11 @@ export class ViommuPatchC extends ViommuPatchV3 {
    * are popped from the call path then, as the kernel's stack is gone).
    */
   private invoke(name: string, args: (number | bigint)[]): number | bigint {
-    const fn = this.fns.get(name)!;
-    const depth = this.ctx.depth;
+    const fn = this.shared.fns.get(name)!;
+    const ctx = this.shared.ctx;
+    const outer = { d: ctx.d, ptrs: ctx.ptrs, depth: ctx.depth, sync: ctx.sync };
+    Object.assign(ctx, { d: this.d, ptrs: this.ptrs, depth: 0, sync: this.sync });
+    const sp = this.shared.stackPointer.value;
     this.pushAll();
     try {
       return fn(...args);
@@ -96,16 +146,15 @@ export class ViommuPatchC extends ViommuPatchV3 {
       if (e instanceof KernelOops || e instanceof ShimError || !(e instanceof WebAssembly.RuntimeError)) throw e;
       throw new ShimError(`${name} trapped (${e.message}): the C dereferenced a pointer outside its memory`);
     } finally {
-      while (this.ctx.depth > depth) {
-        this.d.k.faults.path.leave();
-        this.ctx.depth--;
-      }
+      for (; ctx.depth > 0; ctx.depth--) this.d.k.faults.path.leave();
+      this.shared.stackPointer.value = sp;
       this.pullAll();
+      Object.assign(ctx, outer);
     }
   }
 
   private has(name: string): boolean {
-    return this.fns.has(name);
+    return this.shared.fns.has(name);
   }
 
   private sizeT(size: bigint): number {

@@ -10,14 +10,18 @@ import { iommu_map, iommu_unmap } from '../../iommu-core.js';
 import { amd_iommu_domain_alloc_paging_v1, amd_iommu_domain_free } from '../../pdom.js';
 import { ShimError, type WasmPointers } from './memory.js';
 
-/** What an import binding works with: the model, the pointer mapping, and the call-path depth it keeps. */
+/**
+ * What an import binding works with: the model, the pointer mapping, and the call-path depth it keeps.
+ * One instance of a module serves every machine in turn, so the machine whose call is running sets these
+ * before it calls into the C (calls never interleave: the C calls nothing that calls back into it).
+ */
 export interface ImportContext {
-  readonly d: AmdDriver;
-  readonly ptrs: WasmPointers;
+  d: AmdDriver;
+  ptrs: WasmPointers;
   /** Frames the C entered and has not left (an oops unwinds past its cleanups). */
   depth: number;
   /** Called before each kernel function runs: the model sees what the C wrote to its mirrors. */
-  readonly sync: () => void;
+  sync: () => void;
 }
 
 type Binding = (c: ImportContext) => WebAssembly.ImportValue;
@@ -81,7 +85,7 @@ export function printkArgs(p: WasmPointers, fmt: string, argPtr: number): Printf
  */
 export const KERNEL_IMPORTS: Record<string, Binding> = {
   _printk: (c) => (fmtPtr: number, argPtr: number) => {
-    const raw = c.ptrs.cString(fmtPtr);
+    const raw = c.ptrs.literal(fmtPtr);
     // KERN_SOH ("\001") and the level digit; a line without one is printed at the default level (4).
     const leveled = raw.charCodeAt(0) === 1 && /[0-7]/.test(raw[1] ?? '');
     const name = LEVELS.find(([, n]) => n === (leveled ? Number(raw[1]) : 4))![0];
@@ -152,7 +156,7 @@ export const KERNEL_IMPORTS: Record<string, Binding> = {
   },
   __vs_enter: (c) => (name: number) => {
     c.d.k.meter.tick();
-    c.d.k.faults.path.enter(c.ptrs.cString(name));
+    c.d.k.faults.path.enter(c.ptrs.literal(name));
     c.depth++;
   },
   __vs_leave: (c) => () => {

@@ -76,13 +76,15 @@ export class WasmPointers {
   private readonly pdomAt = new Map<number, ProtectionDomain>();
   private readonly pdomMirror = new Map<ProtectionDomain, number>();
   readonly iommuAt = new Map<number, AmdIommu>();
-  private readonly iommuMirror = new Map<AmdIommu, number>();
+  private readonly iommuMirror = new Map<AmdIommu, { readonly at: number; readonly pci: number }>();
 
   constructor(
     private readonly memory: WebAssembly.Memory,
     layoutPtr: number,
     arena: number,
     arenaSize: number,
+    /** String literals by address: the module's read-only data, the same for every machine. */
+    private readonly strings: Map<number, string> = new Map(),
   ) {
     const raw = new Uint32Array(memory.buffer, layoutPtr, LAYOUT_KEYS.length);
     this.layout = Object.fromEntries(LAYOUT_KEYS.map((k, i) => [k, raw[i]!])) as unknown as ShimLayout;
@@ -103,11 +105,22 @@ export class WasmPointers {
     return at;
   }
 
+  /** A NUL-terminated string in the module's memory. */
   cString(ptr: number): string {
     const bytes = new Uint8Array(this.memory.buffer);
     let end = ptr;
     while (end < bytes.length && bytes[end] !== 0) end++;
-    return Buffer.from(bytes.subarray(ptr, end)).toString('latin1');
+    return String.fromCharCode(...bytes.subarray(ptr, end));
+  }
+
+  /** A string literal (a format, a __func__): read-only data, so read once. */
+  literal(ptr: number): string {
+    let s = this.strings.get(ptr);
+    if (s === undefined) {
+      s = this.cString(ptr);
+      this.strings.set(ptr, s);
+    }
+    return s;
   }
 
   /** A kernel VA as the C sees it. */
@@ -192,24 +205,18 @@ export class WasmPointers {
 
   iommuPtr(iommu: AmdIommu | null): number {
     if (iommu === null) return 0;
-    let at = this.iommuMirror.get(iommu);
-    if (at === undefined) {
+    let mirror = this.iommuMirror.get(iommu);
+    if (mirror === undefined) {
       const L = this.layout;
       if (iommu.viommu_priv_region.length !== L.privRegionCount)
         throw new ShimError(
           `the patch has ${L.privRegionCount} private subregions, the model ${iommu.viommu_priv_region.length}`,
         );
-      at = this.alloc(L.amdIommuSize);
-      const pci = this.alloc(L.pciDevSize);
-      const v = this.view;
-      v.setInt32(pci + L.pciDevDev + L.deviceNumaNode, iommu.node, true);
-      v.setUint32(at + L.amdIommuDev, pci, true);
-      v.setUint16(at + L.amdIommuDevid, iommu.devid, true);
-      v.setUint16(at + L.amdIommuSeg, iommu.seg, true);
-      this.iommuMirror.set(iommu, at);
-      this.iommuAt.set(at, iommu);
+      mirror = { at: this.alloc(L.amdIommuSize), pci: this.alloc(L.pciDevSize) };
+      this.iommuMirror.set(iommu, mirror);
+      this.iommuAt.set(mirror.at, iommu);
     }
-    return at;
+    return mirror.at;
   }
 
   iommuOf(ptr: number): AmdIommu {
@@ -223,11 +230,19 @@ export class WasmPointers {
     return this.view.getInt32((ptr >>> 0) + this.layout.deviceNumaNode, true);
   }
 
-  /** Model -> mirror: the members the patch's functions read. */
+  /**
+   * Model -> mirror: every member of the mirror, each call (the module's memory is shared by the machines
+   * that use it, so nothing in it outlives a call).
+   */
   push(iommu: AmdIommu): void {
     const at = this.iommuPtr(iommu);
+    const { pci } = this.iommuMirror.get(iommu)!;
     const L = this.layout;
     const v = this.view;
+    v.setInt32(pci + L.pciDevDev + L.deviceNumaNode, iommu.node, true);
+    v.setUint32(at + L.amdIommuDev, pci, true);
+    v.setUint16(at + L.amdIommuDevid, iommu.devid, true);
+    v.setUint16(at + L.amdIommuSeg, iommu.seg, true);
     v.setUint32(at + L.amdIommuViommuPdom, this.pdomPtr(iommu.viommu_pdom), true);
     iommu.viommu_priv_region.forEach((va, i) =>
       v.setUint32(at + L.amdIommuPrivRegion + 4 * i, this.handleOf(va), true),
@@ -236,7 +251,7 @@ export class WasmPointers {
 
   /** Mirror -> model: what the C wrote. */
   pull(iommu: AmdIommu): void {
-    const at = this.iommuMirror.get(iommu);
+    const at = this.iommuMirror.get(iommu)?.at;
     if (at === undefined) return;
     const L = this.layout;
     const v = this.view;
