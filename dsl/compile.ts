@@ -245,7 +245,11 @@ class Compiler {
     const k = given[0]!;
     const file = resolve(dirname(this.src.file), driver![k]!);
     if (!existsSync(file))
-      this.error(['hardware', 'driver', k], `no file ${file}`, 'give a path relative to the spec file');
+      this.error(
+        ['hardware', 'driver', k],
+        `no file ${driver![k]!} beside the spec`,
+        'give a path relative to the spec file',
+      );
     return k === 'module' ? { module: file } : { patch: file };
   }
 
