@@ -204,6 +204,7 @@ export function buildDriver(
         '--no-entry',
         '--allow-undefined',
         ...functions.map((f) => `--export=${f}`),
+        `--export=__vs_abi_${SHIM_ABI}`,
         '--export=__vs_layout',
         '--export=__vs_arena',
         '--export=__vs_arena_size',
@@ -228,7 +229,21 @@ export function buildDriver(
   }
 }
 
-/** Every import must be a kernel function the TypeScript side binds. */
+/** The version of the shim's harness interface (runtime/linux/shim/harness.h `__vs_abi_N` export). */
+export const SHIM_ABI = 1;
+const HARNESS_EXPORTS = [
+  'memory',
+  '__stack_pointer',
+  `__vs_abi_${SHIM_ABI}`,
+  '__vs_layout',
+  '__vs_arena',
+  '__vs_arena_size',
+];
+
+/**
+ * A module this version can run: built by build-driver against this shim (its harness exports, its
+ * interface version), and every import a kernel function the TypeScript side binds.
+ */
 export function checkImports(file: string, wasm: Uint8Array, known: ReadonlySet<string>): void {
   let module: WebAssembly.Module;
   try {
@@ -236,6 +251,13 @@ export function checkImports(file: string, wasm: Uint8Array, known: ReadonlySet<
   } catch (e) {
     throw new DriverBuildError('input', `${file}: not a WebAssembly module (${(e as Error).message})`);
   }
+  const exported = new Set(WebAssembly.Module.exports(module).map((x) => x.name));
+  const lacking = HARNESS_EXPORTS.filter((x) => !exported.has(x));
+  if (lacking.length)
+    throw new DriverBuildError(
+      'input',
+      `${file}: not built by this viommu-spec's build-driver (no ${lacking.join(', ')}): rebuild it`,
+    );
   for (const imp of WebAssembly.Module.imports(module)) {
     if (imp.kind !== 'function' || imp.module !== 'kernel' || !known.has(imp.name))
       throw new DriverBuildError(

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,7 +7,8 @@ import { planFile, runPlan } from '../../app/runner.js';
 import { CapturedState } from '../../runtime/exec/capture.js';
 import { execute } from '../../runtime/exec/executor.js';
 import type { Plan } from '../../runtime/plan/plan.js';
-import { findToolchain, TOOLCHAIN_HINT } from '../../runtime/wasm/build.js';
+import { KERNEL_IMPORT_NAMES } from '../../runtime/linux/amd/variants/c/imports.js';
+import { buildDriver, findToolchain, TOOLCHAIN_HINT } from '../../runtime/wasm/build.js';
 
 /**
  * The proof that the `c` variant runs the patch's own C faithfully, and that the TypeScript port `v3` is
@@ -84,6 +85,23 @@ describe.skipIf(missing !== '')(
       expect(cases.filter((p) => p.sweep).length).toBeGreaterThanOrEqual(2);
       expect(cases.filter((p) => !p.sweep).length).toBeGreaterThanOrEqual(20);
       expect(cases.some((p) => p.machine.vendor.driver.variant === 'v3-err-ptr-fix')).toBe(true);
+    });
+
+    it('a module built ahead of time (hardware.driver.module) runs as the patch does', () => {
+      const plan = cases.find((p) => p.id === 'specs/viommu/init-happy.yaml')!;
+      const built = buildDriver(seed!, KERNEL_IMPORT_NAMES);
+      const module = join(mkdtempSync(join(tmpdir(), 'viommu-spec-module-')), 'driver.wasm');
+      copyFileSync(built.path, module);
+      const vendor = plan.machine.vendor;
+      const viaModule: Plan = {
+        ...plan,
+        machine: {
+          ...plan.machine,
+          vendor: { ...vendor, driver: { ...vendor.driver, variant: 'c', source: { module } } },
+        },
+      };
+      expect(runPlan(viaModule, CI).status).toBe('passed');
+      expect(new CapturedState(execute(viaModule)).all()).toEqual(new CapturedState(execute(plan)).all());
     });
 
     it.each(cases.map((p) => [p.id, p] as const))('%s', (_id, plan) => {

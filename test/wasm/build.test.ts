@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KERNEL_IMPORT_NAMES } from '../../runtime/linux/amd/variants/c/imports.js';
-import { buildDriver, DriverBuildError, findToolchain, rewriteIr } from '../../runtime/wasm/build.js';
+import { buildDriver, checkImports, DriverBuildError, findToolchain, rewriteIr } from '../../runtime/wasm/build.js';
 import { extractPatch, maskC } from '../../runtime/wasm/extract.js';
 import { tagLoopCalls } from '../../runtime/wasm/source.js';
 
@@ -121,6 +121,13 @@ describe('build errors are one line that names the problem', () => {
     });
     expect(e.kind).toBe('toolchain');
     expect(e.message).toMatch(/^no clang\/wasm-ld found: install clang and lld .*apt-get install -y clang-19 lld-19/);
+  });
+
+  it('a module not built by this build-driver (an older shim, another tool)', () => {
+    const empty = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
+    expect(() => checkImports('old.wasm', empty, KERNEL_IMPORT_NAMES)).toThrow(
+      /^old\.wasm: not built by this viommu-spec's build-driver \(no memory, __stack_pointer, __vs_abi_1, /,
+    );
   });
 
   it('a patch that adds no function', () => {

@@ -8,7 +8,11 @@
 /* Keeps the address-conversion imports declared: the build rewrites pointer <-> u64 conversions to them. */
 __attribute__((used)) static void *const __vs_keep[] = { (void *)__vs_kaddr, (void *)__vs_kptr };
 
-/* The order of this table is the order runtime/linux/amd/variants/c/layout.ts reads it in. */
+/* The version of this interface (exports, layout table), in the export's name so a module can be checked
+ * without running it: runtime/wasm/build.ts SHIM_ABI must equal it. */
+__attribute__((export_name("__vs_abi_1"))) u32 __vs_abi(void) { return 1; }
+
+/* The order of this table is the order runtime/linux/amd/variants/c/memory.ts reads it in. */
 static const u32 __vs_layout_table[] = {
 	sizeof(struct amd_iommu),
 	offsetof(struct amd_iommu, dev),
