@@ -317,7 +317,10 @@ async function plansOf(path: string, root?: string): Promise<Plan[] | number> {
     process.stdout.write(invalid.flatMap((o) => o.errors).join('\n'));
     return ExitCode.usage;
   }
-  return loaded.units.flatMap((u) => (u.kind === 'plan' ? [u.plan] : []));
+  const plans = loaded.units.flatMap((u) => (u.kind === 'plan' ? [u.plan] : []));
+  const { prepareDrivers } = await import('./build-driver.js');
+  const failed = prepareDrivers(plans);
+  return failed === undefined ? plans : usage(failed);
 }
 
 async function explainCommand(path: string, root?: string): Promise<number> {

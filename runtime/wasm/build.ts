@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { extractPatch, functionsOfSource, type Extracted } from './extract.js';
+import { instrumentDerefs, rewriteIr } from './ir.js';
 import { translationUnit } from './source.js';
 
 /** Why a driver could not be built: each is one line that says what to do. */
@@ -62,6 +63,9 @@ function packageRoot(): string {
   return dir;
 }
 
+/** wasm-ld layout: a small stack, and nothing below 4 KiB, where a pointer is NULL plus an offset. */
+const BUILD_FLAGS = ['-z', 'stack-size=16384', '--global-base=4096'];
+
 export const SHIM_DIR = (): string => join(packageRoot(), 'runtime', 'linux', 'shim');
 
 /** Where built modules are kept, by content hash: VIOMMU_SPEC_CACHE, else node_modules/.cache/viommu-spec. */
@@ -115,18 +119,6 @@ function compileError(file: string, stderr: string): DriverBuildError {
   return new DriverBuildError('compile', `${file}: the shim cannot compile it: ${first.replace(/^.*?error: /, '')}`);
 }
 
-/**
- * Pointer <-> 64-bit integer conversions, rewritten in the unoptimised IR: `(u64)ptr` yields the kernel
- * address of what the pointer stands for (a handle's VA, an ERR_PTR sign-extended), `(void *)u64` the
- * pointer for a kernel address. Conversions to 32-bit integers (`unsigned long` on wasm32) keep the
- * pointer's own value, which the imports that take addresses resolve.
- */
-export function rewriteIr(ir: string): string {
-  return ir
-    .replace(/ptrtoint ptr (%[\w.]+) to i64/g, 'call i64 @__vs_kaddr(ptr $1)')
-    .replace(/inttoptr i64 (%[\w.]+) to ptr/g, 'call ptr @__vs_kptr(i64 $1)');
-}
-
 function tool(cmd: string, args: string[], file: string): void {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
   if (r.error) throw new DriverBuildError('toolchain', `${cmd}: ${r.error.message}; ${TOOLCHAIN_HINT}`);
@@ -161,6 +153,8 @@ export function buildDriver(
     .update(readFileSync(join(shim, 'harness.h')))
     .update(toolchain.version)
     .update(rewriteIr.toString())
+    .update(instrumentDerefs.toString())
+    .update(BUILD_FLAGS.join(' '))
     .digest('hex')
     .slice(0, 24);
   const dir = cacheDir(env);
@@ -209,8 +203,7 @@ export function buildDriver(
         '--export=__vs_arena',
         '--export=__vs_arena_size',
         '--export=__stack_pointer',
-        '-z',
-        'stack-size=16384',
+        ...BUILD_FLAGS,
         obj,
         '-o',
         out,

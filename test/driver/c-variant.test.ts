@@ -152,3 +152,31 @@ describe.skipIf(missing !== '')('an edited copy of the patch changes exactly the
     expect(edited.mismatches.map((m) => m.title).join('\n')).toMatch(/golden/);
   });
 });
+
+describe.skipIf(toolchain === undefined)("the C's own dereference of NULL or an ERR_PTR is the kernel's oops", () => {
+  const plan = shippedPlans().find((p) => p.id === 'specs/viommu/init-happy.yaml')!;
+  const oopsOf = (body: string): unknown => {
+    const dir = mkdtempSync(join(tmpdir(), 'viommu-spec-deref-'));
+    const file = join(dir, 'deref.c');
+    writeFileSync(file, `int viommu_private_space_init(struct amd_iommu *iommu)\n{\n${body}\n}\n`);
+    return new CapturedState(execute(withC(plan, file))).all().oops;
+  };
+
+  it('a load through NULL', () => {
+    expect(oopsOf(' struct protection_domain *p = NULL;\n return p->id;')).toMatchObject({
+      message: 'BUG: kernel NULL pointer dereference, address: 0000000000000000 (+ offsetof protection_domain.id)',
+      function: 'viommu_private_space_init',
+    });
+  });
+
+  it('a store through an ERR_PTR', () => {
+    expect(oopsOf(' iommu->viommu_pdom = ERR_PTR(-ENOMEM);\n iommu->viommu_pdom->id = 1;\n return 0;')).toMatchObject({
+      message: 'BUG: unable to handle page fault for address: fffffffffffffff4 (+ offsetof protection_domain.id)',
+      function: 'viommu_private_space_init',
+    });
+  });
+
+  it('an access through a good pointer is no oops', () => {
+    expect(oopsOf(' return iommu->devid == 2 ? 0 : -EINVAL;')).toBeNull();
+  });
+});

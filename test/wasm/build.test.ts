@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KERNEL_IMPORT_NAMES } from '../../runtime/linux/amd/variants/c/imports.js';
-import { buildDriver, checkImports, DriverBuildError, findToolchain, rewriteIr } from '../../runtime/wasm/build.js';
+import { buildDriver, checkImports, DriverBuildError, findToolchain } from '../../runtime/wasm/build.js';
+import { rewriteIr } from '../../runtime/wasm/ir.js';
 import { extractPatch, maskC } from '../../runtime/wasm/extract.js';
 import { tagLoopCalls } from '../../runtime/wasm/source.js';
 

@@ -5,8 +5,8 @@
 #ifndef VIOMMU_SPEC_SHIM_HARNESS_H
 #define VIOMMU_SPEC_SHIM_HARNESS_H
 
-/* Keeps the address-conversion imports declared: the build rewrites pointer <-> u64 conversions to them. */
-__attribute__((used)) static void *const __vs_keep[] = { (void *)__vs_kaddr, (void *)__vs_kptr };
+/* Keeps the imports the build's IR rewrite calls declared (pointer <-> u64 conversions, dereferences). */
+__attribute__((used)) static void *const __vs_keep[] = { (void *)__vs_kaddr, (void *)__vs_kptr, (void *)__vs_deref };
 
 /* The version of this interface (exports, layout table), in the export's name so a module can be checked
  * without running it: runtime/wasm/build.ts SHIM_ABI must equal it. */

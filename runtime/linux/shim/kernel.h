@@ -199,6 +199,8 @@ __KIMPORT(__vs_leave) void __vs_leave(void);
 __KIMPORT(__vs_iter) void __vs_iter(int index);
 __KIMPORT(__vs_kaddr) u64 __vs_kaddr(const void *ptr);
 __KIMPORT(__vs_kptr) void *__vs_kptr(u64 address);
+/* Inserted by the build before each load or store through a pointer (runtime/wasm/ir.ts). */
+__KIMPORT(__vs_deref) void __vs_deref(const void *root, const void *address, const char *type);
 
 static inline void __vs_frame_end(int *unused) { (void)unused; __vs_leave(); }
 /* Inserted by the build at the top of each function the patch adds: one frame of the call path. */

@@ -164,6 +164,12 @@ export const KERNEL_IMPORTS: Record<string, Binding> = {
     c.depth--;
   },
   __vs_iter: (c) => (index: number) => c.d.k.faults.path.tagNext(index),
+  __vs_deref: (c) => (root: number, address: number, struct: number) => {
+    const bad = c.ptrs.checkDeref(root);
+    if (bad === undefined) return;
+    const field = c.ptrs.memberAt(c.ptrs.literal(struct), (address - root) >>> 0);
+    c.d.k.oops(bad.base, { field });
+  },
   __vs_kaddr: (c) => (ptr: number) => i64(c.ptrs.kaddr(ptr)),
   __vs_kptr: (c) => (address: bigint) => c.ptrs.kptr(address),
 };

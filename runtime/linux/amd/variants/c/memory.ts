@@ -54,6 +54,8 @@ const LAYOUT_KEYS: readonly (keyof ShimLayout)[] = [
 /** Handles start here: above any memory the module has, below the ERR_PTR range. */
 const HANDLE_BASE = 0xc000_0000;
 const HANDLE_STEP = 0x10;
+/** Below this the module has no data (wasm-ld --global-base): a pointer there is NULL plus an offset. */
+const NULL_GUARD = 4096;
 /** (u32)-MAX_ERRNO: ERR_PTR values as a wasm32 pointer. */
 const ERR_BASE = 2 ** 32 - MAX_ERRNO;
 
@@ -174,6 +176,46 @@ export class WasmPointers {
   addressArg(value: bigint): bigint {
     const v = BigInt.asUintN(64, value);
     return v < 2n ** 32n ? this.kaddr(Number(v)) : v;
+  }
+
+  /** `struct.member` for an access `offset` bytes into a mirrored struct (the oops names the field). */
+  memberAt(struct: string, offset: number): string {
+    const L = this.layout;
+    const members: Record<string, [number, string][]> = {
+      amd_iommu: [
+        [L.amdIommuDev, 'dev'],
+        [L.amdIommuDevid, 'devid'],
+        [L.amdIommuSeg, 'seg'],
+        [L.amdIommuViommuPdom, 'viommu_pdom'],
+        [L.amdIommuPrivRegion, 'viommu_priv_region'],
+      ],
+      protection_domain: [
+        [L.pdomDomain, 'domain'],
+        [L.pdomId, 'id'],
+      ],
+      pci_dev: [[L.pciDevDev, 'dev']],
+      device: [[L.deviceNumaNode, 'numa_node']],
+    };
+    const hit = (members[struct] ?? []).filter(([at]) => at <= offset).sort((a, b) => b[0] - a[0])[0];
+    return hit ? `${struct}.${hit[1]}` : `${struct}+0x${offset.toString(16)}`;
+  }
+
+  /**
+   * A load or store the C makes through `root`: nothing when root points into the module's memory; NULL
+   * and ERR_PTR are the kernel's oops (at the base, the field named: the shim's offsets are not the
+   * kernel's); a handle is kernel memory the shim does not mirror.
+   */
+  checkDeref(root: number): { base: bigint } | undefined {
+    const r = root >>> 0;
+    if (r >= NULL_GUARD && r < Math.min(ERR_BASE, this.memory.buffer.byteLength)) return undefined;
+    if (r < NULL_GUARD) return { base: BigInt(r) };
+    if (r >= ERR_BASE) return { base: BigInt.asUintN(64, BigInt(r - 2 ** 32)) };
+    const va = this.handleToVa.get(r);
+    throw new ShimError(
+      va === undefined
+        ? `the C dereferenced 0x${r.toString(16)}, which is no pointer the model handed out`
+        : `the C reads or writes kernel memory at 0x${va.toString(16)}, which the shim does not mirror`,
+    );
   }
 
   // --- protection_domain ------------------------------------------------------------------------------
