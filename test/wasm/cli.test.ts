@@ -39,7 +39,7 @@ describe('build errors on the command line', () => {
     expect(r.err).toBe(`error: ${patch}: the patch adds no complete function to a .c file\n`);
   });
 
-  it('run: the module is built before any spec runs; a build error is exit 2 and nothing runs', async () => {
+  it('run, explain, points: the module is built first; a build error is exit 2 and nothing runs', async () => {
     const spec = join(dir, 'c.yaml');
     writeFileSync(
       spec,
@@ -59,5 +59,9 @@ describe('build errors on the command line', () => {
       /^error: .*c\.yaml: .*edit-only\.patch: the patch adds no complete function to a \.c file\n$/,
     );
     expect(r.out).toBe('');
+    for (const command of ['explain', 'points']) {
+      const x = await cli(command, spec);
+      expect([x.code, x.err]).toEqual([2, r.err]);
+    }
   });
 });
