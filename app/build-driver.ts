@@ -1,9 +1,10 @@
 import { copyFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { loadDriverModule, type CDriverSource } from '../runtime/linux/amd/variants/c/driver.js';
 import { KERNEL_IMPORT_NAMES } from '../runtime/linux/amd/variants/c/imports.js';
 import { buildDriver, DriverBuildError } from '../runtime/wasm/build.js';
 import type { Plan } from '../runtime/plan/plan.js';
+import type { Unit } from './runner.js';
 import { ExitCode } from './exit-code.js';
 
 /**
@@ -47,4 +48,23 @@ export function prepareDrivers(plans: readonly Plan[]): string | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * `run --c-driver <file>`: every spec written for the port `v3` runs on variant c built from `file` (a
+ * patch, a .c file, or a module from build-driver), against the same expectations and golden files;
+ * specs on other variants run as written.
+ */
+export function withCDriver(units: readonly Unit[], file: string): Unit[] {
+  const path = resolve(file);
+  const source = path.endsWith('.wasm') ? { module: path } : { patch: path };
+  return units.map((u) => {
+    if (u.kind !== 'plan' || u.plan.machine.vendor.driver.variant !== 'v3') return u;
+    const vendor = u.plan.machine.vendor;
+    const plan: Plan = {
+      ...u.plan,
+      machine: { ...u.plan.machine, vendor: { ...vendor, driver: { ...vendor.driver, variant: 'c', source } } },
+    };
+    return { ...u, plan };
+  });
 }

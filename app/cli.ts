@@ -33,6 +33,7 @@ interface RunFlags extends BudgetFlags {
   ci?: boolean;
   list?: boolean;
   passWithNoSpecs?: boolean;
+  cDriver?: string;
   reporter?: string[];
   color: boolean;
 }
@@ -96,6 +97,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--pass-with-no-specs', 'exit 0 when the selection takes no spec')
     .option('--update', 'write or refresh golden files (atomically); not with --ci')
     .option('--ci', 'CI mode: a missing golden file fails, nothing is written')
+    .option(
+      '--c-driver <patch-or-wasm>',
+      "run the specs written for v3 on variant c, built from this patch (or a build-driver module), against v3's golden files",
+    )
     .addOption(
       new Option(
         '--reporter <name[=file]>',
@@ -202,8 +207,14 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
   const found = discoverSpecs(paths, flags.root);
   if (!found.ok) return usage(found.error);
   const { loadUnits, runUnits, selectUnits } = await import('./runner.js');
-  const loaded = loadUnits(found.files);
-  if ('error' in loaded) return usage(loaded.error);
+  const loadedUnits = loadUnits(found.files);
+  if ('error' in loadedUnits) return usage(loadedUnits.error);
+  let loaded = loadedUnits;
+  if (flags.cDriver !== undefined) {
+    if (flags.update) return usage("--c-driver cannot be used with --update: the golden files are v3's");
+    const { withCDriver } = await import('./build-driver.js');
+    loaded = { units: withCDriver(loaded.units, flags.cDriver) };
+  }
   const opts = {
     update: flags.update === true,
     ci: flags.ci === true,

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { main } from '../../app/cli.js';
+import { findToolchain } from '../../runtime/wasm/build.js';
 
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -63,5 +64,31 @@ describe('build errors on the command line', () => {
       const x = await cli(command, spec);
       expect([x.code, x.err]).toEqual([2, r.err]);
     }
+  });
+});
+
+describe('run --c-driver', () => {
+  it('is refused with --update: the golden files it checks against are v3', async () => {
+    const r = await cli('run', 'specs/viommu/init-happy.yaml', '--c-driver', 'x.patch', '--update');
+    expect([r.code, r.err]).toEqual([2, "error: --c-driver cannot be used with --update: the golden files are v3's\n"]);
+  });
+
+  it.skipIf(findToolchain() === undefined)('runs the specs written for v3 on the C given', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'viommu-spec-cli-c-'));
+    const other = join(dir, 'other.c');
+    // An alloc_private_subregion of its own that logs otherwise and fails: the v3 spec must see both.
+    writeFileSync(
+      other,
+      [
+        'void *alloc_private_subregion(struct amd_iommu *iommu, u64 base, size_t size)',
+        '{',
+        ' pr_debug("%s: base=%#llx\\n", __func__, base);',
+        ' return NULL;',
+        '}',
+      ].join('\n'),
+    );
+    const r = await cli('run', 'specs/viommu/init-happy.yaml', '--c-driver', other, '--no-color');
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('+debug: AMD-Vi: alloc_private_subregion: base=0x0');
   });
 });
