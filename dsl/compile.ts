@@ -1,4 +1,5 @@
-import { basename, dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { InjectionPlan, Schedule } from '../runtime/fault/inject.js';
 import { Errno, isErrnoName } from '../runtime/linux/errno.js';
 import {
@@ -308,12 +309,48 @@ class Compiler {
         `boot needs at least ${bootBytes} bytes (0x206000) on it`,
       );
     }
+    const source = this.driverSource(hw.driver, variant);
     const vendor: AmdConfig = {
       kind: 'amd',
       iommus,
-      driver: { variant, pgsize4k: hw.driver?.pgsize_4k ?? false, viommu: hw.driver?.viommu ?? true },
+      driver: {
+        variant,
+        pgsize4k: hw.driver?.pgsize_4k ?? false,
+        viommu: hw.driver?.viommu ?? true,
+        ...(source ? { source } : {}),
+      },
     };
     return { nodes, vendor };
+  }
+
+  /** The `c` variant's module or patch, relative to the spec's file; exactly one, and only for `c`. */
+  driverSource(
+    driver: { module?: string; patch?: string } | undefined,
+    variant: string,
+  ): { module: string } | { patch: string } | undefined {
+    const given = (['module', 'patch'] as const).filter((k) => driver?.[k] !== undefined);
+    if (variant !== 'c') {
+      for (const k of given)
+        this.error(['hardware', 'driver', k], `${k} is for driver variant c only`, 'set variant: c, or remove it');
+      return undefined;
+    }
+    if (given.length !== 1) {
+      this.error(
+        ['hardware', 'driver', 'variant'],
+        given.length ? 'both module and patch are given' : 'driver variant c needs the C to run',
+        'give hardware.driver.patch (a patch or .c file, built on demand) or hardware.driver.module (a .wasm from build-driver)',
+      );
+      return undefined;
+    }
+    const k = given[0]!;
+    const file = resolve(dirname(this.src.file), driver![k]!);
+    if (!existsSync(file))
+      this.error(
+        ['hardware', 'driver', k],
+        `no file ${driver![k]!} beside the spec`,
+        'give a path relative to the spec file',
+      );
+    return k === 'module' ? { module: file } : { patch: file };
   }
 
   stepIndex(spec: Spec, name: string, path: readonly PathSegment[]): number {

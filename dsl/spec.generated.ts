@@ -1313,7 +1313,7 @@ export interface Hardware {
   iommus?: [Iommu, ...Iommu[]];
   driver?: {
     /**
-     * Driver revision under test, by name: v3 (the patch as posted) or v3-err-ptr-fix; default v3.
+     * Driver revision under test, by name: v3 (the patch as posted), v3-err-ptr-fix, or c (the patch's own C, with patch or module); default v3.
      */
     variant?: string;
     /**
@@ -1324,6 +1324,14 @@ export interface Hardware {
      * The amd_iommu_viommu switch; default true.
      */
     viommu?: boolean;
+    /**
+     * Variant c: the patch (or .c file) whose added functions are compiled to WebAssembly and run, relative to the spec file; built on demand and cached by content hash.
+     */
+    patch?: string;
+    /**
+     * Variant c: a WebAssembly module made by `viommu-spec build-driver`, relative to the spec file.
+     */
+    module?: string;
   };
 }
 export interface Iommu {
