@@ -204,6 +204,21 @@ export async function main(argv: readonly string[]): Promise<number> {
       exit = await explainCommand(spec, flags.root);
     });
 
+  program
+    .command('record')
+    .description("print a spec's end state as a ready-to-paste expect: block, allocator addresses as symbols")
+    .argument('<spec>', 'a spec file, or one case of it as file.yaml#case')
+    .option('--root <dir>', 'the suite root (what `extends` may reach)')
+    .action(async (spec: string, flags: { root?: string }) => {
+      const plans = await plansOf(spec, flags.root);
+      if (typeof plans === 'number') {
+        exit = plans;
+        return;
+      }
+      const { record } = await import('./record.js');
+      for (const plan of plans) process.stdout.write(record(plan));
+    });
+
   try {
     await program.parseAsync(bailValue(argv));
   } catch (err) {
