@@ -11,6 +11,7 @@ import { CapturedState, type EndState } from '../runtime/exec/capture.js';
 import { execute } from '../runtime/exec/executor.js';
 import { siteMatcher } from '../runtime/fault/inject.js';
 import type { Plan } from '../runtime/plan/plan.js';
+import { captureDetail } from '../runtime/report/detail.js';
 import type { SpecOutcome } from '../runtime/report/outcome.js';
 import { compileSpec } from '../dsl/compile.js';
 import { renderSpecError, type SpecError } from '../dsl/errors.js';
@@ -36,6 +37,8 @@ export interface RunOptions extends GoldenMode {
   readonly bail?: number;
   /** Only these ids (--last-failed); absent or empty: no such restriction. */
   readonly ids?: ReadonlySet<string>;
+  /** Collect each run's report detail (a reporter such as html wants it). */
+  readonly detail?: boolean;
 }
 
 /** One spec of a suite before it runs: a compiled plan, or a file that did not load or compile. */
@@ -223,7 +226,7 @@ function sweepMismatches(plan: Plan, table: SweepTable): Mismatch[] {
 function outcome(
   plan: Plan,
   mismatches: readonly Mismatch[],
-  extra: Pick<SpecOutcome, 'state' | 'sweep' | 'goldenWritten'> = {},
+  extra: Pick<SpecOutcome, 'state' | 'sweep' | 'goldenWritten' | 'detail'> = {},
 ): SpecOutcome {
   return {
     id: plan.id,
@@ -274,13 +277,19 @@ export function notRun(plan: Plan, ci: boolean): SpecOutcome | undefined {
 }
 
 /** Runs one plan on a fresh machine and diffs it with what the spec states (and its golden file). */
-export function runPlan(plan: Plan, mode: GoldenMode, budget: Budget = DEFAULT_BUDGET): SpecOutcome {
+export function runPlan(
+  plan: Plan,
+  mode: GoldenMode,
+  budget: Budget = DEFAULT_BUDGET,
+  /** Also collect the report detail (the HTML report's page tables, timeline, allocations). */
+  detail = false,
+): SpecOutcome {
   const start = performance.now();
-  const o = runPlanUntimed(plan, mode, budget);
+  const o = runPlanUntimed(plan, mode, budget, detail);
   return { ...o, durationMs: performance.now() - start };
 }
 
-function runPlanUntimed(plan: Plan, mode: GoldenMode, budget: Budget): SpecOutcome {
+function runPlanUntimed(plan: Plan, mode: GoldenMode, budget: Budget, detail: boolean): SpecOutcome {
   const meter = new Meter(budget);
   try {
     if (plan.sweep) {
@@ -311,7 +320,7 @@ function runPlanUntimed(plan: Plan, mode: GoldenMode, budget: Budget): SpecOutco
       if (e instanceof BudgetExceededError) throw e.in('the end-state capture');
       throw e;
     }
-    return outcome(plan, mismatches, { goldenWritten });
+    return outcome(plan, mismatches, { goldenWritten, ...(detail ? { detail: captureDetail(run, state) } : {}) });
   } catch (e) {
     if (e instanceof BudgetExceededError) return overBudget(plan, e);
     throw e;
@@ -363,7 +372,7 @@ export async function runUnits(
   let signal: StopSignal | undefined;
   if ((opts.jobs ?? 1) > 1 && toRun.length >= Math.max(2, opts.threadsFrom ?? 2)) {
     const { runInWorkers } = await import('./parallel.js');
-    const tasks = toRun.map((plan) => ({ plan, mode, budget }));
+    const tasks = toRun.map((plan) => ({ plan, mode, budget, detail: opts.detail === true }));
     const r = await runInWorkers(
       tasks,
       opts.jobs!,
@@ -381,7 +390,7 @@ export async function runUnits(
     for (const [i, plan] of toRun.entries()) {
       if (interruption?.signal || bailed()) break;
       onProgress?.(i, toRun.length);
-      const o = runPlan(plan, mode, budget);
+      const o = runPlan(plan, mode, budget, opts.detail === true);
       if (o.status === 'failed') failures++;
       ran.push(o);
       hooks.afterSpec();
