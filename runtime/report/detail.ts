@@ -54,6 +54,8 @@ export interface TableNode {
   readonly level: number;
   readonly pa: string;
   readonly entries: readonly EntryRow[];
+  /** Present entries past the cap, not listed. */
+  readonly hidden?: number;
 }
 
 /** A present entry, or `count` consecutive ones that map contiguously with the same bits (one row). */
@@ -131,10 +133,12 @@ function ranges(d: DomainView, notes: string[]): MappedRange[] {
 function tree(d: DomainView, notes: string[]): TableNode {
   let budget: number = DETAIL_LIMITS.treeRowsPerDomain;
   let omittedTables = 0;
+  let hiddenEntries = 0;
   const visit = (pa: bigint, level: number, base: bigint): TableNode => {
     const raw = d.tableEntries(pa, level);
     const isz = BigInt(d.itemLg2(level));
     const rows: EntryRow[] = [];
+    let hidden = 0;
     let prev: { row: EntryRow; raw: bigint; lg2: number } | undefined;
     for (let i = 0; i < raw.length; i++) {
       const entry = raw[i]!;
@@ -153,6 +157,11 @@ function tree(d: DomainView, notes: string[]): TableNode {
           continue;
         }
       }
+      if (budget <= 0) {
+        hidden++;
+        prev = undefined;
+        continue;
+      }
       const iova = hex(base + (BigInt(i) << isz));
       let row: EntryRow = { index: i, count: 1, iova, raw: hex(entry), kind: dec.kind, fields: dec.fields };
       budget--;
@@ -166,17 +175,20 @@ function tree(d: DomainView, notes: string[]): TableNode {
       rows.push(row);
       prev = { row, raw: entry, lg2: dec.lg2 };
     }
-    return { level, pa: hex(pa), entries: rows };
+    hiddenEntries += hidden;
+    return { level, pa: hex(pa), entries: rows, ...(hidden ? { hidden } : {}) };
   };
   const top = visit(d.top.pa, d.top.level, 0n);
-  if (omittedTables)
+  if (omittedTables || hiddenEntries)
     notes.push(
-      `domain ${d.id} page table: ${omittedTables} lower tables not expanded (more than ${DETAIL_LIMITS.treeRowsPerDomain} rows)`,
+      `domain ${d.id} page table: the first ${DETAIL_LIMITS.treeRowsPerDomain} rows shown; ` +
+        `${hiddenEntries} more entries not listed${omittedTables ? `, ${omittedTables} lower tables not expanded` : ''}`,
     );
   return top;
 }
 
-function domainDetail(d: DomainView, notes: string[]): DomainDetail {
+/** One domain's strip and tree; what a cap leaves out goes to `notes`. */
+export function domainDetail(d: DomainView, notes: string[]): DomainDetail {
   const top = d.top.level;
   const entries = d.tableEntries(d.top.pa, top).length;
   return {

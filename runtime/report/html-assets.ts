@@ -25,6 +25,7 @@ pre { margin: 0; white-space: pre-wrap; word-break: break-all; }
 .spec .body { padding: 8px 12px; }
 .spec.hidden, tr.hidden { display: none; }
 .cols { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 14px; }
+.cols > .diff { position: sticky; top: 64px; align-self: start; max-height: calc(100vh - 80px); overflow: auto; }
 .diff .mm { margin-bottom: 10px; }
 .diff .title { color: var(--bad); font-weight: 600; }
 .diff .add { color: var(--ok); background: #dafbe1; } .diff .del { color: var(--bad); background: #ffebe9; }

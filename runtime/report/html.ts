@@ -94,7 +94,8 @@ function treeHtml(t: TableNode, open = false): string {
       return `<div class="pte">${line}</div>`;
     })
     .join('');
-  return `<div class="table" data-level="${t.level}"><div class="bits mono">level ${t.level} table at ${t.pa}</div>${rows}</div>`;
+  const hidden = t.hidden ? `<div class="note">${t.hidden} more entries not listed (report cap)</div>` : '';
+  return `<div class="table" data-level="${t.level}"><div class="bits mono">level ${t.level} table at ${t.pa}</div>${rows}${hidden}</div>`;
 }
 
 const stepLabel = (steps: readonly string[], i: number): string =>
@@ -154,7 +155,7 @@ function detailHtml(d: ReportDetail): string {
     d.notes.length ? `<p class="note">${d.notes.map(esc).join('<br>')}</p>` : '',
     panel('Steps', `<pre>${d.steps.map(esc).join('\n')}</pre>`, true),
     panel(
-      `IOVA space (${d.domains.length} domains)`,
+      `IOVA space (${d.domains.length} ${d.domains.length === 1 ? 'domain' : 'domains'})`,
       d.domains.length ? d.domains.map(stripHtml).join('') : '<p>No paging domain is live.</p>',
       true,
       'space',
