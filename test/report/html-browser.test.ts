@@ -33,6 +33,7 @@ describe.skipIf(skip)(title, () => {
   const errors: string[] = [];
 
   beforeAll(async () => {
+    if (!present) throw new Error(`${CHROMIUM} is missing in CI: .ci/run installs it (apt-get install chromium)`);
     dir = mkdtempSync(join(tmpdir(), 'viommu-html-'));
     const report = join(dir, 'report.html');
     const r = spawnSync(
