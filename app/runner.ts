@@ -182,8 +182,14 @@ function rowMatches(pattern: string, point: string): boolean {
 function sweepMismatches(plan: Plan, table: SweepTable): Mismatch[] {
   const sw = plan.sweep!;
   const mismatches: Mismatch[] = [];
-  const push = (at: Mismatch['at'], title: string, expected: readonly string[], actual: readonly string[]): void => {
-    mismatches.push({ at, title, expected, actual });
+  const push = (
+    at: Mismatch['at'],
+    title: string,
+    expected: readonly string[],
+    actual: readonly string[],
+    point?: string,
+  ): void => {
+    mismatches.push({ at, title, expected, actual, ...(point === undefined ? {} : { point }) });
   };
   if (!table.complete) {
     const untried = [`${table.points - table.rows.length} untried`];
@@ -205,12 +211,13 @@ function sweepMismatches(plan: Plan, table: SweepTable): Mismatch[] {
       );
     for (const r of rows) {
       if (e.steps && e.steps.join('\n') !== r.steps.join('\n'))
-        push(e.stepsAt, `steps of ${r.point} differ`, e.steps, r.steps);
+        push(e.stepsAt, `steps of ${r.point} differ`, e.steps, r.steps, r.point);
       if (e.violations && e.violations.join('\n') !== r.violations.join('\n')) {
-        push(e.violationsAt, `invariant violations of ${r.point} differ`, e.violations, r.violations);
+        push(e.violationsAt, `invariant violations of ${r.point} differ`, e.violations, r.violations, r.point);
       }
       if (e.oops !== undefined && e.oops !== (r.oops !== null)) {
-        push(e.oopsAt, `${r.point} ${r.oops ? 'oopsed' : 'did not oops'}`, [String(e.oops)], [r.oops ?? 'no oops']);
+        const oops = [r.oops ?? 'no oops'];
+        push(e.oopsAt, `${r.point} ${r.oops ? 'oopsed' : 'did not oops'}`, [String(e.oops)], oops, r.point);
       }
     }
   }
@@ -299,7 +306,7 @@ function runPlanUntimed(plan: Plan, mode: GoldenMode, budget: Budget, detail: bo
         for (const e of withExpect)
           if (rowMatches(e.point, point))
             rowChecks.push(
-              ...diffExpectations(e.expect!, run, state).map((m) => ({ ...m, title: `${point}: ${m.title}` })),
+              ...diffExpectations(e.expect!, run, state).map((m) => ({ ...m, title: `${point}: ${m.title}`, point })),
             );
       });
       const mismatches = [...sweepMismatches(plan, table), ...rowChecks];

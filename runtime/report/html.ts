@@ -183,11 +183,11 @@ const rowOutcome = (r: SweepRow): RowOutcome =>
   r.oops ? 'oops' : r.violations.length ? 'violations' : r.fired ? 'ok' : 'not-reached';
 
 function sweepHtml(t: SweepTable, mismatches: readonly Mismatch[]): string {
-  const named = (point: string): boolean => mismatches.some((m) => m.title.includes(point));
+  const named = (point: string): boolean => mismatches.some((m) => m.point === point);
   const rows = [t.baseline, ...t.rows]
     .map((r, i) => {
       const o = rowOutcome(r);
-      const mm = r.point !== '(none)' && named(r.point);
+      const mm = named(r.point);
       const cls = mm || o === 'violations' ? 'row-bad' : o === 'oops' ? 'row-oops' : '';
       return (
         `<tr data-outcome="${o}" data-mismatch="${mm ? 1 : 0}"${cls ? ` class="${cls}"` : ''}>` +

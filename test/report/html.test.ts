@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { runPlan } from '../../app/runner.js';
-import { planFile } from '../../app/runner.js';
+import { planFile, runPlan } from '../../app/runner.js';
+import type { SweepRow } from '../../runtime/check/sweep.js';
 import type { Leaf } from '../../runtime/pt/enumerate.js';
 import { DETAIL_LIMITS, domainDetail, type ReportDetail } from '../../runtime/report/detail.js';
 import { REPORTERS } from '../../runtime/report/index.js';
@@ -73,6 +73,40 @@ describe('html reporter', () => {
     const t = html.render({ skipped: 0, outcomes: [o] }, { color: false });
     expect(t).toContain('&lt;img src=x onerror=alert(1)&gt; &amp; &quot;q&quot;');
     expect(t).not.toContain('<img');
+  });
+
+  it('marks the sweep rows a failed expectation is about, and each row by outcome', () => {
+    const row = (point: string, extra: object = {}): SweepRow => ({
+      point,
+      discovered: false,
+      fired: true,
+      steps: [],
+      log: [],
+      oops: null,
+      violations: [],
+      warnings: [],
+      ...extra,
+    });
+    const at = { file: 's.yaml', line: 9, col: 5, text: '- point: a#1' };
+    const o: SpecOutcome = {
+      id: 's.yaml',
+      file: 's.yaml',
+      name: 'a sweep',
+      tags: [],
+      status: 'failed',
+      errors: [],
+      mismatches: [{ at, title: 'a#1 did not oops', expected: ['true'], actual: ['no oops'], point: 'a#1' }],
+      sweep: {
+        baseline: row('(none)'),
+        rows: [row('a#1'), row('a#12', { oops: 'NULL pointer in f' }), row('b#1', { violations: ['no-leak: x'] })],
+        points: 3,
+        discovered: 0,
+        complete: true,
+      },
+    };
+    const t = html.render({ skipped: 0, outcomes: [o] }, { color: false });
+    const rows = [...t.matchAll(/<tr data-outcome="([a-z-]+)" data-mismatch="([01])"/g)].map((m) => `${m[1]} ${m[2]}`);
+    expect(rows).toEqual(['ok 0', 'ok 1', 'oops 0', 'violations 0']);
   });
 
   it('leaves the other reporters as they were: the detail is only collected when asked, and ignored', () => {
