@@ -139,41 +139,46 @@ function tree(d: DomainView, notes: string[]): TableNode {
     const isz = BigInt(d.itemLg2(level));
     const rows: EntryRow[] = [];
     let hidden = 0;
-    let prev: { row: EntryRow; raw: bigint; lg2: number } | undefined;
+    // The row being built (its count grows as leaves join it), its last entry and the leaf size.
+    let prev: { row: { -readonly [K in keyof EntryRow]: EntryRow[K] }; raw: bigint; size: bigint } | undefined;
     for (let i = 0; i < raw.length; i++) {
       const entry = raw[i]!;
       if (entry === 0n) {
         prev = undefined;
         continue;
       }
-      const dec = d.decodeEntry(entry, level);
-      // A leaf that continues the row before it: the same bits, the output address one page on (or the same
-      // value, for the copies of a contiguous NL=7 entry).
-      if (prev && dec.kind === 'leaf' && prev.row.kind === 'leaf' && prev.lg2 === dec.lg2) {
-        if (entry === prev.raw || entry === prev.raw + (1n << BigInt(dec.lg2))) {
-          const row = { ...prev.row, count: prev.row.count + 1 };
-          rows[rows.length - 1] = row;
-          prev = { row, raw: entry, lg2: dec.lg2 };
-          continue;
-        }
+      // A leaf that continues the row before it: the same value (a copy of a contiguous NL=7 entry) or the
+      // output address one page on, which leaves every other bit, and so the decoding, as it was.
+      if (prev?.row.kind === 'leaf' && (entry === prev.raw || entry === prev.raw + prev.size)) {
+        prev.row.count++;
+        prev.raw = entry;
+        continue;
       }
       if (budget <= 0) {
         hidden++;
         prev = undefined;
         continue;
       }
+      const dec = d.decodeEntry(entry, level);
       const iova = hex(base + (BigInt(i) << isz));
-      let row: EntryRow = { index: i, count: 1, iova, raw: hex(entry), kind: dec.kind, fields: dec.fields };
+      const row: { -readonly [K in keyof EntryRow]: EntryRow[K] } = {
+        index: i,
+        count: 1,
+        iova,
+        raw: hex(entry),
+        kind: dec.kind,
+        fields: dec.fields,
+      };
       budget--;
       if (dec.kind === 'table') {
-        if (budget > 0) row = { ...row, child: visit(dec.target, level - 1, base + (BigInt(i) << isz)) };
+        if (budget > 0) row.child = visit(dec.target, level - 1, base + (BigInt(i) << isz));
         else {
-          row = { ...row, omitted: true };
+          row.omitted = true;
           omittedTables++;
         }
       }
       rows.push(row);
-      prev = { row, raw: entry, lg2: dec.lg2 };
+      prev = { row, raw: entry, size: 1n << BigInt(dec.lg2) };
     }
     hiddenEntries += hidden;
     return { level, pa: hex(pa), entries: rows, ...(hidden ? { hidden } : {}) };
