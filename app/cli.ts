@@ -300,6 +300,7 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
       ...(flags.filter ? { filter: flags.filter } : {}),
       ...(flags.tag ? { tags: flags.tag } : {}),
       ...(bail ? { bail } : {}),
+      ...(targets.some((t) => REPORTERS[t.name]!.wantsDetail) ? { detail: true } : {}),
     },
   };
   if (flags.watch) {
