@@ -27,9 +27,10 @@ import type {
   ValueExpr,
 } from '../runtime/plan/plan.js';
 import type { AmdConfig, AmdIommuConfig } from '../runtime/vendor/amd/config.js';
-import { PROT } from '../runtime/vendor/amd/entry-points.js';
+import { PROT, PROT_FLAGS } from '../runtime/vendor/amd/entry-points.js';
+import { PtFeature } from '../runtime/pt/defs.js';
 import { encodeGuestCommand, type GuestCommandForm } from '../runtime/vendor/amd/guest-commands.js';
-import type { ArgType } from '../runtime/vendor/args.js';
+import type { ArgType, ProtFlag } from '../runtime/vendor/args.js';
 import { VENDORS } from '../runtime/vendors/index.js';
 import { expectedOneOf, type SpecError } from './errors.js';
 import type { LoadedSpec } from './load.js';
@@ -291,7 +292,12 @@ class Compiler {
     const vendor: AmdConfig = {
       kind: 'amd',
       iommus,
-      driver: { variant, pgsize4k: hw.driver?.pgsize_4k ?? false, viommu: hw.driver?.viommu ?? true },
+      driver: {
+        variant,
+        pgsize4k: hw.driver?.pgsize_4k ?? false,
+        viommu: hw.driver?.viommu ?? true,
+        ...(hw.driver?.debug_generic_pt ? { debugGenericPt: true } : {}),
+      },
     };
     return { nodes, vendor };
   }
@@ -417,7 +423,14 @@ class Compiler {
       case 'addressOrAlloc':
         return this.addressOrAlloc(value as SpecAddressOrAlloc, path);
       case 'prot':
-        return PROT[value as string]!;
+        return typeof value === 'string'
+          ? PROT[value]!
+          : (value as ProtFlag[]).reduce((prot, f) => prot | PROT_FLAGS[f], 0);
+      case 'lg2':
+      case 'pt_level':
+        return value as number;
+      case 'pt_features':
+        return (value as (keyof typeof PtFeature)[]).reduce((bits, f) => bits | PtFeature[f], 0);
       case 'queue_type':
         return value as string;
       case 'queue_flags':
@@ -602,11 +615,15 @@ class Compiler {
           } else if (returns !== undefined && returns !== 'void' && ret === 'void') {
             this.error(
               ep,
-              `${s.call} returns ${returns === 'size' ? 'a byte count' : 'an int'}, not void`,
+              `${s.call} returns ${returns === 'size' ? 'a byte count' : returns === 'phys' ? 'an address' : 'an int'}, not void`,
               'expected 0, an errno, a size, or oops',
             );
           }
-          expect = { kind: 'ret', ret };
+          // A phys_addr_t holds a negative errno as its u64 (iova_to_phys's `return ret;`).
+          expect = {
+            kind: 'ret',
+            ret: returns === 'phys' && typeof ret === 'bigint' && ret < 0n ? BigInt.asUintN(64, ret) : ret,
+          };
         }
       }
       const repeat = s.repeat ?? 1;
@@ -796,6 +813,25 @@ const EXPECT_COMPILERS: { readonly [K in ExpectKey]: ExpectCompiler<K> } = {
   faults_fired: lineCompiler('faults_fired'),
   invariants: lineCompiler('invariants'),
   domain_ids: (ids, c, path) => ({ key: 'domain_ids', ids, at: c.ref(path) }),
+  domains: (value, c, path) => ({
+    key: 'domains',
+    domains: Object.entries(value).map(([id, top]) => {
+      const p = [...path, id];
+      return {
+        domain: Number(id),
+        top:
+          top === 'absent'
+            ? ('absent' as const)
+            : {
+                ...(top.level === undefined ? {} : { level: top.level }),
+                ...(top.mode === undefined ? {} : { mode: top.mode }),
+                ...(top.top === undefined ? {} : { pa: c.value(top.top, [...p, 'top']) }),
+              },
+        at: c.ref(p),
+      };
+    }),
+    at: c.ref(path),
+  }),
   ptes: (ptes, c, path) => ({
     key: 'ptes',
     ptes: ptes.map((p, i): PteExpectation => {

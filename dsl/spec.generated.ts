@@ -80,6 +80,7 @@ export type Step = CallArgs & {
     | 'amd_iommu_flush_private_vm_region'
     | 'iommu_map'
     | 'iommu_unmap'
+    | 'iommu_iova_to_phys'
     | 'attach_device'
     | 'detach_device'
     | 'amd_iommu_gid_alloc'
@@ -145,6 +146,7 @@ export type Step = CallArgs & {
       | 'amd_iommu_flush_private_vm_region'
       | 'iommu_map'
       | 'iommu_unmap'
+      | 'iommu_iova_to_phys'
       | 'attach_device'
       | 'detach_device'
       | 'amd_iommu_gid_alloc'
@@ -210,6 +212,7 @@ export type Step = CallArgs & {
       | 'amd_iommu_flush_private_vm_region'
       | 'iommu_map'
       | 'iommu_unmap'
+      | 'iommu_iova_to_phys'
       | 'attach_device'
       | 'detach_device'
       | 'amd_iommu_gid_alloc'
@@ -275,6 +278,7 @@ export type Step = CallArgs & {
       | 'amd_iommu_flush_private_vm_region'
       | 'iommu_map'
       | 'iommu_unmap'
+      | 'iommu_iova_to_phys'
       | 'attach_device'
       | 'detach_device'
       | 'amd_iommu_gid_alloc'
@@ -330,6 +334,8 @@ export type Step = CallArgs & {
  * The arguments each entry point takes.
  */
 export type CallArgs = {
+  [k: string]: unknown;
+} & {
   [k: string]: unknown;
 } & {
   [k: string]: unknown;
@@ -1324,6 +1330,10 @@ export interface Hardware {
      * The amd_iommu_viommu switch; default true.
      */
     viommu?: boolean;
+    /**
+     * CONFIG_DEBUG_GENERIC_PT=y, as the generic_pt KUnit suite's .kunitconfig sets it: pt_iommu_init then accepts a config without the format's forced features (for AMD v1 a top that cannot grow, e.g. hw_max_vasz_lg2 32 from starting level 2); default false, where such a config is -EOPNOTSUPP.
+     */
+    debug_generic_pt?: boolean;
   };
 }
 export interface Iommu {
@@ -1569,6 +1579,18 @@ export interface Expect {
           [k: string]: (null | Value) | (null | Value)[];
         };
   };
+  /**
+   * The top of each paging domain by ID: `level` (the generic_pt level of the top table, 0 = the table of 4 KiB entries), `mode` (what the DTE is told: AMD mode = level + 1) and `top` (the top table's physical address, a value expression such as "table(3, L2, 0x0)"); only what is stated is compared. `absent` states that the domain does not exist.
+   */
+  domains?: {
+    [k: string]:
+      | 'absent'
+      | {
+          level?: number;
+          mode?: number;
+          top?: Value;
+        };
+  };
 }
 export interface Range {
   iova: Address;
@@ -1766,6 +1788,18 @@ export interface Expect1 {
       | 'absent'
       | {
           [k: string]: (null | Value) | (null | Value)[];
+        };
+  };
+  /**
+   * The top of each paging domain by ID: `level` (the generic_pt level of the top table, 0 = the table of 4 KiB entries), `mode` (what the DTE is told: AMD mode = level + 1) and `top` (the top table's physical address, a value expression such as "table(3, L2, 0x0)"); only what is stated is compared. `absent` states that the domain does not exist.
+   */
+  domains?: {
+    [k: string]:
+      | 'absent'
+      | {
+          level?: number;
+          mode?: number;
+          top?: Value;
         };
   };
 }
@@ -1977,6 +2011,18 @@ export interface Expect2 {
           [k: string]: (null | Value) | (null | Value)[];
         };
   };
+  /**
+   * The top of each paging domain by ID: `level` (the generic_pt level of the top table, 0 = the table of 4 KiB entries), `mode` (what the DTE is told: AMD mode = level + 1) and `top` (the top table's physical address, a value expression such as "table(3, L2, 0x0)"); only what is stated is compared. `absent` states that the domain does not exist.
+   */
+  domains?: {
+    [k: string]:
+      | 'absent'
+      | {
+          level?: number;
+          mode?: number;
+          top?: Value;
+        };
+  };
 }
 /**
  * Replaces the spec's sweep.
@@ -2185,6 +2231,18 @@ export interface Expect3 {
       | 'absent'
       | {
           [k: string]: (null | Value) | (null | Value)[];
+        };
+  };
+  /**
+   * The top of each paging domain by ID: `level` (the generic_pt level of the top table, 0 = the table of 4 KiB entries), `mode` (what the DTE is told: AMD mode = level + 1) and `top` (the top table's physical address, a value expression such as "table(3, L2, 0x0)"); only what is stated is compared. `absent` states that the domain does not exist.
+   */
+  domains?: {
+    [k: string]:
+      | 'absent'
+      | {
+          level?: number;
+          mode?: number;
+          top?: Value;
         };
   };
 }

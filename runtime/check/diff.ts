@@ -374,6 +374,39 @@ export const EXPECTATIONS: {
     doc: 'domain IDs allocated at the end',
     check: (e, cx) => cx.list(e.at, 'allocated domain IDs differ', e.ids.map(String), cx.state.domainIds().map(String)),
   },
+  domains: {
+    doc:
+      'the top of each paging domain by ID: `level` (generic_pt, 0 = 4 KiB leaves), `mode` (AMD: level + 1), `top` ' +
+      '(the top table, a value expression); `absent` says the domain must not exist',
+    check: (e, cx) => {
+      for (const d of e.domains) {
+        const domain = cx.run.machine.view.domain(d.domain);
+        if (d.top === 'absent') {
+          if (domain) cx.push(d.at, `domain ${d.domain} exists`, ['absent'], [`a live domain`]);
+          continue;
+        }
+        if (!domain) {
+          cx.push(d.at, `domain ${d.domain} does not exist`, ['a live domain'], ['(no such domain)']);
+          continue;
+        }
+        const want: string[] = [];
+        const got: string[] = [];
+        if (d.top.level !== undefined) {
+          want.push(`level: ${d.top.level}`);
+          got.push(`level: ${domain.top.level}`);
+        }
+        if (d.top.mode !== undefined) {
+          want.push(`mode: ${d.top.mode}`);
+          got.push(`mode: ${domain.top.mode}`);
+        }
+        if (d.top.pa !== undefined) {
+          want.push(`top: ${cx.shown(d.top.pa)}`);
+          got.push(`top: ${hex(domain.top.pa)}`);
+        }
+        cx.list(d.at, `the top of domain ${d.domain} differs`, want, got);
+      }
+    },
+  },
   ptes: {
     doc:
       'raw page-table entries: the entry a walk ends on or reads at a level, an entry of a table by index, or a ' +
