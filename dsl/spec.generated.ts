@@ -106,7 +106,15 @@ export type Step = CallArgs & {
    * The entry point's arguments (see $defs/callArgs for each one's).
    */
   args?: {};
-  repeat?: number;
+  /**
+   * Run the step this many times; `{count, var}` binds var to 0, 1, ... count-1 in each run's args and expect (`${var}`), and then every run's return is compared, not just the last.
+   */
+  repeat?:
+    | number
+    | {
+        count: number;
+        var: string;
+      };
   viommu_access?: Access;
   dma?: Access1;
   /**
@@ -131,6 +139,41 @@ export type Step = CallArgs & {
       };
   check?: Expect;
   guest_commands?: GuestCommands;
+  /**
+   * Runs `steps` once per value of the variable, as if written out: each expanded step is named `name[var=value]` (nested loops list every variable). Compiled into plain steps (at most 100000 in all); for longer runs use `repeat: {count, var}` on one step. A `for` step has no call, args, expect, repeat or check of its own. Give the values as `in` or as `range`.
+   */
+  for?: {
+    /**
+     * The variable's name, used as `${name}` in the steps' args and expect.
+     */
+    var: string;
+    /**
+     * The values, in order: [4K, 8K, 2M].
+     *
+     * @minItems 1
+     */
+    in?: [Address, ...Address[]];
+    /**
+     * from, from + step, ... below to.
+     */
+    range?: {
+      from: Address;
+      /**
+       * A 64-bit value: an integer, or a string in hex (0x...) or decimal with an optional K/M/G/T (or KiB/MiB/GiB/TiB) suffix.
+       */
+      to: number | string;
+      /**
+       * A 64-bit value: an integer, or a string in hex (0x...) or decimal with an optional K/M/G/T (or KiB/MiB/GiB/TiB) suffix.
+       */
+      step?: number | string;
+    };
+  };
+  /**
+   * The steps a `for` runs each time.
+   *
+   * @minItems 1
+   */
+  steps?: [Step, ...Step[]];
 } & Step1 & {
     name?: string;
     /**
@@ -172,7 +215,15 @@ export type Step = CallArgs & {
      * The entry point's arguments (see $defs/callArgs for each one's).
      */
     args?: {};
-    repeat?: number;
+    /**
+     * Run the step this many times; `{count, var}` binds var to 0, 1, ... count-1 in each run's args and expect (`${var}`), and then every run's return is compared, not just the last.
+     */
+    repeat?:
+      | number
+      | {
+          count: number;
+          var: string;
+        };
     viommu_access?: Access;
     dma?: Access1;
     /**
@@ -197,6 +248,41 @@ export type Step = CallArgs & {
         };
     check?: Expect;
     guest_commands?: GuestCommands;
+    /**
+     * Runs `steps` once per value of the variable, as if written out: each expanded step is named `name[var=value]` (nested loops list every variable). Compiled into plain steps (at most 100000 in all); for longer runs use `repeat: {count, var}` on one step. A `for` step has no call, args, expect, repeat or check of its own. Give the values as `in` or as `range`.
+     */
+    for?: {
+      /**
+       * The variable's name, used as `${name}` in the steps' args and expect.
+       */
+      var: string;
+      /**
+       * The values, in order: [4K, 8K, 2M].
+       *
+       * @minItems 1
+       */
+      in?: [Address, ...Address[]];
+      /**
+       * from, from + step, ... below to.
+       */
+      range?: {
+        from: Address;
+        /**
+         * A 64-bit value: an integer, or a string in hex (0x...) or decimal with an optional K/M/G/T (or KiB/MiB/GiB/TiB) suffix.
+         */
+        to: number | string;
+        /**
+         * A 64-bit value: an integer, or a string in hex (0x...) or decimal with an optional K/M/G/T (or KiB/MiB/GiB/TiB) suffix.
+         */
+        step?: number | string;
+      };
+    };
+    /**
+     * The steps a `for` runs each time.
+     *
+     * @minItems 1
+     */
+    steps?: [Step, ...Step[]];
   } & Step1 & {
     name?: string;
     /**
@@ -238,7 +324,15 @@ export type Step = CallArgs & {
      * The entry point's arguments (see $defs/callArgs for each one's).
      */
     args?: {};
-    repeat?: number;
+    /**
+     * Run the step this many times; `{count, var}` binds var to 0, 1, ... count-1 in each run's args and expect (`${var}`), and then every run's return is compared, not just the last.
+     */
+    repeat?:
+      | number
+      | {
+          count: number;
+          var: string;
+        };
     viommu_access?: Access;
     dma?: Access1;
     /**
@@ -263,6 +357,41 @@ export type Step = CallArgs & {
         };
     check?: Expect;
     guest_commands?: GuestCommands;
+    /**
+     * Runs `steps` once per value of the variable, as if written out: each expanded step is named `name[var=value]` (nested loops list every variable). Compiled into plain steps (at most 100000 in all); for longer runs use `repeat: {count, var}` on one step. A `for` step has no call, args, expect, repeat or check of its own. Give the values as `in` or as `range`.
+     */
+    for?: {
+      /**
+       * The variable's name, used as `${name}` in the steps' args and expect.
+       */
+      var: string;
+      /**
+       * The values, in order: [4K, 8K, 2M].
+       *
+       * @minItems 1
+       */
+      in?: [Address, ...Address[]];
+      /**
+       * from, from + step, ... below to.
+       */
+      range?: {
+        from: Address;
+        /**
+         * A 64-bit value: an integer, or a string in hex (0x...) or decimal with an optional K/M/G/T (or KiB/MiB/GiB/TiB) suffix.
+         */
+        to: number | string;
+        /**
+         * A 64-bit value: an integer, or a string in hex (0x...) or decimal with an optional K/M/G/T (or KiB/MiB/GiB/TiB) suffix.
+         */
+        step?: number | string;
+      };
+    };
+    /**
+     * The steps a `for` runs each time.
+     *
+     * @minItems 1
+     */
+    steps?: [Step, ...Step[]];
   } & Step1 & {
     name?: string;
     /**
@@ -304,7 +433,15 @@ export type Step = CallArgs & {
      * The entry point's arguments (see $defs/callArgs for each one's).
      */
     args?: {};
-    repeat?: number;
+    /**
+     * Run the step this many times; `{count, var}` binds var to 0, 1, ... count-1 in each run's args and expect (`${var}`), and then every run's return is compared, not just the last.
+     */
+    repeat?:
+      | number
+      | {
+          count: number;
+          var: string;
+        };
     viommu_access?: Access;
     dma?: Access1;
     /**
@@ -329,6 +466,259 @@ export type Step = CallArgs & {
         };
     check?: Expect;
     guest_commands?: GuestCommands;
+    /**
+     * Runs `steps` once per value of the variable, as if written out: each expanded step is named `name[var=value]` (nested loops list every variable). Compiled into plain steps (at most 100000 in all); for longer runs use `repeat: {count, var}` on one step. A `for` step has no call, args, expect, repeat or check of its own. Give the values as `in` or as `range`.
+     */
+    for?: {
+      /**
+       * The variable's name, used as `${name}` in the steps' args and expect.
+       */
+      var: string;
+      /**
+       * The values, in order: [4K, 8K, 2M].
+       *
+       * @minItems 1
+       */
+      in?: [Address, ...Address[]];
+      /**
+       * from, from + step, ... below to.
+       */
+      range?: {
+        from: Address;
+        /**
+         * A 64-bit value: an integer, or a string in hex (0x...) or decimal with an optional K/M/G/T (or KiB/MiB/GiB/TiB) suffix.
+         */
+        to: number | string;
+        /**
+         * A 64-bit value: an integer, or a string in hex (0x...) or decimal with an optional K/M/G/T (or KiB/MiB/GiB/TiB) suffix.
+         */
+        step?: number | string;
+      };
+    };
+    /**
+     * The steps a `for` runs each time.
+     *
+     * @minItems 1
+     */
+    steps?: [Step, ...Step[]];
+  } & Step1 & {
+    name?: string;
+    /**
+     * A driver entry point, called on IOMMU `iommu` (and its vIOMMU domain for map/unmap/flush/attach_device).
+     */
+    call?:
+      | 'amd_viommu_init'
+      | 'viommu_private_space_init'
+      | 'viommu_private_space_uninit'
+      | 'set_iommu_dte'
+      | 'iommu_flush_dte'
+      | 'amd_iommu_completion_wait'
+      | 'amd_iommu_flush_private_vm_region'
+      | 'iommu_map'
+      | 'iommu_unmap'
+      | 'iommu_iova_to_phys'
+      | 'attach_device'
+      | 'detach_device'
+      | 'amd_iommu_gid_alloc'
+      | 'amd_iommu_gid_free'
+      | 'iommu_reset_vmmio'
+      | 'amd_viommu_init_one'
+      | 'amd_viommu_uninit_one'
+      | 'amd_viommu_set_device_mapping'
+      | 'amd_viommu_domain_id_update'
+      | 'amd_iommu_domain_alloc_paging'
+      | 'amd_iommufd_viommu_init'
+      | 'amd_iommufd_viommu_destroy'
+      | 'amd_iommufd_vdevice_init'
+      | 'amd_iommufd_hw_queue_init'
+      | 'amd_iommu_alloc_domain_nested'
+      | 'nested_attach_device'
+      | 'nested_domain_free';
+    /**
+     * Index of the IOMMU in hardware.iommus; default 0.
+     */
+    iommu?: number;
+    /**
+     * The entry point's arguments (see $defs/callArgs for each one's).
+     */
+    args?: {};
+    /**
+     * Run the step this many times; `{count, var}` binds var to 0, 1, ... count-1 in each run's args and expect (`${var}`), and then every run's return is compared, not just the last.
+     */
+    repeat?:
+      | number
+      | {
+          count: number;
+          var: string;
+        };
+    viommu_access?: Access;
+    dma?: Access1;
+    /**
+     * Return value for a call; translation result for an access.
+     */
+    expect?:
+      | Ret
+      | {
+          pa?: Value;
+          fault?:
+            | 'not_present'
+            | 'permission'
+            | 'va_out_of_range'
+            | 'reserved_next_level'
+            | 'skipped_level_bits'
+            | 'table_outside_memory'
+            | 'illegal_dte'
+            | 'translation_not_valid'
+            | 'outside_memory';
+          from_iotlb?: boolean;
+          stale?: boolean;
+        };
+    check?: Expect;
+    guest_commands?: GuestCommands;
+    /**
+     * Runs `steps` once per value of the variable, as if written out: each expanded step is named `name[var=value]` (nested loops list every variable). Compiled into plain steps (at most 100000 in all); for longer runs use `repeat: {count, var}` on one step. A `for` step has no call, args, expect, repeat or check of its own. Give the values as `in` or as `range`.
+     */
+    for?: {
+      /**
+       * The variable's name, used as `${name}` in the steps' args and expect.
+       */
+      var: string;
+      /**
+       * The values, in order: [4K, 8K, 2M].
+       *
+       * @minItems 1
+       */
+      in?: [Address, ...Address[]];
+      /**
+       * from, from + step, ... below to.
+       */
+      range?: {
+        from: Address;
+        /**
+         * A 64-bit value: an integer, or a string in hex (0x...) or decimal with an optional K/M/G/T (or KiB/MiB/GiB/TiB) suffix.
+         */
+        to: number | string;
+        /**
+         * A 64-bit value: an integer, or a string in hex (0x...) or decimal with an optional K/M/G/T (or KiB/MiB/GiB/TiB) suffix.
+         */
+        step?: number | string;
+      };
+    };
+    /**
+     * The steps a `for` runs each time.
+     *
+     * @minItems 1
+     */
+    steps?: [Step, ...Step[]];
+  } & Step1 & {
+    name?: string;
+    /**
+     * A driver entry point, called on IOMMU `iommu` (and its vIOMMU domain for map/unmap/flush/attach_device).
+     */
+    call?:
+      | 'amd_viommu_init'
+      | 'viommu_private_space_init'
+      | 'viommu_private_space_uninit'
+      | 'set_iommu_dte'
+      | 'iommu_flush_dte'
+      | 'amd_iommu_completion_wait'
+      | 'amd_iommu_flush_private_vm_region'
+      | 'iommu_map'
+      | 'iommu_unmap'
+      | 'iommu_iova_to_phys'
+      | 'attach_device'
+      | 'detach_device'
+      | 'amd_iommu_gid_alloc'
+      | 'amd_iommu_gid_free'
+      | 'iommu_reset_vmmio'
+      | 'amd_viommu_init_one'
+      | 'amd_viommu_uninit_one'
+      | 'amd_viommu_set_device_mapping'
+      | 'amd_viommu_domain_id_update'
+      | 'amd_iommu_domain_alloc_paging'
+      | 'amd_iommufd_viommu_init'
+      | 'amd_iommufd_viommu_destroy'
+      | 'amd_iommufd_vdevice_init'
+      | 'amd_iommufd_hw_queue_init'
+      | 'amd_iommu_alloc_domain_nested'
+      | 'nested_attach_device'
+      | 'nested_domain_free';
+    /**
+     * Index of the IOMMU in hardware.iommus; default 0.
+     */
+    iommu?: number;
+    /**
+     * The entry point's arguments (see $defs/callArgs for each one's).
+     */
+    args?: {};
+    /**
+     * Run the step this many times; `{count, var}` binds var to 0, 1, ... count-1 in each run's args and expect (`${var}`), and then every run's return is compared, not just the last.
+     */
+    repeat?:
+      | number
+      | {
+          count: number;
+          var: string;
+        };
+    viommu_access?: Access;
+    dma?: Access1;
+    /**
+     * Return value for a call; translation result for an access.
+     */
+    expect?:
+      | Ret
+      | {
+          pa?: Value;
+          fault?:
+            | 'not_present'
+            | 'permission'
+            | 'va_out_of_range'
+            | 'reserved_next_level'
+            | 'skipped_level_bits'
+            | 'table_outside_memory'
+            | 'illegal_dte'
+            | 'translation_not_valid'
+            | 'outside_memory';
+          from_iotlb?: boolean;
+          stale?: boolean;
+        };
+    check?: Expect;
+    guest_commands?: GuestCommands;
+    /**
+     * Runs `steps` once per value of the variable, as if written out: each expanded step is named `name[var=value]` (nested loops list every variable). Compiled into plain steps (at most 100000 in all); for longer runs use `repeat: {count, var}` on one step. A `for` step has no call, args, expect, repeat or check of its own. Give the values as `in` or as `range`.
+     */
+    for?: {
+      /**
+       * The variable's name, used as `${name}` in the steps' args and expect.
+       */
+      var: string;
+      /**
+       * The values, in order: [4K, 8K, 2M].
+       *
+       * @minItems 1
+       */
+      in?: [Address, ...Address[]];
+      /**
+       * from, from + step, ... below to.
+       */
+      range?: {
+        from: Address;
+        /**
+         * A 64-bit value: an integer, or a string in hex (0x...) or decimal with an optional K/M/G/T (or KiB/MiB/GiB/TiB) suffix.
+         */
+        to: number | string;
+        /**
+         * A 64-bit value: an integer, or a string in hex (0x...) or decimal with an optional K/M/G/T (or KiB/MiB/GiB/TiB) suffix.
+         */
+        step?: number | string;
+      };
+    };
+    /**
+     * The steps a `for` runs each time.
+     *
+     * @minItems 1
+     */
+    steps?: [Step, ...Step[]];
   } & Step1;
 /**
  * The arguments each entry point takes.
@@ -391,7 +781,11 @@ export type CallArgs = {
 /**
  * Expected return: 0, a negative errno as a name (ENOMEM or -ENOMEM) or number, a size (0x2000, 8K), void for a void function, or oops.
  */
-export type Ret = number | string;
+export type Ret = number | string | LoopExpr;
+/**
+ * An expression over loop variables (`for:` or `repeat: {var}`), in u64 arithmetic with C's operators and precedence: `+ - * << >> & |`, parentheses, numbers as addresses: "${i} * 4K + 0x100000", "1 << ${lg2}", "${len}".
+ */
+export type LoopExpr = string;
 /**
  * A 64-bit value stated as a literal or an expression over symbols resolved after the run, so a spec never needs an address the allocator picked: an address, `{alloc: glob, nth}`, `{table: {domain, level, iova}}` (the physical address of the level-`level` table the walk of `iova` reads; generic_pt levels, 0 = the table of 4 KiB entries), `{or: [...]}`, `{add: [...]}`, `{va: value}` (the direct-map kernel address), or the compact string form `"0x6000000000000401 | table(2, L1, 0x0)"` with `|`, `+`, parentheses, table(domain, Lk, iova), alloc(glob[, nth]), domain(id) (the domain object's kernel address) and va(expr).
  */
@@ -527,6 +921,9 @@ export type GuestCommand =
       invalidate_iommu_all: {};
     };
 export type Step1 =
+  | {
+      [k: string]: unknown;
+    }
   | {
       [k: string]: unknown;
     }

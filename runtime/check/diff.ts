@@ -1,7 +1,9 @@
 import { formatMapping, formatMemtype, hex } from '../base/format.js';
 import { formatReturn } from '../linux/errno.js';
 import type { CapturedState } from '../exec/capture.js';
-import type { RunResult } from '../exec/executor.js';
+import type { RunResult, StepResult } from '../exec/executor.js';
+import { evalLoopExpr, isLoopValue, type LoopValue } from '../plan/loop.js';
+import type { CallReturn } from '../vendor/vendor.js';
 import { siteMatcher } from '../fault/inject.js';
 import type { Allocation } from '../mem/ledger.js';
 import { cacheModeName } from '../mem/memtype.js';
@@ -501,6 +503,28 @@ export const EXPECTATIONS: {
   },
 };
 
+function shownReturn(v: CallReturn | 'oops' | undefined): string {
+  return v === 'oops' ? 'oops' : v === null || v === undefined ? 'void' : typeof v === 'bigint' ? hex(v) : formatReturn(v);
+}
+
+/**
+ * A step run by `repeat: {count, var}`: every repetition's return against the expected one with the index
+ * bound; the first that differs is reported by the step's name with its index (`map[i=5]`).
+ */
+function everyRepetition(cx: DiffContext, r: StepResult, ret: bigint | 'oops' | 'void' | LoopValue): void {
+  const v = r.step.repeatVar!;
+  for (let i = 0; i < r.step.repeat; i++) {
+    const got = i < r.rets.length ? shownReturn(r.rets[i]) : r.oops && i === r.rets.length ? 'oops' : 'not run';
+    const want = isLoopValue(ret) ? evalLoopExpr(ret.loop, { [v]: BigInt(i) }) : ret;
+    const shown =
+      typeof want === 'string' ? want : typeof r.rets[i] === 'bigint' ? hex(want) : formatReturn(Number(want));
+    if (got !== shown) {
+      cx.push(r.step.at, `step \`${r.step.name}[${v}=${i}]\` returned ${got}`, [shown], [got]);
+      return;
+    }
+  }
+}
+
 function checkSteps(cx: DiffContext): void {
   for (const r of cx.run.steps) {
     const e = r.step.expect;
@@ -516,7 +540,9 @@ function checkSteps(cx: DiffContext): void {
     }
     if (!e) continue;
     const at = r.step.at;
-    if (e.kind === 'ret') {
+    if (e.kind === 'ret' && r.step.repeatVar) {
+      everyRepetition(cx, r, e.ret);
+    } else if (e.kind === 'ret') {
       const last = r.oops ? 'oops' : r.rets[r.rets.length - 1];
       const got =
         last === 'oops'
@@ -527,8 +553,8 @@ function checkSteps(cx: DiffContext): void {
               ? hex(last)
               : formatReturn(last);
       // A byte count (iommu_unmap) is shown in hex on both sides; return codes as errno names.
-      const want =
-        typeof e.ret === 'string' ? e.ret : typeof last === 'bigint' ? hex(e.ret) : formatReturn(Number(e.ret));
+      const ret = isLoopValue(e.ret) ? evalLoopExpr(e.ret.loop, {}) : e.ret;
+      const want = typeof ret === 'string' ? ret : typeof last === 'bigint' ? hex(ret) : formatReturn(Number(ret));
       if (got !== want) cx.push(at, `step \`${r.step.name}\` returned ${got}`, [want], [got]);
     } else if (r.access) {
       const a = r.access;

@@ -11,8 +11,14 @@ export type ProtFlag = (typeof PROT_FLAG_NAMES)[number];
  */
 export const ARG_TYPES = {
   devid: { schema: { type: 'integer', minimum: 0, maximum: 65535 }, doc: 'a PCI requester ID (0..0xffff)' },
-  address: { schema: { $ref: '#/$defs/address' }, doc: 'a 64-bit address or size' },
-  addressOrAlloc: { schema: { $ref: '#/$defs/addressOrAlloc' }, doc: 'an address, or an allocation named by site' },
+  address: {
+    schema: { anyOf: [{ $ref: '#/$defs/address' }, { $ref: '#/$defs/loopExpr' }] },
+    doc: 'a 64-bit address or size (in a loop, an expression over its variables)',
+  },
+  addressOrAlloc: {
+    schema: { anyOf: [{ $ref: '#/$defs/addressOrAlloc' }, { $ref: '#/$defs/loopExpr' }] },
+    doc: 'an address, or an allocation named by site',
+  },
   prot: {
     schema: {
       anyOf: [
