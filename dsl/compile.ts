@@ -95,7 +95,11 @@ class Compiler {
   constructor(private readonly src: LoadedSpec) {}
 
   error(path: readonly PathSegment[], title: string, fixme: string, key = false): void {
-    this.errors.push({ ...this.src.spanOf(path, key), title, fixme });
+    const e = { ...this.src.spanOf(path, key), title, fixme };
+    // A step in a loop is compiled once per value: its error is reported once.
+    const same = (o: SpecError): boolean =>
+      o.file === e.file && o.span.line === e.span.line && o.span.col === e.span.col && o.title === e.title;
+    if (!this.errors.some(same)) this.errors.push(e);
   }
 
   /** A regular expression as written, or a positioned error when JavaScript cannot compile it. */

@@ -107,7 +107,7 @@ export type Step = CallArgs & {
    */
   args?: {};
   /**
-   * Run the step this many times; `{count, var}` binds var to 0, 1, ... count-1 in each run's args and expect (`${var}`), and then every run's return is compared, not just the last.
+   * A repetition count (1..100000), or `{count, var}`, which binds var to 0, 1, ... count-1 in the step's args and expect (`${var}`) and compares every run's return, not just the last's.
    */
   repeat?:
     | number
@@ -216,7 +216,7 @@ export type Step = CallArgs & {
      */
     args?: {};
     /**
-     * Run the step this many times; `{count, var}` binds var to 0, 1, ... count-1 in each run's args and expect (`${var}`), and then every run's return is compared, not just the last.
+     * A repetition count (1..100000), or `{count, var}`, which binds var to 0, 1, ... count-1 in the step's args and expect (`${var}`) and compares every run's return, not just the last's.
      */
     repeat?:
       | number
@@ -325,7 +325,7 @@ export type Step = CallArgs & {
      */
     args?: {};
     /**
-     * Run the step this many times; `{count, var}` binds var to 0, 1, ... count-1 in each run's args and expect (`${var}`), and then every run's return is compared, not just the last.
+     * A repetition count (1..100000), or `{count, var}`, which binds var to 0, 1, ... count-1 in the step's args and expect (`${var}`) and compares every run's return, not just the last's.
      */
     repeat?:
       | number
@@ -434,7 +434,7 @@ export type Step = CallArgs & {
      */
     args?: {};
     /**
-     * Run the step this many times; `{count, var}` binds var to 0, 1, ... count-1 in each run's args and expect (`${var}`), and then every run's return is compared, not just the last.
+     * A repetition count (1..100000), or `{count, var}`, which binds var to 0, 1, ... count-1 in the step's args and expect (`${var}`) and compares every run's return, not just the last's.
      */
     repeat?:
       | number
@@ -543,7 +543,7 @@ export type Step = CallArgs & {
      */
     args?: {};
     /**
-     * Run the step this many times; `{count, var}` binds var to 0, 1, ... count-1 in each run's args and expect (`${var}`), and then every run's return is compared, not just the last.
+     * A repetition count (1..100000), or `{count, var}`, which binds var to 0, 1, ... count-1 in the step's args and expect (`${var}`) and compares every run's return, not just the last's.
      */
     repeat?:
       | number
@@ -652,7 +652,7 @@ export type Step = CallArgs & {
      */
     args?: {};
     /**
-     * Run the step this many times; `{count, var}` binds var to 0, 1, ... count-1 in each run's args and expect (`${var}`), and then every run's return is compared, not just the last.
+     * A repetition count (1..100000), or `{count, var}`, which binds var to 0, 1, ... count-1 in the step's args and expect (`${var}`) and compares every run's return, not just the last's.
      */
     repeat?:
       | number
@@ -779,13 +779,9 @@ export type CallArgs = {
   [k: string]: unknown;
 };
 /**
- * Expected return: 0, a negative errno as a name (ENOMEM or -ENOMEM) or number, a size (0x2000, 8K), void for a void function, or oops.
+ * Expected return: 0, a negative errno as a name (ENOMEM or -ENOMEM) or number, a size (0x2000, 8K), void for a void function, or oops. In a loop, an expression over its variables ("1 << ${lg2}").
  */
-export type Ret = number | string | LoopExpr;
-/**
- * An expression over loop variables (`for:` or `repeat: {var}`), in u64 arithmetic with C's operators and precedence: `+ - * << >> & |`, parentheses, numbers as addresses: "${i} * 4K + 0x100000", "1 << ${lg2}", "${len}".
- */
-export type LoopExpr = string;
+export type Ret = number | string;
 /**
  * A 64-bit value stated as a literal or an expression over symbols resolved after the run, so a spec never needs an address the allocator picked: an address, `{alloc: glob, nth}`, `{table: {domain, level, iova}}` (the physical address of the level-`level` table the walk of `iova` reads; generic_pt levels, 0 = the table of 4 KiB entries), `{or: [...]}`, `{add: [...]}`, `{va: value}` (the direct-map kernel address), or the compact string form `"0x6000000000000401 | table(2, L1, 0x0)"` with `|`, `+`, parentheses, table(domain, Lk, iova), alloc(glob[, nth]), domain(id) (the domain object's kernel address) and va(expr).
  */
@@ -1980,6 +1976,9 @@ export interface Expect {
    * The top of each paging domain by ID: `level` (the generic_pt level of the top table, 0 = the table of 4 KiB entries), `mode` (what the DTE is told: AMD mode = level + 1) and `top` (the top table's physical address, a value expression such as "table(3, L2, 0x0)"); only what is stated is compared. `absent` states that the domain does not exist.
    */
   domains?: {
+    /**
+     * A domain's top as {level: 0..5, mode: 1..6, top: value}, or `absent`.
+     */
     [k: string]:
       | 'absent'
       | {
@@ -2191,6 +2190,9 @@ export interface Expect1 {
    * The top of each paging domain by ID: `level` (the generic_pt level of the top table, 0 = the table of 4 KiB entries), `mode` (what the DTE is told: AMD mode = level + 1) and `top` (the top table's physical address, a value expression such as "table(3, L2, 0x0)"); only what is stated is compared. `absent` states that the domain does not exist.
    */
   domains?: {
+    /**
+     * A domain's top as {level: 0..5, mode: 1..6, top: value}, or `absent`.
+     */
     [k: string]:
       | 'absent'
       | {
@@ -2412,6 +2414,9 @@ export interface Expect2 {
    * The top of each paging domain by ID: `level` (the generic_pt level of the top table, 0 = the table of 4 KiB entries), `mode` (what the DTE is told: AMD mode = level + 1) and `top` (the top table's physical address, a value expression such as "table(3, L2, 0x0)"); only what is stated is compared. `absent` states that the domain does not exist.
    */
   domains?: {
+    /**
+     * A domain's top as {level: 0..5, mode: 1..6, top: value}, or `absent`.
+     */
     [k: string]:
       | 'absent'
       | {
@@ -2634,6 +2639,9 @@ export interface Expect3 {
    * The top of each paging domain by ID: `level` (the generic_pt level of the top table, 0 = the table of 4 KiB entries), `mode` (what the DTE is told: AMD mode = level + 1) and `top` (the top table's physical address, a value expression such as "table(3, L2, 0x0)"); only what is stated is compared. `absent` states that the domain does not exist.
    */
   domains?: {
+    /**
+     * A domain's top as {level: 0..5, mode: 1..6, top: value}, or `absent`.
+     */
     [k: string]:
       | 'absent'
       | {

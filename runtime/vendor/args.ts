@@ -12,15 +12,16 @@ export type ProtFlag = (typeof PROT_FLAG_NAMES)[number];
 export const ARG_TYPES = {
   devid: { schema: { type: 'integer', minimum: 0, maximum: 65535 }, doc: 'a PCI requester ID (0..0xffff)' },
   address: {
-    schema: { anyOf: [{ $ref: '#/$defs/address' }, { $ref: '#/$defs/loopExpr' }] },
+    schema: { $ref: '#/$defs/loopAddress' },
     doc: 'a 64-bit address or size (in a loop, an expression over its variables)',
   },
   addressOrAlloc: {
-    schema: { anyOf: [{ $ref: '#/$defs/addressOrAlloc' }, { $ref: '#/$defs/loopExpr' }] },
-    doc: 'an address, or an allocation named by site',
+    schema: { $ref: '#/$defs/loopAddressOrAlloc' },
+    doc: 'an address, or an allocation named by site (in a loop, an expression over its variables)',
   },
   prot: {
     schema: {
+      description: 'A prot: r, w, rw or none, or a list of the flags r, w, cache, noexec, mmio.',
       anyOf: [
         { type: 'string', enum: ['r', 'w', 'rw', 'none'] },
         { type: 'array', uniqueItems: true, items: { type: 'string', enum: PROT_FLAG_NAMES } },
