@@ -52,13 +52,7 @@ import type {
 import { parseAddress } from './units.js';
 import { ExpressionError, isExpressionString, parseExpression } from './value.js';
 import { isLoopString, parseLoopExpr } from './loop.js';
-import {
-  bindLoopExpr,
-  isLoopValue,
-  loopExprVars,
-  type LoopExpr,
-  type LoopValue,
-} from '../runtime/plan/loop.js';
+import { bindLoopExpr, isLoopValue, loopExprVars, type LoopExpr, type LoopValue } from '../runtime/plan/loop.js';
 
 /** Firmware-assigned BARs: each IOMMU its own, so two IOMMUs never reserve the same range. */
 const DEFAULT_PCI = {
@@ -635,7 +629,11 @@ class Compiler {
       return [];
     }
     if (to <= from) {
-      this.error(rp, `the range [${String(r.from)}, ${String(r.to)}) is empty`, '`to` is exclusive and must be above `from`');
+      this.error(
+        rp,
+        `the range [${String(r.from)}, ${String(r.to)}) is empty`,
+        '`to` is exclusive and must be above `from`',
+      );
       return [];
     }
     const count = (to - from + step - 1n) / step;
@@ -664,7 +662,11 @@ class Compiler {
       expr = parseLoopExpr(text);
     } catch (e) {
       if (!(e instanceof ExpressionError)) throw e;
-      this.error(path, `cannot read the expression at character ${e.offset + 1}: ${e.message}`, e.fixme ?? 'e.g. "${i} * 4K + 0x100000"');
+      this.error(
+        path,
+        `cannot read the expression at character ${e.offset + 1}: ${e.message}`,
+        e.fixme ?? 'e.g. "${i} * 4K + 0x100000"',
+      );
       return 0n;
     }
     const known = [...env.vars.keys(), ...(env.repeatVar ? [env.repeatVar] : [])];
@@ -673,7 +675,9 @@ class Compiler {
         this.error(
           path,
           `\`\${${v}}\` is not a loop variable here`,
-          known.length ? expectedOneOf(v, known) : 'variables come from an enclosing `for:` or this step\'s `repeat: {count, var}`',
+          known.length
+            ? expectedOneOf(v, known)
+            : "variables come from an enclosing `for:` or this step's `repeat: {count, var}`",
         );
     const bound = bindLoopExpr(expr, Object.fromEntries(env.vars));
     return 'num' in bound ? bound.num : { loop: bound, text };
@@ -689,7 +693,11 @@ class Compiler {
     return flat.map(({ s, path, env: outer }, i): PlanStep => {
       const repeatVar = typeof s.repeat === 'object' ? s.repeat.var : undefined;
       if (repeatVar && outer.vars.has(repeatVar))
-        this.error([...path, 'repeat', 'var'], `\`${repeatVar}\` is already a loop variable here`, 'give the repeat its own name');
+        this.error(
+          [...path, 'repeat', 'var'],
+          `\`${repeatVar}\` is already a loop variable here`,
+          'give the repeat its own name',
+        );
       const env: LoopEnv = { ...outer, ...(repeatVar ? { repeatVar } : {}) };
       const name = this.stepNames[i]!;
       if (names.has(name))
@@ -702,12 +710,7 @@ class Compiler {
       };
       let action: StepAction;
       if (s.call !== undefined) {
-        action = this.call(
-          s,
-          path,
-          checkIommu(s.iommu ?? 0, [...path, s.iommu === undefined ? 'call' : 'iommu']),
-          env,
-        );
+        action = this.call(s, path, checkIommu(s.iommu ?? 0, [...path, s.iommu === undefined ? 'call' : 'iommu']), env);
       } else if (s.viommu_access) {
         const a = s.viommu_access;
         const iommu = checkIommu(a.iommu ?? 0, [...path, 'viommu_access']);

@@ -1937,6 +1937,21 @@ export interface Expect {
    */
   domain_ids?: number[];
   /**
+   * The top of each paging domain by ID: `level` (the generic_pt level of the top table, 0 = the table of 4 KiB entries), `mode` (what the DTE is told: AMD mode = level + 1) and `top` (the top table's physical address, a value expression such as "table(3, L2, 0x0)"); only what is stated is compared. `absent` states that the domain does not exist.
+   */
+  domains?: {
+    /**
+     * A domain's top as {level: 0..5, mode: 1..6, top: value}, or `absent`.
+     */
+    [k: string]:
+      | 'absent'
+      | {
+          level?: number;
+          mode?: number;
+          top?: Value;
+        };
+  };
+  /**
    * Raw page-table entries: the entry the walk of `iova` ends on; with `level`, the entry that walk reads at that level; with `level` and `index`, that entry of the level's table on the walk of `iova` (default 0); or with `table: {level, iova}`, a whole table whose entries are 0 but those listed in `nonzero` (by index). Levels are generic_pt levels: 0 is the table of 4 KiB entries (AMD level 1).
    */
   ptes?: {
@@ -1970,21 +1985,6 @@ export interface Expect {
       | 'absent'
       | {
           [k: string]: (null | Value) | (null | Value)[];
-        };
-  };
-  /**
-   * The top of each paging domain by ID: `level` (the generic_pt level of the top table, 0 = the table of 4 KiB entries), `mode` (what the DTE is told: AMD mode = level + 1) and `top` (the top table's physical address, a value expression such as "table(3, L2, 0x0)"); only what is stated is compared. `absent` states that the domain does not exist.
-   */
-  domains?: {
-    /**
-     * A domain's top as {level: 0..5, mode: 1..6, top: value}, or `absent`.
-     */
-    [k: string]:
-      | 'absent'
-      | {
-          level?: number;
-          mode?: number;
-          top?: Value;
         };
   };
 }
@@ -2151,6 +2151,21 @@ export interface Expect1 {
    */
   domain_ids?: number[];
   /**
+   * The top of each paging domain by ID: `level` (the generic_pt level of the top table, 0 = the table of 4 KiB entries), `mode` (what the DTE is told: AMD mode = level + 1) and `top` (the top table's physical address, a value expression such as "table(3, L2, 0x0)"); only what is stated is compared. `absent` states that the domain does not exist.
+   */
+  domains?: {
+    /**
+     * A domain's top as {level: 0..5, mode: 1..6, top: value}, or `absent`.
+     */
+    [k: string]:
+      | 'absent'
+      | {
+          level?: number;
+          mode?: number;
+          top?: Value;
+        };
+  };
+  /**
    * Raw page-table entries: the entry the walk of `iova` ends on; with `level`, the entry that walk reads at that level; with `level` and `index`, that entry of the level's table on the walk of `iova` (default 0); or with `table: {level, iova}`, a whole table whose entries are 0 but those listed in `nonzero` (by index). Levels are generic_pt levels: 0 is the table of 4 KiB entries (AMD level 1).
    */
   ptes?: {
@@ -2184,21 +2199,6 @@ export interface Expect1 {
       | 'absent'
       | {
           [k: string]: (null | Value) | (null | Value)[];
-        };
-  };
-  /**
-   * The top of each paging domain by ID: `level` (the generic_pt level of the top table, 0 = the table of 4 KiB entries), `mode` (what the DTE is told: AMD mode = level + 1) and `top` (the top table's physical address, a value expression such as "table(3, L2, 0x0)"); only what is stated is compared. `absent` states that the domain does not exist.
-   */
-  domains?: {
-    /**
-     * A domain's top as {level: 0..5, mode: 1..6, top: value}, or `absent`.
-     */
-    [k: string]:
-      | 'absent'
-      | {
-          level?: number;
-          mode?: number;
-          top?: Value;
         };
   };
 }
@@ -2375,6 +2375,21 @@ export interface Expect2 {
    */
   domain_ids?: number[];
   /**
+   * The top of each paging domain by ID: `level` (the generic_pt level of the top table, 0 = the table of 4 KiB entries), `mode` (what the DTE is told: AMD mode = level + 1) and `top` (the top table's physical address, a value expression such as "table(3, L2, 0x0)"); only what is stated is compared. `absent` states that the domain does not exist.
+   */
+  domains?: {
+    /**
+     * A domain's top as {level: 0..5, mode: 1..6, top: value}, or `absent`.
+     */
+    [k: string]:
+      | 'absent'
+      | {
+          level?: number;
+          mode?: number;
+          top?: Value;
+        };
+  };
+  /**
    * Raw page-table entries: the entry the walk of `iova` ends on; with `level`, the entry that walk reads at that level; with `level` and `index`, that entry of the level's table on the walk of `iova` (default 0); or with `table: {level, iova}`, a whole table whose entries are 0 but those listed in `nonzero` (by index). Levels are generic_pt levels: 0 is the table of 4 KiB entries (AMD level 1).
    */
   ptes?: {
@@ -2408,21 +2423,6 @@ export interface Expect2 {
       | 'absent'
       | {
           [k: string]: (null | Value) | (null | Value)[];
-        };
-  };
-  /**
-   * The top of each paging domain by ID: `level` (the generic_pt level of the top table, 0 = the table of 4 KiB entries), `mode` (what the DTE is told: AMD mode = level + 1) and `top` (the top table's physical address, a value expression such as "table(3, L2, 0x0)"); only what is stated is compared. `absent` states that the domain does not exist.
-   */
-  domains?: {
-    /**
-     * A domain's top as {level: 0..5, mode: 1..6, top: value}, or `absent`.
-     */
-    [k: string]:
-      | 'absent'
-      | {
-          level?: number;
-          mode?: number;
-          top?: Value;
         };
   };
 }
@@ -2600,6 +2600,21 @@ export interface Expect3 {
    */
   domain_ids?: number[];
   /**
+   * The top of each paging domain by ID: `level` (the generic_pt level of the top table, 0 = the table of 4 KiB entries), `mode` (what the DTE is told: AMD mode = level + 1) and `top` (the top table's physical address, a value expression such as "table(3, L2, 0x0)"); only what is stated is compared. `absent` states that the domain does not exist.
+   */
+  domains?: {
+    /**
+     * A domain's top as {level: 0..5, mode: 1..6, top: value}, or `absent`.
+     */
+    [k: string]:
+      | 'absent'
+      | {
+          level?: number;
+          mode?: number;
+          top?: Value;
+        };
+  };
+  /**
    * Raw page-table entries: the entry the walk of `iova` ends on; with `level`, the entry that walk reads at that level; with `level` and `index`, that entry of the level's table on the walk of `iova` (default 0); or with `table: {level, iova}`, a whole table whose entries are 0 but those listed in `nonzero` (by index). Levels are generic_pt levels: 0 is the table of 4 KiB entries (AMD level 1).
    */
   ptes?: {
@@ -2633,21 +2648,6 @@ export interface Expect3 {
       | 'absent'
       | {
           [k: string]: (null | Value) | (null | Value)[];
-        };
-  };
-  /**
-   * The top of each paging domain by ID: `level` (the generic_pt level of the top table, 0 = the table of 4 KiB entries), `mode` (what the DTE is told: AMD mode = level + 1) and `top` (the top table's physical address, a value expression such as "table(3, L2, 0x0)"); only what is stated is compared. `absent` states that the domain does not exist.
-   */
-  domains?: {
-    /**
-     * A domain's top as {level: 0..5, mode: 1..6, top: value}, or `absent`.
-     */
-    [k: string]:
-      | 'absent'
-      | {
-          level?: number;
-          mode?: number;
-          top?: Value;
         };
   };
 }

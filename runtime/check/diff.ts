@@ -504,7 +504,13 @@ export const EXPECTATIONS: {
 };
 
 function shownReturn(v: CallReturn | 'oops' | undefined): string {
-  return v === 'oops' ? 'oops' : v === null || v === undefined ? 'void' : typeof v === 'bigint' ? hex(v) : formatReturn(v);
+  return v === 'oops'
+    ? 'oops'
+    : v === null || v === undefined
+      ? 'void'
+      : typeof v === 'bigint'
+        ? hex(v)
+        : formatReturn(v);
 }
 
 /**

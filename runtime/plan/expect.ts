@@ -108,9 +108,7 @@ export interface DomainMappings {
 /** The top of a paging domain: its generic_pt level, the AMD mode, the top table's address; or absence. */
 export interface DomainTopExpectation {
   readonly domain: number;
-  readonly top:
-    | 'absent'
-    | { readonly level?: number; readonly mode?: number; readonly pa?: ValueExpr };
+  readonly top: 'absent' | { readonly level?: number; readonly mode?: number; readonly pa?: ValueExpr };
   readonly at: SourceRef;
 }
 

@@ -214,9 +214,18 @@ describe('generic_pt steps, loops, prot lists and the domain top', () => {
     const r = planFile('test/dsl/fixtures/domains/generic-pt.yaml', 'test/dsl/fixtures/domains');
     if ('invalid' in r) throw new Error(r.invalid.errors.join('\n'));
     const plan = r.plans[0]!;
-    expect(plan.steps.map((s) => s.name)).toEqual(['alloc', 'map[len=4K]', 'map[len=8K]', 'map[len=2M]', 'phys', 'grow']);
+    expect(plan.steps.map((s) => s.name)).toEqual([
+      'alloc',
+      'map[len=4K]',
+      'map[len=8K]',
+      'map[len=2M]',
+      'phys',
+      'grow',
+    ]);
     // 2M * 4 = 0x800000, 2M * 8 = 0x1000000; the prot list is IOMMU_READ | IOMMU_WRITE | IOMMU_CACHE.
-    expect(plan.steps[3]!.action).toMatchObject({ args: { iova: 0x80_0000n, pa: 0x100_0000n, size: 0x20_0000n, prot: 7 } });
+    expect(plan.steps[3]!.action).toMatchObject({
+      args: { iova: 0x80_0000n, pa: 0x100_0000n, size: 0x20_0000n, prot: 7 },
+    });
     expect(plan.steps[4]).toMatchObject({ repeat: 4, repeatVar: 'i' });
   });
 });
