@@ -323,7 +323,7 @@ class Compiler {
   /** The names of the steps as compiled (loops written out), for references to a step by name. */
   private stepNames: readonly string[] = [];
 
-  stepIndex(_spec: Spec, name: string, path: readonly PathSegment[]): number {
+  stepIndex(name: string, path: readonly PathSegment[]): number {
     const index = this.stepNames.indexOf(name);
     if (index < 0)
       this.error(
@@ -337,7 +337,7 @@ class Compiler {
     return index;
   }
 
-  fault(f: Fault, i: number, spec: Spec): InjectionPlan {
+  fault(f: Fault, i: number): InjectionPlan {
     const path = ['faults', i];
     if (f.site !== undefined) this.site(f.site, [...path, 'site']);
     const schedule: Schedule =
@@ -354,10 +354,8 @@ class Compiler {
       ? {
           ...(f.window.from === undefined
             ? {}
-            : { fromStep: this.stepIndex(spec, f.window.from, [...path, 'window', 'from']) }),
-          ...(f.window.to === undefined
-            ? {}
-            : { toStep: this.stepIndex(spec, f.window.to, [...path, 'window', 'to']) }),
+            : { fromStep: this.stepIndex(f.window.from, [...path, 'window', 'from']) }),
+          ...(f.window.to === undefined ? {} : { toStep: this.stepIndex(f.window.to, [...path, 'window', 'to']) }),
         }
       : undefined;
     return {
@@ -377,7 +375,7 @@ class Compiler {
     const sites =
       sw.sites === undefined || sw.sites === 'all' ? [] : typeof sw.sites === 'string' ? [sw.sites] : sw.sites;
     sites.forEach((s, i) => this.site(s, typeof sw.sites === 'string' ? ['sweep', 'sites'] : ['sweep', 'sites', i]));
-    const fromStep = sw.from === undefined ? undefined : this.stepIndex(spec, sw.from, ['sweep', 'from']);
+    const fromStep = sw.from === undefined ? undefined : this.stepIndex(sw.from, ['sweep', 'from']);
     const translations = new Map<number, number[]>();
     (sw.errno_translations ?? []).forEach((t, i) => {
       const [from, to] = t.split('->') as [string, string];
@@ -1104,7 +1102,7 @@ export function compileSpec(src: LoadedSpec): { ok: true; plan: Plan } | { ok: f
   const machine = c.machine(spec);
   // Steps first: faults and sweeps name steps as compiled (loops written out).
   const steps = c.steps(spec, spec.hardware!.iommus!.length);
-  const faults = (spec.faults ?? []).map((f, i) => c.fault(f, i, spec));
+  const faults = (spec.faults ?? []).map((f, i) => c.fault(f, i));
   const expect = c.expectations(spec.expect ?? {});
   const sweep = spec.sweep ? c.sweep(spec) : undefined;
   const marker = c.marker(spec);
