@@ -201,7 +201,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .argument('<spec>', 'a spec file, or one case of it as file.yaml#case')
     .option('--root <dir>', 'the suite root (what `extends` may reach)')
     .action(async (spec: string, flags: { root?: string }) => {
-      exit = await explainCommand(spec, flags.root);
+      exit = await printEach(spec, flags.root, async () => (await import('./explain.js')).explain);
     });
 
   program
@@ -210,13 +210,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .argument('<spec>', 'a spec file, or one case of it as file.yaml#case')
     .option('--root <dir>', 'the suite root (what `extends` may reach)')
     .action(async (spec: string, flags: { root?: string }) => {
-      const plans = await plansOf(spec, flags.root);
-      if (typeof plans === 'number') {
-        exit = plans;
-        return;
-      }
-      const { record } = await import('./record.js');
-      for (const plan of plans) process.stdout.write(record(plan));
+      exit = await printEach(spec, flags.root, async () => (await import('./record.js')).record);
     });
 
   try {
@@ -461,9 +455,9 @@ async function validateCommand(paths: string[], root?: string): Promise<number> 
   return bad ? ExitCode.usage : ExitCode.ok;
 }
 
-/** The plans a spec file (or `file#case`) yields, or the exit code after printing why there are none. */
-async function plansOf(path: string, root?: string): Promise<Plan[] | number> {
-  const files = discover([path], root);
+/** The plans of some spec files and folders, or the exit code after printing why they cannot run. */
+async function loadPlans(paths: readonly string[], root?: string): Promise<Plan[] | number> {
+  const files = discover([...paths], root);
   if (typeof files === 'number') return files;
   const { loadUnits } = await import('./runner.js');
   const loaded = loadUnits(files);
@@ -473,17 +467,28 @@ async function plansOf(path: string, root?: string): Promise<Plan[] | number> {
     process.stdout.write(invalid.flatMap((o) => o.errors).join('\n'));
     return ExitCode.usage;
   }
-  const plans = loaded.units.flatMap((u) => (u.kind === 'plan' ? [u.plan] : []));
+  return loaded.units.flatMap((u) => (u.kind === 'plan' ? [u.plan] : []));
+}
+
+/** The plans a spec file (or `file#case`) yields, their drivers built, or the exit code. */
+async function plansOf(path: string, root?: string): Promise<Plan[] | number> {
+  const plans = await loadPlans([path], root);
+  if (typeof plans === 'number') return plans;
   const { prepareDrivers } = await import('./build-driver.js');
   const failed = prepareDrivers(plans);
   return failed === undefined ? plans : usage(failed);
 }
 
-async function explainCommand(path: string, root?: string): Promise<number> {
+/** `explain`, `record`: one text per plan of a spec, on stdout. */
+async function printEach(
+  path: string,
+  root: string | undefined,
+  print: () => Promise<(plan: Plan) => string>,
+): Promise<number> {
   const plans = await plansOf(path, root);
   if (typeof plans === 'number') return plans;
-  const { explain } = await import('./explain.js');
-  for (const plan of plans) process.stdout.write(explain(plan));
+  const render = await print();
+  for (const plan of plans) process.stdout.write(render(plan));
   return ExitCode.ok;
 }
 
@@ -503,20 +508,12 @@ async function pointsCommand(path: string, root?: string): Promise<number> {
 }
 
 async function coverageCommand(paths: string[], flags: { json?: boolean; root?: string }): Promise<number> {
-  const files = discover(paths, flags.root);
-  if (typeof files === 'number') return files;
-  const { loadUnits } = await import('./runner.js');
-  const loaded = loadUnits(files);
-  if ('error' in loaded) return usage(loaded.error);
-  const invalid = loaded.units.flatMap((u) => (u.kind === 'invalid' ? [u.outcome] : []));
-  if (invalid.length) {
-    process.stdout.write(invalid.flatMap((o) => o.errors).join('\n'));
-    return ExitCode.usage;
-  }
-  if (loaded.units.length === 0) return usage(`no spec files in ${paths.join(', ')}`);
+  const plans = await loadPlans(paths, flags.root);
+  if (typeof plans === 'number') return plans;
+  if (plans.length === 0) return usage(`no spec files in ${paths.join(', ')}`);
   const { coverage } = await import('../runtime/check/coverage.js');
   const { coverageJson, coverageTable } = await import('./coverage.js');
-  const c = coverage(loaded.units.flatMap((u) => (u.kind === 'plan' ? [u.plan] : [])));
+  const c = coverage(plans);
   process.stdout.write(flags.json ? coverageJson(c) : coverageTable(c));
   return ExitCode.ok;
 }
