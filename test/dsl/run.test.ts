@@ -191,6 +191,35 @@ describe('values over symbols, entries by position, allocations and memory types
           ],
         ],
       ],
+      [
+        'failed',
+        [
+          [
+            'commands executed by IOMMU 0 differ',
+            [
+              'data: [0x0, 0x30000002, 0xff003, 0x0]',
+              '/^COMPLETION_WAIT store=0x204000 data=0x1$/',
+              'data: [0x0, 0x30000002, 0xff003, 0x0]',
+              '/^COMPLETION_WAIT/',
+              '/^INVALIDATE/',
+              '/^COMPLETION_WAIT/',
+              '/^INVALIDATE/',
+              '/^COMPLETION_WAIT/',
+            ],
+            [
+              'data: [0x0, 0x30000002, 0xff003, 0x0]',
+              'COMPLETION_WAIT store=0x204000 data=0x1',
+              'data: [0x0, 0x30000002, 0x2ff003, 0x0]',
+              'COMPLETION_WAIT store=0x204000 data=0x2',
+              'INVALIDATE_IOMMU_PAGES domain=2 [0x400000, +0x200000) pde',
+              'COMPLETION_WAIT store=0x204000 data=0x3',
+              'INVALIDATE_IOMMU_PAGES domain=2 [0x600000, +0x200000) pde',
+              'COMPLETION_WAIT store=0x204000 data=0x4',
+            ],
+          ],
+        ],
+      ],
+      ['failed', [['step `unmap` returned 0x200000', ['0x300000'], ['0x200000']]]],
     ]);
   });
 });
