@@ -3,7 +3,7 @@ import { hex } from '../runtime/base/format.js';
 import { captureEndState } from '../runtime/exec/capture.js';
 import { execute } from '../runtime/exec/executor.js';
 import type { Plan, PlanStep } from '../runtime/plan/plan.js';
-import { isLoopValue } from '../runtime/plan/loop.js';
+import { isLoopValue } from '../runtime/plan/value.js';
 
 /** Bigints as hex strings, so the plan prints as readable YAML. */
 function printable(v: unknown): unknown {

@@ -51,9 +51,8 @@ import type {
   Value as SpecValue,
 } from './spec.generated.js';
 import { parseAddress } from './units.js';
-import { ExpressionError, isExpressionString, parseExpression } from './value.js';
-import { isLoopString, parseLoopExpr } from './loop.js';
-import { bindLoopExpr, isLoopValue, loopExprVars, type LoopExpr, type LoopValue } from '../runtime/plan/loop.js';
+import { ExpressionError, hasVariables, isExpressionString, parseExpression } from './value.js';
+import { bindVariables, isLoopValue, variablesOf, type LoopValue } from '../runtime/plan/value.js';
 
 /** Firmware-assigned BARs: each IOMMU its own, so two IOMMUs never reserve the same range. */
 const DEFAULT_PCI = {
@@ -155,6 +154,7 @@ class Compiler {
 
   /** Text with `${expr}` values in it: the literal pieces and the expressions, in order. */
   interpolated(text: string, path: readonly PathSegment[]): (string | ValueExpr)[] {
+    // `${...}` here holds an expression, printed into the line; loop variables have no place in expectations.
     const parts: (string | ValueExpr)[] = [];
     let rest = text;
     for (let at = rest.indexOf('${'); at >= 0; at = rest.indexOf('${')) {
@@ -173,31 +173,39 @@ class Compiler {
     return parts;
   }
 
+  /** The compact form of an expression (dsl/value.ts), or a positioned error and undefined. */
+  expression(text: string, path: readonly PathSegment[], example: string): ValueExpr | undefined {
+    try {
+      return parseExpression(text, {
+        at: this.ref(path),
+        unknownSite: (glob) => {
+          const bad = unknownSiteSegment(glob);
+          return bad
+            ? {
+                title: `no failure point or function is named \`${bad}\``,
+                fixme: expectedOneOf(bad.replace(/\[\d+\]$/, ''), ALL_SITE_NAMES()),
+              }
+            : undefined;
+        },
+      });
+    } catch (e) {
+      if (!(e instanceof ExpressionError)) throw e;
+      this.error(path, `cannot read the expression at character ${e.offset + 1}: ${e.message}`, e.fixme ?? example);
+      return undefined;
+    }
+  }
+
   /** A value expectation: a literal, an allocation, or an expression over symbols (dsl/value.ts). */
   value(v: SpecValue, path: readonly PathSegment[]): ValueExpr {
     if (typeof v === 'string' && isExpressionString(v)) {
-      try {
-        return parseExpression(v, {
-          at: this.ref(path),
-          unknownSite: (glob) => {
-            const bad = unknownSiteSegment(glob);
-            return bad
-              ? {
-                  title: `no failure point or function is named \`${bad}\``,
-                  fixme: expectedOneOf(bad.replace(/\[\d+\]$/, ''), ALL_SITE_NAMES()),
-                }
-              : undefined;
-          },
-        });
-      } catch (e) {
-        if (!(e instanceof ExpressionError)) throw e;
-        this.error(
-          path,
-          `cannot read the expression at character ${e.offset + 1}: ${e.message}`,
-          e.fixme ?? 'e.g. "0x6000000000000401 | table(2, L1, 0x0)" or "0x7000000000000001 | alloc(**/site[0]/**)"',
-        );
-        return 0n;
-      }
+      const e = this.expression(
+        v,
+        path,
+        'e.g. "0x6000000000000401 | table(2, L1, 0x0)" or "0x7000000000000001 | alloc(**/site[0]/**)"',
+      );
+      if (e !== undefined && variablesOf(e).length)
+        this.error(path, 'loop variables are for step arguments and returns', 'state a value without `${...}`');
+      return e ?? 0n;
     }
     if (typeof v !== 'object') return this.address(v, path);
     if ('alloc' in v) return this.addressOrAlloc(v, path);
@@ -210,8 +218,11 @@ class Compiler {
         at: this.ref(path),
       };
     if ('va' in v) return { kind: 'va', of: this.value(v.va, [...path, 'va']) };
-    const [kind, terms] = 'or' in v ? (['or', v.or] as const) : (['add', v.add] as const);
-    return { kind, terms: terms.map((t, i) => this.value(t, [...path, kind, i])) };
+    const [op, terms] = 'or' in v ? (['|', v.or] as const) : (['+', v.add] as const);
+    const key = op === '|' ? 'or' : 'add';
+    return terms
+      .map((t, i) => this.value(t, [...path, key, i]))
+      .reduce((a, b): ValueExpr => ({ kind: 'op', op, a, b }));
   }
 
   site(pattern: string, path: readonly PathSegment[]): void {
@@ -475,8 +486,7 @@ class Compiler {
   ret(value: number | string, path: readonly PathSegment[]): ValueExpr | 'oops' | 'void' {
     if (typeof value === 'number') return BigInt(value);
     if (value === 'oops' || value === 'void') return value;
-    if (isExpressionString(value)) return this.value(value, path);
-    if (!/^-?E/.test(value)) return this.address(value, path);
+    if (!/^-?E/.test(value)) return isExpressionString(value) ? this.value(value, path) : this.address(value, path);
     const name = value.replace(/^-/, '');
     if (!isErrnoName(name)) {
       this.error(path, `unknown errno \`${value}\``, expectedOneOf(name, Object.keys(Errno)));
@@ -487,7 +497,7 @@ class Compiler {
 
   /** One argument of an entry point, by its declared type. */
   arg(type: ArgType, value: unknown, path: readonly PathSegment[], env: LoopEnv): ArgValue {
-    if (isLoopString(value)) return this.loopArg(value, path, env);
+    if (hasVariables(value)) return this.loopArg(value, path, env);
     switch (type) {
       case 'devid':
       case 'u16':
@@ -709,20 +719,10 @@ class Compiler {
    * repeat variable stays an expression for the executor. Anything else unknown is a positioned error.
    */
   loopArg(text: string, path: readonly PathSegment[], env: LoopEnv): bigint | LoopValue {
-    let expr: LoopExpr;
-    try {
-      expr = parseLoopExpr(text);
-    } catch (e) {
-      if (!(e instanceof ExpressionError)) throw e;
-      this.error(
-        path,
-        `cannot read the expression at character ${e.offset + 1}: ${e.message}`,
-        e.fixme ?? 'e.g. "${i} * 4K + 0x100000"',
-      );
-      return 0n;
-    }
+    const expr = this.expression(text, path, 'e.g. "${i} * 4K + 0x100000"');
+    if (expr === undefined) return 0n;
     const known = [...env.vars.keys(), ...(env.repeatVar ? [env.repeatVar] : [])];
-    for (const v of loopExprVars(expr))
+    for (const v of variablesOf(expr))
       if (!known.includes(v))
         this.error(
           path,
@@ -731,8 +731,8 @@ class Compiler {
             ? expectedOneOf(v, known)
             : "variables come from an enclosing `for:` or this step's `repeat: {count, var}`",
         );
-    const bound = bindLoopExpr(expr, Object.fromEntries(env.vars));
-    return 'num' in bound ? bound.num : { loop: bound, text };
+    const bound = bindVariables(expr, Object.fromEntries(env.vars));
+    return typeof bound === 'bigint' ? bound : { loop: bound, text };
   }
 
   steps(spec: Spec, iommuCount: number): PlanStep[] {
@@ -812,7 +812,7 @@ class Compiler {
               'expected a mapping such as {pa: 0x401000} or {fault: not_present}',
             );
           }
-          const ret = isLoopString(s.expect) ? this.loopArg(s.expect, ep, env) : this.ret(s.expect, ep);
+          const ret = hasVariables(s.expect) ? this.loopArg(s.expect, ep, env) : this.ret(s.expect, ep);
           const returns = action.kind === 'call' ? ENTRY_POINTS.get(action.fn)?.returns : undefined;
           if (returns === 'void' && ret !== 'void' && ret !== 'oops') {
             this.error(ep, `${s.call} returns nothing`, 'write `expect: void` (or `oops`)');

@@ -783,7 +783,7 @@ export type CallArgs = {
  */
 export type Ret = number | string | string;
 /**
- * A 64-bit value stated as a literal or an expression over symbols resolved after the run, so a spec never needs an address the allocator picked: an address, `{alloc: glob, nth}`, `{table: {domain, level, iova}}` (the physical address of the level-`level` table the walk of `iova` reads; generic_pt levels, 0 = the table of 4 KiB entries), `{or: [...]}`, `{add: [...]}`, `{va: value}` (the direct-map kernel address), or the compact string form `"0x6000000000000401 | table(2, L1, 0x0)"` with `|`, `+`, parentheses, table(domain, Lk, iova), alloc(glob[, nth]), domain(id) (the domain object's kernel address) and va(expr).
+ * A 64-bit value stated as a literal or an expression over symbols resolved after the run, so a spec never needs an address the allocator picked: an address, `{alloc: glob, nth}`, `{table: {domain, level, iova}}` (the physical address of the level-`level` table the walk of `iova` reads; generic_pt levels, 0 = the table of 4 KiB entries), `{or: [...]}`, `{add: [...]}`, `{va: value}` (the direct-map kernel address), or the compact string form `"0x6000000000000401 | table(2, L1, 0x0)"` with C's operators `|`, `&`, `<<`, `>>`, `+`, `-`, `*` and parentheses, table(domain, Lk, iova), alloc(glob[, nth]), domain(id) (the domain object's kernel address) and va(expr).
  */
 export type Value =
   | AddressOrAlloc

@@ -1,20 +1,28 @@
 import type { SourceRef, ValueExpr } from '../runtime/plan/plan.js';
+import type { BinaryOp } from '../runtime/plan/value.js';
 import { parseAddress } from './units.js';
 
 /**
- * The compact string form of a value expression, e.g. `0x6000000000000401 | table(2, L1, 0x0)` or
- * `0x7000000000000001 | alloc(**\/alloc_private_subregion[0]/**)`:
+ * The one expression language of specs, wherever a 64-bit value is stated: `0x6000000000000401 |
+ * table(2, L1, 0x0)`, `0x7000000000000001 | alloc(**\/alloc_private_subregion[0]/**)`, `1G + ${i} * 4K`:
  *
- *   expr := sum ('|' sum)*          sum  := atom ('+' atom)*
- *   atom := number | '(' expr ')' | table(domain, Lk, iova) | alloc(glob[, nth]) | domain(id) | va(expr)
+ *   expr  := and ('|' and)*       and := shift ('&' shift)*       shift := sum (('<<' | '>>') sum)*
+ *   sum   := prod (('+' | '-') prod)*       prod := atom ('*' atom)*
+ *   atom  := number | '${' name '}' | '(' expr ')'
+ *          | table(domain, Lk, iova) | alloc(glob[, nth]) | domain(id) | va(expr)
  *
- * `+` binds tighter than `|`. Numbers are spec addresses (0x hex, decimal with K/M/G/T). The glob of
- * `alloc()` runs to the next top-level `,` or `)` (site names hold neither).
+ * C's precedence and u64 arithmetic. Numbers are spec addresses (0x hex, decimal with K/M/G/T). `${name}` is
+ * a loop variable; the glob of `alloc()` runs to the next top-level `,` or `)` (site names hold neither).
  */
 
-/** A string is read as an expression, not a plain address, when it has an operator or a call. */
+/** A string is read as an expression, not a plain address, when it has an operator, a call or a variable. */
 export function isExpressionString(text: string): boolean {
-  return /[|+(]/.test(text);
+  return /[|&+*<>(-]|\$\{/.test(text);
+}
+
+/** A step argument or return that reads a loop variable (`"${i} * 4K"`): bound per loop value or repetition. */
+export function hasVariables(v: unknown): v is string {
+  return typeof v === 'string' && v.includes('${');
 }
 
 export class ExpressionError extends Error {
@@ -36,23 +44,26 @@ export interface ExpressionContext {
   unknownSite(glob: string): { readonly title: string; readonly fixme: string } | undefined;
 }
 
-/** Parses the compact form; throws ExpressionError with the offset of the first thing it cannot read. */
+/** Binary operators from the loosest to the tightest, as in C. */
+const LEVELS: readonly (readonly BinaryOp[])[] = [['|'], ['&'], ['<<', '>>'], ['+', '-'], ['*']];
+
+/** Parses an expression; throws ExpressionError with the offset of the first thing it cannot read. */
 export function parseExpression(text: string, cx: ExpressionContext): ValueExpr {
   let pos = 0;
   const skip = (): void => {
     while (pos < text.length && /\s/.test(text[pos]!)) pos++;
   };
-  const fail = (what: string): never => {
-    throw new ExpressionError(`expected ${what}`, pos);
+  const fail = (what: string, fixme?: string): never => {
+    throw new ExpressionError(`expected ${what}`, pos, fixme);
   };
-  const eat = (c: string): boolean => {
+  const eat = (tok: string): boolean => {
     skip();
-    if (text[pos] !== c) return false;
-    pos++;
+    if (!text.startsWith(tok, pos)) return false;
+    pos += tok.length;
     return true;
   };
-  const expect = (c: string): void => {
-    if (!eat(c)) fail(`\`${c}\``);
+  const expect = (tok: string): void => {
+    if (!eat(tok)) fail(`\`${tok}\``);
   };
   const word = (re: RegExp): string | undefined => {
     skip();
@@ -77,22 +88,33 @@ export function parseExpression(text: string, cx: ExpressionContext): ValueExpr 
     if (v > BigInt(max)) fail(`${what} (at most ${max})`);
     return Number(v);
   };
-  const binary = (op: 'or' | 'add', sep: string, next: () => ValueExpr): ValueExpr => {
-    const terms = [next()];
-    while (eat(sep)) terms.push(next());
-    return terms.length === 1 ? terms[0]! : { kind: op, terms };
+  const level = (i: number): ValueExpr => {
+    if (i === LEVELS.length) return atom();
+    let a = level(i + 1);
+    for (;;) {
+      skip();
+      const op = LEVELS[i]!.find((o) => text.startsWith(o, pos));
+      if (!op) return a;
+      pos += op.length;
+      a = { kind: 'op', op, a, b: level(i + 1) };
+    }
   };
-  const expr = (): ValueExpr => binary('or', '|', sum);
-  const sum = (): ValueExpr => binary('add', '+', atom);
+  const expr = (): ValueExpr => level(0);
   const atom = (): ValueExpr => {
     if (eat('(')) {
       const inner = expr();
       expect(')');
       return inner;
     }
+    if (eat('${')) {
+      const name = word(/^[A-Za-z_][A-Za-z0-9_]*/);
+      if (name === undefined) return fail('a variable name after `${`');
+      expect('}');
+      return { kind: 'var', name };
+    }
     const start = pos;
     const name = word(/^[a-z_]+(?=\s*\()/);
-    if (name === undefined) return number('a number, `(`, or one of table(), alloc(), domain(), va()');
+    if (name === undefined) return number('a number, `${variable}`, `(`, or one of table(), alloc(), domain(), va()');
     expect('(');
     let v: ValueExpr;
     switch (name) {
@@ -134,6 +156,6 @@ export function parseExpression(text: string, cx: ExpressionContext): ValueExpr 
   };
   const v = expr();
   skip();
-  if (pos < text.length) fail('`|`, `+` or the end');
+  if (pos < text.length) fail('an operator or the end');
   return v;
 }

@@ -2,7 +2,7 @@ import { formatMapping, formatMemtype, hex } from '../base/format.js';
 import { formatReturn } from '../linux/errno.js';
 import type { CapturedState } from '../exec/capture.js';
 import type { RunResult, StepResult } from '../exec/executor.js';
-import { evalLoopExpr, isLoopValue } from '../plan/loop.js';
+import { isLoopValue } from '../plan/value.js';
 import type { CallReturn } from '../vendor/vendor.js';
 import { siteMatcher } from '../fault/inject.js';
 import type { Allocation } from '../mem/ledger.js';
@@ -42,8 +42,8 @@ export class DiffContext {
   }
 
   /** A stated value resolved on this machine; a symbol naming nothing is reported and yields undefined. */
-  value(v: ValueExpr, at: SourceRef): bigint | undefined {
-    const r = resolveValue(v, this.run);
+  value(v: ValueExpr, at: SourceRef, vars: Readonly<Record<string, bigint>> = {}): bigint | undefined {
+    const r = resolveValue(v, this.run, vars);
     if ('value' in r) return r.value;
     this.push(at, `${showValue(v)} names nothing: ${r.unresolved}`, [showValue(v)], this.state.allocations());
     return undefined;
@@ -531,7 +531,9 @@ function everyRepetition(cx: DiffContext, r: StepResult, ret: Extract<StepExpect
   const fixed = typeof ret === 'object' && !isLoopValue(ret) ? (cx.value(ret, r.step.at) ?? 0n) : undefined;
   for (let i = 0; i < r.step.repeat; i++) {
     const got = i < r.rets.length ? shownReturn(r.rets[i]) : r.oops && i === r.rets.length ? 'oops' : 'not run';
-    const want = fixed ?? (isLoopValue(ret) ? evalLoopExpr(ret.loop, { [v]: BigInt(i) }) : (ret as bigint | string));
+    const want =
+      fixed ??
+      (isLoopValue(ret) ? (cx.value(ret.loop, r.step.at, { [v]: BigInt(i) }) ?? 0n) : (ret as bigint | string));
     const shown =
       typeof want === 'string' ? want : typeof r.rets[i] === 'bigint' ? hex(want) : formatReturn(Number(want));
     if (got !== shown) {
@@ -569,7 +571,7 @@ function checkSteps(cx: DiffContext): void {
               ? hex(last)
               : formatReturn(last);
       // A byte count (iommu_unmap) is shown in hex on both sides; return codes as errno names.
-      const value = isLoopValue(e.ret) ? evalLoopExpr(e.ret.loop, {}) : e.ret;
+      const value = isLoopValue(e.ret) ? e.ret.loop : e.ret;
       const stated = typeof value === 'string' || typeof value === 'bigint' ? value : cx.value(value, at);
       const want =
         stated === undefined

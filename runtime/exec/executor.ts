@@ -1,9 +1,8 @@
 import { BudgetExceededError, DEFAULT_BUDGET, Meter } from '../base/budget.js';
-import { siteMatcher } from '../fault/inject.js';
-import type { Kernel } from '../linux/kernel.js';
 import { KernelOops, type OopsReport } from '../linux/kptr.js';
-import { isAllocRef, type AllocRef, type Plan, type PlanStep, type StepAction, type StepKind } from '../plan/plan.js';
-import { evalLoopExpr, isLoopValue } from '../plan/loop.js';
+import { isAllocRef, type Plan, type PlanStep, type StepAction, type StepKind } from '../plan/plan.js';
+import { evaluate, isLoopValue } from '../plan/value.js';
+import { machineSymbols, resolveAlloc } from './symbols.js';
 import type { AccessResult, CallReturn, VendorMachine } from '../vendor/vendor.js';
 import { vendorOf } from '../vendors/index.js';
 
@@ -24,12 +23,7 @@ export interface RunResult {
   readonly oopses: readonly OopsReport[];
 }
 
-/** The physical address an allocation reference names, or undefined when no such allocation exists. */
-export function resolveAlloc(k: Kernel, ref: AllocRef): bigint | undefined {
-  const match = siteMatcher(ref.alloc);
-  const hit = k.ledger.history.filter((a) => match(a.site))[ref.nth - 1];
-  return hit === undefined ? undefined : hit.pa + ref.offset;
-}
+export { resolveAlloc } from './symbols.js';
 
 /** How each kind of step runs: a driver call through the vendor's entry points, or a hardware access. */
 type StepRunner<K extends StepKind> = (
@@ -43,13 +37,20 @@ const STEP_KINDS: { readonly [K in StepKind]: StepRunner<K> } = {
     const args: Record<string, number | bigint | string> = {};
     // An allocation named in an argument is looked up when the call is made: it names what exists then.
     for (const [name, v] of Object.entries(a.args))
-      args[name] = isAllocRef(v) ? (resolveAlloc(m.k, v) ?? 0n) : isLoopValue(v) ? evalLoopExpr(v.loop, vars) : v;
+      args[name] = isAllocRef(v)
+        ? (resolveAlloc(m.k, v) ?? 0n)
+        : isLoopValue(v)
+          ? valueOr0(evaluate(v.loop, vars, machineSymbols(m)))
+          : v;
     return m.call(a.fn, a.iommu, args);
   },
   dma: (m, a) => m.dma(a.iommu, a.devid, a.iova, a.access),
   viommu_access: (m, a) => m.iommuAccess(a.iommu, a.iova, a.access),
   guest_commands: (m, a) => m.guestCommands(a.iommu, a.gid, a.commands, a.tail),
 };
+
+/** An argument naming nothing (no such allocation) is passed as 0, as a NULL the driver must cope with. */
+const valueOr0 = (r: ReturnType<typeof evaluate>): bigint => ('value' in r ? r.value : 0n);
 
 function runAction(m: VendorMachine, action: StepAction, vars: Record<string, bigint>): CallReturn | AccessResult {
   return (STEP_KINDS[action.kind] as StepRunner<StepKind>)(m, action, vars);

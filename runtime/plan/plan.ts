@@ -3,7 +3,7 @@ import type { NumaNodeConfig } from '../mem/phys-memory.js';
 import type { Access } from '../vendor/vendor.js';
 import type { VendorConfig } from '../vendors/index.js';
 import type { Expectation, SweepRowExpectation } from './expect.js';
-import type { LoopValue } from './loop.js';
+import type { BinaryOp, LoopValue } from './value.js';
 
 /**
  * What the runtime executes for one spec, as plain data: the machine, the faults, the steps and the
@@ -35,9 +35,10 @@ export function isAllocRef(v: unknown): v is AllocRef {
 }
 
 /**
- * A 64-bit value an expectation states, as a literal or over symbols resolved against the machine after the
- * run, so a spec never needs an address the allocator picked: an allocation, the table a walk passes
- * through, a domain object, a kernel VA, and bitwise OR / sums of those.
+ * A 64-bit value a spec states, as a literal or an expression (dsl/value.ts): u64 arithmetic over numbers,
+ * loop variables and symbols resolved on the machine (an allocation, the table a walk passes through, a
+ * domain object, a kernel VA), so a spec never needs an address the allocator picked. runtime/plan/value.ts
+ * evaluates it.
  */
 export type ValueExpr =
   | bigint
@@ -52,7 +53,8 @@ export type ValueExpr =
     }
   | { readonly kind: 'domain'; readonly domain: number; readonly at: SourceRef }
   | { readonly kind: 'va'; readonly of: ValueExpr }
-  | { readonly kind: 'or' | 'add'; readonly terms: readonly ValueExpr[] };
+  | { readonly kind: 'var'; readonly name: string }
+  | { readonly kind: 'op'; readonly op: BinaryOp; readonly a: ValueExpr; readonly b: ValueExpr };
 
 /** An entry-point argument after compilation (see runtime/vendor/args.ts for the types). */
 export type ArgValue = number | bigint | string | AllocRef | LoopValue;

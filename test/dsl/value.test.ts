@@ -12,8 +12,8 @@ describe('the compact value expression', () => {
   });
 
   it('binds + tighter than |, and parentheses override', () => {
-    expect(parse('1 | 2 + 4')).toEqual({ kind: 'or', terms: [1n, { kind: 'add', terms: [2n, 4n] }] });
-    expect(parse('(1 | 2) + 4')).toEqual({ kind: 'add', terms: [{ kind: 'or', terms: [1n, 2n] }, 4n] });
+    expect(parse('1 | 2 + 4')).toEqual({ kind: 'op', op: '|', a: 1n, b: { kind: 'op', op: '+', a: 2n, b: 4n } });
+    expect(parse('(1 | 2) + 4')).toEqual({ kind: 'op', op: '+', a: { kind: 'op', op: '|', a: 1n, b: 2n }, b: 4n });
   });
 
   it('reads table(), alloc() with its glob and ordinal, domain() and va()', () => {
@@ -51,5 +51,6 @@ describe('the compact value expression', () => {
     expect(isExpressionString('8M')).toBe(false);
     expect(isExpressionString('1 | 2')).toBe(true);
     expect(isExpressionString('alloc(x)')).toBe(true);
+    expect(isExpressionString('${i} * 4K')).toBe(true);
   });
 });
