@@ -93,7 +93,9 @@ export type Step = CallArgs & {
     | 'amd_iommufd_viommu_init'
     | 'amd_iommufd_viommu_destroy'
     | 'amd_iommufd_vdevice_init'
+    | 'iommufd_vdevice_destroy'
     | 'amd_iommufd_hw_queue_init'
+    | 'iommufd_hw_queue_destroy'
     | 'amd_iommu_alloc_domain_nested'
     | 'nested_attach_device'
     | 'nested_domain_free';
@@ -158,7 +160,9 @@ export type Step = CallArgs & {
       | 'amd_iommufd_viommu_init'
       | 'amd_iommufd_viommu_destroy'
       | 'amd_iommufd_vdevice_init'
+      | 'iommufd_vdevice_destroy'
       | 'amd_iommufd_hw_queue_init'
+      | 'iommufd_hw_queue_destroy'
       | 'amd_iommu_alloc_domain_nested'
       | 'nested_attach_device'
       | 'nested_domain_free';
@@ -223,7 +227,9 @@ export type Step = CallArgs & {
       | 'amd_iommufd_viommu_init'
       | 'amd_iommufd_viommu_destroy'
       | 'amd_iommufd_vdevice_init'
+      | 'iommufd_vdevice_destroy'
       | 'amd_iommufd_hw_queue_init'
+      | 'iommufd_hw_queue_destroy'
       | 'amd_iommu_alloc_domain_nested'
       | 'nested_attach_device'
       | 'nested_domain_free';
@@ -288,7 +294,9 @@ export type Step = CallArgs & {
       | 'amd_iommufd_viommu_init'
       | 'amd_iommufd_viommu_destroy'
       | 'amd_iommufd_vdevice_init'
+      | 'iommufd_vdevice_destroy'
       | 'amd_iommufd_hw_queue_init'
+      | 'iommufd_hw_queue_destroy'
       | 'amd_iommu_alloc_domain_nested'
       | 'nested_attach_device'
       | 'nested_domain_free';
@@ -330,6 +338,10 @@ export type Step = CallArgs & {
  * The arguments each entry point takes.
  */
 export type CallArgs = {
+  [k: string]: unknown;
+} & {
+  [k: string]: unknown;
+} & {
   [k: string]: unknown;
 } & {
   [k: string]: unknown;
