@@ -65,7 +65,13 @@ export function amd_iommu_trans_devid_reserve(
     let ret = 0;
     if (state === 'allocated') ret = -Errno.EBUSY;
     else if (state === undefined) ret = xa_store(k, pool, id, 'reserved', GFP_KERNEL);
-    if (!ret) printers(k.log, '').pr_debug('%s: Reserved trans_devid %#x (seg %#x)\n', 'amd_iommu_trans_devid_reserve', id, seg);
+    if (!ret)
+      printers(k.log, '').pr_debug(
+        '%s: Reserved trans_devid %#x (seg %#x)\n',
+        'amd_iommu_trans_devid_reserve',
+        id,
+        seg,
+      );
     return ret;
   });
 }

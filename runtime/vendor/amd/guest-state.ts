@@ -20,6 +20,7 @@ import { CacheMode, cacheModeName } from '../../mem/memtype.js';
 import { enumerateLeaves, type Leaf } from '../../pt/enumerate.js';
 import { amdv1 } from '../../pt/fmt/amdv1.js';
 import type { GuestQueueView, GuestView } from '../view.js';
+import type { GuestVocabulary } from '../vendor.js';
 import type { AmdMachine } from './machine.js';
 
 /**
@@ -84,6 +85,13 @@ const QUEUES: readonly {
     },
   },
 ];
+
+/** The names `expect: guests:` accepts, from the tables above. */
+export const AMD_GUEST_VOCABULARY: GuestVocabulary = {
+  vf_cntl: Object.keys(VF_CNTL_REGISTERS),
+  vf: Object.keys(VF_REGISTERS),
+  queues: Object.fromEntries(QUEUES.map((q) => [q.type, Object.keys(q.flags)])),
+};
 
 const BASE_BITS = (1n << 40n) - 1n; // 40 bits of base >> 12 (51:12, or 55:16 for PPR)
 const TABLES = [
@@ -158,7 +166,10 @@ function queueOf(m: AmdMachine, iommu: AmdIommu, gid: number, q: (typeof QUEUES)
 /** Guest IDs with any state: allocated, with registers, or with a table mapped in the private space. */
 function guestIds(iommu: AmdIommu, leaves: readonly Leaf[]): number[] {
   const gids = new Set<number>(iommu.gid_ida?.allocated() ?? []);
-  for (const gid of iommu.mmio.vfcntl.guestsWithRegisters()) gids.add(gid);
+  // The map ports keep the last mapping written, which every teardown leaves: they alone make no guest.
+  const ports = [GUEST_DID_MAP_CONTROL0, GUEST_DID_MAP_CONTROL1];
+  for (const gid of iommu.mmio.vfcntl.guestsWithRegisters())
+    if (iommu.mmio.vfcntl.guestRegisters(gid).some((r) => !ports.includes(r.offset))) gids.add(gid);
   for (const gid of iommu.mmio.vf.guests()) gids.add(gid);
   for (const leaf of leaves)
     for (const t of TABLES)
@@ -216,7 +227,9 @@ export function moreGuestResidue(m: AmdMachine, iommu: AmdIommu): string[] {
       if (live.has(gid) || leaf.iova !== t.base + BigInt(gid) * t.stride) continue;
       const mode = m.k.memtypes.get(Number(leaf.pa >> 12n));
       if (mode !== CacheMode.WB)
-        out.push(`${at}: gid ${gid} is free but its ${t.name} table's pages at ${hex(leaf.pa)} are still ${cacheModeName(mode)}`);
+        out.push(
+          `${at}: gid ${gid} is free but its ${t.name} table's pages at ${hex(leaf.pa)} are still ${cacheModeName(mode)}`,
+        );
     }
   }
   for (const dev of m.driver.devices.values()) {
@@ -246,7 +259,8 @@ export function moreGuestResidue(m: AmdMachine, iommu: AmdIommu): string[] {
       if (w3 & (1n << 15n)) {
         const gid = Number((w3 >> 32n) & 0xffffn);
         const behind = devices.find((d) => d.devid === devid)?.iommu ?? iommu;
-        if (!liveGids.get(behind)?.has(gid)) out.push(`iommu${behind.index}: gid ${gid} is free but ${dte} still names it`);
+        if (!liveGids.get(behind)?.has(gid))
+          out.push(`iommu${behind.index}: gid ${gid} is free but ${dte} still names it`);
       }
       // A translate DTE left behind: it translates through a nest parent, and nothing owns its devid.
       const domainId = Number(words[e * 4 + 1]! & 0xffffn);
@@ -307,7 +321,9 @@ export function vdeviceMismatches(m: AmdMachine, iommu: AmdIommu, guests: readon
       const host = map.get(Number(virtId));
       map.delete(Number(virtId));
       if (host !== d.devid)
-        out.push(`${what} maps to ${host === undefined ? 'host DevID 0 (cleared)' : `host DevID ${hex(BigInt(host))}`}`);
+        out.push(
+          `${what} maps to ${host === undefined ? 'host DevID 0 (cleared)' : `host DevID ${hex(BigInt(host))}`}`,
+        );
     }
     for (const [g, host] of map)
       out.push(
