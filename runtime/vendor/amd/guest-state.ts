@@ -108,9 +108,18 @@ function privateLeaves(m: AmdMachine, iommu: AmdIommu): readonly Leaf[] {
   return enumerateLeaves(m.k.mem, amdv1, top.pa, top.level);
 }
 
+/** The leaf covering `ipa` (leaves come in IOVA order, so a binary search). */
 function translate(leaves: readonly Leaf[], ipa: bigint): bigint | null {
-  const leaf = leaves.find((l) => ipa >= l.iova && ipa < l.iova + (1n << BigInt(l.lg2)));
-  return leaf ? leaf.pa + (ipa - leaf.iova) : null;
+  let lo = 0;
+  let hi = leaves.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const l = leaves[mid]!;
+    if (ipa < l.iova) hi = mid - 1;
+    else if (ipa >= l.iova + (1n << BigInt(l.lg2))) lo = mid + 1;
+    else return l.pa + (ipa - l.iova);
+  }
+  return null;
 }
 
 /** The live vIOMMU object of this IOMMU holding `gid`, if any. */
