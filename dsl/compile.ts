@@ -925,6 +925,7 @@ const EXPECT_COMPILERS: { readonly [K in ExpectKey]: ExpectCompiler<K> } = {
           [...p, stated[0]!],
           'an `absent` guest has no fields to compare',
           `drop \`${stated[0]}\` or \`absent\``,
+          true,
         );
       return {
         iommu: g.iommu ?? 0,

@@ -253,7 +253,8 @@ export function moreGuestResidue(m: AmdMachine, iommu: AmdIommu): string[] {
   const liveGids = new Map(segment.map((i) => [i, new Set(i.gid_ida?.allocated() ?? [])]));
   const devices = [...m.driver.devices.values()].filter((d) => d.iommu.seg === iommu.seg);
   const owned = new Set<number>(segment.map((i) => i.devid));
-  for (const dev of devices) if (dev.domain) owned.add(dev.devid);
+  // An attached device is on its domain's dev_list; a translate DTE's dev_data never is (the sheet's bug 6).
+  for (const dev of devices) if (dev.domain?.dev_list.includes(dev)) owned.add(dev.devid);
   for (const v of m.viommus.values()) if (v.iommu.seg === iommu.seg) owned.add(v.viommu.trans_devid);
   const parents = m.nestParentIds;
   const tablePa = iommu.mmio.readq(R.MMIO_DEV_TABLE_OFFSET) & 0x000f_ffff_ffff_f000n;
