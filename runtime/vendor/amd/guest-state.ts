@@ -314,12 +314,18 @@ export function guestIdImbalance(m: AmdMachine, iommu: AmdIommu): string[] {
  * A live guest's DevID table maps exactly its live vDEVICEs: each vDEVICE's virt_id (a guest DevID must fit
  * 16 bits) to its device's DevID, and nothing else beyond what viommu_clear_mapping leaves.
  */
-export function vdeviceMismatches(m: AmdMachine, iommu: AmdIommu, guests: readonly GuestView[]): string[] {
+export function vdeviceMismatches(
+  m: AmdMachine,
+  iommu: AmdIommu,
+  readGuestViews: () => readonly GuestView[],
+): string[] {
   const out: string[] = [];
   // Without table stores (the `did_map_stores: false` assumption) the tables stay zero: nothing to judge.
   if (!iommu.mmio.vfcntl.storeMaps) return out;
+  let guests: readonly GuestView[] | undefined; // read only when this IOMMU has a live vIOMMU
   for (const [id, v] of m.viommus) {
     if (v.iommu !== iommu) continue;
+    guests ??= readGuestViews();
     const guest = guests.find((g) => g.gid === v.viommu.gid);
     const map = new Map(guest?.devidMap ?? []);
     for (const [virtId, d] of [...(m.vdevices.get(id) ?? [])].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {

@@ -197,7 +197,7 @@ class AmdIommuView implements IommuView {
   }
 
   vdeviceMismatches(): readonly string[] {
-    return vdeviceMismatches(this.m, this.iommu, this.guests());
+    return vdeviceMismatches(this.m, this.iommu, () => this.guests());
   }
 
   executed(): readonly ExecutedCommandView[] {
