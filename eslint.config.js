@@ -5,7 +5,15 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['dist/', 'node_modules/', 'bench/results/', 'dsl/spec.generated.ts', 'schemas/*.mjs', 'schemas/*.d.mts'],
+    ignores: [
+      'dist/',
+      'node_modules/',
+      'bench/results/',
+      'dsl/spec.generated.ts',
+      'schemas/*.mjs',
+      'schemas/*.d.mts',
+      'test/vitest/fixtures/*.mjs',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,

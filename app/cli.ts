@@ -41,6 +41,7 @@ interface RunFlags extends BudgetFlags {
   slowest?: string;
   watch?: boolean;
   passWithNoSpecs?: boolean;
+  cDriver?: string;
   reporter?: string[];
   color: boolean;
 }
@@ -109,6 +110,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--pass-with-no-specs', 'exit 0 when the selection takes no spec')
     .option('--update', 'write or refresh golden files (atomically); not with --ci')
     .option('--ci', 'CI mode: a missing golden file fails, nothing is written')
+    .option(
+      '--c-driver <patch-or-wasm>',
+      "run the specs written for v3 on variant c, built from this patch (or a build-driver module), against v3's golden files",
+    )
     .addOption(
       new Option(
         '--reporter <name[=file]>',
@@ -181,12 +186,37 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
 
   program
+    .command('build-driver')
+    .description('compile the functions a patch (or a .c file) adds to WebAssembly, for driver variant c')
+    .argument('<file>', 'a unified diff (.patch) or a C file')
+    .option('-o, --output <file>', 'where to write the module (default: the input name with .wasm)')
+    .action(async (file: string, flags: { output?: string }) => {
+      const { buildDriverCommand } = await import('./build-driver.js');
+      exit = buildDriverCommand(file, flags.output);
+    });
+
+  program
     .command('explain')
     .description('print the compiled plan and the full end state of a spec (every case, or the one named)')
     .argument('<spec>', 'a spec file, or one case of it as file.yaml#case')
     .option('--root <dir>', 'the suite root (what `extends` may reach)')
     .action(async (spec: string, flags: { root?: string }) => {
       exit = await explainCommand(spec, flags.root);
+    });
+
+  program
+    .command('record')
+    .description("print a spec's end state as a ready-to-paste expect: block, allocator addresses as symbols")
+    .argument('<spec>', 'a spec file, or one case of it as file.yaml#case')
+    .option('--root <dir>', 'the suite root (what `extends` may reach)')
+    .action(async (spec: string, flags: { root?: string }) => {
+      const plans = await plansOf(spec, flags.root);
+      if (typeof plans === 'number') {
+        exit = plans;
+        return;
+      }
+      const { record } = await import('./record.js');
+      for (const plan of plans) process.stdout.write(record(plan));
     });
 
   try {
@@ -244,6 +274,8 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
   if (flags.watch && flags.list) return usage('--watch cannot be used with --list');
   if (flags.watch && flags.ci) return usage('--watch cannot be used with --ci');
   if (flags.watch && flags.lastFailed) return usage('--watch cannot be used with --last-failed');
+  if (flags.cDriver !== undefined && flags.update)
+    return usage("--c-driver cannot be used with --update: the golden files are v3's");
   const found = discoverSpecs(paths, flags.root);
   if (!found.ok) return usage(found.error);
   const cacheRoot = flags.root ?? found.files[0]?.root ?? process.cwd();
@@ -257,6 +289,7 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
     ...(slowest ? { slowest } : {}),
     cacheRoot,
     passWithNoSpecs: flags.passWithNoSpecs === true,
+    ...(flags.cDriver === undefined ? {} : { cDriver: flags.cDriver }),
     opts: {
       update: flags.update === true,
       ci: flags.ci === true,
@@ -267,6 +300,7 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
       ...(flags.filter ? { filter: flags.filter } : {}),
       ...(flags.tag ? { tags: flags.tag } : {}),
       ...(bail ? { bail } : {}),
+      ...(targets.some((t) => REPORTERS[t.name]!.wantsDetail) ? { detail: true } : {}),
     },
   };
   if (flags.watch) {
@@ -286,6 +320,8 @@ interface RunSettings {
   readonly slowest?: number;
   readonly cacheRoot: string;
   readonly passWithNoSpecs: boolean;
+  /** --c-driver: run every v3 spec on this patch's (or module's) own C instead. */
+  readonly cDriver?: string;
   readonly opts: RunOptions;
 }
 
@@ -304,8 +340,12 @@ async function runSuite(
   const { loadUnits, runUnits, selectUnits } = await import('./runner.js');
   const { targets } = settings;
   const flags = { passWithNoSpecs: settings.passWithNoSpecs, ci: settings.opts.ci };
-  const loaded = loadUnits(only ? files.filter((f) => only.has(f.file)) : files);
+  let loaded = loadUnits(only ? files.filter((f) => only.has(f.file)) : files);
   if ('error' in loaded) return usage(loaded.error);
+  if (settings.cDriver !== undefined) {
+    const { withCDriver } = await import('./build-driver.js');
+    loaded = { units: withCDriver(loaded.units, settings.cDriver) };
+  }
   let opts = settings.opts;
   if (lastFailed) {
     const known = loaded.units.filter((u) => lastFailed.has(u.id));
@@ -313,6 +353,11 @@ async function runSuite(
     else process.stderr.write('note: --last-failed: no failure recorded for these specs; running them all\n');
   }
   const { chosen, skipped } = selectUnits(loaded.units, opts);
+  if (!list) {
+    const { prepareDrivers } = await import('./build-driver.js');
+    const failed = prepareDrivers(chosen.flatMap((u) => (u.kind === 'plan' ? [u.plan] : [])));
+    if (failed !== undefined) return usage(failed);
+  }
   if (list) {
     for (const u of loaded.units) {
       const tags = u.tags.length ? `  [${u.tags.join(', ')}]` : '';
@@ -428,7 +473,10 @@ async function plansOf(path: string, root?: string): Promise<Plan[] | number> {
     process.stdout.write(invalid.flatMap((o) => o.errors).join('\n'));
     return ExitCode.usage;
   }
-  return loaded.units.flatMap((u) => (u.kind === 'plan' ? [u.plan] : []));
+  const plans = loaded.units.flatMap((u) => (u.kind === 'plan' ? [u.plan] : []));
+  const { prepareDrivers } = await import('./build-driver.js');
+  const failed = prepareDrivers(plans);
+  return failed === undefined ? plans : usage(failed);
 }
 
 async function explainCommand(path: string, root?: string): Promise<number> {

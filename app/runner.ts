@@ -11,6 +11,7 @@ import { CapturedState, type EndState } from '../runtime/exec/capture.js';
 import { execute } from '../runtime/exec/executor.js';
 import { siteMatcher } from '../runtime/fault/inject.js';
 import type { Plan } from '../runtime/plan/plan.js';
+import { captureDetail } from '../runtime/report/detail.js';
 import type { SpecOutcome } from '../runtime/report/outcome.js';
 import { compileSpec } from '../dsl/compile.js';
 import { renderSpecError, type SpecError } from '../dsl/errors.js';
@@ -36,6 +37,8 @@ export interface RunOptions extends GoldenMode {
   readonly bail?: number;
   /** Only these ids (--last-failed); absent or empty: no such restriction. */
   readonly ids?: ReadonlySet<string>;
+  /** Collect each run's report detail (a reporter such as html wants it). */
+  readonly detail?: boolean;
 }
 
 /** One spec of a suite before it runs: a compiled plan, or a file that did not load or compile. */
@@ -179,8 +182,14 @@ function rowMatches(pattern: string, point: string): boolean {
 function sweepMismatches(plan: Plan, table: SweepTable): Mismatch[] {
   const sw = plan.sweep!;
   const mismatches: Mismatch[] = [];
-  const push = (at: Mismatch['at'], title: string, expected: readonly string[], actual: readonly string[]): void => {
-    mismatches.push({ at, title, expected, actual });
+  const push = (
+    at: Mismatch['at'],
+    title: string,
+    expected: readonly string[],
+    actual: readonly string[],
+    point?: string,
+  ): void => {
+    mismatches.push({ at, title, expected, actual, ...(point === undefined ? {} : { point }) });
   };
   if (!table.complete) {
     const untried = [`${table.points - table.rows.length} untried`];
@@ -202,12 +211,13 @@ function sweepMismatches(plan: Plan, table: SweepTable): Mismatch[] {
       );
     for (const r of rows) {
       if (e.steps && e.steps.join('\n') !== r.steps.join('\n'))
-        push(e.stepsAt, `steps of ${r.point} differ`, e.steps, r.steps);
+        push(e.stepsAt, `steps of ${r.point} differ`, e.steps, r.steps, r.point);
       if (e.violations && e.violations.join('\n') !== r.violations.join('\n')) {
-        push(e.violationsAt, `invariant violations of ${r.point} differ`, e.violations, r.violations);
+        push(e.violationsAt, `invariant violations of ${r.point} differ`, e.violations, r.violations, r.point);
       }
       if (e.oops !== undefined && e.oops !== (r.oops !== null)) {
-        push(e.oopsAt, `${r.point} ${r.oops ? 'oopsed' : 'did not oops'}`, [String(e.oops)], [r.oops ?? 'no oops']);
+        const oops = [r.oops ?? 'no oops'];
+        push(e.oopsAt, `${r.point} ${r.oops ? 'oopsed' : 'did not oops'}`, [String(e.oops)], oops, r.point);
       }
     }
   }
@@ -223,7 +233,7 @@ function sweepMismatches(plan: Plan, table: SweepTable): Mismatch[] {
 function outcome(
   plan: Plan,
   mismatches: readonly Mismatch[],
-  extra: Pick<SpecOutcome, 'state' | 'sweep' | 'goldenWritten'> = {},
+  extra: Pick<SpecOutcome, 'state' | 'sweep' | 'goldenWritten' | 'detail'> = {},
 ): SpecOutcome {
   return {
     id: plan.id,
@@ -274,13 +284,19 @@ export function notRun(plan: Plan, ci: boolean): SpecOutcome | undefined {
 }
 
 /** Runs one plan on a fresh machine and diffs it with what the spec states (and its golden file). */
-export function runPlan(plan: Plan, mode: GoldenMode, budget: Budget = DEFAULT_BUDGET): SpecOutcome {
+export function runPlan(
+  plan: Plan,
+  mode: GoldenMode,
+  budget: Budget = DEFAULT_BUDGET,
+  /** Also collect the report detail (the HTML report's page tables, timeline, allocations). */
+  detail = false,
+): SpecOutcome {
   const start = performance.now();
-  const o = runPlanUntimed(plan, mode, budget);
+  const o = runPlanUntimed(plan, mode, budget, detail);
   return { ...o, durationMs: performance.now() - start };
 }
 
-function runPlanUntimed(plan: Plan, mode: GoldenMode, budget: Budget): SpecOutcome {
+function runPlanUntimed(plan: Plan, mode: GoldenMode, budget: Budget, detail: boolean): SpecOutcome {
   const meter = new Meter(budget);
   try {
     if (plan.sweep) {
@@ -290,7 +306,7 @@ function runPlanUntimed(plan: Plan, mode: GoldenMode, budget: Budget): SpecOutco
         for (const e of withExpect)
           if (rowMatches(e.point, point))
             rowChecks.push(
-              ...diffExpectations(e.expect!, run, state).map((m) => ({ ...m, title: `${point}: ${m.title}` })),
+              ...diffExpectations(e.expect!, run, state).map((m) => ({ ...m, title: `${point}: ${m.title}`, point })),
             );
       });
       const mismatches = [...sweepMismatches(plan, table), ...rowChecks];
@@ -311,7 +327,7 @@ function runPlanUntimed(plan: Plan, mode: GoldenMode, budget: Budget): SpecOutco
       if (e instanceof BudgetExceededError) throw e.in('the end-state capture');
       throw e;
     }
-    return outcome(plan, mismatches, { goldenWritten });
+    return outcome(plan, mismatches, { goldenWritten, ...(detail ? { detail: captureDetail(run, state) } : {}) });
   } catch (e) {
     if (e instanceof BudgetExceededError) return overBudget(plan, e);
     throw e;
@@ -363,7 +379,7 @@ export async function runUnits(
   let signal: StopSignal | undefined;
   if ((opts.jobs ?? 1) > 1 && toRun.length >= Math.max(2, opts.threadsFrom ?? 2)) {
     const { runInWorkers } = await import('./parallel.js');
-    const tasks = toRun.map((plan) => ({ plan, mode, budget }));
+    const tasks = toRun.map((plan) => ({ plan, mode, budget, detail: opts.detail === true }));
     const r = await runInWorkers(
       tasks,
       opts.jobs!,
@@ -381,7 +397,7 @@ export async function runUnits(
     for (const [i, plan] of toRun.entries()) {
       if (interruption?.signal || bailed()) break;
       onProgress?.(i, toRun.length);
-      const o = runPlan(plan, mode, budget);
+      const o = runPlan(plan, mode, budget, opts.detail === true);
       if (o.status === 'failed') failures++;
       ran.push(o);
       hooks.afterSpec();

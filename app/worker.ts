@@ -12,6 +12,8 @@ export interface WorkerTask {
   readonly plan: Plan;
   readonly mode: GoldenMode;
   readonly budget: Budget;
+  /** Collect the report detail (plain data, so it crosses back as it is). */
+  readonly detail: boolean;
 }
 
 export type WorkerResult =
@@ -19,7 +21,7 @@ export type WorkerResult =
   | { readonly index: number; readonly modelBug: string }
   | { readonly index: number; readonly crash: string };
 
-/** What crosses back: everything but the end state (the reporters do not show it). */
+/** What crosses back: everything but the end state (the reporters do not show it; `detail` is what they do). */
 export function portable(o: SpecOutcome): SpecOutcome {
   const { state: _state, ...rest } = o;
   return rest;
@@ -28,7 +30,7 @@ export function portable(o: SpecOutcome): SpecOutcome {
 parentPort?.on('message', (task: WorkerTask) => {
   let result: WorkerResult;
   try {
-    result = { index: task.index, outcome: portable(runPlan(task.plan, task.mode, task.budget)) };
+    result = { index: task.index, outcome: portable(runPlan(task.plan, task.mode, task.budget, task.detail)) };
   } catch (e) {
     result =
       e instanceof ModelBugError

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { allocatorBench } from './allocator.js';
+import { cDriverBench } from './c-driver.js';
 import { pageTableBench } from './page-table.js';
 import { iommuHwBench } from './iommu-hw.js';
 import { memoryBench, suiteBench, sweepBench } from './suite.js';
@@ -12,6 +13,7 @@ const suites: [string, () => BenchResult[]][] = [
   ['iommu hardware', iommuHwBench],
   ['spec suite', suiteBench],
   ['sweep', sweepBench],
+  ['c driver', cDriverBench],
   ['memory', memoryBench],
 ];
 

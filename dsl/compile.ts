@@ -1,4 +1,5 @@
-import { basename, dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { InjectionPlan, Schedule } from '../runtime/fault/inject.js';
 import { Errno, isErrnoName } from '../runtime/linux/errno.js';
 import {
@@ -134,6 +135,26 @@ class Compiler {
       };
     }
     return this.address(value, path);
+  }
+
+  /** Text with `${expr}` values in it: the literal pieces and the expressions, in order. */
+  interpolated(text: string, path: readonly PathSegment[]): (string | ValueExpr)[] {
+    const parts: (string | ValueExpr)[] = [];
+    let rest = text;
+    for (let at = rest.indexOf('${'); at >= 0; at = rest.indexOf('${')) {
+      const end = rest.indexOf('}', at);
+      if (end < 0) {
+        this.error(path, 'a `${` is not closed', 'close the value with `}`, e.g. "pte_root=${table(2, L2, 0x0)}"');
+        return [text];
+      }
+      if (at > 0) parts.push(rest.slice(0, at));
+      const inner = rest.slice(at + 2, end).trim();
+      if (!inner) this.error(path, 'an empty `${}`', 'write a value inside, e.g. ${table(2, L2, 0x0)}');
+      else parts.push(this.value(inner, path));
+      rest = rest.slice(end + 1);
+    }
+    if (rest) parts.push(rest);
+    return parts;
   }
 
   /** A value expectation: a literal, an allocation, or an expression over symbols (dsl/value.ts). */
@@ -291,12 +312,48 @@ class Compiler {
         `boot needs at least ${bootBytes} bytes (0x206000) on it`,
       );
     }
+    const source = this.driverSource(hw.driver, variant);
     const vendor: AmdConfig = {
       kind: 'amd',
       iommus,
-      driver: { variant, pgsize4k: hw.driver?.pgsize_4k ?? false, viommu: hw.driver?.viommu ?? true },
+      driver: {
+        variant,
+        pgsize4k: hw.driver?.pgsize_4k ?? false,
+        viommu: hw.driver?.viommu ?? true,
+        ...(source ? { source } : {}),
+      },
     };
     return { nodes, vendor };
+  }
+
+  /** The `c` variant's module or patch, relative to the spec's file; exactly one, and only for `c`. */
+  driverSource(
+    driver: { module?: string; patch?: string } | undefined,
+    variant: string,
+  ): { module: string } | { patch: string } | undefined {
+    const given = (['module', 'patch'] as const).filter((k) => driver?.[k] !== undefined);
+    if (variant !== 'c') {
+      for (const k of given)
+        this.error(['hardware', 'driver', k], `${k} is for driver variant c only`, 'set variant: c, or remove it');
+      return undefined;
+    }
+    if (given.length !== 1) {
+      this.error(
+        ['hardware', 'driver', 'variant'],
+        given.length ? 'both module and patch are given' : 'driver variant c needs the C to run',
+        'give hardware.driver.patch (a patch or .c file, built on demand) or hardware.driver.module (a .wasm from build-driver)',
+      );
+      return undefined;
+    }
+    const k = given[0]!;
+    const file = resolve(dirname(this.src.file), driver![k]!);
+    if (!existsSync(file))
+      this.error(
+        ['hardware', 'driver', k],
+        `no file ${driver![k]!} beside the spec`,
+        'give a path relative to the spec file',
+      );
+    return k === 'module' ? { module: file } : { patch: file };
   }
 
   stepIndex(spec: Spec, name: string, path: readonly PathSegment[]): number {
@@ -397,9 +454,10 @@ class Compiler {
     };
   }
 
-  ret(value: number | string, path: readonly PathSegment[]): bigint | 'oops' | 'void' {
+  ret(value: number | string, path: readonly PathSegment[]): ValueExpr | 'oops' | 'void' {
     if (typeof value === 'number') return BigInt(value);
     if (value === 'oops' || value === 'void') return value;
+    if (isExpressionString(value)) return this.value(value, path);
     if (!/^-?E/.test(value)) return this.address(value, path);
     const name = value.replace(/^-/, '');
     if (!isErrnoName(name)) {
@@ -600,7 +658,7 @@ class Compiler {
           }
           const ret = this.ret(s.expect, ep);
           const returns = action.kind === 'call' ? ENTRY_POINTS.get(action.fn)?.returns : undefined;
-          if (returns === 'void' && typeof ret === 'bigint') {
+          if (returns === 'void' && ret !== 'void' && ret !== 'oops') {
             this.error(ep, `${s.call} returns nothing`, 'write `expect: void` (or `oops`)');
           } else if (returns !== undefined && returns !== 'void' && ret === 'void') {
             this.error(
@@ -648,7 +706,9 @@ type ExpectCompiler<K extends ExpectKey> = (
 const logMatchers = (lines: LogLine[], c: Compiler, path: readonly PathSegment[]): LogMatcher[] =>
   lines.map((l, i) =>
     typeof l === 'string'
-      ? { text: l }
+      ? l.includes('${')
+        ? { parts: c.interpolated(l, [...path, i]) }
+        : { text: l }
       : {
           ...(l.level === undefined ? {} : { level: l.level }),
           match: c.regex(l.match, [...path, i, 'match']),

@@ -395,9 +395,9 @@ export type CallArgs = {
   [k: string]: unknown;
 };
 /**
- * Expected return: 0, a negative errno as a name (ENOMEM or -ENOMEM) or number, a size (0x2000, 8K), void for a void function, or oops.
+ * Expected return: 0, a negative errno as a name (ENOMEM or -ENOMEM) or number, a size (0x2000, 8K), a value expression ("1M + 1M", "alloc(...) + 0x10"), void for a void function, or oops.
  */
-export type Ret = number | string;
+export type Ret = number | string | string;
 /**
  * A 64-bit value stated as a literal or an expression over symbols resolved after the run, so a spec never needs an address the allocator picked: an address, `{alloc: glob, nth}`, `{table: {domain, level, iova}}` (the physical address of the level-`level` table the walk of `iova` reads; generic_pt levels, 0 = the table of 4 KiB entries), `{or: [...]}`, `{add: [...]}`, `{va: value}` (the direct-map kernel address), or the compact string form `"0x6000000000000401 | table(2, L1, 0x0)"` with `|`, `+`, parentheses, table(domain, Lk, iova), alloc(glob[, nth]), domain(id) (the domain object's kernel address) and va(expr).
  */
@@ -1325,7 +1325,7 @@ export interface Hardware {
   iommus?: [Iommu, ...Iommu[]];
   driver?: {
     /**
-     * Driver revision under test, by name: v3 (the patch as posted) or v3-err-ptr-fix; default v3.
+     * Driver revision under test, by name: v3 (the patch as posted), v3-err-ptr-fix, or c (the patch's own C, with patch or module); default v3.
      */
     variant?: string;
     /**
@@ -1336,6 +1336,14 @@ export interface Hardware {
      * The amd_iommu_viommu switch; default true.
      */
     viommu?: boolean;
+    /**
+     * Variant c: the patch (or .c file) whose added functions are compiled to WebAssembly and run, relative to the spec file; built on demand and cached by content hash.
+     */
+    patch?: string;
+    /**
+     * Variant c: a WebAssembly module made by `viommu-spec build-driver`, relative to the spec file.
+     */
+    module?: string;
   };
 }
 export interface Iommu {

@@ -25,6 +25,7 @@ const RANKS: [folder: string, rank: number][] = [
   ['runtime/hw', 23],
   ['runtime/mem', 22],
   ['runtime/fault', 22],
+  ['runtime/wasm', 21],
   ['runtime/base', 20],
 ];
 

@@ -132,12 +132,18 @@ function logLines(
   actual: readonly string[],
   subsequence: boolean,
 ): void {
+  // Values in a line print in 0x hex; a value that names nothing makes the line match nothing.
+  const text = (e: Extract<LogMatcher, { parts: unknown }>): string =>
+    e.parts.map((p) => (typeof p === 'string' ? p : cx.shown(p))).join('');
   const matches = (e: LogMatcher, line: string): boolean =>
     'text' in e
       ? e.text === line
-      : (e.level === undefined || line.startsWith(`${e.level}: `)) &&
-        new RegExp(e.match).test(line.replace(/^[a-z]+: /, ''));
-  const show = (e: LogMatcher): string => ('text' in e ? e.text : `${e.level ?? '*'}: /${e.match}/`);
+      : 'parts' in e
+        ? text(e) === line
+        : (e.level === undefined || line.startsWith(`${e.level}: `)) &&
+          new RegExp(e.match).test(line.replace(/^[a-z]+: /, ''));
+  const show = (e: LogMatcher): string =>
+    'text' in e ? e.text : 'parts' in e ? text(e) : `${e.level ?? '*'}: /${e.match}/`;
   let ok: boolean;
   if (subsequence) {
     let j = 0;
@@ -325,7 +331,9 @@ export const EXPECTATIONS: {
     },
   },
   not_flushed: {
-    doc: 'host invalidations and device-table entries each IOMMU executed that no executed completion wait followed',
+    doc:
+      'host invalidations and device-table entries each IOMMU executed that no executed completion wait followed, ' +
+      'then those still queued in its ring, never executed (`queued domain=2 [...]`, `queued devid=0x10`)',
     check: (e, cx) => {
       for (const c of e.perIommu)
         cx.list(
@@ -601,8 +609,15 @@ function checkSteps(cx: DiffContext): void {
               ? hex(last)
               : formatReturn(last);
       // A byte count (iommu_unmap) is shown in hex on both sides; return codes as errno names.
+      const stated = typeof e.ret === 'string' || typeof e.ret === 'bigint' ? e.ret : cx.value(e.ret, at);
       const want =
-        typeof e.ret === 'string' ? e.ret : typeof last === 'bigint' ? hex(e.ret) : formatReturn(Number(e.ret));
+        stated === undefined
+          ? cx.shown(e.ret as ValueExpr)
+          : typeof stated === 'string'
+            ? stated
+            : typeof last === 'bigint'
+              ? hex(stated)
+              : formatReturn(Number(BigInt.asIntN(64, stated)));
       if (got !== want) cx.push(at, `step \`${r.step.name}\` returned ${got}`, [want], [got]);
     } else if (r.access) {
       const a = r.access;

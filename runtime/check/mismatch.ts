@@ -7,6 +7,8 @@ export interface Mismatch {
   readonly title: string;
   readonly expected: readonly string[];
   readonly actual: readonly string[];
+  /** In a sweep: the run (its failure point, as the table names it) the mismatch is about. */
+  readonly point?: string;
 }
 
 /** The unified diff of expected against actual, as the reporters print it. */

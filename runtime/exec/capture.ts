@@ -3,7 +3,7 @@ import { formatReturn } from '../linux/errno.js';
 import type { KernelEvent } from '../linux/events.js';
 import type { Allocation } from '../mem/ledger.js';
 import { cacheModeName, type CacheModeValue } from '../mem/memtype.js';
-import type { DomainView } from '../vendor/view.js';
+import type { CommandEffect, DomainView } from '../vendor/view.js';
 import type { RunResult, StepResult } from './executor.js';
 
 /**
@@ -66,6 +66,23 @@ function formatStep(r: StepResult): string {
     i = j;
   }
   return `${s.name}: ${label} -> ${[...runs, ...(r.oops ? ['oops'] : [])].join(', ')}`;
+}
+
+/** Host invalidations merged per domain (`domain=2 [0x0, +0x800000)`), then the device-table entries. */
+function summarize(effects: readonly CommandEffect[]): string[] {
+  const byDomain = new Map<number, [bigint, bigint][]>();
+  const devids = new Set<number>();
+  for (const e of effects) {
+    if (e.kind === 'device_entry') devids.add(e.deviceId);
+    if (e.kind !== 'invalidate' || e.guest) continue;
+    const ranges = byDomain.get(e.domainId) ?? [];
+    ranges.push([e.start, e.start + e.size]);
+    byDomain.set(e.domainId, ranges);
+  }
+  return [...byDomain.entries()]
+    .sort(([a], [b]) => a - b)
+    .flatMap(([domain, ranges]) => mergeRanges(ranges).map(([s, e]) => `domain=${domain} ${formatRange(s, e - s)}`))
+    .concat([...devids].sort((a, b) => a - b).map((d) => `devid=${hex(BigInt(d))}`));
 }
 
 /** Mapped ranges of a domain; adjacent leaves of one mapping (same page size and permissions) merge. */
@@ -167,9 +184,17 @@ export class CapturedState {
     return this.invalidations(true);
   }
 
-  /** Host invalidations an IOMMU executed that no executed completion wait followed, merged the same way. */
+  /**
+   * Host invalidations an IOMMU executed that no executed completion wait followed, merged the same way;
+   * then those still queued in its ring, never executed (`queued domain=2 [...]`, `queued devid=0x10`).
+   */
   notFlushed(): Record<string, string[]> {
-    return this.invalidations(false);
+    const unwaited = this.invalidations(false);
+    for (const i of this.view.iommus()) {
+      const queued = summarize(i.ring().queued.map((c) => c.effect)).map((l) => `queued ${l}`);
+      unwaited[String(i.index)] = [...(unwaited[String(i.index)] ?? []), ...queued];
+    }
+    return unwaited;
   }
 
   private invalidations(waited: boolean): Record<string, string[]> {
@@ -180,22 +205,7 @@ export class CapturedState {
         executed.forEach((c, n) => {
           if (c.effect.kind === 'wait') lastWait = n;
         });
-        const byDomain = new Map<number, [bigint, bigint][]>();
-        const devids = new Set<number>();
-        executed.forEach((c, n) => {
-          if (c.effect.kind === 'device_entry' && n < lastWait === waited) devids.add(c.effect.deviceId);
-          if (c.effect.kind !== 'invalidate' || c.effect.guest || n < lastWait !== waited) return;
-          const ranges = byDomain.get(c.effect.domainId) ?? [];
-          ranges.push([c.effect.start, c.effect.start + c.effect.size]);
-          byDomain.set(c.effect.domainId, ranges);
-        });
-        const lines = [...byDomain.entries()]
-          .sort(([a], [b]) => a - b)
-          .flatMap(([domain, ranges]) =>
-            mergeRanges(ranges).map(([s, e]) => `domain=${domain} ${formatRange(s, e - s)}`),
-          )
-          .concat([...devids].sort((a, b) => a - b).map((d) => `devid=${hex(BigInt(d))}`));
-        return [String(i.index), lines];
+        return [String(i.index), summarize(executed.filter((_, n) => n < lastWait === waited).map((c) => c.effect))];
       }),
     );
   }

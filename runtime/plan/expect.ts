@@ -6,8 +6,14 @@ import type { SourceRef, ValueExpr } from './plan.js';
  * (runtime/check/expectations.ts) are tables keyed by it, which TypeScript holds exhaustive.
  */
 
-/** A kernel log line: exact text (`level: text`), or a level and a regular expression. */
-export type LogMatcher = { readonly text: string } | { readonly level?: string; readonly match: string };
+/**
+ * A kernel log line: exact text (`level: text`), exact text with values over symbols in it (`${table(2,
+ * L2, 0x0)}`, printed in 0x hex), or a level and a regular expression.
+ */
+export type LogMatcher =
+  | { readonly text: string }
+  | { readonly parts: readonly (string | ValueExpr)[] }
+  | { readonly level?: string; readonly match: string };
 
 /** Exact text, or a regular expression the text must match. */
 export type TextMatcher = string | { readonly match: string };

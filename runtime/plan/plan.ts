@@ -86,7 +86,7 @@ export type StepKind = StepAction['kind'];
 
 export type StepExpect =
   /** A return value (an errno is negative), an oops, or nothing at all from a void function. */
-  | { readonly kind: 'ret'; readonly ret: bigint | 'oops' | 'void' }
+  | { readonly kind: 'ret'; readonly ret: ValueExpr | 'oops' | 'void' }
   | {
       readonly kind: 'access';
       readonly pa?: ValueExpr;

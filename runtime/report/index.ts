@@ -1,3 +1,4 @@
+import { htmlReporter } from './html.js';
 import { jsonReporter } from './json.js';
 import { junitReporter } from './junit.js';
 import { ktapReporter } from './ktap.js';
@@ -11,4 +12,5 @@ export const REPORTERS: Readonly<Record<string, Reporter>> = {
   junit: junitReporter,
   tap: tapReporter,
   ktap: ktapReporter,
+  html: htmlReporter,
 };

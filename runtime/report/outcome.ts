@@ -1,6 +1,7 @@
 import type { Mismatch } from '../check/mismatch.js';
 import type { SweepTable } from '../check/sweep.js';
 import type { EndState } from '../exec/capture.js';
+import type { ReportDetail } from './detail.js';
 
 /** `skipped` and `todo`: marked so in the spec (`skip:`, `todo:`) and not run. */
 export type Status = 'passed' | 'failed' | 'invalid' | 'skipped' | 'todo';
@@ -22,4 +23,6 @@ export interface SpecOutcome {
   readonly reason?: string;
   /** Wall time the spec took (a sweep: all its runs); reporters show it only when asked, as it varies. */
   readonly durationMs?: number;
+  /** What the HTML report draws (page tables, timeline, allocations); only when a reporter wants it. */
+  readonly detail?: ReportDetail;
 }

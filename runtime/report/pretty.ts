@@ -10,7 +10,8 @@ import {
   type Reporter,
 } from './reporter.js';
 
-function mismatchText(m: Mismatch, color: boolean): string {
+/** A mismatch as the terminal shows it: title, the spec line that stated it, the unified diff. */
+export function mismatchText(m: Mismatch, color: boolean): string {
   const c = pc.createColors(color);
   const { file, line, col, text } = m.at;
   const gutter = ' '.repeat(String(line).length);

@@ -25,6 +25,11 @@ export interface Reporter {
   /** One line for --help and the README. */
   readonly doc: string;
   render(input: ReportInput, options: ReportOptions): string;
+  /**
+   * The reporter draws each run's detail (`SpecOutcome.detail`): the runner then collects it, which costs a
+   * page-table walk per spec. Others never see it, so their output is the same with or without.
+   */
+  readonly wantsDetail?: boolean;
 }
 
 export interface Counts {

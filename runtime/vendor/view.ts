@@ -24,6 +24,20 @@ export interface DomainView {
   walk(iova: bigint): readonly WalkStep[];
   /** Every entry of one of the domain's tables. */
   tableEntries(tablePa: bigint, level: number): readonly bigint[];
+  /** log2 of the IOVA bytes one entry of a level-`level` table covers. */
+  itemLg2(level: number): number;
+  /** An entry of a level-`level` table as the format reads it, with its fields named (for the HTML report). */
+  decodeEntry(entry: bigint, level: number): DecodedEntry;
+}
+
+/** A page-table entry decoded: what it is, where it points, and its bits by name (`PR NL=2 OA=0x1000 IR IW`). */
+export interface DecodedEntry {
+  readonly kind: 'empty' | 'table' | 'leaf';
+  /** The child table's physical address (a table entry) or the output address (a leaf); 0 when empty. */
+  readonly target: bigint;
+  /** log2 of the bytes a leaf maps; the level's item size otherwise. */
+  readonly lg2: number;
+  readonly fields: string;
 }
 
 /** What an executed command did, in vendor-neutral terms (for the invariants). */
@@ -72,7 +86,11 @@ export interface IommuView {
   ring(): {
     readonly head: bigint;
     readonly tail: bigint;
-    readonly queued: readonly { readonly line: string; readonly words: readonly number[] }[];
+    readonly queued: readonly {
+      readonly line: string;
+      readonly words: readonly number[];
+      readonly effect: CommandEffect;
+    }[];
   };
   iotlbLines(): readonly string[];
   /** Hardware events (what the IOMMU posted to its event log), as the end state prints them. */

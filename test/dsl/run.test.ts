@@ -180,6 +180,17 @@ describe('values over symbols, entries by position, allocations and memory types
           ['viommu1 does not exist at the end', ['present'], ['absent']],
         ],
       ],
+      ['passed', []],
+      [
+        'failed',
+        [
+          [
+            'kernel log lacks lines, in this order',
+            ['debug: AMD-Vi: viommu_private_space_init: devid=0x2, pte_root=0x207000'],
+            expect.arrayContaining(['debug: AMD-Vi: viommu_private_space_init: devid=0x2, pte_root=0x206000']),
+          ],
+        ],
+      ],
     ]);
   });
 });

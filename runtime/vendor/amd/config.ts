@@ -33,6 +33,8 @@ export interface AmdIommuConfig {
 export interface AmdDriverConfig {
   /** The driver revision under test, by name (runtime/linux/amd/variants). */
   readonly variant: string;
+  /** The `c` variant's WebAssembly module, or the patch (or C file) to build it from; absolute paths. */
+  readonly source?: { readonly module: string } | { readonly patch: string };
   /** amd_iommu=pgsize_4k */
   readonly pgsize4k: boolean;
   /** The vIOMMU tree's amd_iommu_viommu switch. */

@@ -112,7 +112,7 @@ export class AmdMachine implements VendorMachine {
     // amd_iommu_init_identity_domain() takes the first domain ID at boot.
     k.withoutFaults(() => amd_iommu_pdom_id_alloc(this.driver));
     this.bootDomainIds = g.pdom_ids.allocated();
-    this.patch = variant.create(this.driver);
+    this.patch = variant.create(this.driver, { source: config.driver.source });
     this.view = new AmdView(this);
   }
 

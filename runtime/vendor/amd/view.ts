@@ -16,9 +16,11 @@ import type { AmdIommu } from '../../linux/amd/amd-iommu.js';
 import { ErrPtr } from '../../linux/kptr.js';
 import type { Kernel } from '../../linux/kernel.js';
 import { enumerateLeaves, entryAt, tableEntries, walkPath, type Leaf, type WalkStep } from '../../pt/enumerate.js';
-import { amdv1, pt_iommu_amdv1_hw_info } from '../../pt/fmt/amdv1.js';
+import { EntryType } from '../../pt/defs.js';
+import { A, amdv1, D, FC, IR, IW, nextLevel, OA_MASK, pt_iommu_amdv1_hw_info } from '../../pt/fmt/amdv1.js';
 import type {
   CommandEffect,
+  DecodedEntry,
   DomainView,
   DriverField,
   ExecutedCommandView,
@@ -124,6 +126,56 @@ class AmdDomainView implements DomainView {
   tableEntries(tablePa: bigint, level: number): readonly bigint[] {
     return tableEntries(this.k.mem, amdv1, tablePa, level);
   }
+
+  itemLg2(level: number): number {
+    return amdv1.itemLg2(level);
+  }
+
+  decodeEntry(entry: bigint, level: number): DecodedEntry {
+    return decodeAmdv1Entry(entry, level);
+  }
+}
+
+/** Bits of a v1 entry by name (amd-iommu-facts §1.2); U (59) is never set by Linux and not shown. */
+const FLAG_BITS: readonly [string, bigint][] = [
+  ['A', A],
+  ['D', D],
+  ['FC', FC],
+  ['IR', IR],
+  ['IW', IW],
+];
+
+/** An AMD v1 entry decoded by the format's own rule (PR=0 empty; level 0, NL=0 or NL=7 a leaf; else a table). */
+export function decodeAmdv1Entry(entry: bigint, level: number): DecodedEntry {
+  const type = amdv1.entryType(entry, level);
+  if (type === EntryType.EMPTY)
+    return { kind: 'empty', target: 0n, lg2: amdv1.itemLg2(level), fields: entry === 0n ? '' : 'not present' };
+  const flags = FLAG_BITS.flatMap(([name, bit]) => ((entry & bit) !== 0n ? [name] : []));
+  const nl = `NL=${nextLevel(entry)}`;
+  if (type === EntryType.TABLE) {
+    const target = amdv1.tablePa(entry);
+    return {
+      kind: 'table',
+      target,
+      lg2: amdv1.itemLg2(level),
+      fields: ['PR', nl, `OA=${hex(entry & OA_MASK)}`, ...flags].join(' '),
+    };
+  }
+  const lg2 = amdv1.entryOaLg2(entry, level);
+  const target = amdv1.entryOa(entry);
+  return {
+    kind: 'leaf',
+    target,
+    lg2,
+    fields: [
+      'PR',
+      nl,
+      `OA=${hex(entry & OA_MASK)}`,
+      `pa=${hex(target)}`,
+      `size=${hex(1n << BigInt(lg2))}`,
+      ...flags,
+    ].join(' '),
+  };
 }
 
 function effectOf(c: Command, entry: DeviceTableEntry | undefined): CommandEffect {
@@ -219,7 +271,9 @@ class AmdIommuView implements IommuView {
       tail: BigInt(r.tail),
       queued: r.queued.map((words) => {
         const d = decodeCommand(words);
-        return { line: d.ok ? formatCommand(d.command) : `(illegal: ${d.reason})`, words };
+        return d.ok
+          ? { line: formatCommand(d.command), words, effect: effectOf(d.command, undefined) }
+          : { line: `(illegal: ${d.reason})`, words, effect: { kind: 'other' as const } };
       }),
     };
   }

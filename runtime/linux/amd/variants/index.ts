@@ -3,6 +3,7 @@ import { ViommuPatchV3 } from '../viommu.js';
 import { ViommuPatchV3ErrPtrFix } from './v3-err-ptr-fix.js';
 import { ViommuSeriesS } from './series-s.js';
 import { ViommuSeriesSFixed } from './series-s-fixed.js';
+import { loadDriverModule, ViommuPatchC, type CDriverSource } from './c/driver.js';
 
 /**
  * The driver revisions a spec can run against, by name. A new revision of the patch is one module with a
@@ -10,7 +11,12 @@ import { ViommuSeriesSFixed } from './series-s-fixed.js';
  */
 export interface DriverVariant {
   readonly description: string;
-  readonly create: (d: AmdDriver) => ViommuPatchV3;
+  readonly create: (d: AmdDriver, options: DriverOptions) => ViommuPatchV3;
+}
+
+/** What a spec gives besides the variant's name: the `c` variant's module or patch. */
+export interface DriverOptions {
+  readonly source?: CDriverSource;
 }
 
 export const DRIVER_VARIANTS: Record<string, DriverVariant> = {
@@ -29,6 +35,14 @@ export const DRIVER_VARIANTS: Record<string, DriverVariant> = {
       'series-s with the guest-table fixes (mappings reset before the tables are freed, the real errno) and ' +
       "nested.c's bug-15 fixes",
     create: (d) => new ViommuSeriesSFixed(d),
+  },
+  c: {
+    description:
+      "the functions a patch adds, compiled from its own C to WebAssembly (hardware.driver.patch or .module); the rest is v3's",
+    create: (d, o) => {
+      if (o.source === undefined) throw new RangeError('driver variant c needs hardware.driver.patch or .module');
+      return new ViommuPatchC(d, loadDriverModule(o.source));
+    },
   },
 };
 
