@@ -31,9 +31,10 @@ import type {
   ValueExpr,
 } from '../runtime/plan/plan.js';
 import type { AmdConfig, AmdIommuConfig } from '../runtime/vendor/amd/config.js';
-import { PROT } from '../runtime/vendor/amd/entry-points.js';
+import { PROT, PROT_FLAGS } from '../runtime/vendor/amd/entry-points.js';
+import { PtFeature } from '../runtime/pt/defs.js';
 import { encodeGuestCommand, type GuestCommandForm } from '../runtime/vendor/amd/guest-commands.js';
-import type { ArgType } from '../runtime/vendor/args.js';
+import type { ArgType, ProtFlag } from '../runtime/vendor/args.js';
 import { VENDORS } from '../runtime/vendors/index.js';
 import { expectedOneOf, type SpecError } from './errors.js';
 import type { LoadedSpec } from './load.js';
@@ -54,6 +55,8 @@ import type {
 } from './spec.generated.js';
 import { parseAddress } from './units.js';
 import { ExpressionError, isExpressionString, parseExpression } from './value.js';
+import { isLoopString, parseLoopExpr } from './loop.js';
+import { bindLoopExpr, isLoopValue, loopExprVars, type LoopExpr, type LoopValue } from '../runtime/plan/loop.js';
 
 /** Firmware-assigned BARs: each IOMMU its own, so two IOMMUs never reserve the same range. */
 const DEFAULT_PCI = {
@@ -63,6 +66,18 @@ const DEFAULT_PCI = {
 };
 const VENDOR = VENDORS.amd;
 const ENTRY_POINTS = new Map(VENDOR.entryPoints.map((e) => [e.name, e]));
+
+/** The most plain steps `for:` loops may write out; `repeat: {count, var}` runs longer ones lazily. */
+const MAX_EXPANDED_STEPS = 100_000;
+
+/** The loop variables bound where a step is written, the name suffix they give it, and its repeat variable. */
+interface LoopEnv {
+  readonly vars: ReadonlyMap<string, bigint>;
+  readonly suffix: readonly string[];
+  readonly repeatVar?: string;
+}
+
+type Step = Spec['steps'][number];
 
 /** `foo.yaml` -> `foo.golden.json`; a case `bar` of it -> `foo.bar.golden.json`. */
 export function goldenPath(specFile: string, caseName: string | undefined): string {
@@ -78,7 +93,11 @@ class Compiler {
   constructor(private readonly src: LoadedSpec) {}
 
   error(path: readonly PathSegment[], title: string, fixme: string, key = false): void {
-    this.errors.push({ ...this.src.spanOf(path, key), title, fixme });
+    const e = { ...this.src.spanOf(path, key), title, fixme };
+    // A step in a loop is compiled once per value: its error is reported once.
+    const same = (o: SpecError): boolean =>
+      o.file === e.file && o.span.line === e.span.line && o.span.col === e.span.col && o.title === e.title;
+    if (!this.errors.some(same)) this.errors.push(e);
   }
 
   /** A regular expression as written, or a positioned error when JavaScript cannot compile it. */
@@ -321,6 +340,7 @@ class Compiler {
         pgsize4k: hw.driver?.pgsize_4k ?? false,
         viommu: hw.driver?.viommu ?? true,
         ...(source ? { source } : {}),
+        ...(hw.driver?.debug_generic_pt ? { debugGenericPt: true } : {}),
       },
     };
     return { nodes, vendor };
@@ -356,21 +376,24 @@ class Compiler {
     return k === 'module' ? { module: file } : { patch: file };
   }
 
-  stepIndex(spec: Spec, name: string, path: readonly PathSegment[]): number {
-    const index = spec.steps.findIndex((s) => s.name === name);
+  /** The names of the steps as compiled (loops written out), for references to a step by name. */
+  private stepNames: readonly string[] = [];
+
+  stepIndex(name: string, path: readonly PathSegment[]): number {
+    const index = this.stepNames.indexOf(name);
     if (index < 0)
       this.error(
         path,
         `no step is named \`${name}\``,
         expectedOneOf(
           name,
-          spec.steps.flatMap((s) => (s.name ? [s.name] : [])),
+          this.stepNames.filter((n) => !n.startsWith('#')),
         ),
       );
     return index;
   }
 
-  fault(f: Fault, i: number, spec: Spec): InjectionPlan {
+  fault(f: Fault, i: number): InjectionPlan {
     const path = ['faults', i];
     if (f.site !== undefined) this.site(f.site, [...path, 'site']);
     const schedule: Schedule =
@@ -387,10 +410,8 @@ class Compiler {
       ? {
           ...(f.window.from === undefined
             ? {}
-            : { fromStep: this.stepIndex(spec, f.window.from, [...path, 'window', 'from']) }),
-          ...(f.window.to === undefined
-            ? {}
-            : { toStep: this.stepIndex(spec, f.window.to, [...path, 'window', 'to']) }),
+            : { fromStep: this.stepIndex(f.window.from, [...path, 'window', 'from']) }),
+          ...(f.window.to === undefined ? {} : { toStep: this.stepIndex(f.window.to, [...path, 'window', 'to']) }),
         }
       : undefined;
     return {
@@ -410,7 +431,7 @@ class Compiler {
     const sites =
       sw.sites === undefined || sw.sites === 'all' ? [] : typeof sw.sites === 'string' ? [sw.sites] : sw.sites;
     sites.forEach((s, i) => this.site(s, typeof sw.sites === 'string' ? ['sweep', 'sites'] : ['sweep', 'sites', i]));
-    const fromStep = sw.from === undefined ? undefined : this.stepIndex(spec, sw.from, ['sweep', 'from']);
+    const fromStep = sw.from === undefined ? undefined : this.stepIndex(sw.from, ['sweep', 'from']);
     const translations = new Map<number, number[]>();
     (sw.errno_translations ?? []).forEach((t, i) => {
       const [from, to] = t.split('->') as [string, string];
@@ -468,7 +489,8 @@ class Compiler {
   }
 
   /** One argument of an entry point, by its declared type. */
-  arg(type: ArgType, value: unknown, path: readonly PathSegment[]): ArgValue {
+  arg(type: ArgType, value: unknown, path: readonly PathSegment[], env: LoopEnv): ArgValue {
+    if (isLoopString(value)) return this.loopArg(value, path, env);
     switch (type) {
       case 'devid':
       case 'u16':
@@ -478,7 +500,14 @@ class Compiler {
       case 'addressOrAlloc':
         return this.addressOrAlloc(value as SpecAddressOrAlloc, path);
       case 'prot':
-        return PROT[value as string]!;
+        return typeof value === 'string'
+          ? PROT[value]!
+          : (value as ProtFlag[]).reduce((prot, f) => prot | PROT_FLAGS[f], 0);
+      case 'lg2':
+      case 'pt_level':
+        return value as number;
+      case 'pt_features':
+        return (value as (keyof typeof PtFeature)[]).reduce((bits, f) => bits | PtFeature[f], 0);
       case 'queue_type':
         return value as string;
       case 'queue_flags':
@@ -488,7 +517,7 @@ class Compiler {
     }
   }
 
-  call(s: Spec['steps'][number], path: readonly PathSegment[], iommu: number): StepAction {
+  call(s: Step, path: readonly PathSegment[], iommu: number, env: LoopEnv): StepAction {
     const fn = s.call!;
     const entry = ENTRY_POINTS.get(fn)!;
     if (entry.variants && !entry.variants.includes(this.variant))
@@ -505,7 +534,7 @@ class Compiler {
     const args: Record<string, ArgValue> = {};
     for (const [name, value] of Object.entries(given)) {
       const def = entry.args[name];
-      if (def && value !== undefined) args[name] = this.arg(def.type, value, [...path, 'args', name]);
+      if (def && value !== undefined) args[name] = this.arg(def.type, value, [...path, 'args', name], env);
     }
     return { kind: 'call', fn, iommu, args };
   }
@@ -589,16 +618,146 @@ class Compiler {
     return { op: 'invalidate_iommu_all' };
   }
 
+  /**
+   * The steps with every `for:` written out: each step of a loop body once per value, its `${var}`s bound
+   * and its name suffixed with them (`map[len=4K]`), at the path of the step as written.
+   */
+  flatSteps(spec: Spec): { s: Step; path: PathSegment[]; env: LoopEnv }[] {
+    const out: { s: Step; path: PathSegment[]; env: LoopEnv }[] = [];
+    let tooMany = false;
+    const walk = (steps: readonly Step[], base: readonly PathSegment[], env: LoopEnv): void => {
+      steps.forEach((s, i) => {
+        const path = [...base, i];
+        if (s.for === undefined) {
+          if (s.steps !== undefined)
+            this.error([...path, 'steps'], '`steps` goes with `for`', 'add `for: {var, in}` or remove `steps`', true);
+          if (out.length >= MAX_EXPANDED_STEPS) {
+            if (!tooMany)
+              this.error(
+                path,
+                `the loops write out more than ${MAX_EXPANDED_STEPS} steps`,
+                'for a long run of one call, use `repeat: {count, var}` (evaluated as it runs)',
+              );
+            tooMany = true;
+            return;
+          }
+          out.push({ s, path, env });
+          return;
+        }
+        const fp = [...path, 'for'];
+        for (const k of ['name', 'call', 'args', 'expect', 'repeat', 'check', 'iommu'] as const)
+          if (s[k] !== undefined)
+            this.error([...path, k], `\`${k}\` does not go with \`for\``, 'put it on the steps the loop runs', true);
+        if (s.steps === undefined) {
+          this.error(fp, 'a `for` needs `steps`', 'add `steps:`, the steps it runs each time', true);
+          return;
+        }
+        const v = s.for.var;
+        if (env.vars.has(v))
+          this.error([...fp, 'var'], `\`${v}\` is already a loop variable here`, 'give the inner loop its own name');
+        const values = this.loopValues(s.for, fp);
+        for (const value of values) {
+          if (tooMany) return;
+          const vars = new Map(env.vars).set(v, value.value);
+          walk(s.steps, [...path, 'steps'], { vars, suffix: [...env.suffix, `${v}=${value.shown}`] });
+        }
+      });
+    };
+    walk(spec.steps, ['steps'], { vars: new Map(), suffix: [] });
+    return out;
+  }
+
+  /** The values of a `for`: its `in` list as written, or its `range` (from, from + step, ... below to). */
+  loopValues(f: NonNullable<Step['for']>, path: readonly PathSegment[]): { value: bigint; shown: string }[] {
+    if ((f.in === undefined) === (f.range === undefined)) {
+      this.error(path, 'a `for` takes its values from `in` or from `range`', 'give exactly one of `in`, `range`');
+      return [];
+    }
+    if (f.in) return f.in.map((x, i) => ({ value: this.address(x, [...path, 'in', i]), shown: String(x) }));
+    const r = f.range!;
+    const rp = [...path, 'range'];
+    const from = this.address(r.from, [...rp, 'from']);
+    const to = this.address(r.to, [...rp, 'to']);
+    const step = r.step === undefined ? 1n : this.address(r.step, [...rp, 'step']);
+    if (step === 0n) {
+      this.error([...rp, 'step'], 'a range cannot step by 0', 'expected a step of at least 1');
+      return [];
+    }
+    if (to <= from) {
+      this.error(
+        rp,
+        `the range [${String(r.from)}, ${String(r.to)}) is empty`,
+        '`to` is exclusive and must be above `from`',
+      );
+      return [];
+    }
+    const count = (to - from + step - 1n) / step;
+    if (count > BigInt(MAX_EXPANDED_STEPS)) {
+      this.error(
+        rp,
+        `the range has ${count} values, more than the ${MAX_EXPANDED_STEPS} steps loops may write out`,
+        'for a long run of one call, use `repeat: {count, var}` (evaluated as it runs)',
+      );
+      return [];
+    }
+    const hexShown = typeof r.from === 'string' && /^0[xX]/.test(r.from);
+    return Array.from({ length: Number(count) }, (_, i) => {
+      const value = from + BigInt(i) * step;
+      return { value, shown: hexShown ? `0x${value.toString(16)}` : String(value) };
+    });
+  }
+
+  /**
+   * A value that may be a loop expression: bound to the loop variables in `env`; what still depends on the
+   * repeat variable stays an expression for the executor. Anything else unknown is a positioned error.
+   */
+  loopArg(text: string, path: readonly PathSegment[], env: LoopEnv): bigint | LoopValue {
+    let expr: LoopExpr;
+    try {
+      expr = parseLoopExpr(text);
+    } catch (e) {
+      if (!(e instanceof ExpressionError)) throw e;
+      this.error(
+        path,
+        `cannot read the expression at character ${e.offset + 1}: ${e.message}`,
+        e.fixme ?? 'e.g. "${i} * 4K + 0x100000"',
+      );
+      return 0n;
+    }
+    const known = [...env.vars.keys(), ...(env.repeatVar ? [env.repeatVar] : [])];
+    for (const v of loopExprVars(expr))
+      if (!known.includes(v))
+        this.error(
+          path,
+          `\`\${${v}}\` is not a loop variable here`,
+          known.length
+            ? expectedOneOf(v, known)
+            : "variables come from an enclosing `for:` or this step's `repeat: {count, var}`",
+        );
+    const bound = bindLoopExpr(expr, Object.fromEntries(env.vars));
+    return 'num' in bound ? bound.num : { loop: bound, text };
+  }
+
   steps(spec: Spec, iommuCount: number): PlanStep[] {
     const names = new Set<string>();
-    return spec.steps.map((s, i): PlanStep => {
-      const path = ['steps', i];
-      const name = s.name ?? `#${i + 1}`;
-      if (s.name) {
-        if (names.has(s.name))
-          this.error([...path, 'name'], `two steps are named \`${s.name}\``, 'step names must be unique');
-        names.add(s.name);
-      }
+    const flat = this.flatSteps(spec);
+    this.stepNames = flat.map(({ s, env }, i) => {
+      const base = s.name ?? `#${i + 1}`;
+      return env.suffix.length ? `${base}[${env.suffix.join(',')}]` : base;
+    });
+    return flat.map(({ s, path, env: outer }, i): PlanStep => {
+      const repeatVar = typeof s.repeat === 'object' ? s.repeat.var : undefined;
+      if (repeatVar && outer.vars.has(repeatVar))
+        this.error(
+          [...path, 'repeat', 'var'],
+          `\`${repeatVar}\` is already a loop variable here`,
+          'give the repeat its own name',
+        );
+      const env: LoopEnv = { ...outer, ...(repeatVar ? { repeatVar } : {}) };
+      const name = this.stepNames[i]!;
+      if (names.has(name))
+        this.error([...path, s.name ? 'name' : 'call'], `two steps are named \`${name}\``, 'step names must be unique');
+      names.add(name);
       const checkIommu = (iommu: number, p: readonly PathSegment[]): number => {
         if (iommu >= iommuCount)
           this.error(p, `there is no IOMMU ${iommu}`, `the hardware has ${iommuCount}; indices start at 0`);
@@ -606,7 +765,7 @@ class Compiler {
       };
       let action: StepAction;
       if (s.call !== undefined) {
-        action = this.call(s, path, checkIommu(s.iommu ?? 0, [...path, s.iommu === undefined ? 'call' : 'iommu']));
+        action = this.call(s, path, checkIommu(s.iommu ?? 0, [...path, s.iommu === undefined ? 'call' : 'iommu']), env);
       } else if (s.viommu_access) {
         const a = s.viommu_access;
         const iommu = checkIommu(a.iommu ?? 0, [...path, 'viommu_access']);
@@ -656,27 +815,34 @@ class Compiler {
               'expected a mapping such as {pa: 0x401000} or {fault: not_present}',
             );
           }
-          const ret = this.ret(s.expect, ep);
+          const ret = isLoopString(s.expect) ? this.loopArg(s.expect, ep, env) : this.ret(s.expect, ep);
           const returns = action.kind === 'call' ? ENTRY_POINTS.get(action.fn)?.returns : undefined;
           if (returns === 'void' && ret !== 'void' && ret !== 'oops') {
             this.error(ep, `${s.call} returns nothing`, 'write `expect: void` (or `oops`)');
           } else if (returns !== undefined && returns !== 'void' && ret === 'void') {
             this.error(
               ep,
-              `${s.call} returns ${returns === 'size' ? 'a byte count' : 'an int'}, not void`,
+              `${s.call} returns ${returns === 'size' ? 'a byte count' : returns === 'phys' ? 'an address' : 'an int'}, not void`,
               'expected 0, an errno, a size, or oops',
             );
           }
-          expect = { kind: 'ret', ret };
+          // A phys_addr_t holds a negative errno as its u64 (iova_to_phys's `return ret;`).
+          expect = {
+            kind: 'ret',
+            ret: returns === 'phys' && typeof ret === 'bigint' && ret < 0n ? BigInt.asUintN(64, ret) : ret,
+          };
+          if (isLoopValue(ret) && action.kind !== 'call')
+            this.error(ep, 'an access has a translation, not a return value', 'expected {pa: ...} or {fault: ...}');
         }
       }
-      const repeat = s.repeat ?? 1;
+      const repeat = typeof s.repeat === 'object' ? s.repeat.count : (s.repeat ?? 1);
       const check = s.check === undefined ? undefined : this.expectations(s.check, [...path, 'check']);
       return {
         index: i,
         name,
         action,
         repeat,
+        ...(repeatVar ? { repeatVar } : {}),
         ...(expect ? { expect } : {}),
         ...(check ? { check } : {}),
         at: this.ref(ep),
@@ -859,6 +1025,25 @@ const EXPECT_COMPILERS: { readonly [K in ExpectKey]: ExpectCompiler<K> } = {
   faults_fired: lineCompiler('faults_fired'),
   invariants: lineCompiler('invariants'),
   domain_ids: (ids, c, path) => ({ key: 'domain_ids', ids, at: c.ref(path) }),
+  domains: (value, c, path) => ({
+    key: 'domains',
+    domains: Object.entries(value).map(([id, top]) => {
+      const p = [...path, id];
+      return {
+        domain: Number(id),
+        top:
+          top === 'absent'
+            ? ('absent' as const)
+            : {
+                ...(top.level === undefined ? {} : { level: top.level }),
+                ...(top.mode === undefined ? {} : { mode: top.mode }),
+                ...(top.top === undefined ? {} : { pa: c.value(top.top, [...p, 'top']) }),
+              },
+        at: c.ref(p),
+      };
+    }),
+    at: c.ref(path),
+  }),
   ptes: (ptes, c, path) => ({
     key: 'ptes',
     ptes: ptes.map((p, i): PteExpectation => {
@@ -1042,8 +1227,9 @@ export function compileSpec(src: LoadedSpec): { ok: true; plan: Plan } | { ok: f
   const c = new Compiler(src);
   const spec = src.spec;
   const machine = c.machine(spec);
-  const faults = (spec.faults ?? []).map((f, i) => c.fault(f, i, spec));
+  // Steps first: faults and sweeps name steps as compiled (loops written out).
   const steps = c.steps(spec, spec.hardware!.iommus!.length);
+  const faults = (spec.faults ?? []).map((f, i) => c.fault(f, i));
   const expect = c.expectations(spec.expect ?? {});
   const sweep = spec.sweep ? c.sweep(spec) : undefined;
   const marker = c.marker(spec);

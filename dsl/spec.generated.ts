@@ -80,6 +80,7 @@ export type Step = CallArgs & {
     | 'amd_iommu_flush_private_vm_region'
     | 'iommu_map'
     | 'iommu_unmap'
+    | 'iommu_iova_to_phys'
     | 'attach_device'
     | 'detach_device'
     | 'amd_iommu_gid_alloc'
@@ -107,7 +108,15 @@ export type Step = CallArgs & {
    * The entry point's arguments (see $defs/callArgs for each one's).
    */
   args?: {};
-  repeat?: number;
+  /**
+   * A repetition count (1..100000), or `{count, var}`, which binds var to 0, 1, ... count-1 in the step's args and expect (`${var}`) and compares every run's return, not just the last's.
+   */
+  repeat?:
+    | number
+    | {
+        count: number;
+        var: string;
+      };
   viommu_access?: Access;
   dma?: Access1;
   /**
@@ -132,6 +141,41 @@ export type Step = CallArgs & {
       };
   check?: Expect;
   guest_commands?: GuestCommands;
+  /**
+   * Runs `steps` once per value of the variable, as if written out: each expanded step is named `name[var=value]` (nested loops list every variable). Compiled into plain steps (at most 100000 in all); for longer runs use `repeat: {count, var}` on one step. A `for` step has no call, args, expect, repeat or check of its own. Give the values as `in` or as `range`.
+   */
+  for?: {
+    /**
+     * The variable's name, used as `${name}` in the steps' args and expect.
+     */
+    var: string;
+    /**
+     * The values, in order: [4K, 8K, 2M].
+     *
+     * @minItems 1
+     */
+    in?: [Address, ...Address[]];
+    /**
+     * from, from + step, ... below to.
+     */
+    range?: {
+      from: Address;
+      /**
+       * A 64-bit value: an integer, or a string in hex (0x...) or decimal with an optional K/M/G/T (or KiB/MiB/GiB/TiB) suffix.
+       */
+      to: number | string;
+      /**
+       * A 64-bit value: an integer, or a string in hex (0x...) or decimal with an optional K/M/G/T (or KiB/MiB/GiB/TiB) suffix.
+       */
+      step?: number | string;
+    };
+  };
+  /**
+   * The steps a `for` runs each time.
+   *
+   * @minItems 1
+   */
+  steps?: [Step, ...Step[]];
 } & Step1 & {
     name?: string;
     /**
@@ -147,6 +191,7 @@ export type Step = CallArgs & {
       | 'amd_iommu_flush_private_vm_region'
       | 'iommu_map'
       | 'iommu_unmap'
+      | 'iommu_iova_to_phys'
       | 'attach_device'
       | 'detach_device'
       | 'amd_iommu_gid_alloc'
@@ -174,7 +219,15 @@ export type Step = CallArgs & {
      * The entry point's arguments (see $defs/callArgs for each one's).
      */
     args?: {};
-    repeat?: number;
+    /**
+     * A repetition count (1..100000), or `{count, var}`, which binds var to 0, 1, ... count-1 in the step's args and expect (`${var}`) and compares every run's return, not just the last's.
+     */
+    repeat?:
+      | number
+      | {
+          count: number;
+          var: string;
+        };
     viommu_access?: Access;
     dma?: Access1;
     /**
@@ -199,6 +252,41 @@ export type Step = CallArgs & {
         };
     check?: Expect;
     guest_commands?: GuestCommands;
+    /**
+     * Runs `steps` once per value of the variable, as if written out: each expanded step is named `name[var=value]` (nested loops list every variable). Compiled into plain steps (at most 100000 in all); for longer runs use `repeat: {count, var}` on one step. A `for` step has no call, args, expect, repeat or check of its own. Give the values as `in` or as `range`.
+     */
+    for?: {
+      /**
+       * The variable's name, used as `${name}` in the steps' args and expect.
+       */
+      var: string;
+      /**
+       * The values, in order: [4K, 8K, 2M].
+       *
+       * @minItems 1
+       */
+      in?: [Address, ...Address[]];
+      /**
+       * from, from + step, ... below to.
+       */
+      range?: {
+        from: Address;
+        /**
+         * A 64-bit value: an integer, or a string in hex (0x...) or decimal with an optional K/M/G/T (or KiB/MiB/GiB/TiB) suffix.
+         */
+        to: number | string;
+        /**
+         * A 64-bit value: an integer, or a string in hex (0x...) or decimal with an optional K/M/G/T (or KiB/MiB/GiB/TiB) suffix.
+         */
+        step?: number | string;
+      };
+    };
+    /**
+     * The steps a `for` runs each time.
+     *
+     * @minItems 1
+     */
+    steps?: [Step, ...Step[]];
   } & Step1 & {
     name?: string;
     /**
@@ -214,6 +302,7 @@ export type Step = CallArgs & {
       | 'amd_iommu_flush_private_vm_region'
       | 'iommu_map'
       | 'iommu_unmap'
+      | 'iommu_iova_to_phys'
       | 'attach_device'
       | 'detach_device'
       | 'amd_iommu_gid_alloc'
@@ -241,7 +330,15 @@ export type Step = CallArgs & {
      * The entry point's arguments (see $defs/callArgs for each one's).
      */
     args?: {};
-    repeat?: number;
+    /**
+     * A repetition count (1..100000), or `{count, var}`, which binds var to 0, 1, ... count-1 in the step's args and expect (`${var}`) and compares every run's return, not just the last's.
+     */
+    repeat?:
+      | number
+      | {
+          count: number;
+          var: string;
+        };
     viommu_access?: Access;
     dma?: Access1;
     /**
@@ -266,6 +363,41 @@ export type Step = CallArgs & {
         };
     check?: Expect;
     guest_commands?: GuestCommands;
+    /**
+     * Runs `steps` once per value of the variable, as if written out: each expanded step is named `name[var=value]` (nested loops list every variable). Compiled into plain steps (at most 100000 in all); for longer runs use `repeat: {count, var}` on one step. A `for` step has no call, args, expect, repeat or check of its own. Give the values as `in` or as `range`.
+     */
+    for?: {
+      /**
+       * The variable's name, used as `${name}` in the steps' args and expect.
+       */
+      var: string;
+      /**
+       * The values, in order: [4K, 8K, 2M].
+       *
+       * @minItems 1
+       */
+      in?: [Address, ...Address[]];
+      /**
+       * from, from + step, ... below to.
+       */
+      range?: {
+        from: Address;
+        /**
+         * A 64-bit value: an integer, or a string in hex (0x...) or decimal with an optional K/M/G/T (or KiB/MiB/GiB/TiB) suffix.
+         */
+        to: number | string;
+        /**
+         * A 64-bit value: an integer, or a string in hex (0x...) or decimal with an optional K/M/G/T (or KiB/MiB/GiB/TiB) suffix.
+         */
+        step?: number | string;
+      };
+    };
+    /**
+     * The steps a `for` runs each time.
+     *
+     * @minItems 1
+     */
+    steps?: [Step, ...Step[]];
   } & Step1 & {
     name?: string;
     /**
@@ -281,6 +413,7 @@ export type Step = CallArgs & {
       | 'amd_iommu_flush_private_vm_region'
       | 'iommu_map'
       | 'iommu_unmap'
+      | 'iommu_iova_to_phys'
       | 'attach_device'
       | 'detach_device'
       | 'amd_iommu_gid_alloc'
@@ -308,7 +441,15 @@ export type Step = CallArgs & {
      * The entry point's arguments (see $defs/callArgs for each one's).
      */
     args?: {};
-    repeat?: number;
+    /**
+     * A repetition count (1..100000), or `{count, var}`, which binds var to 0, 1, ... count-1 in the step's args and expect (`${var}`) and compares every run's return, not just the last's.
+     */
+    repeat?:
+      | number
+      | {
+          count: number;
+          var: string;
+        };
     viommu_access?: Access;
     dma?: Access1;
     /**
@@ -333,6 +474,263 @@ export type Step = CallArgs & {
         };
     check?: Expect;
     guest_commands?: GuestCommands;
+    /**
+     * Runs `steps` once per value of the variable, as if written out: each expanded step is named `name[var=value]` (nested loops list every variable). Compiled into plain steps (at most 100000 in all); for longer runs use `repeat: {count, var}` on one step. A `for` step has no call, args, expect, repeat or check of its own. Give the values as `in` or as `range`.
+     */
+    for?: {
+      /**
+       * The variable's name, used as `${name}` in the steps' args and expect.
+       */
+      var: string;
+      /**
+       * The values, in order: [4K, 8K, 2M].
+       *
+       * @minItems 1
+       */
+      in?: [Address, ...Address[]];
+      /**
+       * from, from + step, ... below to.
+       */
+      range?: {
+        from: Address;
+        /**
+         * A 64-bit value: an integer, or a string in hex (0x...) or decimal with an optional K/M/G/T (or KiB/MiB/GiB/TiB) suffix.
+         */
+        to: number | string;
+        /**
+         * A 64-bit value: an integer, or a string in hex (0x...) or decimal with an optional K/M/G/T (or KiB/MiB/GiB/TiB) suffix.
+         */
+        step?: number | string;
+      };
+    };
+    /**
+     * The steps a `for` runs each time.
+     *
+     * @minItems 1
+     */
+    steps?: [Step, ...Step[]];
+  } & Step1 & {
+    name?: string;
+    /**
+     * A driver entry point, called on IOMMU `iommu` (and its vIOMMU domain for map/unmap/flush/attach_device).
+     */
+    call?:
+      | 'amd_viommu_init'
+      | 'viommu_private_space_init'
+      | 'viommu_private_space_uninit'
+      | 'set_iommu_dte'
+      | 'iommu_flush_dte'
+      | 'amd_iommu_completion_wait'
+      | 'amd_iommu_flush_private_vm_region'
+      | 'iommu_map'
+      | 'iommu_unmap'
+      | 'iommu_iova_to_phys'
+      | 'attach_device'
+      | 'detach_device'
+      | 'amd_iommu_gid_alloc'
+      | 'amd_iommu_gid_free'
+      | 'iommu_reset_vmmio'
+      | 'amd_viommu_init_one'
+      | 'amd_viommu_uninit_one'
+      | 'amd_viommu_set_device_mapping'
+      | 'amd_viommu_domain_id_update'
+      | 'amd_iommu_domain_alloc_paging'
+      | 'amd_iommufd_viommu_init'
+      | 'amd_iommufd_viommu_destroy'
+      | 'amd_iommufd_vdevice_init'
+      | 'iommufd_vdevice_destroy'
+      | 'amd_iommufd_hw_queue_init'
+      | 'iommufd_hw_queue_destroy'
+      | 'amd_iommu_alloc_domain_nested'
+      | 'nested_attach_device'
+      | 'nested_domain_free';
+    /**
+     * Index of the IOMMU in hardware.iommus; default 0.
+     */
+    iommu?: number;
+    /**
+     * The entry point's arguments (see $defs/callArgs for each one's).
+     */
+    args?: {};
+    /**
+     * A repetition count (1..100000), or `{count, var}`, which binds var to 0, 1, ... count-1 in the step's args and expect (`${var}`) and compares every run's return, not just the last's.
+     */
+    repeat?:
+      | number
+      | {
+          count: number;
+          var: string;
+        };
+    viommu_access?: Access;
+    dma?: Access1;
+    /**
+     * Return value for a call; translation result for an access.
+     */
+    expect?:
+      | Ret
+      | {
+          pa?: Value;
+          fault?:
+            | 'not_present'
+            | 'permission'
+            | 'va_out_of_range'
+            | 'reserved_next_level'
+            | 'skipped_level_bits'
+            | 'table_outside_memory'
+            | 'illegal_dte'
+            | 'translation_not_valid'
+            | 'outside_memory';
+          from_iotlb?: boolean;
+          stale?: boolean;
+        };
+    check?: Expect;
+    guest_commands?: GuestCommands;
+    /**
+     * Runs `steps` once per value of the variable, as if written out: each expanded step is named `name[var=value]` (nested loops list every variable). Compiled into plain steps (at most 100000 in all); for longer runs use `repeat: {count, var}` on one step. A `for` step has no call, args, expect, repeat or check of its own. Give the values as `in` or as `range`.
+     */
+    for?: {
+      /**
+       * The variable's name, used as `${name}` in the steps' args and expect.
+       */
+      var: string;
+      /**
+       * The values, in order: [4K, 8K, 2M].
+       *
+       * @minItems 1
+       */
+      in?: [Address, ...Address[]];
+      /**
+       * from, from + step, ... below to.
+       */
+      range?: {
+        from: Address;
+        /**
+         * A 64-bit value: an integer, or a string in hex (0x...) or decimal with an optional K/M/G/T (or KiB/MiB/GiB/TiB) suffix.
+         */
+        to: number | string;
+        /**
+         * A 64-bit value: an integer, or a string in hex (0x...) or decimal with an optional K/M/G/T (or KiB/MiB/GiB/TiB) suffix.
+         */
+        step?: number | string;
+      };
+    };
+    /**
+     * The steps a `for` runs each time.
+     *
+     * @minItems 1
+     */
+    steps?: [Step, ...Step[]];
+  } & Step1 & {
+    name?: string;
+    /**
+     * A driver entry point, called on IOMMU `iommu` (and its vIOMMU domain for map/unmap/flush/attach_device).
+     */
+    call?:
+      | 'amd_viommu_init'
+      | 'viommu_private_space_init'
+      | 'viommu_private_space_uninit'
+      | 'set_iommu_dte'
+      | 'iommu_flush_dte'
+      | 'amd_iommu_completion_wait'
+      | 'amd_iommu_flush_private_vm_region'
+      | 'iommu_map'
+      | 'iommu_unmap'
+      | 'iommu_iova_to_phys'
+      | 'attach_device'
+      | 'detach_device'
+      | 'amd_iommu_gid_alloc'
+      | 'amd_iommu_gid_free'
+      | 'iommu_reset_vmmio'
+      | 'amd_viommu_init_one'
+      | 'amd_viommu_uninit_one'
+      | 'amd_viommu_set_device_mapping'
+      | 'amd_viommu_domain_id_update'
+      | 'amd_iommu_domain_alloc_paging'
+      | 'amd_iommufd_viommu_init'
+      | 'amd_iommufd_viommu_destroy'
+      | 'amd_iommufd_vdevice_init'
+      | 'iommufd_vdevice_destroy'
+      | 'amd_iommufd_hw_queue_init'
+      | 'iommufd_hw_queue_destroy'
+      | 'amd_iommu_alloc_domain_nested'
+      | 'nested_attach_device'
+      | 'nested_domain_free';
+    /**
+     * Index of the IOMMU in hardware.iommus; default 0.
+     */
+    iommu?: number;
+    /**
+     * The entry point's arguments (see $defs/callArgs for each one's).
+     */
+    args?: {};
+    /**
+     * A repetition count (1..100000), or `{count, var}`, which binds var to 0, 1, ... count-1 in the step's args and expect (`${var}`) and compares every run's return, not just the last's.
+     */
+    repeat?:
+      | number
+      | {
+          count: number;
+          var: string;
+        };
+    viommu_access?: Access;
+    dma?: Access1;
+    /**
+     * Return value for a call; translation result for an access.
+     */
+    expect?:
+      | Ret
+      | {
+          pa?: Value;
+          fault?:
+            | 'not_present'
+            | 'permission'
+            | 'va_out_of_range'
+            | 'reserved_next_level'
+            | 'skipped_level_bits'
+            | 'table_outside_memory'
+            | 'illegal_dte'
+            | 'translation_not_valid'
+            | 'outside_memory';
+          from_iotlb?: boolean;
+          stale?: boolean;
+        };
+    check?: Expect;
+    guest_commands?: GuestCommands;
+    /**
+     * Runs `steps` once per value of the variable, as if written out: each expanded step is named `name[var=value]` (nested loops list every variable). Compiled into plain steps (at most 100000 in all); for longer runs use `repeat: {count, var}` on one step. A `for` step has no call, args, expect, repeat or check of its own. Give the values as `in` or as `range`.
+     */
+    for?: {
+      /**
+       * The variable's name, used as `${name}` in the steps' args and expect.
+       */
+      var: string;
+      /**
+       * The values, in order: [4K, 8K, 2M].
+       *
+       * @minItems 1
+       */
+      in?: [Address, ...Address[]];
+      /**
+       * from, from + step, ... below to.
+       */
+      range?: {
+        from: Address;
+        /**
+         * A 64-bit value: an integer, or a string in hex (0x...) or decimal with an optional K/M/G/T (or KiB/MiB/GiB/TiB) suffix.
+         */
+        to: number | string;
+        /**
+         * A 64-bit value: an integer, or a string in hex (0x...) or decimal with an optional K/M/G/T (or KiB/MiB/GiB/TiB) suffix.
+         */
+        step?: number | string;
+      };
+    };
+    /**
+     * The steps a `for` runs each time.
+     *
+     * @minItems 1
+     */
+    steps?: [Step, ...Step[]];
   } & Step1;
 /**
  * The arguments each entry point takes.
@@ -393,9 +791,11 @@ export type CallArgs = {
   [k: string]: unknown;
 } & {
   [k: string]: unknown;
+} & {
+  [k: string]: unknown;
 };
 /**
- * Expected return: 0, a negative errno as a name (ENOMEM or -ENOMEM) or number, a size (0x2000, 8K), a value expression ("1M + 1M", "alloc(...) + 0x10"), void for a void function, or oops.
+ * Expected return: 0, a negative errno as a name (ENOMEM or -ENOMEM) or number, a size (0x2000, 8K), a value expression over symbols ("1M + 1M", "alloc(...) + 0x10"), void for a void function, or oops. In a loop, an expression over its variables ("1 << ${lg2}").
  */
 export type Ret = number | string | string;
 /**
@@ -533,6 +933,9 @@ export type GuestCommand =
       invalidate_iommu_all: {};
     };
 export type Step1 =
+  | {
+      [k: string]: unknown;
+    }
   | {
       [k: string]: unknown;
     }
@@ -1344,6 +1747,10 @@ export interface Hardware {
      * Variant c: a WebAssembly module made by `viommu-spec build-driver`, relative to the spec file.
      */
     module?: string;
+    /**
+     * CONFIG_DEBUG_GENERIC_PT=y, as the generic_pt KUnit suite's .kunitconfig sets it: pt_iommu_init then accepts a config without the format's forced features (for AMD v1 a top that cannot grow, e.g. hw_max_vasz_lg2 32 from starting level 2); default false, where such a config is -EOPNOTSUPP.
+     */
+    debug_generic_pt?: boolean;
   };
 }
 export interface Iommu {
@@ -1553,6 +1960,21 @@ export interface Expect {
    * Domain IDs allocated at the end.
    */
   domain_ids?: number[];
+  /**
+   * The top of each paging domain by ID: `level` (the generic_pt level of the top table, 0 = the table of 4 KiB entries), `mode` (what the DTE is told: AMD mode = level + 1) and `top` (the top table's physical address, a value expression such as "table(3, L2, 0x0)"); only what is stated is compared. `absent` states that the domain does not exist.
+   */
+  domains?: {
+    /**
+     * A domain's top as {level: 0..5, mode: 1..6, top: value}, or `absent`.
+     */
+    [k: string]:
+      | 'absent'
+      | {
+          level?: number;
+          mode?: number;
+          top?: Value;
+        };
+  };
   /**
    * Raw page-table entries: the entry the walk of `iova` ends on; with `level`, the entry that walk reads at that level; with `level` and `index`, that entry of the level's table on the walk of `iova` (default 0); or with `table: {level, iova}`, a whole table whose entries are 0 but those listed in `nonzero` (by index). Levels are generic_pt levels: 0 is the table of 4 KiB entries (AMD level 1).
    */
@@ -1792,6 +2214,21 @@ export interface Expect1 {
    * Domain IDs allocated at the end.
    */
   domain_ids?: number[];
+  /**
+   * The top of each paging domain by ID: `level` (the generic_pt level of the top table, 0 = the table of 4 KiB entries), `mode` (what the DTE is told: AMD mode = level + 1) and `top` (the top table's physical address, a value expression such as "table(3, L2, 0x0)"); only what is stated is compared. `absent` states that the domain does not exist.
+   */
+  domains?: {
+    /**
+     * A domain's top as {level: 0..5, mode: 1..6, top: value}, or `absent`.
+     */
+    [k: string]:
+      | 'absent'
+      | {
+          level?: number;
+          mode?: number;
+          top?: Value;
+        };
+  };
   /**
    * Raw page-table entries: the entry the walk of `iova` ends on; with `level`, the entry that walk reads at that level; with `level` and `index`, that entry of the level's table on the walk of `iova` (default 0); or with `table: {level, iova}`, a whole table whose entries are 0 but those listed in `nonzero` (by index). Levels are generic_pt levels: 0 is the table of 4 KiB entries (AMD level 1).
    */
@@ -2042,6 +2479,21 @@ export interface Expect2 {
    */
   domain_ids?: number[];
   /**
+   * The top of each paging domain by ID: `level` (the generic_pt level of the top table, 0 = the table of 4 KiB entries), `mode` (what the DTE is told: AMD mode = level + 1) and `top` (the top table's physical address, a value expression such as "table(3, L2, 0x0)"); only what is stated is compared. `absent` states that the domain does not exist.
+   */
+  domains?: {
+    /**
+     * A domain's top as {level: 0..5, mode: 1..6, top: value}, or `absent`.
+     */
+    [k: string]:
+      | 'absent'
+      | {
+          level?: number;
+          mode?: number;
+          top?: Value;
+        };
+  };
+  /**
    * Raw page-table entries: the entry the walk of `iova` ends on; with `level`, the entry that walk reads at that level; with `level` and `index`, that entry of the level's table on the walk of `iova` (default 0); or with `table: {level, iova}`, a whole table whose entries are 0 but those listed in `nonzero` (by index). Levels are generic_pt levels: 0 is the table of 4 KiB entries (AMD level 1).
    */
   ptes?: {
@@ -2291,6 +2743,21 @@ export interface Expect3 {
    * Domain IDs allocated at the end.
    */
   domain_ids?: number[];
+  /**
+   * The top of each paging domain by ID: `level` (the generic_pt level of the top table, 0 = the table of 4 KiB entries), `mode` (what the DTE is told: AMD mode = level + 1) and `top` (the top table's physical address, a value expression such as "table(3, L2, 0x0)"); only what is stated is compared. `absent` states that the domain does not exist.
+   */
+  domains?: {
+    /**
+     * A domain's top as {level: 0..5, mode: 1..6, top: value}, or `absent`.
+     */
+    [k: string]:
+      | 'absent'
+      | {
+          level?: number;
+          mode?: number;
+          top?: Value;
+        };
+  };
   /**
    * Raw page-table entries: the entry the walk of `iova` ends on; with `level`, the entry that walk reads at that level; with `level` and `index`, that entry of the level's table on the walk of `iova` (default 0); or with `table: {level, iova}`, a whole table whose entries are 0 but those listed in `nonzero` (by index). Levels are generic_pt levels: 0 is the table of 4 KiB entries (AMD level 1).
    */

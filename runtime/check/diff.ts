@@ -1,7 +1,9 @@
 import { formatMapping, formatMemtype, hex } from '../base/format.js';
 import { formatReturn } from '../linux/errno.js';
 import type { CapturedState } from '../exec/capture.js';
-import type { RunResult } from '../exec/executor.js';
+import type { RunResult, StepResult } from '../exec/executor.js';
+import { evalLoopExpr, isLoopValue } from '../plan/loop.js';
+import type { CallReturn } from '../vendor/vendor.js';
 import { siteMatcher } from '../fault/inject.js';
 import type { Allocation } from '../mem/ledger.js';
 import { cacheModeName } from '../mem/memtype.js';
@@ -16,7 +18,7 @@ import type {
   LogMatcher,
   TextMatcher,
 } from '../plan/expect.js';
-import type { Plan, PlanStep, SourceRef, ValueExpr } from '../plan/plan.js';
+import type { Plan, PlanStep, SourceRef, StepExpect, ValueExpr } from '../plan/plan.js';
 import type { DriverField, GuestView } from '../vendor/view.js';
 import type { Mismatch } from './mismatch.js';
 import { resolveValue, showValue } from './value.js';
@@ -383,6 +385,39 @@ export const EXPECTATIONS: {
     doc: 'domain IDs allocated at the end',
     check: (e, cx) => cx.list(e.at, 'allocated domain IDs differ', e.ids.map(String), cx.state.domainIds().map(String)),
   },
+  domains: {
+    doc:
+      'the top of each paging domain by ID: `level` (generic_pt, 0 = 4 KiB leaves), `mode` (AMD: level + 1), `top` ' +
+      '(the top table, a value expression); `absent` says the domain must not exist',
+    check: (e, cx) => {
+      for (const d of e.domains) {
+        const domain = cx.run.machine.view.domain(d.domain);
+        if (d.top === 'absent') {
+          if (domain) cx.push(d.at, `domain ${d.domain} exists`, ['absent'], [`a live domain`]);
+          continue;
+        }
+        if (!domain) {
+          cx.push(d.at, `domain ${d.domain} does not exist`, ['a live domain'], ['(no such domain)']);
+          continue;
+        }
+        const want: string[] = [];
+        const got: string[] = [];
+        if (d.top.level !== undefined) {
+          want.push(`level: ${d.top.level}`);
+          got.push(`level: ${domain.top.level}`);
+        }
+        if (d.top.mode !== undefined) {
+          want.push(`mode: ${d.top.mode}`);
+          got.push(`mode: ${domain.top.mode}`);
+        }
+        if (d.top.pa !== undefined) {
+          want.push(`top: ${cx.shown(d.top.pa)}`);
+          got.push(`top: ${hex(domain.top.pa)}`);
+        }
+        cx.list(d.at, `the top of domain ${d.domain} differs`, want, got);
+      }
+    },
+  },
   ptes: {
     doc:
       'raw page-table entries: the entry a walk ends on or reads at a level, an entry of a table by index, or a ' +
@@ -583,6 +618,36 @@ export const EXPECTATIONS: {
   },
 };
 
+function shownReturn(v: CallReturn | 'oops' | undefined): string {
+  return v === 'oops'
+    ? 'oops'
+    : v === null || v === undefined
+      ? 'void'
+      : typeof v === 'bigint'
+        ? hex(v)
+        : formatReturn(v);
+}
+
+/**
+ * A step run by `repeat: {count, var}`: every repetition's return against the expected one with the index
+ * bound; the first that differs is reported by the step's name with its index (`map[i=5]`).
+ */
+function everyRepetition(cx: DiffContext, r: StepResult, ret: Extract<StepExpect, { kind: 'ret' }>['ret']): void {
+  const v = r.step.repeatVar!;
+  // A value over symbols is the same for every repetition: resolved once.
+  const fixed = typeof ret === 'object' && !isLoopValue(ret) ? (cx.value(ret, r.step.at) ?? 0n) : undefined;
+  for (let i = 0; i < r.step.repeat; i++) {
+    const got = i < r.rets.length ? shownReturn(r.rets[i]) : r.oops && i === r.rets.length ? 'oops' : 'not run';
+    const want = fixed ?? (isLoopValue(ret) ? evalLoopExpr(ret.loop, { [v]: BigInt(i) }) : (ret as bigint | string));
+    const shown =
+      typeof want === 'string' ? want : typeof r.rets[i] === 'bigint' ? hex(want) : formatReturn(Number(want));
+    if (got !== shown) {
+      cx.push(r.step.at, `step \`${r.step.name}[${v}=${i}]\` returned ${got}`, [shown], [got]);
+      return;
+    }
+  }
+}
+
 function checkSteps(cx: DiffContext): void {
   for (const r of cx.run.steps) {
     const e = r.step.expect;
@@ -598,7 +663,9 @@ function checkSteps(cx: DiffContext): void {
     }
     if (!e) continue;
     const at = r.step.at;
-    if (e.kind === 'ret') {
+    if (e.kind === 'ret' && r.step.repeatVar) {
+      everyRepetition(cx, r, e.ret);
+    } else if (e.kind === 'ret') {
       const last = r.oops ? 'oops' : r.rets[r.rets.length - 1];
       const got =
         last === 'oops'
@@ -609,10 +676,11 @@ function checkSteps(cx: DiffContext): void {
               ? hex(last)
               : formatReturn(last);
       // A byte count (iommu_unmap) is shown in hex on both sides; return codes as errno names.
-      const stated = typeof e.ret === 'string' || typeof e.ret === 'bigint' ? e.ret : cx.value(e.ret, at);
+      const value = isLoopValue(e.ret) ? evalLoopExpr(e.ret.loop, {}) : e.ret;
+      const stated = typeof value === 'string' || typeof value === 'bigint' ? value : cx.value(value, at);
       const want =
         stated === undefined
-          ? cx.shown(e.ret as ValueExpr)
+          ? cx.shown(value as ValueExpr)
           : typeof stated === 'string'
             ? stated
             : typeof last === 'bigint'

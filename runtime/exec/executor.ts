@@ -3,6 +3,7 @@ import { siteMatcher } from '../fault/inject.js';
 import type { Kernel } from '../linux/kernel.js';
 import { KernelOops, type OopsReport } from '../linux/kptr.js';
 import { isAllocRef, type AllocRef, type Plan, type PlanStep, type StepAction, type StepKind } from '../plan/plan.js';
+import { evalLoopExpr, isLoopValue } from '../plan/loop.js';
 import type { AccessResult, CallReturn, VendorMachine } from '../vendor/vendor.js';
 import { vendorOf } from '../vendors/index.js';
 
@@ -34,13 +35,15 @@ export function resolveAlloc(k: Kernel, ref: AllocRef): bigint | undefined {
 type StepRunner<K extends StepKind> = (
   m: VendorMachine,
   action: Extract<StepAction, { kind: K }>,
+  vars: Readonly<Record<string, bigint>>,
 ) => CallReturn | AccessResult;
 
 const STEP_KINDS: { readonly [K in StepKind]: StepRunner<K> } = {
-  call: (m, a) => {
+  call: (m, a, vars) => {
     const args: Record<string, number | bigint | string> = {};
     // An allocation named in an argument is looked up when the call is made: it names what exists then.
-    for (const [name, v] of Object.entries(a.args)) args[name] = isAllocRef(v) ? (resolveAlloc(m.k, v) ?? 0n) : v;
+    for (const [name, v] of Object.entries(a.args))
+      args[name] = isAllocRef(v) ? (resolveAlloc(m.k, v) ?? 0n) : isLoopValue(v) ? evalLoopExpr(v.loop, vars) : v;
     return m.call(a.fn, a.iommu, args);
   },
   dma: (m, a) => m.dma(a.iommu, a.devid, a.iova, a.access),
@@ -48,8 +51,8 @@ const STEP_KINDS: { readonly [K in StepKind]: StepRunner<K> } = {
   guest_commands: (m, a) => m.guestCommands(a.iommu, a.gid, a.commands, a.tail),
 };
 
-function runAction(m: VendorMachine, action: StepAction): CallReturn | AccessResult {
-  return (STEP_KINDS[action.kind] as StepRunner<StepKind>)(m, action);
+function runAction(m: VendorMachine, action: StepAction, vars: Record<string, bigint>): CallReturn | AccessResult {
+  return (STEP_KINDS[action.kind] as StepRunner<StepKind>)(m, action, vars);
 }
 
 /**
@@ -77,11 +80,13 @@ export function execute(
       const rets: CallReturn[] = [];
       let access: AccessResult | undefined;
       let oops: OopsReport | undefined;
+      const vars: Record<string, bigint> = {};
       for (let r = 0; r < step.repeat && !oops; r++) {
         meter.check('steps', ++calls);
         meter.tick();
+        if (step.repeatVar) vars[step.repeatVar] = BigInt(r);
         try {
-          const result = runAction(m, step.action);
+          const result = runAction(m, step.action, vars);
           if (step.action.kind === 'call') rets.push(result as CallReturn);
           else access = result as AccessResult;
         } catch (e) {

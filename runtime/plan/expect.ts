@@ -147,6 +147,13 @@ export interface DomainMappings {
   readonly at: SourceRef;
 }
 
+/** The top of a paging domain: its generic_pt level, the AMD mode, the top table's address; or absence. */
+export interface DomainTopExpectation {
+  readonly domain: number;
+  readonly top: 'absent' | { readonly level?: number; readonly mode?: number; readonly pa?: ValueExpr };
+  readonly at: SourceRef;
+}
+
 export type Expectation =
   | {
       readonly key: 'log' | 'log_without_debug' | 'log_contains';
@@ -169,6 +176,7 @@ export type Expectation =
       readonly at: SourceRef;
     }
   | { readonly key: 'domain_ids'; readonly ids: readonly number[]; readonly at: SourceRef }
+  | { readonly key: 'domains'; readonly domains: readonly DomainTopExpectation[]; readonly at: SourceRef }
   | { readonly key: 'driver'; readonly objects: readonly DriverObjectExpectation[]; readonly at: SourceRef }
   | { readonly key: 'guests'; readonly guests: readonly GuestExpectation[]; readonly at: SourceRef }
   | { readonly key: 'ptes'; readonly ptes: readonly PteExpectation[]; readonly at: SourceRef }
@@ -192,6 +200,7 @@ export const EXPECT_KEYS = [
   'invariants',
   'faults_fired',
   'domain_ids',
+  'domains',
   'ptes',
   'dtes',
   'driver',

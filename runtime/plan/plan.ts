@@ -3,6 +3,7 @@ import type { NumaNodeConfig } from '../mem/phys-memory.js';
 import type { Access } from '../vendor/vendor.js';
 import type { VendorConfig } from '../vendors/index.js';
 import type { Expectation, SweepRowExpectation } from './expect.js';
+import type { LoopValue } from './loop.js';
 
 /**
  * What the runtime executes for one spec, as plain data: the machine, the faults, the steps and the
@@ -54,7 +55,7 @@ export type ValueExpr =
   | { readonly kind: 'or' | 'add'; readonly terms: readonly ValueExpr[] };
 
 /** An entry-point argument after compilation (see runtime/vendor/args.ts for the types). */
-export type ArgValue = number | bigint | string | AllocRef;
+export type ArgValue = number | bigint | string | AllocRef | LoopValue;
 
 export type StepAction =
   | {
@@ -86,7 +87,7 @@ export type StepKind = StepAction['kind'];
 
 export type StepExpect =
   /** A return value (an errno is negative), an oops, or nothing at all from a void function. */
-  | { readonly kind: 'ret'; readonly ret: ValueExpr | 'oops' | 'void' }
+  | { readonly kind: 'ret'; readonly ret: ValueExpr | 'oops' | 'void' | LoopValue }
   | {
       readonly kind: 'access';
       readonly pa?: ValueExpr;
@@ -100,6 +101,11 @@ export interface PlanStep {
   readonly name: string;
   readonly action: StepAction;
   readonly repeat: number;
+  /**
+   * `repeat: {count, var}`: the variable that holds the repetition's index (0, 1, ...) in the LoopValue
+   * args and expected return, which the executor evaluates per repetition; every repetition is compared.
+   */
+  readonly repeatVar?: string;
   readonly expect?: StepExpect;
   /** `check:` — the end-state expectations that must hold right after this step. */
   readonly check?: readonly Expectation[];

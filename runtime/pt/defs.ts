@@ -11,6 +11,10 @@ export type EntryType = (typeof EntryType)[keyof typeof EntryType];
 /** IOMMU_READ / IOMMU_WRITE (include/linux/iommu.h); the AMD IOMMU_PROT_IR/IW share the values. */
 export const IOMMU_READ = 1;
 export const IOMMU_WRITE = 2;
+/** DMA cache coherency (include/linux/iommu.h). */
+export const IOMMU_CACHE = 1 << 2;
+export const IOMMU_NOEXEC = 1 << 3;
+/** For example, an MSI doorbell or MMIO: not memory, so not encrypted. */
 export const IOMMU_MMIO = 1 << 4;
 
 /** The generic_pt features the AMD v1 driver sets or the format forces (pt_defs.h: enum pt_features). */

@@ -19,6 +19,8 @@ export interface PtFormat {
   readonly tablememLg2: number;
   /** PT_FORCE_ENABLED_FEATURES: features the format compiles in; pt_feature() is always true for them. */
   readonly forcedFeatures: number;
+  /** PT_SUPPORTED_FEATURES: a config asking for any other feature is -EOPNOTSUPP. */
+  readonly supportedFeatures: number;
 
   /** Bytes one item of a level-`level` table covers. */
   itemLg2(level: number): number;

@@ -42,6 +42,11 @@ export interface PtConfig {
   readonly features: number;
   readonly nid: number;
   readonly driverOps: PtDriverOps;
+  /**
+   * CONFIG_DEBUG_GENERIC_PT (KUnit's .kunitconfig sets it): pt_init_common then accepts features that lack
+   * the format's forced ones, such as a table whose top cannot grow in a format forcing DYNAMIC_TOP.
+   */
+  readonly debugGenericPt?: boolean;
 }
 
 const U64_MAX = (1n << 64n) - 1n;
@@ -121,7 +126,18 @@ export class PtIommu {
       pt.features &= ~PtFeature.DYNAMIC_TOP;
     if (pt.topRangeMaxVasz(pt.topLevel) === 64) pt.features |= PtFeature.FULL_VA;
     // Requested features must match features compiled into this format
-    if ((pt.features & f.forcedFeatures) !== f.forcedFeatures) return -Errno.EOPNOTSUPP;
+    if (
+      (pt.features & ~f.supportedFeatures) !== 0 ||
+      (!cfg.debugGenericPt && (pt.features & f.forcedFeatures) !== f.forcedFeatures)
+    )
+      return -Errno.EOPNOTSUPP;
+    // Check if the top level of the page table is too small to hold the specified maxvasz.
+    if (
+      !pt.feature(PtFeature.DYNAMIC_TOP) &&
+      pt.topLevel !== f.maxTopLevel &&
+      pt.maxVaszLg2 > f.numItemsLg2(pt.topLevel) + f.itemLg2(pt.topLevel)
+    )
+      return -Errno.EOPNOTSUPP;
     // pt_iommu_init_domain: the sizes every reachable level can hold, below the maximum OA
     let bitmap = 0n;
     const lastLevel = pt.feature(PtFeature.DYNAMIC_TOP) ? f.maxTopLevel : pt.topLevel;

@@ -19,7 +19,7 @@ export type AccessResult =
   | { readonly ok: true; readonly pa: bigint; readonly fromIotlb: boolean; readonly stale: boolean }
   | { readonly ok: false; readonly fault: string };
 
-/** What a driver entry point returns: an int (0 or -errno), a byte count, or nothing (a void function). */
+/** What a driver entry point returns: an int (0 or -errno), a byte count or address, or nothing (void). */
 export type CallReturn = number | bigint | null;
 
 /** Arguments as an entry point receives them: allocation references already resolved to addresses. */
@@ -29,7 +29,8 @@ export interface EntryPoint<M> {
   readonly name: string;
   readonly doc: string;
   readonly args: ArgSpec;
-  readonly returns: 'int' | 'size' | 'void';
+  /** `phys`: a phys_addr_t (iommu_iova_to_phys). */
+  readonly returns: 'int' | 'size' | 'phys' | 'void';
   /** The driver variants that have this function; every variant when absent. */
   readonly variants?: readonly string[];
   run(m: M, iommu: number, args: CallArgs): CallReturn;

@@ -205,3 +205,38 @@ describe('after an oops', () => {
     ]);
   });
 });
+
+describe('generic_pt steps, loops, prot lists and the domain top', () => {
+  it('write loops out as steps, evaluate `repeat: {count, var}` per run, and compare every run', () => {
+    const outcomes = run('test/dsl/fixtures/domains/generic-pt.yaml', undefined, 'test/dsl/fixtures/domains');
+    expect(outcomes.map((o) => [o.status, o.mismatches.map((m) => [m.title, m.expected, m.actual])])).toEqual([
+      ['passed', []],
+      [
+        'failed',
+        [
+          ['step `phys[i=1]` returned 0x0', ['0x1000'], ['0x0']],
+          ['the top of domain 2 differs', ['level: 1', 'mode: 3'], ['level: 1', 'mode: 2']],
+        ],
+      ],
+    ]);
+  });
+
+  it('name each written-out step by its loop values', () => {
+    const r = planFile('test/dsl/fixtures/domains/generic-pt.yaml', 'test/dsl/fixtures/domains');
+    if ('invalid' in r) throw new Error(r.invalid.errors.join('\n'));
+    const plan = r.plans[0]!;
+    expect(plan.steps.map((s) => s.name)).toEqual([
+      'alloc',
+      'map[len=4K]',
+      'map[len=8K]',
+      'map[len=2M]',
+      'phys',
+      'grow',
+    ]);
+    // 2M * 4 = 0x800000, 2M * 8 = 0x1000000; the prot list is IOMMU_READ | IOMMU_WRITE | IOMMU_CACHE.
+    expect(plan.steps[3]!.action).toMatchObject({
+      args: { iova: 0x80_0000n, pa: 0x100_0000n, size: 0x20_0000n, prot: 7 },
+    });
+    expect(plan.steps[4]).toMatchObject({ repeat: 4, repeatVar: 'i' });
+  });
+});

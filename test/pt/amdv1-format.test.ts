@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import * as fmt from '../../runtime/pt/fmt/amdv1.js';
-import { EntryType, IOMMU_READ, IOMMU_WRITE, PtFeature } from '../../runtime/pt/defs.js';
+import {
+  EntryType,
+  IOMMU_CACHE,
+  IOMMU_MMIO,
+  IOMMU_NOEXEC,
+  IOMMU_READ,
+  IOMMU_WRITE,
+  PtFeature,
+} from '../../runtime/pt/defs.js';
 
 // Expected values are written from the bit table (PR 0, NL 11:9, OA 51:12, FC 60, IR 61, IW 62), not read back.
 const RW = fmt.descriptorBits(IOMMU_READ | IOMMU_WRITE, PtFeature.AMDV1_FORCE_COHERENCE);
@@ -49,5 +57,26 @@ describe('AMD v1 page sizes', () => {
     let all = 0n;
     for (let l = 0; l <= 5; l++) all |= fmt.possibleSizes(l);
     expect(all).toBe(0x000f_ff7f_ffff_f000n); // AMD_IOMMU_PGSIZES
+  });
+});
+
+describe('prot flags beyond read and write (amdv1pt_iommu_set_prot)', () => {
+  const FORCED = PtFeature.DYNAMIC_TOP | PtFeature.AMDV1_ENCRYPT_TABLES | PtFeature.AMDV1_FORCE_COHERENCE;
+  // A 4 KiB leaf at 0x1234000: PR (bit 0) | OA 0x1234000 | FC (60) | IR (61) | IW (62), NL 0.
+  it('IOMMU_CACHE, IOMMU_NOEXEC and IOMMU_MMIO leave the entry as read/write alone makes it', () => {
+    const rw = IOMMU_READ | IOMMU_WRITE;
+    for (const extra of [0, IOMMU_CACHE, IOMMU_NOEXEC, IOMMU_MMIO, IOMMU_CACHE | IOMMU_NOEXEC | IOMMU_MMIO])
+      expect(fmt.leafEntry(0x123_4000n, 12, 0, fmt.descriptorBits(rw | extra, FORCED))).toBe(0x7000_0000_0123_4001n);
+  });
+
+  it('FC comes from the FORCE_COHERENCE feature, never from IOMMU_CACHE', () => {
+    const noFc = PtFeature.DYNAMIC_TOP | PtFeature.AMDV1_ENCRYPT_TABLES;
+    expect(fmt.leafEntry(0x123_4000n, 12, 0, fmt.descriptorBits(IOMMU_READ | IOMMU_WRITE | IOMMU_CACHE, noFc))).toBe(
+      0x6000_0000_0123_4001n,
+    );
+    expect(fmt.leafEntry(0x123_4000n, 12, 0, fmt.descriptorBits(IOMMU_WRITE | IOMMU_NOEXEC, FORCED))).toBe(
+      0x5000_0000_0123_4001n,
+    );
+    expect(fmt.descriptorBits(IOMMU_CACHE, FORCED)).toBe(1n << 60n);
   });
 });

@@ -38,6 +38,7 @@ export interface IommuDomainOps {
   unmap_range(domain: ProtectionDomain, iova: bigint, size: bigint, gather: IotlbGather): bigint;
   iotlb_sync_map(domain: ProtectionDomain, iova: bigint, size: bigint): number;
   iotlb_sync(domain: ProtectionDomain, gather: IotlbGather): void;
+  iova_to_phys(domain: ProtectionDomain, iova: bigint): bigint;
 }
 
 /** struct iommu_domain starts `unsigned type; const struct iommu_domain_ops *ops;`: ops is at 8 on x86-64. */

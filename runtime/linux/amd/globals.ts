@@ -30,9 +30,11 @@ export interface AmdDriverGlobals {
   readonly trans_devid_xa: Map<number, Map<number, TransDevidState>>;
   /** iommufd's mmap cookies handed out so far (the next offset). */
   mmap_cookies: number;
+  /** CONFIG_DEBUG_GENERIC_PT, a kernel config (KUnit's .kunitconfig sets it). */
+  readonly debug_generic_pt: boolean;
 }
 
-export function newDriverGlobals(pgsize4k: boolean, viommu = true): AmdDriverGlobals {
+export function newDriverGlobals(pgsize4k: boolean, viommu = true, debugGenericPt = false): AmdDriverGlobals {
   return {
     pdom_ids: new Ida('pdom_ids'),
     amd_iommu_pgsize_bitmap: pgsize4k ? AMD_IOMMU_PGSIZES_4K : AMD_IOMMU_PGSIZES,
@@ -43,5 +45,6 @@ export function newDriverGlobals(pgsize4k: boolean, viommu = true): AmdDriverGlo
     amd_iommu_viommu: viommu,
     trans_devid_xa: new Map(),
     mmap_cookies: 0,
+    debug_generic_pt: debugGenericPt,
   };
 }

@@ -6,7 +6,12 @@ import type { Kernel } from '../kernel.js';
 import { IOMMU_DOMAIN_OPS, type ProtectionDomain } from './domain.js';
 import { IOMMU_CORE, portedFrom } from '../ported.js';
 
-const F = portedFrom(IOMMU_CORE, 'drivers/iommu/iommu.c', ['iommu_map_nosync', 'iommu_map', 'iommu_unmap']);
+const F = portedFrom(IOMMU_CORE, 'drivers/iommu/iommu.c', [
+  'iommu_map_nosync',
+  'iommu_map',
+  'iommu_unmap',
+  'iommu_iova_to_phys',
+]);
 
 /**
  * The IOMMU core (drivers/iommu/iommu.c) for generic_pt domains: map and unmap go to the page table in one
@@ -109,5 +114,17 @@ export function iommu_unmap(k: Kernel, dom: KPtr<ProtectionDomain>, iova: bigint
       });
     iommu_iotlb_sync(k, domain, gather);
     return ret;
+  });
+}
+
+/**
+ * iommu_iova_to_phys: an identity domain returns the IOVA, a blocked one 0; a paging domain asks its
+ * ops->iova_to_phys, which for a generic_pt domain is iommu_pt.h's iova_to_phys (0 when nothing is mapped,
+ * the negative errno as a phys_addr_t for an IOVA outside the table). Only paging domains exist here.
+ */
+export function iommu_iova_to_phys(k: Kernel, dom: KPtr<ProtectionDomain>, iova: bigint): bigint {
+  return k.call(F.iommu_iova_to_phys, () => {
+    const domain = k.deref(dom, IOMMU_DOMAIN_OPS);
+    return domain.ops!.iova_to_phys(domain, iova);
   });
 }

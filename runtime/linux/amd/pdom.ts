@@ -74,14 +74,33 @@ function amdv1_ops(d: AmdDriver): IommuDomainOps {
     unmap_range: (dom, iova, size, gather) => dom.amdv1!.unmap(iova, size, gather),
     iotlb_sync_map: (dom, iova, size) => amd_iommu_iotlb_sync_map(d, dom, iova, size),
     iotlb_sync: (dom, gather) => amd_iommu_iotlb_sync(d.k, d.g, dom, gather),
+    iova_to_phys: (dom, iova) => dom.amdv1!.iovaToPhys(iova),
   };
+}
+
+/**
+ * The generic_pt config (struct pt_iommu_amdv1_cfg) a caller may impose in place of the one the driver
+ * computes, as KUnit's pt_kunit_priv_init hands pt_iommu_amdv1_init a config of its choosing: any field left
+ * out keeps the driver's value. Not a kernel interface: the harness's way to reach the table code's other
+ * configurations (a 32-bit VA, another starting level, other features) through the driver's own allocator.
+ */
+export interface PagingCfgOverride {
+  readonly hwMaxVaszLg2?: number;
+  readonly startingLevel?: number;
+  /** cfg.common.features, whole: forced features left out make pt_iommu_amdv1_init fail (-EOPNOTSUPP). */
+  readonly features?: number;
 }
 
 /**
  * Allocates a v1 paging domain for `nid`'s device. Returns ERR_PTR on every failure, never NULL: hatdis is
  * -EOPNOTSUPP, no domain object or ID is -ENOMEM, a failed table init frees the domain and passes its errno.
  */
-export function amd_iommu_domain_alloc_paging_v1(d: AmdDriver, nid: number, _flags: number): KPtr<ProtectionDomain> {
+export function amd_iommu_domain_alloc_paging_v1(
+  d: AmdDriver,
+  nid: number,
+  _flags: number,
+  cfg: PagingCfgOverride = {},
+): KPtr<ProtectionDomain> {
   return d.k.call(F.amd_iommu_domain_alloc_paging_v1, () => {
     if (d.g.amd_iommu_hatdis) return ERR_PTR(-Errno.EOPNOTSUPP);
     const domain = protection_domain_alloc(d);
@@ -98,11 +117,12 @@ export function amd_iommu_domain_alloc_paging_v1(d: AmdDriver, nid: number, _fla
       d.k,
       {
         fmt: amdv1,
-        hwMaxVaszLg2: Math.min(64, (d.g.amd_iommu_hpt_level - 1) * 9 + 21),
+        hwMaxVaszLg2: cfg.hwMaxVaszLg2 ?? Math.min(64, (d.g.amd_iommu_hpt_level - 1) * 9 + 21),
         hwMaxOaszLg2: 52,
-        startingLevel: 2,
-        features,
+        startingLevel: cfg.startingLevel ?? 2,
+        features: cfg.features ?? features,
         nid,
+        debugGenericPt: d.g.debug_generic_pt,
         driverOps: {
           changeTop: (pa, level) => amd_iommu_change_top(d, domain, { pa, level }),
           iotlbSync: (gather) => iommu_iotlb_sync(d.k, domain, gather),

@@ -119,7 +119,12 @@ export function tableEntry(level: number, childPa: bigint): bigint {
   return PR | (BigInt(level) << NEXT_LEVEL_SHIFT) | (childPa & OA_MASK) | IR | IW;
 }
 
-/** amdv1pt_iommu_set_prot: FC with FORCE_COHERENCE, IR/IW from the prot bits. SME's C-bit is not modelled. */
+/**
+ * amdv1pt_iommu_set_prot (fmt/amdv1.h): FC with FORCE_COHERENCE, IR/IW from IOMMU_READ/IOMMU_WRITE. No other
+ * prot bit reaches the entry: IOMMU_CACHE and IOMMU_NOEXEC are ignored (the format has no execute or cache
+ * attribute; coherence is the table-wide FC feature), and IOMMU_MMIO only keeps SME's C-bit (__sme_set) off
+ * the leaf under ENCRYPT_TABLES. The model has no SME (sme_me_mask = 0), so __sme_set adds nothing either way.
+ */
 export function descriptorBits(prot: number, features: number): bigint {
   let pte = 0n;
   if (features & PtFeature.AMDV1_FORCE_COHERENCE) pte |= FC;
@@ -152,6 +157,13 @@ export const amdv1: PtFormat = {
   tablememLg2: TABLEMEM_LG2,
   // drivers/iommu/generic_pt/fmt/iommu_amdv1.c @ ec496f77b4c11036cc835d6f045fb5e5ef1e6530
   forcedFeatures: PtFeature.DYNAMIC_TOP | PtFeature.AMDV1_ENCRYPT_TABLES | PtFeature.AMDV1_FORCE_COHERENCE,
+  supportedFeatures:
+    PtFeature.FULL_VA |
+    PtFeature.DYNAMIC_TOP |
+    PtFeature.FLUSH_RANGE |
+    PtFeature.FLUSH_RANGE_NO_GAPS |
+    PtFeature.AMDV1_ENCRYPT_TABLES |
+    PtFeature.AMDV1_FORCE_COHERENCE,
   itemLg2,
   numItemsLg2,
   possibleSizes,

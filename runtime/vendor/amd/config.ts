@@ -39,6 +39,8 @@ export interface AmdDriverConfig {
   readonly pgsize4k: boolean;
   /** The vIOMMU tree's amd_iommu_viommu switch. */
   readonly viommu: boolean;
+  /** CONFIG_DEBUG_GENERIC_PT=y; absent: not set. */
+  readonly debugGenericPt?: boolean;
 }
 
 export interface AmdConfig {

@@ -1,10 +1,10 @@
 import { amd_iommu_attach_device, attach_device, detach_device } from '../../linux/amd/attach.js';
 import { amd_iommu_completion_wait, iommu_flush_dte, iommu_reset_vmmio } from '../../linux/amd/cmd.js';
 import { amd_iommu_gid_alloc, amd_iommu_gid_free } from '../../linux/amd/gid.js';
-import { iommu_map, iommu_unmap } from '../../linux/amd/iommu-core.js';
+import { iommu_iova_to_phys, iommu_map, iommu_unmap } from '../../linux/amd/iommu-core.js';
 import { GFP_KERNEL } from '../../linux/gfp.js';
-import { IOMMU_READ, IOMMU_WRITE } from '../../pt/defs.js';
-import type { ArgSpec, ArgValues } from '../args.js';
+import { IOMMU_CACHE, IOMMU_MMIO, IOMMU_NOEXEC, IOMMU_READ, IOMMU_WRITE } from '../../pt/defs.js';
+import type { ArgSpec, ArgValues, ProtFlag } from '../args.js';
 import type { CallArgs, CallReturn, EntryPoint } from '../vendor.js';
 import type { AmdIommu } from '../../linux/amd/amd-iommu.js';
 import type { AmdMachine } from './machine.js';
@@ -61,6 +61,15 @@ export const PROT: Readonly<Record<string, number>> = {
   w: IOMMU_WRITE,
   rw: IOMMU_READ | IOMMU_WRITE,
   none: 0,
+};
+
+/** The flags of a list-form `prot` (include/linux/iommu.h); what each does to an entry is the format's. */
+export const PROT_FLAGS: Readonly<Record<ProtFlag, number>> = {
+  r: IOMMU_READ,
+  w: IOMMU_WRITE,
+  cache: IOMMU_CACHE,
+  noexec: IOMMU_NOEXEC,
+  mmio: IOMMU_MMIO,
 };
 
 const SERIES_S = ['series-s', 'series-s-fixed'] as const;
@@ -152,6 +161,19 @@ export const AMD_ENTRY_POINTS: readonly EntryPoint<AmdMachine>[] = [
     run: (m, iommu, a) => {
       const dom = a.domid === undefined ? iommu.viommu_pdom : m.pagingDomains.get(a.domid);
       return dom === undefined ? 0n : iommu_unmap(m.k, dom, a.iova, a.size);
+    },
+  }),
+  entry({
+    name: 'iommu_iova_to_phys',
+    doc:
+      "the physical address `iova` translates to in the IOMMU's vIOMMU domain or the paging domain `domid`: 0 " +
+      'when nothing maps it, the negative errno as a phys_addr_t beyond the VA the table covers (-ERANGE: ' +
+      '0xffffffffffffffde); 0 for no such domain',
+    args: { iova: required('address'), domid: optional('u16') },
+    returns: 'phys',
+    run: (m, iommu, a) => {
+      const dom = a.domid === undefined ? iommu.viommu_pdom : m.pagingDomains.get(a.domid);
+      return dom === undefined ? 0n : iommu_iova_to_phys(m.k, dom, a.iova);
     },
   }),
   entry({
@@ -248,11 +270,22 @@ export const AMD_ENTRY_POINTS: readonly EntryPoint<AmdMachine>[] = [
   }),
   entry({
     name: 'amd_iommu_domain_alloc_paging',
-    doc: "a v1 paging domain for the IOMMU's node (a nest parent for vIOMMUs); returns its domain ID or an errno",
-    args: {},
+    doc:
+      "a v1 paging domain for the IOMMU's node (a nest parent for vIOMMUs); returns its domain ID or an errno. " +
+      "The generic_pt config args replace the driver's own (VA bits from the EFR's HATS, starting level 2, " +
+      'the forced features plus FLUSH_RANGE or, under NpCache, FLUSH_RANGE_NO_GAPS), as a KUnit config does',
+    args: {
+      hw_max_vasz_lg2: optional('lg2'),
+      starting_level: optional('pt_level'),
+      features: optional('pt_features'),
+    },
     returns: 'int',
-    run: (m, iommu) => {
-      const dom = amd_iommu_domain_alloc_paging_v1(m.driver, iommu.node, 0);
+    run: (m, iommu, a) => {
+      const dom = amd_iommu_domain_alloc_paging_v1(m.driver, iommu.node, 0, {
+        ...(a.hw_max_vasz_lg2 === undefined ? {} : { hwMaxVaszLg2: a.hw_max_vasz_lg2 }),
+        ...(a.starting_level === undefined ? {} : { startingLevel: a.starting_level }),
+        ...(a.features === undefined ? {} : { features: a.features }),
+      });
       if (IS_ERR(dom)) return PTR_ERR(dom);
       const pdom = m.k.deref(dom, { field: 'protection_domain.id' });
       m.pagingDomains.set(pdom.id, pdom);

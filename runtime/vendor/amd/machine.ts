@@ -63,7 +63,7 @@ export class AmdMachine implements VendorMachine {
     const variant = DRIVER_VARIANTS[config.driver.variant];
     invariant(variant !== undefined, `unknown driver variant ${config.driver.variant}`);
     const k = new Kernel({ nodes, faults, meter });
-    const g = newDriverGlobals(config.driver.pgsize4k, config.driver.viommu);
+    const g = newDriverGlobals(config.driver.pgsize4k, config.driver.viommu, config.driver.debugGenericPt);
     const hooks = {
       step: () => k.step,
       tick: k.nextSeq,
