@@ -92,6 +92,18 @@ export const GENERATED_SECTIONS: Readonly<Record<string, () => string>> = {
         ),
       ),
     ),
+  'guest-vocabulary': () =>
+    table(
+      ['`guests:` field', 'names'],
+      Object.values(VENDORS).flatMap((v) => [
+        ['`vf_cntl`', v.guestVocabulary.vf_cntl.map((n) => `\`${n}\``).join(', ')],
+        ['`vf`', v.guestVocabulary.vf.map((n) => `\`${n}\``).join(', ')],
+        ...Object.entries(v.guestVocabulary.queues).map(([type, flags]) => [
+          `\`queues.${type}.flags\``,
+          flags.map((n) => `\`${n}\``).join(', '),
+        ]),
+      ]),
+    ),
   variants: () =>
     table(
       ['driver variant', 'what it is'],

@@ -126,6 +126,42 @@ function driver(run: RunResult, sym: Symbols): Record<string, Record<string, unk
   );
 }
 
+/** Every vIOMMU guest, all its fields, table addresses as symbols (what `expect: guests:` compares). */
+function guests(run: RunResult, sym: Symbols): unknown[] {
+  const regs = (m: ReadonlyMap<string, bigint>): Record<string, string> =>
+    Object.fromEntries([...m].map(([k, v]) => [k, hex(v)]));
+  const ids = (m: ReadonlyMap<number, number>): Record<string, string> =>
+    Object.fromEntries([...m].map(([k, v]) => [hex(BigInt(k)), hex(BigInt(v))]));
+  const table = (pa: bigint | null): string | null => (pa === null ? null : (sym.pa(pa) ?? hex(pa)));
+  return run.machine.view.iommus().flatMap((i) =>
+    i.guests().map((g) => ({
+      ...(i.index === 0 ? {} : { iommu: i.index }),
+      gid: g.gid,
+      allocated: g.allocated,
+      trans_devid: g.transDevid === null ? null : hex(BigInt(g.transDevid)),
+      devid_table: table(g.devidTable),
+      domid_table: table(g.domidTable),
+      vf_cntl: regs(g.vfCntl),
+      vf: regs(g.vf),
+      devid_map: ids(g.devidMap),
+      domid_map: ids(g.domidMap),
+      queues: Object.fromEntries(
+        [...g.queues].map(([type, q]) => [
+          type,
+          {
+            base: hex(q.base),
+            length: q.length,
+            flags: q.flags,
+            ...(q.head === undefined ? {} : { head: hex(q.head) }),
+            ...(q.tail === undefined ? {} : { tail: hex(q.tail) }),
+            ...(q.halted === undefined ? {} : { halted: q.halted }),
+          },
+        ]),
+      ),
+    })),
+  );
+}
+
 /** The `expect:` block that a spec with these steps passes, as YAML. */
 export function record(plan: Plan): string {
   const run = execute(plan);
@@ -159,6 +195,7 @@ export function record(plan: Plan): string {
     domain_ids: state.domainIds(),
     ptes: ptes(run, sym),
     driver: driver(run, sym),
+    guests: guests(run, sym),
   };
   // What each step returned, as comments above the block, for the steps' own `expect:`.
   const steps = state.steps().map((line) => `# ${line}`);

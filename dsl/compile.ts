@@ -8,6 +8,9 @@ import {
   type CommandMatcher,
   type DriverObjectExpectation,
   type ExpectKey,
+  type GuestExpectation,
+  type GuestQueueExpectation,
+  type NamedValue,
   type ExpectationOf,
   type LogMatcher,
   type MemtypeExpectation,
@@ -1134,6 +1137,74 @@ const EXPECT_COMPILERS: { readonly [K in ExpectKey]: ExpectCompiler<K> } = {
             at: c.ref(q),
           };
         }),
+        at: c.ref(p),
+      };
+    }),
+    at: c.ref(path),
+  }),
+  guests: (guests, c, path) => ({
+    key: 'guests',
+    guests: guests.map((g, i): GuestExpectation => {
+      const p = [...path, i];
+      const vocab = VENDOR.guestVocabulary;
+      const nullable = (v: SpecValue | null, q: readonly PathSegment[]): ValueExpr | null =>
+        v === null ? null : c.value(v, q);
+      const named = (field: 'vf_cntl' | 'vf', regs: Readonly<Record<string, SpecValue>>): NamedValue<string>[] =>
+        Object.entries(regs).map(([name, v]) => {
+          const q = [...p, field, name];
+          if (!vocab[field].includes(name))
+            c.error(q, `no ${field} register is named \`${name}\``, expectedOneOf(name, vocab[field]), true);
+          return { name, value: c.value(v, q), at: c.ref(q) };
+        });
+      const ids = (field: 'devid_map' | 'domid_map', map: Readonly<Record<string, SpecValue>>): NamedValue<number>[] =>
+        Object.entries(map).map(([id, v]) => {
+          const q = [...p, field, id];
+          const guest = parseAddress(id) ?? 0n;
+          if (guest > 0xffffn)
+            c.error(q, `guest ID ${id} does not fit a table of 65536 entries`, 'use 0..0xffff', true);
+          return { name: Number(guest), value: c.value(v, q), at: c.ref(q) };
+        });
+      const stated = Object.keys(g).filter((k) => !['iommu', 'gid', 'absent'].includes(k));
+      if (g.absent && stated.length)
+        c.error(
+          [...p, stated[0]!],
+          'an `absent` guest has no fields to compare',
+          `drop \`${stated[0]}\` or \`absent\``,
+          true,
+        );
+      return {
+        iommu: g.iommu ?? 0,
+        gid: g.gid,
+        ...(g.absent ? { absent: true as const } : {}),
+        ...(g.allocated === undefined ? {} : { allocated: g.allocated }),
+        ...(g.trans_devid === undefined ? {} : { trans_devid: nullable(g.trans_devid, [...p, 'trans_devid']) }),
+        ...(g.devid_table === undefined ? {} : { devid_table: nullable(g.devid_table, [...p, 'devid_table']) }),
+        ...(g.domid_table === undefined ? {} : { domid_table: nullable(g.domid_table, [...p, 'domid_table']) }),
+        ...(g.vf_cntl === undefined ? {} : { vf_cntl: named('vf_cntl', g.vf_cntl) }),
+        ...(g.vf === undefined ? {} : { vf: named('vf', g.vf) }),
+        ...(g.devid_map === undefined ? {} : { devid_map: ids('devid_map', g.devid_map) }),
+        ...(g.domid_map === undefined ? {} : { domid_map: ids('domid_map', g.domid_map) }),
+        ...(g.queues === undefined
+          ? {}
+          : {
+              queues: Object.entries(g.queues).map(([type, q]): GuestQueueExpectation => {
+                const qp = [...p, 'queues', type];
+                const names = vocab.queues[type] ?? [];
+                for (const [j, f] of (q.flags ?? []).entries())
+                  if (!names.includes(f))
+                    c.error([...qp, 'flags', j], `the ${type} queue has no flag \`${f}\``, expectedOneOf(f, names));
+                return {
+                  type,
+                  ...(q.base === undefined ? {} : { base: c.value(q.base, [...qp, 'base']) }),
+                  ...(q.length === undefined ? {} : { length: q.length }),
+                  ...(q.flags === undefined ? {} : { flags: q.flags }),
+                  ...(q.head === undefined ? {} : { head: c.value(q.head, [...qp, 'head']) }),
+                  ...(q.tail === undefined ? {} : { tail: c.value(q.tail, [...qp, 'tail']) }),
+                  ...(q.halted === undefined ? {} : { halted: q.halted }),
+                  at: c.ref(qp),
+                };
+              }),
+            }),
         at: c.ref(p),
       };
     }),

@@ -94,7 +94,9 @@ export type Step = CallArgs & {
     | 'amd_iommufd_viommu_init'
     | 'amd_iommufd_viommu_destroy'
     | 'amd_iommufd_vdevice_init'
+    | 'iommufd_vdevice_destroy'
     | 'amd_iommufd_hw_queue_init'
+    | 'iommufd_hw_queue_destroy'
     | 'amd_iommu_alloc_domain_nested'
     | 'nested_attach_device'
     | 'nested_domain_free';
@@ -203,7 +205,9 @@ export type Step = CallArgs & {
       | 'amd_iommufd_viommu_init'
       | 'amd_iommufd_viommu_destroy'
       | 'amd_iommufd_vdevice_init'
+      | 'iommufd_vdevice_destroy'
       | 'amd_iommufd_hw_queue_init'
+      | 'iommufd_hw_queue_destroy'
       | 'amd_iommu_alloc_domain_nested'
       | 'nested_attach_device'
       | 'nested_domain_free';
@@ -312,7 +316,9 @@ export type Step = CallArgs & {
       | 'amd_iommufd_viommu_init'
       | 'amd_iommufd_viommu_destroy'
       | 'amd_iommufd_vdevice_init'
+      | 'iommufd_vdevice_destroy'
       | 'amd_iommufd_hw_queue_init'
+      | 'iommufd_hw_queue_destroy'
       | 'amd_iommu_alloc_domain_nested'
       | 'nested_attach_device'
       | 'nested_domain_free';
@@ -421,7 +427,9 @@ export type Step = CallArgs & {
       | 'amd_iommufd_viommu_init'
       | 'amd_iommufd_viommu_destroy'
       | 'amd_iommufd_vdevice_init'
+      | 'iommufd_vdevice_destroy'
       | 'amd_iommufd_hw_queue_init'
+      | 'iommufd_hw_queue_destroy'
       | 'amd_iommu_alloc_domain_nested'
       | 'nested_attach_device'
       | 'nested_domain_free';
@@ -530,7 +538,9 @@ export type Step = CallArgs & {
       | 'amd_iommufd_viommu_init'
       | 'amd_iommufd_viommu_destroy'
       | 'amd_iommufd_vdevice_init'
+      | 'iommufd_vdevice_destroy'
       | 'amd_iommufd_hw_queue_init'
+      | 'iommufd_hw_queue_destroy'
       | 'amd_iommu_alloc_domain_nested'
       | 'nested_attach_device'
       | 'nested_domain_free';
@@ -639,7 +649,9 @@ export type Step = CallArgs & {
       | 'amd_iommufd_viommu_init'
       | 'amd_iommufd_viommu_destroy'
       | 'amd_iommufd_vdevice_init'
+      | 'iommufd_vdevice_destroy'
       | 'amd_iommufd_hw_queue_init'
+      | 'iommufd_hw_queue_destroy'
       | 'amd_iommu_alloc_domain_nested'
       | 'nested_attach_device'
       | 'nested_domain_free';
@@ -724,6 +736,10 @@ export type Step = CallArgs & {
  * The arguments each entry point takes.
  */
 export type CallArgs = {
+  [k: string]: unknown;
+} & {
+  [k: string]: unknown;
+} & {
   [k: string]: unknown;
 } & {
   [k: string]: unknown;
@@ -1995,6 +2011,46 @@ export interface Expect {
           [k: string]: (null | Value) | (null | Value)[];
         };
   };
+  /**
+   * vIOMMU guests by IOMMU and guest ID, each `absent: true` (nothing of it remains) or the fields to compare: `allocated` (gid_ida), `trans_devid` (of the live vIOMMU holding the gid; null: none), `devid_table`/`domid_table` (the address the table's IPA translates to through the private space; null: unmapped), `vf_cntl` and `vf` (the non-zero registers by name, exactly), `devid_map`/`domid_map` (the tables' non-default entries, exactly) and `queues` (the queues VF_CNTL sets up, exactly, by type, with the fields stated).
+   */
+  guests?: {
+    iommu?: number;
+    gid: number;
+    absent?: true;
+    allocated?: boolean;
+    trans_devid?: null | Value;
+    devid_table?: null | Value;
+    domid_table?: null | Value;
+    vf_cntl?: {
+      [k: string]: Value;
+    };
+    vf?: {
+      [k: string]: Value;
+    };
+    /**
+     * Guest ID (a number, 0x hex) to host ID: exactly the entries that differ from what viommu_clear_mapping leaves (DevID: host 0, valid; DomID: the nest parent's ID, valid) and from zero.
+     */
+    devid_map?: {
+      [k: string]: Value;
+    };
+    /**
+     * Guest ID (a number, 0x hex) to host ID: exactly the entries that differ from what viommu_clear_mapping leaves (DevID: host 0, valid; DomID: the nest parent's ID, valid) and from zero.
+     */
+    domid_map?: {
+      [k: string]: Value;
+    };
+    queues?: {
+      [k: string]: {
+        base?: Value;
+        length?: number;
+        flags?: string[];
+        head?: Value;
+        tail?: Value;
+        halted?: boolean;
+      };
+    };
+  }[];
 }
 export interface Range {
   iova: Address;
@@ -2209,6 +2265,46 @@ export interface Expect1 {
           [k: string]: (null | Value) | (null | Value)[];
         };
   };
+  /**
+   * vIOMMU guests by IOMMU and guest ID, each `absent: true` (nothing of it remains) or the fields to compare: `allocated` (gid_ida), `trans_devid` (of the live vIOMMU holding the gid; null: none), `devid_table`/`domid_table` (the address the table's IPA translates to through the private space; null: unmapped), `vf_cntl` and `vf` (the non-zero registers by name, exactly), `devid_map`/`domid_map` (the tables' non-default entries, exactly) and `queues` (the queues VF_CNTL sets up, exactly, by type, with the fields stated).
+   */
+  guests?: {
+    iommu?: number;
+    gid: number;
+    absent?: true;
+    allocated?: boolean;
+    trans_devid?: null | Value;
+    devid_table?: null | Value;
+    domid_table?: null | Value;
+    vf_cntl?: {
+      [k: string]: Value;
+    };
+    vf?: {
+      [k: string]: Value;
+    };
+    /**
+     * Guest ID (a number, 0x hex) to host ID: exactly the entries that differ from what viommu_clear_mapping leaves (DevID: host 0, valid; DomID: the nest parent's ID, valid) and from zero.
+     */
+    devid_map?: {
+      [k: string]: Value;
+    };
+    /**
+     * Guest ID (a number, 0x hex) to host ID: exactly the entries that differ from what viommu_clear_mapping leaves (DevID: host 0, valid; DomID: the nest parent's ID, valid) and from zero.
+     */
+    domid_map?: {
+      [k: string]: Value;
+    };
+    queues?: {
+      [k: string]: {
+        base?: Value;
+        length?: number;
+        flags?: string[];
+        head?: Value;
+        tail?: Value;
+        halted?: boolean;
+      };
+    };
+  }[];
 }
 export interface Case {
   name: string;
@@ -2433,6 +2529,46 @@ export interface Expect2 {
           [k: string]: (null | Value) | (null | Value)[];
         };
   };
+  /**
+   * vIOMMU guests by IOMMU and guest ID, each `absent: true` (nothing of it remains) or the fields to compare: `allocated` (gid_ida), `trans_devid` (of the live vIOMMU holding the gid; null: none), `devid_table`/`domid_table` (the address the table's IPA translates to through the private space; null: unmapped), `vf_cntl` and `vf` (the non-zero registers by name, exactly), `devid_map`/`domid_map` (the tables' non-default entries, exactly) and `queues` (the queues VF_CNTL sets up, exactly, by type, with the fields stated).
+   */
+  guests?: {
+    iommu?: number;
+    gid: number;
+    absent?: true;
+    allocated?: boolean;
+    trans_devid?: null | Value;
+    devid_table?: null | Value;
+    domid_table?: null | Value;
+    vf_cntl?: {
+      [k: string]: Value;
+    };
+    vf?: {
+      [k: string]: Value;
+    };
+    /**
+     * Guest ID (a number, 0x hex) to host ID: exactly the entries that differ from what viommu_clear_mapping leaves (DevID: host 0, valid; DomID: the nest parent's ID, valid) and from zero.
+     */
+    devid_map?: {
+      [k: string]: Value;
+    };
+    /**
+     * Guest ID (a number, 0x hex) to host ID: exactly the entries that differ from what viommu_clear_mapping leaves (DevID: host 0, valid; DomID: the nest parent's ID, valid) and from zero.
+     */
+    domid_map?: {
+      [k: string]: Value;
+    };
+    queues?: {
+      [k: string]: {
+        base?: Value;
+        length?: number;
+        flags?: string[];
+        head?: Value;
+        tail?: Value;
+        halted?: boolean;
+      };
+    };
+  }[];
 }
 /**
  * Replaces the spec's sweep.
@@ -2658,6 +2794,46 @@ export interface Expect3 {
           [k: string]: (null | Value) | (null | Value)[];
         };
   };
+  /**
+   * vIOMMU guests by IOMMU and guest ID, each `absent: true` (nothing of it remains) or the fields to compare: `allocated` (gid_ida), `trans_devid` (of the live vIOMMU holding the gid; null: none), `devid_table`/`domid_table` (the address the table's IPA translates to through the private space; null: unmapped), `vf_cntl` and `vf` (the non-zero registers by name, exactly), `devid_map`/`domid_map` (the tables' non-default entries, exactly) and `queues` (the queues VF_CNTL sets up, exactly, by type, with the fields stated).
+   */
+  guests?: {
+    iommu?: number;
+    gid: number;
+    absent?: true;
+    allocated?: boolean;
+    trans_devid?: null | Value;
+    devid_table?: null | Value;
+    domid_table?: null | Value;
+    vf_cntl?: {
+      [k: string]: Value;
+    };
+    vf?: {
+      [k: string]: Value;
+    };
+    /**
+     * Guest ID (a number, 0x hex) to host ID: exactly the entries that differ from what viommu_clear_mapping leaves (DevID: host 0, valid; DomID: the nest parent's ID, valid) and from zero.
+     */
+    devid_map?: {
+      [k: string]: Value;
+    };
+    /**
+     * Guest ID (a number, 0x hex) to host ID: exactly the entries that differ from what viommu_clear_mapping leaves (DevID: host 0, valid; DomID: the nest parent's ID, valid) and from zero.
+     */
+    domid_map?: {
+      [k: string]: Value;
+    };
+    queues?: {
+      [k: string]: {
+        base?: Value;
+        length?: number;
+        flags?: string[];
+        head?: Value;
+        tail?: Value;
+        halted?: boolean;
+      };
+    };
+  }[];
 }
 /**
  * Instead of `faults`: run once per failure point of the scenario, failing exactly that one, and check the end-state invariants after each run.

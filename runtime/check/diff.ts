@@ -14,11 +14,12 @@ import type {
   Expectation,
   ExpectKey,
   ExpectationOf,
+  GuestExpectation,
   LogMatcher,
   TextMatcher,
 } from '../plan/expect.js';
 import type { Plan, PlanStep, SourceRef, StepExpect, ValueExpr } from '../plan/plan.js';
-import type { DriverField } from '../vendor/view.js';
+import type { DriverField, GuestView } from '../vendor/view.js';
 import type { Mismatch } from './mismatch.js';
 import { resolveValue, showValue } from './value.js';
 
@@ -505,6 +506,112 @@ export const EXPECTATIONS: {
           const w = `${f.name}: ${want(f.value)}`;
           const g = `${f.name}: ${show(actual[f.name] ?? null)}`;
           if (w !== g) cx.push(f.at, `${o.key}.${f.name} differs`, [w], [g]);
+        }
+      }
+    },
+  },
+  guests: {
+    doc:
+      'vIOMMU guests by IOMMU and guest ID: `absent`, or whether the ID is allocated, the trans_devid, where the ' +
+      "DevID/DomID tables' IPAs translate, the non-zero VF_CNTL and VF page registers, the tables' non-default " +
+      'entries read through the private space (`devid_map: {0x8: 0x10}`) and the queues VF_CNTL sets up',
+    check: (e, cx) => {
+      const views = new Map<number, readonly GuestView[]>();
+      const guestsOf = (iommu: number): readonly GuestView[] => {
+        let v = views.get(iommu);
+        if (!v) {
+          v =
+            cx.run.machine.view
+              .iommus()
+              .find((i) => i.index === iommu)
+              ?.guests() ?? [];
+          views.set(iommu, v);
+        }
+        return v;
+      };
+      const want = (v: ValueExpr | null | undefined): string => (v === null || v === undefined ? 'none' : cx.shown(v));
+      const got = (v: bigint | number | null | undefined): string =>
+        v === null || v === undefined ? 'none' : hex(BigInt(v));
+      const few = (lines: readonly string[]): string[] =>
+        lines.length > 16 ? [...lines.slice(0, 16), `... ${lines.length - 16} more`] : [...lines];
+      for (const g of e.guests) {
+        const name = `iommu${g.iommu} gid ${hex(BigInt(g.gid))}`;
+        const actual = guestsOf(g.iommu).find((v) => v.gid === g.gid);
+        if (g.absent || !actual) {
+          if (!g.absent || actual)
+            cx.push(
+              g.at,
+              `${name} ${actual ? 'exists' : 'does not exist'} at the end`,
+              [g.absent ? 'absent' : 'present'],
+              [actual ? 'present' : 'absent'],
+            );
+          continue;
+        }
+        const field = (label: string, w: string | undefined, a: string): void => {
+          if (w !== undefined && w !== a)
+            cx.push(g.at, `${name}: ${label} differs`, [`${label}: ${w}`], [`${label}: ${a}`]);
+        };
+        field('allocated', g.allocated === undefined ? undefined : String(g.allocated), String(actual.allocated));
+        if (g.trans_devid !== undefined) field('trans_devid', want(g.trans_devid), got(actual.transDevid));
+        if (g.devid_table !== undefined) field('devid_table', want(g.devid_table), got(actual.devidTable));
+        if (g.domid_table !== undefined) field('domid_table', want(g.domid_table), got(actual.domidTable));
+        const registers = (
+          label: 'vf_cntl' | 'vf',
+          stated: GuestExpectation['vf_cntl'],
+          regs: ReadonlyMap<string, bigint>,
+        ): void => {
+          if (!stated) return;
+          const order = [...regs.keys()];
+          const w = [...stated]
+            .sort((a, b) => a.name.localeCompare(b.name))
+            .map((r) => `${r.name}: ${cx.shown(r.value)}`)
+            .filter((l) => !l.endsWith(': 0x0'));
+          const a = order.sort((x, y) => x.localeCompare(y)).map((n) => `${n}: ${hex(regs.get(n)!)}`);
+          cx.list(stated[0]?.at ?? g.at, `${name}: ${label} registers differ`, w, a);
+        };
+        registers('vf_cntl', g.vf_cntl, actual.vfCntl);
+        registers('vf', g.vf, actual.vf);
+        const table = (
+          label: string,
+          stated: GuestExpectation['devid_map'],
+          map: ReadonlyMap<number, number>,
+        ): void => {
+          if (!stated) return;
+          const w = [...stated]
+            .sort((a, b) => a.name - b.name)
+            .map((m) => `${hex(BigInt(m.name))} -> ${cx.shown(m.value)}`);
+          const a = [...map].sort((x, y) => x[0] - y[0]).map(([k, v]) => `${hex(BigInt(k))} -> ${hex(BigInt(v))}`);
+          if (w.length !== a.length || w.some((l, i) => l !== a[i]))
+            cx.push(g.at, `${name}: ${label} differs`, w, few(a));
+        };
+        table('devid_map', g.devid_map, actual.devidMap);
+        table('domid_map', g.domid_map, actual.domidMap);
+        if (g.queues) {
+          const stated = new Set(g.queues.map((q) => q.type));
+          for (const type of actual.queues.keys())
+            if (!stated.has(type))
+              cx.push(g.at, `${name}: its ${type} queue is set up but not stated`, ['(none)'], [type]);
+          for (const q of g.queues) {
+            const a = actual.queues.get(q.type);
+            if (!a) {
+              cx.push(q.at, `${name}: no ${q.type} queue is set up`, [q.type], ['(none)']);
+              continue;
+            }
+            const w: string[] = [];
+            const shown: string[] = [];
+            const one = (label: string, x: string | undefined, y: string): void => {
+              if (x === undefined) return;
+              w.push(`${label}: ${x}`);
+              shown.push(`${label}: ${y}`);
+            };
+            one('base', q.base === undefined ? undefined : cx.shown(q.base), hex(a.base));
+            one('length', q.length?.toString(), a.length.toString());
+            one('flags', q.flags && [...q.flags].sort().join(', '), [...a.flags].sort().join(', '));
+            one('head', q.head === undefined ? undefined : cx.shown(q.head), got(a.head));
+            one('tail', q.tail === undefined ? undefined : cx.shown(q.tail), got(a.tail));
+            one('halted', q.halted?.toString(), String(a.halted ?? false));
+            cx.list(q.at, `${name}: the ${q.type} queue differs`, w, shown);
+          }
         }
       }
     },

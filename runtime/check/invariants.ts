@@ -297,9 +297,22 @@ export const INVARIANTS = {
   },
   no_guest_residue: {
     doc:
-      'a guest that is gone (its guest ID free again) leaves no DevID/DomID table mapped in the private space, no ' +
-      'guest queue enabled and no translate devid in VF_CNTL',
+      'a guest that is gone (its guest ID free again) leaves no DevID/DomID table mapped in the private space (nor ' +
+      'its pages UC), no guest queue enabled and no translate devid in VF_CNTL, no device whose dev_data or DTE ' +
+      'still names its guest ID, and no translating DTE that no attached device or live vIOMMU owns (its translate DTE)',
     check: (run) => ({ errors: run.machine.view.iommus().flatMap((i) => i.guestResidue()) }),
+  },
+  guest_ids_balanced: {
+    doc:
+      'every allocated guest ID and every allocated translate devid belongs to a live vIOMMU object, and every ' +
+      'live vIOMMU object holds an allocated one of each',
+    check: (run) => ({ errors: run.machine.view.iommus().flatMap((i) => i.guestIdImbalance()) }),
+  },
+  vdevice_mappings: {
+    doc:
+      "a live guest's DevID table (read through the private space) maps each of its live vDEVICEs' virt_id to the " +
+      "device's DevID and holds no other mapping (a virt_id beyond 16 bits has no entry)",
+    check: (run) => ({ errors: run.machine.view.iommus().flatMap((i) => i.vdeviceMismatches()) }),
   },
   no_bad_free: {
     doc: 'no double, mismatched or invalid free',

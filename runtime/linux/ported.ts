@@ -31,6 +31,14 @@ export const AMDESE_NESTED: Tree = {
   repo: 'AMDESE/linux-iommu',
   commit: '1e91ed151e5ed4af9534424a758d73fb102c92ac',
 };
+/**
+ * trans_devid.c with the reservation half of the pool (AMDESE/linux-iommu @ 1299b22d, the sheet's §1.3, copy id
+ * 66653492885): the base tree's amd_iommu_attach_device calls it, and no trans_devid.c is stored at the base tree.
+ */
+export const AMDESE_TRANS_DEVID: Tree = {
+  repo: 'AMDESE/linux-iommu',
+  commit: '1299b22dfb414c2fc1f003914b812f17de0f89ab',
+};
 /** Mainline Linux, for the platform code whose behaviour has been stable for years. */
 export const MAINLINE: Tree = { repo: 'torvalds/linux', commit: 'v6.19' };
 /** generic_pt's iommu_pt.h at the newest text found (joergroedel/linux-iommu), for the map and unmap walks. */

@@ -89,6 +89,42 @@ export interface DriverObjectExpectation {
   readonly at: SourceRef;
 }
 
+/** A named register or table entry a spec states, with where it was written. */
+export interface NamedValue<N> {
+  readonly name: N;
+  readonly value: ValueExpr;
+  readonly at: SourceRef;
+}
+
+/** A guest queue as stated: its type and the fields given. */
+export interface GuestQueueExpectation {
+  readonly type: string;
+  readonly base?: ValueExpr;
+  readonly length?: number;
+  readonly flags?: readonly string[];
+  readonly head?: ValueExpr;
+  readonly tail?: ValueExpr;
+  readonly halted?: boolean;
+  readonly at: SourceRef;
+}
+
+/** One vIOMMU guest's expected end state; fields not stated are not compared. */
+export interface GuestExpectation {
+  readonly iommu: number;
+  readonly gid: number;
+  readonly absent?: true;
+  readonly allocated?: boolean;
+  readonly trans_devid?: ValueExpr | null;
+  readonly devid_table?: ValueExpr | null;
+  readonly domid_table?: ValueExpr | null;
+  readonly vf_cntl?: readonly NamedValue<string>[];
+  readonly vf?: readonly NamedValue<string>[];
+  readonly devid_map?: readonly NamedValue<number>[];
+  readonly domid_map?: readonly NamedValue<number>[];
+  readonly queues?: readonly GuestQueueExpectation[];
+  readonly at: SourceRef;
+}
+
 /** Allocations by exact site, or by glob with the page order and how many; `count` 1 for an exact site. */
 export interface AllocMatcher {
   readonly site: string;
@@ -142,6 +178,7 @@ export type Expectation =
   | { readonly key: 'domain_ids'; readonly ids: readonly number[]; readonly at: SourceRef }
   | { readonly key: 'domains'; readonly domains: readonly DomainTopExpectation[]; readonly at: SourceRef }
   | { readonly key: 'driver'; readonly objects: readonly DriverObjectExpectation[]; readonly at: SourceRef }
+  | { readonly key: 'guests'; readonly guests: readonly GuestExpectation[]; readonly at: SourceRef }
   | { readonly key: 'ptes'; readonly ptes: readonly PteExpectation[]; readonly at: SourceRef }
   | { readonly key: 'dtes'; readonly dtes: readonly DteExpectation[]; readonly at: SourceRef };
 
@@ -167,6 +204,7 @@ export const EXPECT_KEYS = [
   'ptes',
   'dtes',
   'driver',
+  'guests',
 ] as const satisfies readonly Expectation['key'][];
 
 export type ExpectKey = (typeof EXPECT_KEYS)[number];

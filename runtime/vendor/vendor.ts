@@ -73,10 +73,18 @@ export interface DriverObjectKind {
   readonly fields: Readonly<Record<string, string>>;
 }
 
+/** The names `expect: guests:` gives a guest's registers and queues (what IommuView.guests() reports). */
+export interface GuestVocabulary {
+  readonly vf_cntl: readonly string[];
+  readonly vf: readonly string[];
+  readonly queues: Readonly<Record<string, readonly string[]>>;
+}
+
 export interface Vendor<C> {
   readonly name: string;
   readonly entryPoints: readonly EntryPoint<never>[];
   readonly driverObjects: readonly DriverObjectKind[];
+  readonly guestVocabulary: GuestVocabulary;
   readonly variants: () => readonly DriverVariantInfo[];
   boot(nodes: readonly NumaNodeConfig[], config: C, faults: readonly InjectionPlan[], meter: Meter): VendorMachine;
 }

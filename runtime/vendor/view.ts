@@ -104,8 +104,52 @@ export interface IommuView {
   deviceEntry(devid: number, words: number): readonly bigint[];
   /** Stores the IOMMU made into its own private space that faulted, one line per table and guest. */
   privateSpaceFaults(): readonly string[];
-  /** What guests whose ID is free again left mapped in the IOMMU's private space, one line per table. */
+  /**
+   * What guests whose ID is free again left behind: a table mapped in the private space (and its pages' cache
+   * mode), a queue enabled or a translate devid in VF_CNTL, a device or DTE still naming the guest, a
+   * translating DTE no device or vIOMMU owns.
+   */
   guestResidue(): readonly string[];
+  /** The vIOMMU guests of this IOMMU (any whose ID is allocated or that left state behind), by guest ID. */
+  guests(): readonly GuestView[];
+  /** Guest IDs and translate devids not matched to a live vIOMMU, and live vIOMMUs missing theirs. */
+  guestIdImbalance(): readonly string[];
+  /** Where a live guest's DevID table differs from its live vDEVICEs (virt_id → the device's DevID). */
+  vdeviceMismatches(): readonly string[];
+}
+
+/** A guest queue as VF_CNTL sets it up (and, for the command and event queues, the VF page's pointers). */
+export interface GuestQueueView {
+  readonly base: bigint;
+  /** The 4-bit length code (bits 3:0). */
+  readonly length: number;
+  /** The enable bits set, by name. */
+  readonly flags: readonly string[];
+  readonly head?: bigint;
+  readonly tail?: bigint;
+  /** The hardware stopped the guest's command processing on an error (until RESET_VMMIO). */
+  readonly halted?: boolean;
+}
+
+/** One vIOMMU guest of an IOMMU at the end of a run (`expect: guests:`). */
+export interface GuestView {
+  readonly gid: number;
+  /** The guest ID is allocated in the IOMMU's gid_ida. */
+  readonly allocated: boolean;
+  /** The trans_devid of the live vIOMMU object with this guest ID; null when none has it. */
+  readonly transDevid: number | null;
+  /** Where the guest's DevID and DomID table IPAs translate to through the private space; null: unmapped. */
+  readonly devidTable: bigint | null;
+  readonly domidTable: bigint | null;
+  /** The guest's VF_CNTL registers that are not zero, by name. */
+  readonly vfCntl: ReadonlyMap<string, bigint>;
+  /** The guest's VF page registers that are not zero, by name. */
+  readonly vf: ReadonlyMap<string, bigint>;
+  /** Table entries that differ from what viommu_clear_mapping leaves (and from zero): guest ID → host ID. */
+  readonly devidMap: ReadonlyMap<number, number>;
+  readonly domidMap: ReadonlyMap<number, number>;
+  /** The queues whose VF_CNTL register is set, by type (`cmd`, `evt`, `ppr`). */
+  readonly queues: ReadonlyMap<string, GuestQueueView>;
 }
 
 /** A field of a driver struct: a pointer or number (NULL as null), or an array of them. */

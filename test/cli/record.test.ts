@@ -37,6 +37,7 @@ describe('record', () => {
     const o = runPlan(r.plans[0]!, { update: false, ci: true });
     expect(o.mismatches.map((m) => m.title)).toEqual([]);
     expect(r.plans[0]!.expect.map((e) => e.key)).toContain('driver');
+    expect(r.plans[0]!.expect.map((e) => e.key)).toContain('guests');
   });
 
   it('writes allocator addresses as symbols, so the block does not name them', () => {

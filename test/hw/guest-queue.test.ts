@@ -221,6 +221,11 @@ describe('guest command processing (runtime/hw/viommu/ASSUMPTIONS.md)', () => {
       length: 8,
       flags: 'cmdbuf_en',
     });
+    // Each queue object (the helper's and this one) holds a reference on the vIOMMU: iommufd destroys them first.
+    expect(m.call('amd_iommufd_viommu_destroy', 0, { id: 1 })).toBe(-16);
+    expect(m.call('iommufd_hw_queue_destroy', 0, { id: 1, type: 'cmd' })).toBe(0);
+    expect(m.call('iommufd_hw_queue_destroy', 0, { id: 1, type: 'cmd' })).toBe(0);
+    expect(m.call('iommufd_hw_queue_destroy', 0, { id: 1, type: 'cmd' })).toBe(-2);
     expect(m.call('amd_iommufd_viommu_destroy', 0, { id: 1 })).toBe(0);
     expect(hw.vfcntl.read(0x40 + 0x10)).toBe(0n);
     expect(m.guestCommands(0, 1, [[0, 0x2000_0000, 0, 0]])).toEqual({ ok: false, fault: 'outside_memory' });

@@ -75,6 +75,11 @@ export class VfRegisters {
     return out;
   }
 
+  /** Guest IDs whose page holds any non-zero register, ascending. */
+  guests(): number[] {
+    return [...new Set([...this.values.keys()].map((o) => Math.floor(o / VF_GUEST_STRIDE)))].sort((a, b) => a - b);
+  }
+
   /** Zeroes the given registers of one guest's page (RESET_VMMIO). */
   reset(gid: number, regs: readonly number[]): void {
     for (const reg of regs) this.values.delete(gid * VF_GUEST_STRIDE + reg);

@@ -55,7 +55,8 @@ export class VfCntlRegisters {
 
   constructor(
     private readonly hooks: VfCntlHooks,
-    private readonly storeMaps: boolean,
+    /** Whether a map-port write stores into the guest's table (the `did_map_stores` assumption). */
+    readonly storeMaps: boolean,
   ) {}
 
   read(offset: number): bigint {

@@ -8,12 +8,19 @@ import { amd_iommu_domain_flush_all } from './domain-flush.js';
 import type { AmdDriver } from './driver.js';
 import { clear_dte_entry, set_dte_entry } from './dte.js';
 import { AMDESE_S, portedFrom } from '../ported.js';
+import { printers } from '../printk.js';
+import {
+  amd_iommu_trans_devid_reserve,
+  amd_iommu_trans_devid_reserve_pci_aliases,
+  transDevidPool,
+} from './trans-devid.js';
 
 const F = portedFrom(AMDESE_S, 'drivers/iommu/amd/iommu.c', [
   'pdom_attach_iommu',
   'pdom_detach_iommu',
   'attach_device',
   'detach_device',
+  'amd_iommu_attach_device',
 ]);
 
 /** sizeof(struct pdom_iommu_info): an IOMMU pointer and a refcount. */
@@ -85,5 +92,45 @@ export function detach_device(d: AmdDriver, iommu: AmdIommu, dev: AttachedDevDat
     dev.domain = null;
     // decrease reference counters - needs to happen after the flushes
     pdom_detach_iommu(d, iommu, domain!);
+  });
+}
+
+/**
+ * amd_iommu_attach_device, the attach_dev op (iommu.c @ 06c926bd): nothing when the device is already in that
+ * domain; with CONFIG_AMD_IOMMU_IOMMUFD (`iommufd`, the series-s variants) the device's ID and its aliases are
+ * reserved in the segment's translate-devid pool first, so no later vIOMMU takes them as a trans_devid, and an
+ * ID a vIOMMU already holds as its trans_devid fails the attach with -EBUSY; then the device leaves its old
+ * domain and joins the new one.
+ */
+export function amd_iommu_attach_device(
+  d: AmdDriver,
+  iommu: AmdIommu,
+  dev: AttachedDevData,
+  domain: ProtectionDomain,
+  iommufd: boolean,
+): number {
+  return d.k.call(F.amd_iommu_attach_device, () => {
+    if (dev.domain === domain) return 0;
+    if (iommufd) {
+      const pr = printers(d.k.log, 'AMD-Vi: ');
+      const pool = transDevidPool(d, iommu);
+      let ret = amd_iommu_trans_devid_reserve(d.k, pool, iommu.seg, dev.devid);
+      if (ret) {
+        pr.pr_err('%s: Failed to reserve device id %#x\n', 'amd_iommu_attach_device', dev.devid);
+        return ret;
+      }
+      ret = amd_iommu_trans_devid_reserve_pci_aliases(d.k, pool, iommu.seg, dev.devid);
+      if (ret) {
+        pr.pr_err(
+          '%s: Failed to reserve translate devid for alias of %#x (err %d)\n',
+          'amd_iommu_attach_device',
+          dev.devid,
+          ret,
+        );
+        return ret;
+      }
+    }
+    if (dev.domain) detach_device(d, iommu, dev);
+    return attach_device(d, iommu, dev, domain);
   });
 }

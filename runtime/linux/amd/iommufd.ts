@@ -6,7 +6,7 @@ import type { DevData, ProtectionDomain } from './domain.js';
 import type { AmdDriver } from './driver.js';
 import { amd_iommu_gid_alloc, amd_iommu_gid_free } from './gid.js';
 import { iommu_reset_vmmio } from './cmd.js';
-import { amd_iommu_trans_devid_alloc, amd_iommu_trans_devid_free, type TransDevidState } from './trans-devid.js';
+import { amd_iommu_trans_devid_alloc, amd_iommu_trans_devid_free, transDevidPool } from './trans-devid.js';
 import { amd_iommu_clear_translate_dte, amd_iommu_set_translate_dte } from './translate-dte.js';
 import { newViommu, type AmdIommuViommu, type GuestTableOps, type HwQueue } from './viommu-guest.js';
 
@@ -39,15 +39,6 @@ function copyStruct(
   point: 'copy_from_user' | 'copy_to_user',
 ): number {
   return k.call(frame, () => k.shouldFail(point)?.value ?? 0);
-}
-
-function transDevidPool(d: AmdDriver, iommu: AmdIommu): Map<number, TransDevidState> {
-  let pool = d.g.trans_devid_xa.get(iommu.seg);
-  if (!pool) {
-    pool = new Map<number, TransDevidState>();
-    d.g.trans_devid_xa.set(iommu.seg, pool);
-  }
-  return pool;
 }
 
 /**
@@ -94,7 +85,11 @@ export function amd_iommufd_viommu_init(
       patch.amd_iommu_update_vfctrl_mmio_translate_devid(iommu, aviommu.gid, aviommu.trans_devid);
       ret = patch.amd_viommu_init_one(iommu, aviommu);
     }
-    if (!ret) ret = copyStruct(k, F.iommu_copy_struct_to_user, 'copy_to_user');
+    if (!ret) {
+      ret = copyStruct(k, F.iommu_copy_struct_to_user, 'copy_to_user');
+      // The newest copy goes straight to err_init, leaving the tables allocated, UC and mapped (bug 5).
+      if (ret && patch.uninitOneOnCopyFailure()) patch.amd_viommu_uninit_one(iommu, aviommu);
+    }
     if (ret) {
       // err_init
       if (transDteSet) {

@@ -1,14 +1,22 @@
 import { Errno } from '../errno.js';
 import { GFP_KERNEL } from '../gfp.js';
 import type { Kernel } from '../kernel.js';
-import { AMDESE_S, portedFrom } from '../ported.js';
+import { AMDESE_S, AMDESE_TRANS_DEVID, portedFrom } from '../ported.js';
 import { printers } from '../printk.js';
 import { xa_store } from '../xarray.js';
+import type { AmdIommu } from './amd-iommu.js';
+import type { AmdDriver } from './driver.js';
 
-const F = portedFrom(AMDESE_S, 'drivers/iommu/amd/trans_devid.c', [
-  'amd_iommu_trans_devid_alloc',
-  'amd_iommu_trans_devid_free',
-]);
+const F = {
+  ...portedFrom(AMDESE_S, 'drivers/iommu/amd/trans_devid.c', [
+    'amd_iommu_trans_devid_alloc',
+    'amd_iommu_trans_devid_free',
+  ]),
+  ...portedFrom(AMDESE_TRANS_DEVID, 'drivers/iommu/amd/trans_devid.c', [
+    'amd_iommu_trans_devid_reserve',
+    'amd_iommu_trans_devid_reserve_pci_aliases',
+  ]),
+};
 
 /** What a segment's pool holds for an id: reserved by a device attach, or allocated to a vIOMMU. */
 export type TransDevidState = 'reserved' | 'allocated';
@@ -39,4 +47,55 @@ export function amd_iommu_trans_devid_free(k: Kernel, pool: Map<number, TransDev
   k.call(F.amd_iommu_trans_devid_free, () => {
     pool.delete(id);
   });
+}
+
+/**
+ * amd_iommu_trans_devid_reserve (trans_devid.c @ 1299b22d): occupies `id` so alloc never returns it. An id a
+ * vIOMMU holds as its trans_devid is -EBUSY; a reserved one stays reserved (0); a free one is stored as
+ * reserved, an xa_store that may fail. Nothing ever releases a reservation.
+ */
+export function amd_iommu_trans_devid_reserve(
+  k: Kernel,
+  pool: Map<number, TransDevidState>,
+  seg: number,
+  id: number,
+): number {
+  return k.call(F.amd_iommu_trans_devid_reserve, () => {
+    const state = pool.get(id);
+    let ret = 0;
+    if (state === 'allocated') ret = -Errno.EBUSY;
+    else if (state === undefined) ret = xa_store(k, pool, id, 'reserved', GFP_KERNEL);
+    if (!ret)
+      printers(k.log, '').pr_debug(
+        '%s: Reserved trans_devid %#x (seg %#x)\n',
+        'amd_iommu_trans_devid_reserve',
+        id,
+        seg,
+      );
+    return ret;
+  });
+}
+
+/**
+ * amd_iommu_trans_devid_reserve_pci_aliases: the IVRS alias when it differs, then every PCI DMA alias
+ * (pci_for_each_dma_alias starts with the device's own ID). The model's devices have no aliases, so this
+ * reserves the device's ID a second time, which is 0.
+ */
+export function amd_iommu_trans_devid_reserve_pci_aliases(
+  k: Kernel,
+  pool: Map<number, TransDevidState>,
+  seg: number,
+  devid: number,
+): number {
+  return k.call(F.amd_iommu_trans_devid_reserve_pci_aliases, () => amd_iommu_trans_devid_reserve(k, pool, seg, devid));
+}
+
+/** pci_seg->trans_devid_xa of the IOMMU's segment (amd_iommu_pci_seg_trans_devid_init makes it empty). */
+export function transDevidPool(d: AmdDriver, iommu: AmdIommu): Map<number, TransDevidState> {
+  let pool = d.g.trans_devid_xa.get(iommu.seg);
+  if (!pool) {
+    pool = new Map<number, TransDevidState>();
+    d.g.trans_devid_xa.set(iommu.seg, pool);
+  }
+  return pool;
 }

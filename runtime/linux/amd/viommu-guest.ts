@@ -58,6 +58,8 @@ export interface GuestTableOps {
   amd_viommu_set_cmdbuf_flags(iommu: AmdIommu, gid: number, q: HwQueue): void;
   amd_viommu_set_evtbuf_flags(iommu: AmdIommu, gid: number, q: HwQueue): void;
   amd_viommu_set_pprbuf_flags(iommu: AmdIommu, gid: number, q: HwQueue): void;
+  /** iommufd.c's viommu_init: does a failed copy_to_user undo amd_viommu_init_one (bug 5's fix)? */
+  uninitOneOnCopyFailure(): boolean;
 }
 
 /** An iommufd HW queue as the AMD setters read it: the guest buffer's GPA, the 4-bit length code, flags. */

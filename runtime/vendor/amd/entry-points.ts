@@ -1,4 +1,4 @@
-import { attach_device, detach_device } from '../../linux/amd/attach.js';
+import { amd_iommu_attach_device, attach_device, detach_device } from '../../linux/amd/attach.js';
 import { amd_iommu_completion_wait, iommu_flush_dte, iommu_reset_vmmio } from '../../linux/amd/cmd.js';
 import { amd_iommu_gid_alloc, amd_iommu_gid_free } from '../../linux/amd/gid.js';
 import { iommu_iova_to_phys, iommu_map, iommu_unmap } from '../../linux/amd/iommu-core.js';
@@ -178,14 +178,19 @@ export const AMD_ENTRY_POINTS: readonly EntryPoint<AmdMachine>[] = [
   }),
   entry({
     name: 'attach_device',
-    doc: 'attach a device behind the IOMMU to its vIOMMU domain, or to the paging domain `domid` (-ENOENT if none)',
+    doc:
+      'attach a device behind the IOMMU to its vIOMMU domain, or to the paging domain `domid` (-ENOENT if none); ' +
+      'on series-s through amd_iommu_attach_device, which first reserves the devid in the translate-devid pool',
     args: { devid: required('devid'), domid: optional('u16') },
     returns: 'int',
     run: (m, iommu, a) => {
       const dom: ProtectionDomain | undefined =
         a.domid === undefined ? m.k.deref(iommu.viommu_pdom, PDOM_LOCK) : m.pagingDomains.get(a.domid);
       if (dom === undefined) return -Errno.ENOENT;
-      return attach_device(m.driver, iommu, m.device(iommu, a.devid), dom);
+      const dev = m.device(iommu, a.devid);
+      // v3 calls the static attach_device (the seed's harness); the base tree's attach_dev op reserves first.
+      if (m.patch instanceof ViommuSeriesS) return amd_iommu_attach_device(m.driver, iommu, dev, dom, true);
+      return attach_device(m.driver, iommu, dev, dom);
     },
   }),
   entry({
@@ -307,15 +312,19 @@ export const AMD_ENTRY_POINTS: readonly EntryPoint<AmdMachine>[] = [
   }),
   entry({
     name: 'amd_iommufd_viommu_destroy',
-    doc: 'IOMMU_DESTROY of the vIOMMU object `id`: 0, -ENOENT for no such object, -EBUSY while a nested domain uses it',
+    doc:
+      'IOMMU_DESTROY of the vIOMMU object `id`: 0, -ENOENT for no such object, -EBUSY while a nested domain, a ' +
+      'vDEVICE or a HW queue uses it',
     args: { id: required('u16') },
     returns: 'int',
     variants: SERIES_S,
     run: (m, _iommu, a) => {
       const v = m.viommus.get(a.id);
       if (!v) return -Errno.ENOENT;
-      // A nested HWPT holds a reference on its vIOMMU object: IOMMU_DESTROY of a used object is -EBUSY.
+      // Nested HWPTs, vDEVICEs and HW queues hold a reference on their vIOMMU object (iommufd core,
+      // drivers/iommu/iommufd/viommu.c @ 0d1e9d72): IOMMU_DESTROY of a used object is -EBUSY.
       if ([...m.nestedDomains.values()].some((n) => n.viommuId === a.id)) return -Errno.EBUSY;
+      if (m.vdevices.get(a.id)?.size || m.hwQueues.get(a.id)?.length) return -Errno.EBUSY;
       amd_iommufd_viommu_destroy(m.driver, seriesS(m), v.iommu, v.viommu);
       m.viommus.delete(a.id);
       return 0;
@@ -323,14 +332,41 @@ export const AMD_ENTRY_POINTS: readonly EntryPoint<AmdMachine>[] = [
   }),
   entry({
     name: 'amd_iommufd_vdevice_init',
-    doc: 'iommufd vDEVICE of PCI function `devid` on vIOMMU object `id` with guest ID `virt_id`',
+    doc:
+      'iommufd vDEVICE of PCI function `devid` on vIOMMU object `id` with guest ID `virt_id` (-EEXIST when the ' +
+      'device has a vDEVICE or the vIOMMU one with that virt_id)',
     args: { id: required('u16'), devid: required('devid'), virt_id: required('address') },
     returns: 'int',
     variants: SERIES_S,
     run: (m, iommu, a) => {
       const v = m.viommus.get(a.id);
       if (!v) return -Errno.ENOENT;
-      return _amd_viommu_vdevice_init(m.driver, seriesS(m), v.iommu, v.viommu, m.device(iommu, a.devid), a.virt_id);
+      // iommufd_vdevice_alloc_ioctl (0d1e9d72): one vDEVICE per device (idev->vdev), one per virt_id in
+      // viommu->vdevs; the driver's vdevice_init last, its failure aborting the object.
+      if ([...m.vdevices.values()].some((vs) => [...vs.values()].some((d) => d.iommu === iommu && d.devid === a.devid)))
+        return -Errno.EEXIST;
+      const vdevs = m.vdevices.get(a.id) ?? new Map<bigint, { iommu: AmdIommu; devid: number }>();
+      if (vdevs.has(a.virt_id)) return -Errno.EEXIST;
+      const dev = m.device(iommu, a.devid);
+      const ret = _amd_viommu_vdevice_init(m.driver, seriesS(m), v.iommu, v.viommu, dev, a.virt_id);
+      if (ret) return ret;
+      m.vdevices.set(a.id, vdevs.set(a.virt_id, { iommu, devid: a.devid }));
+      return 0;
+    },
+  }),
+  entry({
+    name: 'iommufd_vdevice_destroy',
+    doc:
+      'IOMMU_DESTROY of the vDEVICE with `virt_id` on vIOMMU object `id` (-ENOENT if none): the AMD driver sets no ' +
+      'destroy op at S, so only the iommufd object goes',
+    args: { id: required('u16'), virt_id: required('address') },
+    returns: 'int',
+    variants: SERIES_S,
+    run: (m, _iommu, a) => {
+      // iommufd_vdevice_abort (0d1e9d72): vdev->destroy if set (never, at S), off viommu->vdevs, the vIOMMU's
+      // reference dropped, idev->vdev cleared. The DevID mapping and dev_data->gid stay (the sheet's bug 8).
+      if (!m.vdevices.get(a.id)?.delete(a.virt_id)) return -Errno.ENOENT;
+      return 0;
     },
   }),
   entry({
@@ -349,11 +385,33 @@ export const AMD_ENTRY_POINTS: readonly EntryPoint<AmdMachine>[] = [
       const v = m.viommus.get(a.id);
       if (!v) return -Errno.ENOENT;
       const flags = new Set(a.flags ? a.flags.split(',') : []);
-      return amd_iommufd_hw_queue_init(m.driver, seriesS(m), v.iommu, v.viommu, a.type, {
+      const ret = amd_iommufd_hw_queue_init(m.driver, seriesS(m), v.iommu, v.viommu, a.type, {
         base_addr: a.base,
         length: a.length,
         flags,
       });
+      // _iommufd_hw_queue_init (0d1e9d72) takes the vIOMMU reference before the driver's op and keeps the
+      // object when the op fails (the ioctl's abort destroys it, dropping the reference again).
+      if (!ret) m.hwQueues.set(a.id, [...(m.hwQueues.get(a.id) ?? []), a.type]);
+      return ret;
+    },
+  }),
+  entry({
+    name: 'iommufd_hw_queue_destroy',
+    doc:
+      'IOMMU_DESTROY of a HW queue of type `type` on vIOMMU object `id` (-ENOENT if none): AMD sets no destroy op, ' +
+      "so the queue's VF_CNTL register keeps its base and enable bits (the sheet's bug 7)",
+    args: { id: required('u16'), type: required('queue_type') },
+    returns: 'int',
+    variants: SERIES_S,
+    run: (m, _iommu, a) => {
+      // iommufd_hw_queue_destroy (0d1e9d72): hw_queue->destroy if set (never, for AMD), the access (none: AMD
+      // uses hw_queue_init, not _phys), the vIOMMU's reference.
+      const queues = m.hwQueues.get(a.id) ?? [];
+      const i = queues.indexOf(a.type);
+      if (i < 0) return -Errno.ENOENT;
+      queues.splice(i, 1);
+      return 0;
     },
   }),
   entry({

@@ -52,6 +52,10 @@ export class AmdMachine implements VendorMachine {
   readonly viommus = new Map<number, { iommu: AmdIommu; viommu: AmdIommuViommu }>();
   /** Paging domains that were ever a vIOMMU's nest parent, by domain ID. */
   readonly nestParentIds = new Set<number>();
+  /** vDEVICEs iommufd holds, per vIOMMU object ID, by virt_id (viommu->vdevs): the device behind each. */
+  readonly vdevices = new Map<number, Map<bigint, { readonly iommu: AmdIommu; readonly devid: number }>>();
+  /** HW queues iommufd holds, per vIOMMU object ID: their types, in the order made. */
+  readonly hwQueues = new Map<number, string[]>();
   /** Nested domains iommufd's HWPT objects hold, by the object ID the spec gave them, with their vIOMMU's. */
   readonly nestedDomains = new Map<number, { ndom: NestedDomain; viommuId: number }>();
 
@@ -177,6 +181,11 @@ export class AmdMachine implements VendorMachine {
       this.guests.set(key, guest);
     }
     return guest;
+  }
+
+  /** The nest parent's domain ID a guest made through the table entry points was given, if any. */
+  guestParentId(iommu: AmdIommu, gid: number): number | undefined {
+    return this.guests.get(`${iommu.index}:${gid}`)?.parentId;
   }
 
   /**

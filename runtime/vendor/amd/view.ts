@@ -24,11 +24,13 @@ import type {
   DomainView,
   DriverField,
   ExecutedCommandView,
+  GuestView,
   IommuView,
   MachineView,
   StaleHitView,
 } from '../view.js';
 import { readDriverObjects } from './driver-objects.js';
+import { guestIdImbalance, moreGuestResidue, readGuests, vdeviceMismatches } from './guest-state.js';
 import type { AmdMachine } from './machine.js';
 
 /** The AMD machine as the generic runtime sees it. */
@@ -57,7 +59,7 @@ export class AmdView implements MachineView {
   }
 
   iommus(): readonly IommuView[] {
-    return this.m.driver.iommus.map((i) => new AmdIommuView(this.k, i));
+    return this.m.driver.iommus.map((i) => new AmdIommuView(this.k, i, this.m));
   }
 
   allocatedDomainIds(): readonly number[] {
@@ -233,8 +235,21 @@ class AmdIommuView implements IommuView {
   constructor(
     private readonly k: Kernel,
     private readonly iommu: AmdIommu,
+    private readonly m: AmdMachine,
   ) {
     this.index = iommu.index;
+  }
+
+  guests(): readonly GuestView[] {
+    return readGuests(this.m, this.iommu);
+  }
+
+  guestIdImbalance(): readonly string[] {
+    return guestIdImbalance(this.m, this.iommu);
+  }
+
+  vdeviceMismatches(): readonly string[] {
+    return vdeviceMismatches(this.m, this.iommu, () => this.guests());
   }
 
   executed(): readonly ExecutedCommandView[] {
@@ -316,8 +331,9 @@ class AmdIommuView implements IommuView {
           );
       }
     }
+    const more = moreGuestResidue(this.m, this.iommu);
     const pdom = this.iommu.viommu_pdom;
-    if (!pdom || pdom instanceof ErrPtr || !pdom.amdv1) return out;
+    if (!pdom || pdom instanceof ErrPtr || !pdom.amdv1) return [...out, ...more];
     const leaves = new AmdDomainView(this.k, pdom).leaves();
     for (const table of GUEST_TABLES) {
       const gids = new Set<number>();
@@ -331,7 +347,7 @@ class AmdIommuView implements IommuView {
           `iommu${this.index}: gid ${gid} is free but its ${table.name} table is still mapped at IPA ${hex(table.base + BigInt(gid) * table.stride)}`,
         );
     }
-    return out;
+    return [...out, ...more];
   }
 
   privateSpaceFaults(): readonly string[] {

@@ -17,11 +17,17 @@ const F = portedFrom(AMDESE_S, 'drivers/iommu/amd/viommu.c', ['amd_viommu_uninit
  * the mappings while the tables are still mapped (bug 1: the reset moves above the frees), and init_one
  * returns the errno it got instead of -ENOMEM (bug 3); and nested.c's three one-line fixes of bug 15 (a
  * failed gdom_info kzalloc is -ENOMEM, not NULL; a reference that is not the last still frees its nested
- * domain; the hDomID is freed before its mapping is). Everything else is series-s.
+ * domain; the hDomID is freed before its mapping is); and iommufd.c's viommu_init calling amd_viommu_uninit_one
+ * when copy_to_user fails (bug 5). Everything else is series-s.
  */
 export class ViommuSeriesSFixed extends ViommuSeriesS {
   override nestedFixes(): NestedFixes {
     return { gdomInfoErrno: true, freeNotLast: true, hdomIdBeforeKfree: true };
+  }
+
+  /** Bug 5's one-line fix in iommufd.c: a failed copy_to_user calls amd_viommu_uninit_one before err_init. */
+  override uninitOneOnCopyFailure(): boolean {
+    return true;
   }
 
   override amd_viommu_uninit_one(iommu: AmdIommu, aviommu: AmdIommuViommu): void {

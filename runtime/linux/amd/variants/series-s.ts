@@ -133,6 +133,11 @@ export class ViommuSeriesS extends ViommuPatchV3 implements GuestTableOps {
     return {};
   }
 
+  /** Whether iommufd.c's viommu_init tears the guest's tables down when copy_to_user fails: not here (bug 5). */
+  uninitOneOnCopyFailure(): boolean {
+    return false;
+  }
+
   /** amd_viommu_uninit: the IOMMU's own DTE cleared and its dev_data freed, then the IDA and the BARs. */
   override amd_viommu_uninit(iommu: AmdIommu): void {
     this.d.k.call(F.amd_viommu_uninit, () => {
