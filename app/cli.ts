@@ -180,8 +180,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description('every failure point the specs pass, and which specs or sweeps fail it; those none fails')
     .argument('[paths...]', 'spec files or folders', ['specs'])
     .option('--json', 'the same as JSON')
+    .option('--html <file>', 'also write the table as one self-contained, filterable HTML page')
     .option('--root <dir>', 'the suite root (what `extends` may reach)')
-    .action(async (paths: string[], flags: { json?: boolean; root?: string }) => {
+    .action(async (paths: string[], flags: { json?: boolean; html?: string; root?: string }) => {
       exit = await coverageCommand(paths, flags);
     });
 
@@ -507,13 +508,24 @@ async function pointsCommand(path: string, root?: string): Promise<number> {
   return ExitCode.ok;
 }
 
-async function coverageCommand(paths: string[], flags: { json?: boolean; root?: string }): Promise<number> {
+async function coverageCommand(
+  paths: string[],
+  flags: { json?: boolean; html?: string; root?: string },
+): Promise<number> {
   const plans = await loadPlans(paths, flags.root);
   if (typeof plans === 'number') return plans;
   if (plans.length === 0) return usage(`no spec files in ${paths.join(', ')}`);
   const { coverage } = await import('../runtime/check/coverage.js');
-  const { coverageJson, coverageTable } = await import('./coverage.js');
+  const { coverageHtml, coverageJson, coverageTable } = await import('./coverage.js');
   const c = coverage(plans);
+  if (flags.html !== undefined) {
+    const { writeAtomic } = await import('../runtime/check/golden.js');
+    try {
+      writeAtomic(flags.html, coverageHtml(c));
+    } catch (e) {
+      return usage(`cannot write ${flags.html}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    }
+  }
   process.stdout.write(flags.json ? coverageJson(c) : coverageTable(c));
   return ExitCode.ok;
 }

@@ -1,4 +1,5 @@
 import type { Coverage } from '../runtime/check/coverage.js';
+import { REPORT_CSS } from '../runtime/report/html-assets.js';
 
 /** `coverage --json`: every point with who passes and fails it, then those no spec fails. */
 export function coverageJson(c: Coverage): string {
@@ -43,4 +44,62 @@ export function coverageTable(c: Coverage): string {
     `${plural(c.points.length, 'failure point')}: ${c.points.length - never.length} failed by a spec or sweep, ${never.length} never failed`,
   );
   return out.join('\n') + '\n';
+}
+
+const esc = (text: string): string =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** Filters the table by text in any cell and by "failed by some spec" or "never failed". */
+const COVERAGE_JS = `
+'use strict';
+(function () {
+  var q = document.getElementById('point-filter');
+  var sel = document.getElementById('failed-filter');
+  var shown = document.getElementById('shown');
+  function apply() {
+    var t = (q.value || '').toLowerCase();
+    var n = 0;
+    document.querySelectorAll('tbody tr').forEach(function (tr) {
+      var ok = (!t || tr.textContent.toLowerCase().indexOf(t) >= 0) &&
+        (sel.value === 'all' || tr.dataset.failed === sel.value);
+      tr.classList.toggle('hidden', !ok);
+      if (ok) n++;
+    });
+    shown.textContent = String(n);
+  }
+  q.addEventListener('input', apply);
+  sel.addEventListener('change', apply);
+})();
+`;
+
+/** `coverage --html <file>`: the same table as one self-contained, filterable page (no network). */
+export function coverageHtml(c: Coverage): string {
+  const never = c.points.filter((p) => p.failedBy.length === 0).length;
+  const rows = c.points
+    .map((p) => {
+      const failed = p.failedBy.map((f) => esc(f.by === 'sweep' ? `${f.id} (sweep)` : f.id)).join('<br>');
+      return (
+        `<tr data-failed="${p.failedBy.length ? 'yes' : 'no'}"${p.failedBy.length ? '' : ' class="row-bad"'}>` +
+        `<td class="mono">${esc(p.point)}</td><td>${esc(p.passedBy.join(', '))}</td>` +
+        `<td class="mono">${failed || 'never failed'}</td></tr>`
+      );
+    })
+    .join('');
+  const notes = [
+    c.notRun.length ? `<p>Not run (skip or todo): ${c.notRun.map(esc).join(', ')}</p>` : '',
+    ...c.stopped.map((s) => `<p>Stopped by a budget, covered in part: ${esc(s.id)}: ${esc(s.why)}</p>`),
+  ].join('');
+  const summary = `${c.points.length} failure points: ${c.points.length - never} failed by a spec or sweep, ${never} never failed`;
+  return (
+    '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">' +
+    `<title>viommu-spec coverage: ${esc(summary)}</title><style>${REPORT_CSS}</style></head><body>` +
+    `<header><h1>viommu-spec coverage</h1><span class="summary"><b>${esc(summary)}</b></span></header><main>` +
+    notes +
+    '<div class="filters"><input id="point-filter" type="search" placeholder="filter by point or spec">' +
+    '<select id="failed-filter"><option value="all">every point</option><option value="yes">failed by a spec</option>' +
+    `<option value="no">never failed</option></select><span><span id="shown">${c.points.length}</span> of ` +
+    `${c.points.length} points</span></div>` +
+    '<table><thead><tr><th>failure point</th><th>passed by</th><th>failed by</th></tr></thead>' +
+    `<tbody>${rows}</tbody></table></main><script>${COVERAGE_JS}</script></body></html>\n`
+  );
 }

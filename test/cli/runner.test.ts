@@ -283,4 +283,22 @@ describe('coverage', () => {
     expect(json.summary.points).toBe(json.points.length);
     expect(json.never_failed).toHaveLength(json.summary.never_failed);
   });
+
+  it('--html also writes the table as one page: each point a row, those never failed marked', () => {
+    const dir = suite(files);
+    const r = bin(['coverage', '.', '--html', 'coverage.html'], dir);
+    expect(r.code).toBe(0);
+    expect(lastLine(r.out)).toMatch(/failed by a spec or sweep/);
+    const html = readFileSync(join(dir, 'coverage.html'), 'utf8');
+    expect(html).toMatch(/^<!DOCTYPE html>/);
+    expect(html).not.toMatch(/<(script|link|img)[^>]+(src|href)=/);
+    expect(html).toContain(
+      `<tr data-failed="yes"><td class="mono">${IDA}#1</td><td>fault.yaml, plain.yaml, sweep.yaml</td>`,
+    );
+    expect(html).toMatch(/<tr data-failed="no" class="row-bad"><td class="mono">[^<]*request_mem_region#1</);
+    expect(html.match(/<tr data-failed=/g)).toHaveLength(
+      (JSON.parse(bin(['coverage', '.', '--json'], dir).out) as { points: unknown[] }).points.length,
+    );
+    expect(bin(['coverage', '.', '--html', 'no/such/dir/c.html'], dir).code).toBe(2);
+  });
 });
