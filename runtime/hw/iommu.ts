@@ -112,6 +112,12 @@ const NO_VIRTUALIZATION: VirtualizationConfig = {
   guests: { resetVmmio: 'guest_mmio', errorEvent: 'viommu_hw_err' },
 };
 
+/** The address of byte `offset` of page frame `pfn`: one bigint, made from an exact number below 2^53. */
+function pageAddress(pfn: number, offset: number): bigint {
+  const at = pfn * 4096 + offset;
+  return Number.isSafeInteger(at) ? BigInt(at) : (BigInt(pfn) << 12n) | BigInt(offset);
+}
+
 export class AmdIommuHw {
   readonly regs: R.MmioRegisters;
   /** The VF_CNTL BAR's registers (vIOMMU parts). */
@@ -124,11 +130,16 @@ export class AmdIommuHw {
   lostEvents = 0;
   private lastPosted: HwEvent | null = null;
   private ipaMemo: {
-    readonly page: bigint;
+    readonly pfn: number;
     readonly devid: number;
     epoch: number;
-    readonly paPage: bigint | null;
+    /** IOTLB generation at the fill: a stale hit is memoised only while the IOTLB is unchanged. */
+    readonly iotlbGeneration: number;
+    /** The page frame the page translated to (a stale hit: the cached one), or -1 when it faulted. */
+    readonly paPfn: number;
     readonly event: Extract<HwEvent, { code: 'IO_PAGE_FAULT' }> | null;
+    /** For a stale hit: what a walk of memory gave, as a page frame or a fault, and the hit's domain. */
+    readonly stale: { readonly domainId: number; readonly currentPfn: number; readonly fault: string } | null;
   } | null = null;
   readonly iotlb = new Iotlb();
   readonly executed: ExecutedCommand[] = [];
@@ -155,7 +166,7 @@ export class AmdIommuHw {
     this.regs = new R.MmioRegisters(extendedFeatures, vm.controlFixedZero);
     this.vfcntl = new VfCntlRegisters(
       {
-        ipaWrite: (ipa, value) => this.ipaWrite(vm.selfDevid, ipa, value),
+        ipaWrite: (pfn, offset, lo, hi) => this.ipaWrite(vm.selfDevid, pfn, offset, lo, hi),
         commandControlWritten: (gid) => this.guests.doorbell(gid),
       },
       vm.storeMaps,
@@ -400,37 +411,99 @@ export class AmdIommuHw {
    * A store by the IOMMU into its own private address space, translated through its own DTE. A map-port
    * loop makes 65536 stores into a few pages: while nothing else happened on the machine (the epoch has not
    * moved but for this IOMMU's own fault events), a store to the page of the last one has the same outcome,
-   * so it is applied without walking again. Stale hits are never reused: each is recorded.
+   * so it is applied without walking again. A stale hit is memoised too, while the IOTLB is also unchanged:
+   * the walk of memory gives the same page, and each store still records its own stale hit, as a walk would.
    */
-  private ipaWrite(selfDevid: number, ipa: bigint, value: bigint): boolean {
-    const page = ipa >> 12n;
+  private ipaWrite(selfDevid: number, pfn: number, offset: number, lo: number, hi: number): boolean {
     const memo = this.ipaMemo;
     const epochOf = this.hooks.epoch;
-    if (epochOf && memo && memo.page === page && memo.devid === selfDevid && memo.epoch === epochOf()) {
-      if (memo.paPage !== null) {
-        this.mem.write64(memo.paPage | (ipa & 0xfffn), value);
+    if (epochOf && memo && memo.pfn === pfn && memo.devid === selfDevid && memo.epoch === epochOf()) {
+      if (memo.stale === null && memo.paPfn >= 0) {
+        this.mem.write64Halves(memo.paPfn, offset, lo, hi);
         return true;
       }
-      if (memo.event) this.post({ ...memo.event, address: ipa });
-      memo.epoch = epochOf();
-      return false;
+      if (memo.stale !== null) {
+        if (memo.iotlbGeneration === this.iotlb.generation) {
+          const { domainId, currentPfn, fault } = memo.stale;
+          const pa = pageAddress(memo.paPfn, offset);
+          const targetFreed = this.hooks.isFreed(pa);
+          // Same page, same walk: stale by the walk for every offset, by freed memory only where freed.
+          if (currentPfn !== memo.paPfn || targetFreed) {
+            this.staleHits.push({
+              step: this.hooks.step(),
+              domainId,
+              iova: pageAddress(pfn, offset),
+              cachedPa: pa,
+              current: currentPfn < 0 ? { fault } : { pa: pageAddress(currentPfn, offset) },
+              targetFreed,
+            });
+          }
+          this.mem.write64Halves(memo.paPfn, offset, lo, hi);
+          return true;
+        }
+      } else {
+        if (memo.event) this.postFault(memo.event, pfn, offset);
+        memo.epoch = epochOf();
+        return false;
+      }
     }
     this.lastPosted = null;
+    const ipa = pageAddress(pfn, offset);
     const t = this.deviceAccess(selfDevid, ipa, 'write');
     const epoch = epochOf?.();
     this.ipaMemo = null;
-    if (t.ok) this.mem.write64(t.pa, value);
-    if (epoch === undefined || (t.ok && t.stale)) return t.ok;
+    if (t.ok) this.mem.write64(t.pa, (BigInt(hi) << 32n) | BigInt(lo));
+    if (epoch === undefined) return t.ok;
+    if (t.ok && t.stale) {
+      const hit = this.staleHits[this.staleHits.length - 1]!;
+      this.ipaMemo = {
+        pfn,
+        devid: selfDevid,
+        epoch,
+        iotlbGeneration: this.iotlb.generation,
+        paPfn: Number(t.pa >> 12n),
+        event: null,
+        stale: {
+          domainId: hit.domainId,
+          currentPfn: 'pa' in hit.current ? Number(hit.current.pa >> 12n) : -1,
+          fault: 'fault' in hit.current ? hit.current.fault : '',
+        },
+      };
+      return true;
+    }
     const event = this.lastPostedEvent();
     if (!t.ok && event && event.code !== 'IO_PAGE_FAULT') return false;
     this.ipaMemo = {
-      page,
+      pfn,
       devid: selfDevid,
       epoch,
-      paPage: t.ok ? t.pa & ~0xfffn : null,
+      iotlbGeneration: this.iotlb.generation,
+      paPfn: t.ok ? Number(t.pa >> 12n) : -1,
       event: !t.ok && event?.code === 'IO_PAGE_FAULT' ? event : null,
+      stale: null,
     };
     return t.ok;
+  }
+
+  /**
+   * Posts `event` again at another IPA of its page. With the event log enabled and full, the post changes
+   * nothing but the overflow bit and the lost count, so no event is built for it.
+   */
+  private postFault(event: Extract<HwEvent, { code: 'IO_PAGE_FAULT' }>, pfn: number, offset: number): void {
+    if (this.eventLogFull()) {
+      this.regs.hwOr(R.MMIO_STATUS_OFFSET, R.STATUS_EVT_OVERFLOW);
+      this.lostEvents++;
+      return;
+    }
+    this.post({ ...event, address: pageAddress(pfn, offset) });
+  }
+
+  /** Whether the event log is enabled and has no room for another event (what post() drops). */
+  private eventLogFull(): boolean {
+    if ((this.regs.read(R.MMIO_CONTROL_OFFSET) & R.CONTROL_EVT_LOG_EN) === 0n) return false;
+    const size = 16 << Number((this.regs.read(R.MMIO_EVT_BUF_OFFSET) >> 56n) & 0xfn);
+    const tail = Number(this.regs.read(R.MMIO_EVT_TAIL_OFFSET));
+    return (tail + 16) % size === Number(this.regs.read(R.MMIO_EVT_HEAD_OFFSET));
   }
 
   // --- event log --------------------------------------------------------------------------------------

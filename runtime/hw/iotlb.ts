@@ -31,6 +31,8 @@ export class Iotlb {
   private readonly entries = new Map<string, IotlbEntry>();
   private readonly sizesInUse = new Set<number>();
   private readonly pdes = new Map<string, PdeCacheEntry>();
+  /** Moves on every insert and invalidation: what a lookup finds is unchanged while it stays the same. */
+  generation = 0;
 
   lookup(domainId: number, iova: bigint): IotlbEntry | undefined {
     for (const lg2 of this.sizesInUse) {
@@ -41,6 +43,7 @@ export class Iotlb {
   }
 
   insert(e: IotlbEntry): void {
+    this.generation++;
     this.sizesInUse.add(e.pageLg2);
     this.entries.set(`${e.domainId}:${e.pageLg2}:${e.pageIova}`, e);
   }
@@ -63,6 +66,7 @@ export class Iotlb {
 
   /** INVALIDATE_IOMMU_PAGES: drop what overlaps [start, start + size); page directories too when pde. */
   invalidate(domainId: number, start: bigint, size: bigint, pde: boolean): { iotlb: IotlbEntry[]; pdes: number } {
+    this.generation++;
     const dropped: IotlbEntry[] = [];
     for (const [key, e] of this.entries) {
       if (e.domainId === domainId && overlaps(e.pageIova, 1n << BigInt(e.pageLg2), start, size)) {
@@ -84,6 +88,7 @@ export class Iotlb {
   }
 
   invalidateAll(): { iotlb: IotlbEntry[]; pdes: number } {
+    this.generation++;
     const dropped = [...this.entries.values()];
     const pdes = this.pdes.size;
     this.entries.clear();

@@ -34,6 +34,8 @@ export class AllocationLedger {
   private readonly lastFreed = new Map<bigint, Allocation>();
   readonly history: Allocation[] = [];
   private readonly ordinals = new Map<string, number>();
+  /** Every allocation ever made, by each page frame its extent touches: what isFreedPa looks through. */
+  private readonly byPage = new Map<number, Allocation[]>();
 
   /** `tick` orders allocations and frees on the machine's one timeline (shared with commands and maps). */
   constructor(private readonly tick: () => number = counter()) {}
@@ -44,6 +46,14 @@ export class AllocationLedger {
     const allocation: Allocation = { ...entry, seq: this.tick(), ordinal };
     this.live.set(entry.va, allocation);
     this.history.push(allocation);
+    const end = allocation.pa + extent(allocation);
+    if (end > allocation.pa) {
+      for (let pfn = Number(allocation.pa >> 12n), last = Number((end - 1n) >> 12n); pfn <= last; pfn++) {
+        const list = this.byPage.get(pfn);
+        if (list) list.push(allocation);
+        else this.byPage.set(pfn, [allocation]);
+      }
+    }
     return allocation;
   }
 
@@ -66,11 +76,16 @@ export class AllocationLedger {
     return this.live.get(va);
   }
 
-  /** Whether `pa` lies in a block that was freed and is not part of any live block now. */
+  /**
+   * Whether `pa` lies in a block that was freed and is not part of any live block now. Looks only at the
+   * allocations that ever touched the page of `pa` (the DMA checks ask it on every IOTLB hit).
+   */
   isFreedPa(pa: bigint): boolean {
+    const candidates = pa < 0n ? undefined : this.byPage.get(Number(pa >> 12n));
+    if (candidates === undefined) return false;
     let freed = false;
-    for (const a of this.history) {
-      if (pa < a.pa || pa >= a.pa + (a.family === 'kmalloc' ? 4096n << BigInt(a.order) : a.bytes)) continue;
+    for (const a of candidates) {
+      if (pa < a.pa || pa >= a.pa + extent(a)) continue;
       if (a.freed === undefined) return false;
       freed = true;
     }
@@ -84,6 +99,11 @@ export class AllocationLedger {
   freedAllocations(): Allocation[] {
     return this.history.filter((a) => a.freed !== undefined);
   }
+}
+
+/** The bytes a block covers: kmalloc objects have their pages to themselves (runtime/linux/slab.ts). */
+function extent(a: Allocation): bigint {
+  return a.family === 'kmalloc' ? 4096n << BigInt(a.order) : a.bytes;
 }
 
 function counter(): () => number {
