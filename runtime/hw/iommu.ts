@@ -129,6 +129,8 @@ export class AmdIommuHw {
   /** Events the full event log could not take: the hardware only sets EventOverflow for them. */
   lostEvents = 0;
   private lastPosted: HwEvent | null = null;
+  /** The register generation at which postFault last found the event log full (and set EventOverflow). */
+  private fullLogAt = -1;
   private ipaMemo: {
     readonly pfn: number;
     readonly devid: number;
@@ -139,7 +141,12 @@ export class AmdIommuHw {
     readonly paPfn: number;
     readonly event: Extract<HwEvent, { code: 'IO_PAGE_FAULT' }> | null;
     /** For a stale hit: what a walk of memory gave, as a page frame or a fault, and the hit's domain. */
-    readonly stale: { readonly domainId: number; readonly currentPfn: number; readonly fault: string } | null;
+    readonly stale: {
+      readonly domainId: number;
+      readonly currentPfn: number;
+      /** The walk's fault, shared by every stale hit recorded from this memo (it is read-only). */
+      readonly fault: { readonly fault: string };
+    } | null;
   } | null = null;
   readonly iotlb = new Iotlb();
   readonly executed: ExecutedCommand[] = [];
@@ -434,7 +441,7 @@ export class AmdIommuHw {
               domainId,
               iova: pageAddress(pfn, offset),
               cachedPa: pa,
-              current: currentPfn < 0 ? { fault } : { pa: pageAddress(currentPfn, offset) },
+              current: currentPfn < 0 ? fault : { pa: pageAddress(currentPfn, offset) },
               targetFreed,
             });
           }
@@ -466,7 +473,7 @@ export class AmdIommuHw {
         stale: {
           domainId: hit.domainId,
           currentPfn: 'pa' in hit.current ? Number(hit.current.pa >> 12n) : -1,
-          fault: 'fault' in hit.current ? hit.current.fault : '',
+          fault: 'fault' in hit.current ? hit.current : { fault: '' },
         },
       };
       return true;
@@ -490,9 +497,15 @@ export class AmdIommuHw {
    * nothing but the overflow bit and the lost count, so no event is built for it.
    */
   private postFault(event: Extract<HwEvent, { code: 'IO_PAGE_FAULT' }>, pfn: number, offset: number): void {
+    // No register moved since the log was last found full and EventOverflow set: it still is, and still set.
+    if (this.regs.generation === this.fullLogAt) {
+      this.lostEvents++;
+      return;
+    }
     if (this.eventLogFull()) {
       this.regs.hwOr(R.MMIO_STATUS_OFFSET, R.STATUS_EVT_OVERFLOW);
       this.lostEvents++;
+      this.fullLogAt = this.regs.generation;
       return;
     }
     this.post({ ...event, address: pageAddress(pfn, offset) });

@@ -72,6 +72,8 @@ export class VfCntlRegisters {
     string,
     { table: MapStore['table']; gid: number; count: number; firstIpa: bigint }
   >();
+  /** The entry of faultedStores the last faulted store counted in (only this class writes the map). */
+  private lastFaulted: { table: MapStore['table']; gid: number; count: number; firstIpa: bigint } | undefined;
 
   constructor(
     private readonly hooks: VfCntlHooks,
@@ -141,9 +143,15 @@ export class VfCntlRegisters {
     // The entry (hostId << 24) | valid: host ID bits 7:0 in the low half, 15:8 in the high half.
     this.stores++;
     if (this.hooks.ipaWrite(pfn, inPage, (((hostId & 0xff) << 24) | valid) >>> 0, hostId >>> 8)) return;
+    const last = this.lastFaulted;
+    if (last !== undefined && last.table === table && last.gid === gid) {
+      last.count++;
+      return;
+    }
     const key = `${table}:${gid}`;
     const seen = this.faultedStores.get(key);
     if (seen) seen.count++;
     else this.faultedStores.set(key, { table, gid, count: 1, firstIpa: (BigInt(pfn) << 12n) | BigInt(inPage) });
+    this.lastFaulted = this.faultedStores.get(key);
   }
 }
