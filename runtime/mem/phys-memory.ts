@@ -30,9 +30,12 @@ if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
  */
 export class PhysMemory {
   readonly nodes: readonly NumaNode[];
-  private readonly pages = new Map<number, BigUint64Array>();
-  /** 32-bit views of the same pages, made on first use of the number-only paths. */
-  private readonly halves = new Map<number, Uint32Array>();
+  private readonly pages = new Map<number, PageRecord>();
+  /**
+   * Counts handing a page out for writing (page(), page32(), the write paths) and zeroing: a page whose
+   * record's `written` is not above a value read from here has not changed since (see unchangedSince).
+   */
+  private writeClock = 0;
 
   constructor(
     nodes: readonly NumaNodeConfig[],
@@ -63,30 +66,52 @@ export class PhysMemory {
 
   /** The page's words for writing; materialises it. */
   page(pfn: number): BigUint64Array {
-    let words = this.pages.get(pfn);
-    if (words === undefined) {
+    return this.record(pfn).words;
+  }
+
+  private record(pfn: number): PageRecord {
+    let rec = this.pages.get(pfn);
+    if (rec === undefined) {
       if (this.nodeOfPfn(pfn) === undefined)
         throw new ModelBugError(`access to page frame 0x${pfn.toString(16)} outside simulated memory`);
       if (this.meter) {
         this.meter.check('pages', this.pages.size + 1);
         this.meter.tick();
       }
-      words = new BigUint64Array(WORDS_PER_PAGE);
-      this.pages.set(pfn, words);
+      rec = { words: new BigUint64Array(WORDS_PER_PAGE), halves: undefined, written: 0 };
+      this.pages.set(pfn, rec);
     }
-    return words;
+    rec.written = ++this.writeClock;
+    return rec;
   }
 
   /** The page's words if it was ever written; undefined means all zero. Never materialises. */
   peekPage(pfn: number): BigUint64Array | undefined {
-    return this.pages.get(pfn);
+    return this.pages.get(pfn)?.words;
+  }
+
+  /** A position of the write clock, for unchangedSince. */
+  get writeEpoch(): number {
+    return this.writeClock;
+  }
+
+  /**
+   * Whether none of the pages was handed out for writing, or zeroed, after `epoch` (a writeEpoch value):
+   * what a cached walk over them needs to still hold. A page never materialised counts as changed.
+   */
+  unchangedSince(pfns: readonly number[], epoch: number): boolean {
+    for (const pfn of pfns) {
+      const rec = this.pages.get(pfn);
+      if (rec === undefined || rec.written > epoch) return false;
+    }
+    return true;
   }
 
   read64(pa: bigint): bigint {
     const pfn = checkedPfn(pa, 8);
     if (this.nodeOfPfn(pfn) === undefined)
       throw new ModelBugError(`read of 0x${pa.toString(16)} outside simulated memory`);
-    return this.pages.get(pfn)?.[wordIndex(pa)] ?? 0n;
+    return this.pages.get(pfn)?.words[wordIndex(pa)] ?? 0n;
   }
 
   write64(pa: bigint, value: bigint): void {
@@ -100,20 +125,18 @@ export class PhysMemory {
   write64Halves(pfn: number, offset: number, lo: number, hi: number): void {
     if (offset < 0 || offset >= PAGE_SIZE || offset % 8 !== 0)
       throw new ModelBugError(`unaligned offset 0x${offset.toString(16)} in page frame 0x${pfn.toString(16)}`);
-    const words = this.halvesOf(pfn);
+    const words = this.page32(pfn);
     words[offset >>> 2] = lo;
     words[(offset >>> 2) + 1] = hi;
   }
 
-  /** The page's 32-bit view for writing; materialises it. */
-  private halvesOf(pfn: number): Uint32Array {
-    let view = this.halves.get(pfn);
-    if (view === undefined) {
-      const words = this.page(pfn);
-      view = new Uint32Array(words.buffer, words.byteOffset, PAGE_SIZE / 4);
-      this.halves.set(pfn, view);
-    }
-    return view;
+  /**
+   * The page's words as 32-bit halves (low half first) for writing; materialises it. The view is cached
+   * until the page is zeroed, so the hot loops (page-table leaves, map-port stores) make no view per use.
+   */
+  page32(pfn: number): Uint32Array {
+    const rec = this.record(pfn);
+    return (rec.halves ??= new Uint32Array(rec.words.buffer, rec.words.byteOffset, PAGE_SIZE / 4));
   }
 
   read32(pa: bigint): number {
@@ -131,22 +154,23 @@ export class PhysMemory {
   /** Zero whole pages by forgetting them: what __GFP_ZERO costs on sparse memory. */
   zeroPages(startPfn: number, count: number): void {
     if (this.pages.size < count) {
-      for (const pfn of [...this.pages.keys()])
-        if (pfn >= startPfn && pfn < startPfn + count) {
-          this.pages.delete(pfn);
-          this.halves.delete(pfn);
-        }
+      for (const pfn of [...this.pages.keys()]) if (pfn >= startPfn && pfn < startPfn + count) this.pages.delete(pfn);
     } else {
-      for (let pfn = startPfn; pfn < startPfn + count; pfn++) {
-        this.pages.delete(pfn);
-        this.halves.delete(pfn);
-      }
+      for (let pfn = startPfn; pfn < startPfn + count; pfn++) this.pages.delete(pfn);
     }
+    this.writeClock++;
   }
 
   get touchedPages(): number {
     return this.pages.size;
   }
+}
+
+/** One materialised page: its words, their 32-bit view once asked for, and when it was last written. */
+interface PageRecord {
+  readonly words: BigUint64Array;
+  halves: Uint32Array | undefined;
+  written: number;
 }
 
 function checkedPfn(pa: bigint, align: number): number {

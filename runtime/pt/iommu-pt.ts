@@ -182,6 +182,11 @@ export class PtIommu {
     return this.k.mem.page(Number((table - PAGE_OFFSET) >> 12n));
   }
 
+  /** The same table as 32-bit halves (entry i: low half at 2i, high half at 2i + 1), a cached view. */
+  private words32(table: bigint): Uint32Array {
+    return this.k.mem.page32(Number((table - PAGE_OFFSET) >> 12n));
+  }
+
   // --- iteration helpers (pt_iter.h) ---------------------------------------------------------------------
 
   private firstIndex(range: Range, level: number): number {
@@ -393,7 +398,7 @@ export class PtIommu {
    */
   private mapRangeLeaf(range: Range, map: MapArgs, level: number, table: bigint): Ret {
     const t = this.words(table);
-    const t32 = new Uint32Array(t.buffer, t.byteOffset, t.length * 2);
+    const t32 = this.words32(table);
     const isz = this.f.itemLg2(level);
     const leafLg2 = map.leafLg2;
     const step = 1 << (leafLg2 - isz);
@@ -413,22 +418,43 @@ export class PtIommu {
     let oa = map.oa;
     let index = startIndex;
     let ret = 0;
+    let written = 0;
     // Entries of a run differ only in their OA field, so each is the previous plus the page size while the
-    // OA stays below 2^52 (above it FIELD_PREP would truncate, so fall back to encoding each one).
+    // OA stays below 2^52 (above it FIELD_PREP would truncate, so fall back to encoding each one). The sum
+    // is kept as the entry's two 32-bit halves, numbers, and written through the table's 32-bit view: no
+    // bigint per leaf. The OA field ends at bit 51, so the high half never carries out of 32 bits.
     let entry = this.f.leafEntry(oa, leafLg2, level, map.attrs);
     const incremental = oa + BigInt(Math.ceil((end - startIndex) / step)) * size <= 1n << 52n;
+    let lo = Number(entry & 0xffff_ffffn);
+    let hi = Number(entry >> 32n);
+    const sizeLo = Number(size & 0xffff_ffffn);
+    const sizeHi = Number(size >> 32n);
     do {
       if ((t32[2 * index]! & 1) !== 0 || needContig) {
         if (index !== startIndex) this.indexToVa(range, level, index);
         ret = this.clearContig(range, map.gather, level, table, index, step);
         if (ret) break;
       }
-      if (step === 1) t[index] = entry;
-      else t.fill(entry, index, index + step);
-      oa += size;
-      entry = incremental ? entry + size : this.f.leafEntry(oa, leafLg2, level, map.attrs);
+      if (incremental) {
+        for (let i = 2 * index, stop = 2 * (index + step); i < stop; i += 2) {
+          t32[i] = lo;
+          t32[i + 1] = hi;
+        }
+        lo += sizeLo;
+        hi += sizeHi;
+        if (lo >= 0x1_0000_0000) {
+          lo -= 0x1_0000_0000;
+          hi++;
+        }
+      } else {
+        if (step === 1) t[index] = entry;
+        else t.fill(entry, index, index + step);
+        entry = this.f.leafEntry(oa + BigInt(written + 1) * size, leafLg2, level, map.attrs);
+      }
+      written++;
       index += step;
     } while (index < end);
+    oa += BigInt(written) * size;
     map.oa = oa;
     map.numLeaves = numLeaves;
     if (ret || numLeaves) return ret;
@@ -553,7 +579,7 @@ export class PtIommu {
 
   private unmapRange(range: Range, args: UnmapArgs, level: number, table: bigint): Ret {
     const t = this.words(table);
-    const t32 = new Uint32Array(t.buffer, t.byteOffset, t.length * 2);
+    const t32 = this.words32(table);
     const isz = this.f.itemLg2(level);
     const start = this.firstIndex(range, level);
     const end = this.endIndex(range, level, start);
@@ -585,8 +611,10 @@ export class PtIommu {
       } else {
         // The whole entry goes even when the request ends inside it.
         const n = 1 << this.f.numContigLg2OfLow(t32[2 * index]!, t32[2 * index + 1]!, level);
-        if (n === 1) t[index] = 0n;
-        else t.fill(0n, index, index + n);
+        if (n === 1) {
+          t32[2 * index] = 0;
+          t32[2 * index + 1] = 0;
+        } else t32.fill(0, 2 * index, 2 * (index + n));
         numOas += n;
         index += n;
       }
