@@ -149,6 +149,19 @@ export class AmdIommuHw {
     } | null;
   } | null = null;
   readonly iotlb = new Iotlb();
+  /** The last successful re-walk for each IOTLB entry: what freshWalk reuses while its tables are unwritten. */
+  private readonly verifiedWalks = new WeakMap<
+    IotlbEntry,
+    {
+      rootPa: bigint;
+      mode: number;
+      epoch: number;
+      tables: readonly number[];
+      pageIova: bigint;
+      pageMask: bigint;
+      pagePa: bigint;
+    }
+  >();
   readonly executed: ExecutedCommand[] = [];
   readonly events: PostedEvent[] = [];
   readonly staleHits: StaleHit[] = [];
@@ -634,15 +647,15 @@ export class AmdIommuHw {
       const pa = hit.pa + (iova - hit.pageIova);
       const allowed = access === 'read' ? hit.read && ctx.read : hit.write && ctx.write;
       if (!allowed) return this.fault(ctx, iova, access, 'permission', true);
-      const fresh = hwWalk(this.mem, ctx.rootPa, ctx.mode, iova);
-      const stale = isWalkFault(fresh) || fresh.pa !== pa || this.hooks.isFreed(pa);
+      const fresh = this.freshWalk(ctx, iova, hit);
+      const stale = !fresh.ok || fresh.pa !== pa || this.hooks.isFreed(pa);
       if (stale) {
         this.staleHits.push({
           step: this.hooks.step(),
           domainId: ctx.domainId,
           iova,
           cachedPa: pa,
-          current: isWalkFault(fresh) ? { fault: fresh.reason } : { pa: fresh.pa },
+          current: fresh.ok ? { pa: fresh.pa } : { fault: fresh.reason },
           targetFreed: this.hooks.isFreed(pa),
         });
       }
@@ -667,6 +680,46 @@ export class AmdIommuHw {
       write,
     });
     return { ok: true, pa: walk.pa, fromIotlb: false, stale: false };
+  }
+
+  /**
+   * What a walk of memory from the root gives for `iova` now, to compare with an IOTLB hit. A successful
+   * walk is remembered per entry with the table pages it read: while none of them was written since, a walk
+   * for any IOVA of the page it found reads the same entries, so it is not repeated.
+   */
+  private freshWalk(
+    ctx: TranslationContext,
+    iova: bigint,
+    hit: IotlbEntry,
+  ): { readonly ok: true; readonly pa: bigint } | { readonly ok: false; readonly reason: string } {
+    const known = this.verifiedWalks.get(hit);
+    const epoch = this.mem.writeEpoch;
+    if (
+      known !== undefined &&
+      known.rootPa === ctx.rootPa &&
+      known.mode === ctx.mode &&
+      (iova & known.pageMask) === known.pageIova &&
+      (known.epoch === epoch || this.mem.unchangedSince(known.tables, known.epoch))
+    ) {
+      // Nothing it read changed up to now: the next check can start from here.
+      known.epoch = epoch;
+      return { ok: true, pa: known.pagePa + (iova - known.pageIova) };
+    }
+    const walk = hwWalk(this.mem, ctx.rootPa, ctx.mode, iova);
+    if (isWalkFault(walk)) {
+      this.verifiedWalks.delete(hit);
+      return { ok: false, reason: walk.reason };
+    }
+    this.verifiedWalks.set(hit, {
+      rootPa: ctx.rootPa,
+      mode: ctx.mode,
+      epoch,
+      tables: walk.tables.map((t) => Number(t >> 12n)),
+      pageIova: walk.pageIova,
+      pageMask: ~((1n << BigInt(walk.pageLg2)) - 1n),
+      pagePa: walk.pa - (iova - walk.pageIova),
+    });
+    return { ok: true, pa: walk.pa };
   }
 
   private fault(
