@@ -20,7 +20,7 @@ export interface Allocation {
   /** 1-based: the how-manieth allocation made at this site. */
   readonly ordinal: number;
   readonly step: number;
-  freed?: { readonly seq: number; readonly by: string; readonly step: number };
+  freed: { readonly seq: number; readonly by: string; readonly step: number } | undefined;
 }
 
 export type ReleaseResult =
@@ -34,8 +34,15 @@ export class AllocationLedger {
   private readonly lastFreed = new Map<bigint, Allocation>();
   readonly history: Allocation[] = [];
   private readonly ordinals = new Map<string, number>();
-  /** Every allocation ever made, by each page frame its extent touches: what isFreedPa looks through. */
-  private readonly byPage = new Map<number, Allocation[]>();
+  /**
+   * Every allocation ever made, by the page frame it starts at. A buddy block of order o starts at a pfn
+   * aligned to 2^o and spans at most 2^o pages, so the blocks that can hold a page start at that page's pfn
+   * rounded down to 2^o for each order: isFreedPa looks there. Blocks not shaped so (none today) go in
+   * `irregular`, which it always scans.
+   */
+  private readonly byStart = new Map<number, Allocation[]>();
+  private readonly irregular: Allocation[] = [];
+  private maxOrder = 0;
 
   /** `tick` orders allocations and frees on the machine's one timeline (shared with commands and maps). */
   constructor(private readonly tick: () => number = counter()) {}
@@ -43,16 +50,31 @@ export class AllocationLedger {
   record(entry: Omit<Allocation, 'seq' | 'ordinal' | 'freed'>): Allocation {
     const ordinal = (this.ordinals.get(entry.site) ?? 0) + 1;
     this.ordinals.set(entry.site, ordinal);
-    const allocation: Allocation = { ...entry, seq: this.tick(), ordinal };
+    // One flat literal, `freed` included: every allocation has the same shape from the start.
+    const allocation: Allocation = {
+      seq: this.tick(),
+      family: entry.family,
+      va: entry.va,
+      pa: entry.pa,
+      bytes: entry.bytes,
+      order: entry.order,
+      node: entry.node,
+      site: entry.site,
+      ordinal,
+      step: entry.step,
+      freed: undefined,
+    };
     this.live.set(entry.va, allocation);
     this.history.push(allocation);
-    const end = allocation.pa + extent(allocation);
-    if (end > allocation.pa) {
-      for (let pfn = Number(allocation.pa >> 12n), last = Number((end - 1n) >> 12n); pfn <= last; pfn++) {
-        const list = this.byPage.get(pfn);
-        if (list) list.push(allocation);
-        else this.byPage.set(pfn, [allocation]);
-      }
+    const span = 4096n << BigInt(allocation.order);
+    if (allocation.pa >= 0n && allocation.pa % span === 0n && extent(allocation) <= span && allocation.order < 31) {
+      const start = Number(allocation.pa >> 12n);
+      const list = this.byStart.get(start);
+      if (list) list.push(allocation);
+      else this.byStart.set(start, [allocation]);
+      if (allocation.order > this.maxOrder) this.maxOrder = allocation.order;
+    } else {
+      this.irregular.push(allocation);
     }
     return allocation;
   }
@@ -77,14 +99,23 @@ export class AllocationLedger {
   }
 
   /**
-   * Whether `pa` lies in a block that was freed and is not part of any live block now. Looks only at the
-   * allocations that ever touched the page of `pa` (the DMA checks ask it on every IOTLB hit).
+   * Whether `pa` lies in a block that was freed and is not part of any live block now. Looks only where a
+   * block holding `pa` can start, one place per order (the DMA checks ask it on every IOTLB hit).
    */
   isFreedPa(pa: bigint): boolean {
-    const candidates = pa < 0n ? undefined : this.byPage.get(Number(pa >> 12n));
-    if (candidates === undefined) return false;
+    if (pa < 0n) return false;
     let freed = false;
-    for (const a of candidates) {
+    const pfn = Number(pa >> 12n);
+    for (let order = 0; order <= this.maxOrder; order++) {
+      const candidates = this.byStart.get(pfn - (pfn % 2 ** order));
+      if (candidates === undefined) continue;
+      for (const a of candidates) {
+        if (a.order !== order || pa < a.pa || pa >= a.pa + extent(a)) continue;
+        if (a.freed === undefined) return false;
+        freed = true;
+      }
+    }
+    for (const a of this.irregular) {
       if (pa < a.pa || pa >= a.pa + extent(a)) continue;
       if (a.freed === undefined) return false;
       freed = true;

@@ -47,4 +47,19 @@ describe('AllocationLedger.isFreedPa', () => {
     l.release(again.va, 'pages', 'free_pages', 0);
     expect(l.isFreedPa(0x40_1008n)).toBe(true);
   });
+
+  it('finds blocks of every order, and a block not aligned to its order too', () => {
+    const l = new AllocationLedger();
+    const big = l.record(block('pages', 0x400_0000n, 0x40_0000n, 10));
+    const odd = l.record(block('pages', 0x501_0000n, 0x2000n, 1));
+    l.release(big.va, 'pages', 'free_pages', 0);
+    l.release(odd.va, 'pages', 'free_pages', 0);
+    expect(l.isFreedPa(0x43f_fff8n)).toBe(true);
+    expect(l.isFreedPa(0x440_0000n)).toBe(false);
+    expect(l.isFreedPa(0x501_1ff8n)).toBe(true);
+    expect(l.isFreedPa(0x501_2000n)).toBe(false);
+    l.record(block('pages', 0x420_0000n, 0x1000n, 0));
+    expect(l.isFreedPa(0x420_0ff8n)).toBe(false);
+    expect(l.isFreedPa(0x420_1000n)).toBe(true);
+  });
 });
