@@ -43,6 +43,10 @@ export class AllocationLedger {
   private readonly byStart = new Map<number, Allocation[]>();
   private readonly irregular: Allocation[] = [];
   private maxOrder = 0;
+  /** Moves on every record and release: a page's answer below is good while it stays. */
+  private version = 0;
+  /** The last page isFreedPa found to have one answer for all its bytes, and that answer. */
+  private lastPage = { version: -1, pfn: -1, freed: false };
 
   /** `tick` orders allocations and frees on the machine's one timeline (shared with commands and maps). */
   constructor(private readonly tick: () => number = counter()) {}
@@ -64,6 +68,7 @@ export class AllocationLedger {
       step: entry.step,
       freed: undefined,
     };
+    this.version++;
     this.live.set(entry.va, allocation);
     this.history.push(allocation);
     const span = 4096n << BigInt(allocation.order);
@@ -88,6 +93,7 @@ export class AllocationLedger {
         : { ok: false, problem: 'invalid_free' };
     }
     if (allocation.family !== family) return { ok: false, problem: 'mismatched_free', allocation };
+    this.version++;
     this.live.delete(va);
     this.lastFreed.set(va, allocation);
     allocation.freed = { seq: this.tick(), by, step };
@@ -104,23 +110,31 @@ export class AllocationLedger {
    */
   isFreedPa(pa: bigint): boolean {
     if (pa < 0n) return false;
-    let freed = false;
     const pfn = Number(pa >> 12n);
+    const last = this.lastPage;
+    if (last.pfn === pfn && last.version === this.version) return last.freed;
+    // Whether every block met covers all of the page or none of it: then the answer holds for its every byte.
+    const pageStart = pa & ~0xfffn;
+    const pageEnd = pageStart + 0x1000n;
+    let uniform = true;
+    let live = false;
+    let freed = false;
+    const meet = (a: Allocation): void => {
+      const end = a.pa + extent(a);
+      if (end <= pageStart || a.pa >= pageEnd) return;
+      if (a.pa > pageStart || end < pageEnd) uniform = false;
+      if (pa < a.pa || pa >= end) return;
+      if (a.freed === undefined) live = true;
+      else freed = true;
+    };
     for (let order = 0; order <= this.maxOrder; order++) {
       const candidates = this.byStart.get(pfn - (pfn % 2 ** order));
-      if (candidates === undefined) continue;
-      for (const a of candidates) {
-        if (a.order !== order || pa < a.pa || pa >= a.pa + extent(a)) continue;
-        if (a.freed === undefined) return false;
-        freed = true;
-      }
+      if (candidates !== undefined) for (const a of candidates) if (a.order === order) meet(a);
     }
-    for (const a of this.irregular) {
-      if (pa < a.pa || pa >= a.pa + extent(a)) continue;
-      if (a.freed === undefined) return false;
-      freed = true;
-    }
-    return freed;
+    for (const a of this.irregular) meet(a);
+    const answer = !live && freed;
+    if (uniform) this.lastPage = { version: this.version, pfn, freed: answer };
+    return answer;
   }
 
   liveAllocations(): Allocation[] {
