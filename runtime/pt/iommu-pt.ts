@@ -609,14 +609,10 @@ export class PtIommu {
         }
         index++;
       } else {
-        // The whole entry goes even when the request ends inside it.
-        const n = 1 << this.f.numContigLg2OfLow(t32[2 * index]!, t32[2 * index + 1]!, level);
-        if (n === 1) {
-          t32[2 * index] = 0;
-          t32[2 * index + 1] = 0;
-        } else t32.fill(0, 2 * index, 2 * (index + n));
-        numOas += n;
-        index += n;
+        // The whole entry goes even when the request ends inside it; a run of leaves in one pass.
+        const cleared = clearLeaves(this.f, t32, index, end, level);
+        numOas += cleared;
+        index += cleared;
       }
       if (index >= end) break;
       type = this.f.entryTypeOfLow(t32[2 * index]!, level);
@@ -658,6 +654,23 @@ export class PtIommu {
   deinit(): void {
     for (const table of this.tablePages()) iommu_free_pages(this.k, table);
   }
+}
+
+/**
+ * Clears the leaf at `index` and the leaves that follow it up to `end` (each whole, however many items it
+ * spans), stopping at the first entry that is not a leaf. Returns the items cleared.
+ */
+function clearLeaves(f: PtFormat, t32: Uint32Array, index: number, end: number, level: number): number {
+  let i = index;
+  do {
+    const n = 1 << f.numContigLg2OfLow(t32[2 * i]!, t32[2 * i + 1]!, level);
+    if (n === 1) {
+      t32[2 * i] = 0;
+      t32[2 * i + 1] = 0;
+    } else t32.fill(0, 2 * i, 2 * (i + n));
+    i += n;
+  } while (i < end && f.entryTypeOfLow(t32[2 * i]!, level) === EntryType.OA);
+  return i - index;
 }
 
 /** pt_compute_best_pgsize: the largest allowed size that va, oa and the length's top bit are aligned to. */
