@@ -112,6 +112,11 @@ const NO_VIRTUALIZATION: VirtualizationConfig = {
   guests: { resetVmmio: 'guest_mmio', errorEvent: 'viommu_hw_err' },
 };
 
+/** What a re-walk of memory gives for an IOTLB hit; SAME_AS_HIT: exactly the hit's translation. */
+type FreshWalk = { readonly ok: true; readonly pa: bigint } | { readonly ok: false; readonly reason: string };
+const SAME_AS_HIT: FreshWalk = { ok: true, pa: -1n };
+const low = (lg2: number): bigint => (1n << BigInt(lg2)) - 1n;
+
 /** The address of byte `offset` of page frame `pfn`: one bigint, made from an exact number below 2^53. */
 function pageAddress(pfn: number, offset: number): bigint {
   const at = pfn * 4096 + offset;
@@ -160,6 +165,9 @@ export class AmdIommuHw {
       pageIova: bigint;
       pageMask: bigint;
       pagePa: bigint;
+      /** The walk's page contains the hit's page, so every IOVA that hits the entry is inside it. */
+      coversHit: boolean;
+      matchesHit: boolean;
     }
   >();
   readonly executed: ExecutedCommand[] = [];
@@ -648,14 +656,14 @@ export class AmdIommuHw {
       const allowed = access === 'read' ? hit.read && ctx.read : hit.write && ctx.write;
       if (!allowed) return this.fault(ctx, iova, access, 'permission', true);
       const fresh = this.freshWalk(ctx, iova, hit);
-      const stale = !fresh.ok || fresh.pa !== pa || this.hooks.isFreed(pa);
+      const stale = (fresh !== SAME_AS_HIT && (!fresh.ok || fresh.pa !== pa)) || this.hooks.isFreed(pa);
       if (stale) {
         this.staleHits.push({
           step: this.hooks.step(),
           domainId: ctx.domainId,
           iova,
           cachedPa: pa,
-          current: fresh.ok ? { pa: fresh.pa } : { fault: fresh.reason },
+          current: fresh === SAME_AS_HIT ? { pa } : fresh.ok ? { pa: fresh.pa } : { fault: fresh.reason },
           targetFreed: this.hooks.isFreed(pa),
         });
       }
@@ -687,37 +695,38 @@ export class AmdIommuHw {
    * walk is remembered per entry with the table pages it read: while none of them was written since, a walk
    * for any IOVA of the page it found reads the same entries, so it is not repeated.
    */
-  private freshWalk(
-    ctx: TranslationContext,
-    iova: bigint,
-    hit: IotlbEntry,
-  ): { readonly ok: true; readonly pa: bigint } | { readonly ok: false; readonly reason: string } {
+  private freshWalk(ctx: TranslationContext, iova: bigint, hit: IotlbEntry): FreshWalk {
     const known = this.verifiedWalks.get(hit);
     const epoch = this.mem.writeEpoch;
     if (
       known !== undefined &&
       known.rootPa === ctx.rootPa &&
       known.mode === ctx.mode &&
-      (iova & known.pageMask) === known.pageIova &&
+      (known.coversHit || (iova & known.pageMask) === known.pageIova) &&
       (known.epoch === epoch || this.mem.unchangedSince(known.tables, known.epoch))
     ) {
       // Nothing it read changed up to now: the next check can start from here.
       known.epoch = epoch;
-      return { ok: true, pa: known.pagePa + (iova - known.pageIova) };
+      return known.matchesHit ? SAME_AS_HIT : { ok: true, pa: known.pagePa + (iova - known.pageIova) };
     }
     const walk = hwWalk(this.mem, ctx.rootPa, ctx.mode, iova);
     if (isWalkFault(walk)) {
       this.verifiedWalks.delete(hit);
       return { ok: false, reason: walk.reason };
     }
+    const pagePa = walk.pa - (iova - walk.pageIova);
+    const coversHit = walk.pageLg2 >= hit.pageLg2 && (hit.pageIova & ~low(walk.pageLg2)) === walk.pageIova;
     this.verifiedWalks.set(hit, {
       rootPa: ctx.rootPa,
       mode: ctx.mode,
       epoch,
       tables: walk.tables.map((t) => Number(t >> 12n)),
       pageIova: walk.pageIova,
-      pageMask: ~((1n << BigInt(walk.pageLg2)) - 1n),
-      pagePa: walk.pa - (iova - walk.pageIova),
+      pageMask: ~low(walk.pageLg2),
+      pagePa,
+      coversHit,
+      // The walk's page maps every IOVA of the hit's page where the hit does: the same translation.
+      matchesHit: coversHit && pagePa - walk.pageIova === hit.pa - hit.pageIova,
     });
     return { ok: true, pa: walk.pa };
   }
