@@ -139,16 +139,26 @@ export class PhysMemory {
     return (rec.halves ??= new Uint32Array(rec.words.buffer, rec.words.byteOffset, PAGE_SIZE / 4));
   }
 
+  /** The 32-bit half of the aligned qword holding `pa` that bit 2 of `pa` names (bits 1:0 are ignored). */
   read32(pa: bigint): number {
-    const word = this.read64(pa & ~7n);
-    return Number((pa & 4n) === 0n ? word & 0xffff_ffffn : word >> 32n);
+    const pfn = this.checked32(pa);
+    const rec = this.pages.get(pfn);
+    if (rec === undefined) return 0;
+    rec.halves ??= new Uint32Array(rec.words.buffer, rec.words.byteOffset, PAGE_SIZE / 4);
+    return rec.halves[Number(pa & 0xfffn) >>> 2]!;
   }
 
   write32(pa: bigint, value: number): void {
-    const aligned = pa & ~7n;
-    const word = this.read64(aligned);
-    const v = BigInt(value >>> 0);
-    this.write64(aligned, (pa & 4n) === 0n ? (word & 0xffff_ffff_0000_0000n) | v : (word & 0xffff_ffffn) | (v << 32n));
+    this.page32(this.checked32(pa))[Number(pa & 0xfffn) >>> 2] = value >>> 0;
+  }
+
+  /** read64's checks on the qword holding `pa`, with its messages: the page frame of `pa`. */
+  private checked32(pa: bigint): number {
+    if (pa < 0n) throw new ModelBugError(`unaligned or negative physical address 0x${(pa & ~7n).toString(16)}`);
+    const pfn = Number(pa >> PAGE_SHIFT_N);
+    if (this.nodeOfPfn(pfn) === undefined)
+      throw new ModelBugError(`read of 0x${(pa & ~7n).toString(16)} outside simulated memory`);
+    return pfn;
   }
 
   /** Zero whole pages by forgetting them: what __GFP_ZERO costs on sparse memory. */
