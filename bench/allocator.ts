@@ -28,6 +28,8 @@ export function allocatorBench(): BenchResult[] {
       value: rate,
       unit: 'ops/s',
       baseline: { name: 'Map set+delete', value: baseline, ratio: rate / baseline },
+      target: '>= 0.3 x Map set+delete',
+      pass: rate / baseline >= 0.3,
     },
   ];
 }

@@ -1,4 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 /** One measured figure. `ratio` compares it with a baseline measured in the same process run. */
@@ -8,6 +11,8 @@ export interface BenchResult {
   readonly unit: string;
   readonly baseline?: { readonly name: string; readonly value: number; readonly ratio: number };
   readonly target?: string;
+  /** Whether the same-run ratio (or value) meets the target: printed as PASS or MISS beside it. */
+  readonly pass?: boolean;
 }
 
 /**
@@ -46,4 +51,18 @@ let nodeStart: number | undefined;
 /** Wall time of `node -e 0`, measured once per bench run: the yardstick for anything start-up shaped. */
 export function nodeStartMs(): number {
   return (nodeStart ??= wallMs(['-e', '0']));
+}
+
+/**
+ * Compiles a C baseline from bench/native with `cc -O2` into a temporary folder, once per bench run;
+ * undefined when no compiler is present (the rows then have no C ratio).
+ */
+export function nativeBinary(name: string): string | undefined {
+  const out = join(mkdtempSync(join(tmpdir(), 'viommu-bench-')), name);
+  try {
+    execFileSync('cc', ['-O2', '-o', out, `bench/native/${name}.c`], { stdio: 'ignore' });
+    return out;
+  } catch {
+    return undefined;
+  }
 }

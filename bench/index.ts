@@ -28,7 +28,7 @@ const rows = results.map((r) => [
   r.name,
   `${fmt(r.value)} ${r.unit}`,
   r.baseline ? `${r.baseline.ratio.toFixed(3)} x ${r.baseline.name}` : '',
-  r.target ?? '',
+  r.target === undefined ? '' : `${r.target}${r.pass === undefined ? '' : r.pass ? '  PASS' : '  MISS'}`,
 ]);
 const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c]!.length), 6));
 for (const row of [['figure', 'value', 'vs baseline', 'target'], ...rows]) {

@@ -102,6 +102,8 @@ export function iommuHwBench(): BenchResult[] {
       value: ring,
       unit: 'pairs/s',
       baseline: against('bare Uint32Array ring', ringBase, ring),
+      target: '>= 0.05 x bare ring',
+      pass: ring / ringBase >= 0.05,
     },
     { name: 'translation, cold IOTLB (walk + fill)', value: cold, unit: 'translations/s', baseline: vsMap(cold) },
     {
@@ -109,6 +111,8 @@ export function iommuHwBench(): BenchResult[] {
       value: warm,
       unit: 'translations/s',
       baseline: vsMap(warm),
+      target: '>= 0.3 x Map lookup',
+      pass: warm / lookup >= 0.3,
     },
   ];
 }

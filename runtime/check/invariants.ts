@@ -249,11 +249,19 @@ function errnoDiscipline(run: RunResult, opts: InvariantOptions): Findings {
 /** Stale hits grouped by domain and 4 KiB page, in first-hit order: a hardware loop can make thousands. */
 function staleFindings(i: IommuView): string[] {
   const pages = new Map<string, { domainId: number; first: bigint; hits: number }>();
+  // Hits come in runs on one page (a store loop): the key string is built when the page changes.
+  let last: { domainId: number; page: bigint; group: { hits: number } } | undefined;
   for (const h of i.staleHits()) {
-    const key = `${h.domainId}:${h.iova >> 12n}`;
-    const seen = pages.get(key);
-    if (seen) seen.hits++;
-    else pages.set(key, { domainId: h.domainId, first: h.iova, hits: 1 });
+    const page = h.iova >> 12n;
+    if (last !== undefined && last.domainId === h.domainId && last.page === page) {
+      last.group.hits++;
+      continue;
+    }
+    const key = `${h.domainId}:${page}`;
+    let group = pages.get(key);
+    if (group) group.hits++;
+    else pages.set(key, (group = { domainId: h.domainId, first: h.iova, hits: 1 }));
+    last = { domainId: h.domainId, page, group };
   }
   return [...pages.values()].map((p) =>
     p.hits === 1

@@ -112,6 +112,17 @@ const NO_VIRTUALIZATION: VirtualizationConfig = {
   guests: { resetVmmio: 'guest_mmio', errorEvent: 'viommu_hw_err' },
 };
 
+/** What a re-walk of memory gives for an IOTLB hit; SAME_AS_HIT: exactly the hit's translation. */
+type FreshWalk = { readonly ok: true; readonly pa: bigint } | { readonly ok: false; readonly reason: string };
+const SAME_AS_HIT: FreshWalk = { ok: true, pa: -1n };
+const low = (lg2: number): bigint => (1n << BigInt(lg2)) - 1n;
+
+/** The address of byte `offset` of page frame `pfn`: one bigint, made from an exact number below 2^53. */
+function pageAddress(pfn: number, offset: number): bigint {
+  const at = pfn * 4096 + offset;
+  return Number.isSafeInteger(at) ? BigInt(at) : (BigInt(pfn) << 12n) | BigInt(offset);
+}
+
 export class AmdIommuHw {
   readonly regs: R.MmioRegisters;
   /** The VF_CNTL BAR's registers (vIOMMU parts). */
@@ -123,14 +134,42 @@ export class AmdIommuHw {
   /** Events the full event log could not take: the hardware only sets EventOverflow for them. */
   lostEvents = 0;
   private lastPosted: HwEvent | null = null;
+  /** The register generation at which postFault last found the event log full (and set EventOverflow). */
+  private fullLogAt = -1;
   private ipaMemo: {
-    readonly page: bigint;
+    readonly pfn: number;
     readonly devid: number;
     epoch: number;
-    readonly paPage: bigint | null;
+    /** IOTLB generation at the fill: a stale hit is memoised only while the IOTLB is unchanged. */
+    readonly iotlbGeneration: number;
+    /** The page frame the page translated to (a stale hit: the cached one), or -1 when it faulted. */
+    readonly paPfn: number;
     readonly event: Extract<HwEvent, { code: 'IO_PAGE_FAULT' }> | null;
+    /** For a stale hit: what a walk of memory gave, as a page frame or a fault, and the hit's domain. */
+    readonly stale: {
+      readonly domainId: number;
+      readonly currentPfn: number;
+      /** The walk's fault, shared by every stale hit recorded from this memo (it is read-only). */
+      readonly fault: { readonly fault: string };
+    } | null;
   } | null = null;
   readonly iotlb = new Iotlb();
+  /** The last successful re-walk for each IOTLB entry: what freshWalk reuses while its tables are unwritten. */
+  private readonly verifiedWalks = new WeakMap<
+    IotlbEntry,
+    {
+      rootPa: bigint;
+      mode: number;
+      epoch: number;
+      tables: readonly number[];
+      pageIova: bigint;
+      pageMask: bigint;
+      pagePa: bigint;
+      /** The walk's page contains the hit's page, so every IOVA that hits the entry is inside it. */
+      coversHit: boolean;
+      matchesHit: boolean;
+    }
+  >();
   readonly executed: ExecutedCommand[] = [];
   readonly events: PostedEvent[] = [];
   readonly staleHits: StaleHit[] = [];
@@ -155,7 +194,7 @@ export class AmdIommuHw {
     this.regs = new R.MmioRegisters(extendedFeatures, vm.controlFixedZero);
     this.vfcntl = new VfCntlRegisters(
       {
-        ipaWrite: (ipa, value) => this.ipaWrite(vm.selfDevid, ipa, value),
+        ipaWrite: (pfn, offset, lo, hi) => this.ipaWrite(vm.selfDevid, pfn, offset, lo, hi),
         commandControlWritten: (gid) => this.guests.doorbell(gid),
       },
       vm.storeMaps,
@@ -400,37 +439,105 @@ export class AmdIommuHw {
    * A store by the IOMMU into its own private address space, translated through its own DTE. A map-port
    * loop makes 65536 stores into a few pages: while nothing else happened on the machine (the epoch has not
    * moved but for this IOMMU's own fault events), a store to the page of the last one has the same outcome,
-   * so it is applied without walking again. Stale hits are never reused: each is recorded.
+   * so it is applied without walking again. A stale hit is memoised too, while the IOTLB is also unchanged:
+   * the walk of memory gives the same page, and each store still records its own stale hit, as a walk would.
    */
-  private ipaWrite(selfDevid: number, ipa: bigint, value: bigint): boolean {
-    const page = ipa >> 12n;
+  private ipaWrite(selfDevid: number, pfn: number, offset: number, lo: number, hi: number): boolean {
     const memo = this.ipaMemo;
     const epochOf = this.hooks.epoch;
-    if (epochOf && memo && memo.page === page && memo.devid === selfDevid && memo.epoch === epochOf()) {
-      if (memo.paPage !== null) {
-        this.mem.write64(memo.paPage | (ipa & 0xfffn), value);
+    if (epochOf && memo && memo.pfn === pfn && memo.devid === selfDevid && memo.epoch === epochOf()) {
+      if (memo.stale === null && memo.paPfn >= 0) {
+        this.mem.write64Halves(memo.paPfn, offset, lo, hi);
         return true;
       }
-      if (memo.event) this.post({ ...memo.event, address: ipa });
-      memo.epoch = epochOf();
-      return false;
+      if (memo.stale !== null) {
+        if (memo.iotlbGeneration === this.iotlb.generation) {
+          const { domainId, currentPfn, fault } = memo.stale;
+          const pa = pageAddress(memo.paPfn, offset);
+          const targetFreed = this.hooks.isFreed(pa);
+          // Same page, same walk: stale by the walk for every offset, by freed memory only where freed.
+          if (currentPfn !== memo.paPfn || targetFreed) {
+            this.staleHits.push({
+              step: this.hooks.step(),
+              domainId,
+              iova: pageAddress(pfn, offset),
+              cachedPa: pa,
+              current: currentPfn < 0 ? fault : { pa: pageAddress(currentPfn, offset) },
+              targetFreed,
+            });
+          }
+          this.mem.write64Halves(memo.paPfn, offset, lo, hi);
+          return true;
+        }
+      } else {
+        if (memo.event) this.postFault(memo.event, pfn, offset);
+        memo.epoch = epochOf();
+        return false;
+      }
     }
     this.lastPosted = null;
+    const ipa = pageAddress(pfn, offset);
     const t = this.deviceAccess(selfDevid, ipa, 'write');
     const epoch = epochOf?.();
     this.ipaMemo = null;
-    if (t.ok) this.mem.write64(t.pa, value);
-    if (epoch === undefined || (t.ok && t.stale)) return t.ok;
+    if (t.ok) this.mem.write64(t.pa, (BigInt(hi) << 32n) | BigInt(lo));
+    if (epoch === undefined) return t.ok;
+    if (t.ok && t.stale) {
+      const hit = this.staleHits[this.staleHits.length - 1]!;
+      this.ipaMemo = {
+        pfn,
+        devid: selfDevid,
+        epoch,
+        iotlbGeneration: this.iotlb.generation,
+        paPfn: Number(t.pa >> 12n),
+        event: null,
+        stale: {
+          domainId: hit.domainId,
+          currentPfn: 'pa' in hit.current ? Number(hit.current.pa >> 12n) : -1,
+          fault: 'fault' in hit.current ? hit.current : { fault: '' },
+        },
+      };
+      return true;
+    }
     const event = this.lastPostedEvent();
     if (!t.ok && event && event.code !== 'IO_PAGE_FAULT') return false;
     this.ipaMemo = {
-      page,
+      pfn,
       devid: selfDevid,
       epoch,
-      paPage: t.ok ? t.pa & ~0xfffn : null,
+      iotlbGeneration: this.iotlb.generation,
+      paPfn: t.ok ? Number(t.pa >> 12n) : -1,
       event: !t.ok && event?.code === 'IO_PAGE_FAULT' ? event : null,
+      stale: null,
     };
     return t.ok;
+  }
+
+  /**
+   * Posts `event` again at another IPA of its page. With the event log enabled and full, the post changes
+   * nothing but the overflow bit and the lost count, so no event is built for it.
+   */
+  private postFault(event: Extract<HwEvent, { code: 'IO_PAGE_FAULT' }>, pfn: number, offset: number): void {
+    // No register moved since the log was last found full and EventOverflow set: it still is, and still set.
+    if (this.regs.generation === this.fullLogAt) {
+      this.lostEvents++;
+      return;
+    }
+    if (this.eventLogFull()) {
+      this.regs.hwOr(R.MMIO_STATUS_OFFSET, R.STATUS_EVT_OVERFLOW);
+      this.lostEvents++;
+      this.fullLogAt = this.regs.generation;
+      return;
+    }
+    this.post({ ...event, address: pageAddress(pfn, offset) });
+  }
+
+  /** Whether the event log is enabled and has no room for another event (what post() drops). */
+  private eventLogFull(): boolean {
+    if ((this.regs.read(R.MMIO_CONTROL_OFFSET) & R.CONTROL_EVT_LOG_EN) === 0n) return false;
+    const size = 16 << Number((this.regs.read(R.MMIO_EVT_BUF_OFFSET) >> 56n) & 0xfn);
+    const tail = Number(this.regs.read(R.MMIO_EVT_TAIL_OFFSET));
+    return (tail + 16) % size === Number(this.regs.read(R.MMIO_EVT_HEAD_OFFSET));
   }
 
   // --- event log --------------------------------------------------------------------------------------
@@ -548,15 +655,15 @@ export class AmdIommuHw {
       const pa = hit.pa + (iova - hit.pageIova);
       const allowed = access === 'read' ? hit.read && ctx.read : hit.write && ctx.write;
       if (!allowed) return this.fault(ctx, iova, access, 'permission', true);
-      const fresh = hwWalk(this.mem, ctx.rootPa, ctx.mode, iova);
-      const stale = isWalkFault(fresh) || fresh.pa !== pa || this.hooks.isFreed(pa);
+      const fresh = this.freshWalk(ctx, iova, hit);
+      const stale = (fresh !== SAME_AS_HIT && (!fresh.ok || fresh.pa !== pa)) || this.hooks.isFreed(pa);
       if (stale) {
         this.staleHits.push({
           step: this.hooks.step(),
           domainId: ctx.domainId,
           iova,
           cachedPa: pa,
-          current: isWalkFault(fresh) ? { fault: fresh.reason } : { pa: fresh.pa },
+          current: fresh === SAME_AS_HIT ? { pa } : fresh.ok ? { pa: fresh.pa } : { fault: fresh.reason },
           targetFreed: this.hooks.isFreed(pa),
         });
       }
@@ -581,6 +688,47 @@ export class AmdIommuHw {
       write,
     });
     return { ok: true, pa: walk.pa, fromIotlb: false, stale: false };
+  }
+
+  /**
+   * What a walk of memory from the root gives for `iova` now, to compare with an IOTLB hit. A successful
+   * walk is remembered per entry with the table pages it read: while none of them was written since, a walk
+   * for any IOVA of the page it found reads the same entries, so it is not repeated.
+   */
+  private freshWalk(ctx: TranslationContext, iova: bigint, hit: IotlbEntry): FreshWalk {
+    const known = this.verifiedWalks.get(hit);
+    const epoch = this.mem.writeEpoch;
+    if (
+      known !== undefined &&
+      known.rootPa === ctx.rootPa &&
+      known.mode === ctx.mode &&
+      (known.coversHit || (iova & known.pageMask) === known.pageIova) &&
+      (known.epoch === epoch || this.mem.unchangedSince(known.tables, known.epoch))
+    ) {
+      // Nothing it read changed up to now: the next check can start from here.
+      known.epoch = epoch;
+      return known.matchesHit ? SAME_AS_HIT : { ok: true, pa: known.pagePa + (iova - known.pageIova) };
+    }
+    const walk = hwWalk(this.mem, ctx.rootPa, ctx.mode, iova);
+    if (isWalkFault(walk)) {
+      this.verifiedWalks.delete(hit);
+      return { ok: false, reason: walk.reason };
+    }
+    const pagePa = walk.pa - (iova - walk.pageIova);
+    const coversHit = walk.pageLg2 >= hit.pageLg2 && (hit.pageIova & ~low(walk.pageLg2)) === walk.pageIova;
+    this.verifiedWalks.set(hit, {
+      rootPa: ctx.rootPa,
+      mode: ctx.mode,
+      epoch,
+      tables: walk.tables.map((t) => Number(t >> 12n)),
+      pageIova: walk.pageIova,
+      pageMask: ~low(walk.pageLg2),
+      pagePa,
+      coversHit,
+      // The walk's page maps every IOVA of the hit's page where the hit does: the same translation.
+      matchesHit: coversHit && pagePa - walk.pageIova === hit.pa - hit.pageIova,
+    });
+    return { ok: true, pa: walk.pa };
   }
 
   private fault(

@@ -31,18 +31,49 @@ export class Iotlb {
   private readonly entries = new Map<string, IotlbEntry>();
   private readonly sizesInUse = new Set<number>();
   private readonly pdes = new Map<string, PdeCacheEntry>();
+  /** Moves on every insert and invalidation: what a lookup finds is unchanged while it stays the same. */
+  generation = 0;
+
+  /**
+   * The same entries by domain, then page size, then page IOVA: what lookup reads, without building a key
+   * string from a bigint on every translation. `entries` keeps the insertion order invalidations report in.
+   */
+  private readonly index = new Map<number, Map<number, Map<number, IotlbEntry>>>();
+  /** Each page size in use as a bigint shift: the index keys pages by page number, a number below 2^52. */
+  private readonly shifts = new Map<number, bigint>();
 
   lookup(domainId: number, iova: bigint): IotlbEntry | undefined {
+    const bySize = this.index.get(domainId);
+    if (bySize === undefined) return undefined;
     for (const lg2 of this.sizesInUse) {
-      const hit = this.entries.get(`${domainId}:${lg2}:${iova & ~((1n << BigInt(lg2)) - 1n)}`);
-      if (hit) return hit;
+      const shift = this.shifts.get(lg2)!;
+      const page = Number(iova >> shift);
+      const hit = bySize.get(lg2)?.get(page);
+      // A page number beyond 2^53 (an IOVA far above 2^64) is rounded: then the entry's IOVA decides.
+      if (hit && (Number.isSafeInteger(page) || hit.pageIova === (iova >> shift) << shift)) return hit;
     }
     return undefined;
   }
 
   insert(e: IotlbEntry): void {
-    this.sizesInUse.add(e.pageLg2);
+    this.generation++;
+    if (!this.sizesInUse.has(e.pageLg2)) {
+      this.sizesInUse.add(e.pageLg2);
+      this.shifts.set(e.pageLg2, BigInt(e.pageLg2));
+    }
     this.entries.set(`${e.domainId}:${e.pageLg2}:${e.pageIova}`, e);
+    let bySize = this.index.get(e.domainId);
+    if (bySize === undefined) this.index.set(e.domainId, (bySize = new Map<number, Map<number, IotlbEntry>>()));
+    let byIova = bySize.get(e.pageLg2);
+    if (byIova === undefined) bySize.set(e.pageLg2, (byIova = new Map<number, IotlbEntry>()));
+    byIova.set(Number(e.pageIova >> BigInt(e.pageLg2)), e);
+  }
+
+  private unindex(e: IotlbEntry): void {
+    this.index
+      .get(e.domainId)
+      ?.get(e.pageLg2)
+      ?.delete(Number(e.pageIova >> BigInt(e.pageLg2)));
   }
 
   /** The deepest cached PDE on the way to `iova`, as a walk start. */
@@ -63,10 +94,12 @@ export class Iotlb {
 
   /** INVALIDATE_IOMMU_PAGES: drop what overlaps [start, start + size); page directories too when pde. */
   invalidate(domainId: number, start: bigint, size: bigint, pde: boolean): { iotlb: IotlbEntry[]; pdes: number } {
+    this.generation++;
     const dropped: IotlbEntry[] = [];
     for (const [key, e] of this.entries) {
       if (e.domainId === domainId && overlaps(e.pageIova, 1n << BigInt(e.pageLg2), start, size)) {
         this.entries.delete(key);
+        this.unindex(e);
         dropped.push(e);
       }
     }
@@ -84,9 +117,11 @@ export class Iotlb {
   }
 
   invalidateAll(): { iotlb: IotlbEntry[]; pdes: number } {
+    this.generation++;
     const dropped = [...this.entries.values()];
     const pdes = this.pdes.size;
     this.entries.clear();
+    this.index.clear();
     this.pdes.clear();
     return { iotlb: dropped, pdes };
   }

@@ -58,6 +58,8 @@ const REGISTERS: ReadonlyMap<number, RegisterSpec> = new Map([
 
 export class MmioRegisters {
   private readonly values = new Map<number, bigint>();
+  /** Moves on every write, software or hardware: what was read is unchanged while it stays the same. */
+  generation = 0;
 
   /** `controlFixedZero`: control bits this IOMMU does not implement; they read 0 whatever is written. */
   constructor(
@@ -86,12 +88,14 @@ export class MmioRegisters {
     const rw = offset === MMIO_CONTROL_OFFSET ? spec.rw & ~this.controlFixedZero : spec.rw;
     const { w1c } = spec;
     const old = this.values.get(offset)!;
+    this.generation++;
     this.values.set(offset, ((old & ~rw) | (value & rw)) & ~(value & w1c));
   }
 
   /** A hardware-side update, which may set read-only and W1C bits. */
   hwSet(offset: number, value: bigint): void {
     this.spec(offset);
+    this.generation++;
     this.values.set(offset, value);
   }
 

@@ -48,7 +48,7 @@ function memtype_reserve(k: Kernel, start: bigint, end: bigint, reqType: CacheMo
       return -Errno.EBUSY;
     }
   }
-  for (let pfn = first; pfn < first + count; pfn++) k.memtypes.set(pfn, reqType);
+  k.memtypes.setRange(first, count, reqType);
   return 0;
 }
 
@@ -56,7 +56,7 @@ function memtype_reserve(k: Kernel, start: bigint, end: bigint, reqType: CacheMo
 function memtype_free(k: Kernel, start: bigint, end: bigint): number {
   const { first, count, ram } = pageRange(k, start, end);
   if (ram !== 'all') return -Errno.EINVAL;
-  for (let pfn = first; pfn < first + count; pfn++) k.memtypes.set(pfn, CacheMode.WB);
+  k.memtypes.setRange(first, count, CacheMode.WB);
   return 0;
 }
 

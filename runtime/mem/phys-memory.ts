@@ -30,7 +30,12 @@ if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
  */
 export class PhysMemory {
   readonly nodes: readonly NumaNode[];
-  private readonly pages = new Map<number, BigUint64Array>();
+  private readonly pages = new Map<number, PageRecord>();
+  /**
+   * Counts handing a page out for writing (page(), page32(), the write paths) and zeroing: a page whose
+   * record's `written` is not above a value read from here has not changed since (see unchangedSince).
+   */
+  private writeClock = 0;
 
   constructor(
     nodes: readonly NumaNodeConfig[],
@@ -61,46 +66,99 @@ export class PhysMemory {
 
   /** The page's words for writing; materialises it. */
   page(pfn: number): BigUint64Array {
-    let words = this.pages.get(pfn);
-    if (words === undefined) {
+    return this.record(pfn).words;
+  }
+
+  private record(pfn: number): PageRecord {
+    let rec = this.pages.get(pfn);
+    if (rec === undefined) {
       if (this.nodeOfPfn(pfn) === undefined)
         throw new ModelBugError(`access to page frame 0x${pfn.toString(16)} outside simulated memory`);
       if (this.meter) {
         this.meter.check('pages', this.pages.size + 1);
         this.meter.tick();
       }
-      words = new BigUint64Array(WORDS_PER_PAGE);
-      this.pages.set(pfn, words);
+      rec = { words: new BigUint64Array(WORDS_PER_PAGE), halves: undefined, written: 0 };
+      this.pages.set(pfn, rec);
     }
-    return words;
+    rec.written = ++this.writeClock;
+    return rec;
   }
 
   /** The page's words if it was ever written; undefined means all zero. Never materialises. */
   peekPage(pfn: number): BigUint64Array | undefined {
-    return this.pages.get(pfn);
+    return this.pages.get(pfn)?.words;
+  }
+
+  /** A position of the write clock, for unchangedSince. */
+  get writeEpoch(): number {
+    return this.writeClock;
+  }
+
+  /**
+   * Whether none of the pages was handed out for writing, or zeroed, after `epoch` (a writeEpoch value):
+   * what a cached walk over them needs to still hold. A page never materialised counts as changed.
+   */
+  unchangedSince(pfns: readonly number[], epoch: number): boolean {
+    for (const pfn of pfns) {
+      const rec = this.pages.get(pfn);
+      if (rec === undefined || rec.written > epoch) return false;
+    }
+    return true;
   }
 
   read64(pa: bigint): bigint {
     const pfn = checkedPfn(pa, 8);
     if (this.nodeOfPfn(pfn) === undefined)
       throw new ModelBugError(`read of 0x${pa.toString(16)} outside simulated memory`);
-    return this.pages.get(pfn)?.[wordIndex(pa)] ?? 0n;
+    return this.pages.get(pfn)?.words[wordIndex(pa)] ?? 0n;
   }
 
   write64(pa: bigint, value: bigint): void {
     this.page(checkedPfn(pa, 8))[wordIndex(pa)] = BigInt.asUintN(64, value);
   }
 
+  /**
+   * A 64-bit store of `hi:lo` (two uint32 halves) at byte `offset` (a multiple of 8) of page frame `pfn`:
+   * write64 without a bigint, for the stores that run hundreds of thousands of times per spec.
+   */
+  write64Halves(pfn: number, offset: number, lo: number, hi: number): void {
+    if (offset < 0 || offset >= PAGE_SIZE || offset % 8 !== 0)
+      throw new ModelBugError(`unaligned offset 0x${offset.toString(16)} in page frame 0x${pfn.toString(16)}`);
+    const words = this.page32(pfn);
+    words[offset >>> 2] = lo;
+    words[(offset >>> 2) + 1] = hi;
+  }
+
+  /**
+   * The page's words as 32-bit halves (low half first) for writing; materialises it. The view is cached
+   * until the page is zeroed, so the hot loops (page-table leaves, map-port stores) make no view per use.
+   */
+  page32(pfn: number): Uint32Array {
+    const rec = this.record(pfn);
+    return (rec.halves ??= new Uint32Array(rec.words.buffer, rec.words.byteOffset, PAGE_SIZE / 4));
+  }
+
+  /** The 32-bit half of the aligned qword holding `pa` that bit 2 of `pa` names (bits 1:0 are ignored). */
   read32(pa: bigint): number {
-    const word = this.read64(pa & ~7n);
-    return Number((pa & 4n) === 0n ? word & 0xffff_ffffn : word >> 32n);
+    const pfn = this.checked32(pa);
+    const rec = this.pages.get(pfn);
+    if (rec === undefined) return 0;
+    rec.halves ??= new Uint32Array(rec.words.buffer, rec.words.byteOffset, PAGE_SIZE / 4);
+    return rec.halves[Number(pa & 0xfffn) >>> 2]!;
   }
 
   write32(pa: bigint, value: number): void {
-    const aligned = pa & ~7n;
-    const word = this.read64(aligned);
-    const v = BigInt(value >>> 0);
-    this.write64(aligned, (pa & 4n) === 0n ? (word & 0xffff_ffff_0000_0000n) | v : (word & 0xffff_ffffn) | (v << 32n));
+    this.page32(this.checked32(pa))[Number(pa & 0xfffn) >>> 2] = value >>> 0;
+  }
+
+  /** read64's checks on the qword holding `pa`, with its messages: the page frame of `pa`. */
+  private checked32(pa: bigint): number {
+    if (pa < 0n) throw new ModelBugError(`unaligned or negative physical address 0x${(pa & ~7n).toString(16)}`);
+    const pfn = Number(pa >> PAGE_SHIFT_N);
+    if (this.nodeOfPfn(pfn) === undefined)
+      throw new ModelBugError(`read of 0x${(pa & ~7n).toString(16)} outside simulated memory`);
+    return pfn;
   }
 
   /** Zero whole pages by forgetting them: what __GFP_ZERO costs on sparse memory. */
@@ -110,11 +168,19 @@ export class PhysMemory {
     } else {
       for (let pfn = startPfn; pfn < startPfn + count; pfn++) this.pages.delete(pfn);
     }
+    this.writeClock++;
   }
 
   get touchedPages(): number {
     return this.pages.size;
   }
+}
+
+/** One materialised page: its words, their 32-bit view once asked for, and when it was last written. */
+interface PageRecord {
+  readonly words: BigUint64Array;
+  halves: Uint32Array | undefined;
+  written: number;
 }
 
 function checkedPfn(pa: bigint, align: number): number {

@@ -198,6 +198,11 @@ export class PtIommu {
     return this.k.mem.page(Number((table - PAGE_OFFSET) >> 12n));
   }
 
+  /** The same table as 32-bit halves (entry i: low half at 2i, high half at 2i + 1), a cached view. */
+  private words32(table: bigint): Uint32Array {
+    return this.k.mem.page32(Number((table - PAGE_OFFSET) >> 12n));
+  }
+
   // --- iteration helpers (pt_iter.h) ---------------------------------------------------------------------
 
   private firstIndex(range: Range, level: number): number {
@@ -409,7 +414,7 @@ export class PtIommu {
    */
   private mapRangeLeaf(range: Range, map: MapArgs, level: number, table: bigint): Ret {
     const t = this.words(table);
-    const t32 = new Uint32Array(t.buffer, t.byteOffset, t.length * 2);
+    const t32 = this.words32(table);
     const isz = this.f.itemLg2(level);
     const leafLg2 = map.leafLg2;
     const step = 1 << (leafLg2 - isz);
@@ -429,22 +434,43 @@ export class PtIommu {
     let oa = map.oa;
     let index = startIndex;
     let ret = 0;
+    let written = 0;
     // Entries of a run differ only in their OA field, so each is the previous plus the page size while the
-    // OA stays below 2^52 (above it FIELD_PREP would truncate, so fall back to encoding each one).
+    // OA stays below 2^52 (above it FIELD_PREP would truncate, so fall back to encoding each one). The sum
+    // is kept as the entry's two 32-bit halves, numbers, and written through the table's 32-bit view: no
+    // bigint per leaf. The OA field ends at bit 51, so the high half never carries out of 32 bits.
     let entry = this.f.leafEntry(oa, leafLg2, level, map.attrs);
     const incremental = oa + BigInt(Math.ceil((end - startIndex) / step)) * size <= 1n << 52n;
+    let lo = Number(entry & 0xffff_ffffn);
+    let hi = Number(entry >> 32n);
+    const sizeLo = Number(size & 0xffff_ffffn);
+    const sizeHi = Number(size >> 32n);
     do {
       if ((t32[2 * index]! & 1) !== 0 || needContig) {
         if (index !== startIndex) this.indexToVa(range, level, index);
         ret = this.clearContig(range, map.gather, level, table, index, step);
         if (ret) break;
       }
-      if (step === 1) t[index] = entry;
-      else t.fill(entry, index, index + step);
-      oa += size;
-      entry = incremental ? entry + size : this.f.leafEntry(oa, leafLg2, level, map.attrs);
+      if (incremental) {
+        for (let i = 2 * index, stop = 2 * (index + step); i < stop; i += 2) {
+          t32[i] = lo;
+          t32[i + 1] = hi;
+        }
+        lo += sizeLo;
+        hi += sizeHi;
+        if (lo >= 0x1_0000_0000) {
+          lo -= 0x1_0000_0000;
+          hi++;
+        }
+      } else {
+        if (step === 1) t[index] = entry;
+        else t.fill(entry, index, index + step);
+        entry = this.f.leafEntry(oa + BigInt(written + 1) * size, leafLg2, level, map.attrs);
+      }
+      written++;
       index += step;
     } while (index < end);
+    oa += BigInt(written) * size;
     map.oa = oa;
     map.numLeaves = numLeaves;
     if (ret || numLeaves) return ret;
@@ -569,7 +595,7 @@ export class PtIommu {
 
   private unmapRange(range: Range, args: UnmapArgs, level: number, table: bigint): Ret {
     const t = this.words(table);
-    const t32 = new Uint32Array(t.buffer, t.byteOffset, t.length * 2);
+    const t32 = this.words32(table);
     const isz = this.f.itemLg2(level);
     const start = this.firstIndex(range, level);
     const end = this.endIndex(range, level, start);
@@ -599,12 +625,10 @@ export class PtIommu {
         }
         index++;
       } else {
-        // The whole entry goes even when the request ends inside it.
-        const n = 1 << this.f.numContigLg2OfLow(t32[2 * index]!, t32[2 * index + 1]!, level);
-        if (n === 1) t[index] = 0n;
-        else t.fill(0n, index, index + n);
-        numOas += n;
-        index += n;
+        // The whole entry goes even when the request ends inside it; a run of leaves in one pass.
+        const cleared = clearLeaves(this.f, t32, index, end, level);
+        numOas += cleared;
+        index += cleared;
       }
       if (index >= end) break;
       type = this.f.entryTypeOfLow(t32[2 * index]!, level);
@@ -646,6 +670,23 @@ export class PtIommu {
   deinit(): void {
     for (const table of this.tablePages()) iommu_free_pages(this.k, table);
   }
+}
+
+/**
+ * Clears the leaf at `index` and the leaves that follow it up to `end` (each whole, however many items it
+ * spans), stopping at the first entry that is not a leaf. Returns the items cleared.
+ */
+function clearLeaves(f: PtFormat, t32: Uint32Array, index: number, end: number, level: number): number {
+  let i = index;
+  do {
+    const n = 1 << f.numContigLg2OfLow(t32[2 * i]!, t32[2 * i + 1]!, level);
+    if (n === 1) {
+      t32[2 * i] = 0;
+      t32[2 * i + 1] = 0;
+    } else t32.fill(0, 2 * i, 2 * (i + n));
+    i += n;
+  } while (i < end && f.entryTypeOfLow(t32[2 * i]!, level) === EntryType.OA);
+  return i - index;
 }
 
 /** pt_compute_best_pgsize: the largest allowed size that va, oa and the length's top bit are aligned to. */

@@ -39,6 +39,28 @@ function ctx(pt: PtIommu): TranslationContext {
 }
 
 describe('IOTLB', () => {
+  it('a hit re-checks memory only when a table it walked was written, and then sees the change', () => {
+    const { k, iommu } = bootOne();
+    const pt = table(k);
+    // A 2 MiB leaf: one IOTLB entry covers 0x20_0000..0x3f_ffff.
+    expect(pt.map(0x20_0000n, 0x4020_0000n, 0x20_0000n, RW, GFP_KERNEL).ret).toBe(0);
+    expect(iommu.mmio.translate(ctx(pt), 0x20_1000n, 'read')).toMatchObject({ ok: true, fromIotlb: false });
+    // Hits at other offsets of the page: the re-walk of the first is reused, with each hit's own offset.
+    expect(iommu.mmio.translate(ctx(pt), 0x20_1000n, 'read')).toMatchObject({ pa: 0x4020_1000n, stale: false });
+    expect(iommu.mmio.translate(ctx(pt), 0x3f_f008n, 'read')).toMatchObject({ pa: 0x403f_f008n, stale: false });
+    // Unmap without a flush: the tables were written, so the next hit walks again and finds nothing.
+    const g = iommu_iotlb_gather_init();
+    expect(pt.unmap(0x20_0000n, 0x20_0000n, g)).toBe(0x20_0000n);
+    expect(iommu.mmio.translate(ctx(pt), 0x20_2000n, 'read')).toMatchObject({ pa: 0x4020_2000n, stale: true });
+    expect(iommu.mmio.staleHits.at(-1)!.current).toEqual({ fault: 'not_present' });
+    // Mapped again elsewhere as 4 KiB pages: the 2 MiB hit now differs from memory page by page.
+    expect(pt.map(0x20_0000n, 0x5000_0000n, 0x2000n, RW, GFP_KERNEL).ret).toBe(0);
+    expect(iommu.mmio.translate(ctx(pt), 0x20_1008n, 'read')).toMatchObject({ pa: 0x4020_1008n, stale: true });
+    expect(iommu.mmio.staleHits.at(-1)!.current).toEqual({ pa: 0x5000_1008n });
+    expect(iommu.mmio.translate(ctx(pt), 0x20_3000n, 'read')).toMatchObject({ stale: true });
+    expect(iommu.mmio.staleHits.at(-1)!.current).toEqual({ fault: 'not_present' });
+  });
+
   it('a flush of [2M, 4M) drops exactly that entry and leaves [0, 2M) cached', () => {
     const { k, iommu } = bootOne();
     const pt = table(k);

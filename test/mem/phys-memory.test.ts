@@ -23,6 +23,18 @@ describe('PhysMemory', () => {
     expect(m.read64(0x1000n)).toBe(0xaabb_ccdd_5566_7788n);
   });
 
+  it('writes a qword from its 32-bit halves, and forgets the halves view when the page is zeroed', () => {
+    const m = new PhysMemory([{ id: 0, base: 0n, size: 1n << 20n }]);
+    m.write64Halves(0x3, 0x18, 0x5566_7788, 0x1122_3344);
+    expect(m.read64(0x3018n)).toBe(0x1122_3344_5566_7788n);
+    m.zeroPages(0x3, 1);
+    expect(m.read64(0x3018n)).toBe(0n);
+    m.write64Halves(0x3, 0x18, 1, 0);
+    expect(m.read64(0x3018n)).toBe(1n);
+    expect(() => m.write64Halves(0x3, 0x1c, 0, 0)).toThrow(ModelBugError);
+    expect(() => m.write64Halves(0x100, 0, 0, 0)).toThrow(ModelBugError);
+  });
+
   it('refuses accesses outside every node as a model bug', () => {
     const m = new PhysMemory([{ id: 0, base: 0x10_0000n, size: 0x10_0000n }]);
     expect(() => m.read64(0n)).toThrow(ModelBugError);

@@ -18,14 +18,27 @@ export const COMMAND_CONTROL_CMDBUF_EN = 1n << 8n;
 export const COMMAND_CONTROL_COMWAIT_INT_EN = 1n << 9n;
 
 const MAP_WRITE = 1n << 63n;
-const MAP_VALID = 1n;
-const field = (v: bigint, lo: bigint): number => Number((v >> lo) & 0xffffn);
+/** Bit 63 (the write trigger) as a bit of the upper 32-bit half. */
+const MAP_WRITE_HI = 0x8000_0000;
+/** A register value's 32-bit halves without making a bigint: store it here, read `halves` (little-endian
+ * host, checked by runtime/mem/phys-memory.ts). */
+const scratch = new BigUint64Array(1);
+const halves = new Uint32Array(scratch.buffer);
+const isMapPort = (offset: number): boolean => {
+  const reg = offset % VFCTRL_GUEST_STRIDE;
+  return reg === GUEST_DID_MAP_CONTROL0 || reg === GUEST_DID_MAP_CONTROL1;
+};
 
 /** Private-space layout of the per-guest tables (viommu.c VIOMMU_*_MAPPING_*). */
 export const DEVID_MAP_BASE = 0x10_0000_0000n;
 export const DEVID_MAP_ENTRY_SIZE = 1n << 20n;
 export const DOMID_MAP_BASE = 0x20_0000_0000n;
 export const DOMID_MAP_ENTRY_SIZE = 1n << 19n;
+/** The same layout in page frames and bytes, for the store path (which runs 131072 times per clear loop). */
+const DEVID_MAP_BASE_PFN = Number(DEVID_MAP_BASE >> 12n);
+const DOMID_MAP_BASE_PFN = Number(DOMID_MAP_BASE >> 12n);
+const DEVID_MAP_ENTRY_PAGES = Number(DEVID_MAP_ENTRY_SIZE >> 12n);
+const DOMID_MAP_ENTRY_PAGES = Number(DOMID_MAP_ENTRY_SIZE >> 12n);
 
 /** One store the hardware makes into a guest table, at an IPA of its private space. */
 export interface MapStore {
@@ -37,14 +50,21 @@ export interface MapStore {
 }
 
 export interface VfCntlHooks {
-  /** Writes a qword at an IPA through the IOMMU's own DTE; false when the translation faulted. */
-  ipaWrite(ipa: bigint, value: bigint): boolean;
+  /**
+   * Writes a qword at an IPA through the IOMMU's own DTE; false when the translation faulted. The IPA comes
+   * as its page frame and byte offset in the page, the qword as its low and high 32-bit halves: numbers, so
+   * a clear loop's 131072 stores make no bigint on the way when the translation is memoised.
+   */
+  ipaWrite(ipaPfn: number, offset: number, lo: number, hi: number): boolean;
   /** A guest's command control (0x20) was written: its command processor may have work now. */
   commandControlWritten?(gid: number): void;
 }
 
 export class VfCntlRegisters {
-  /** Sparse: only the registers ever written, by BAR offset. */
+  /**
+   * Sparse: only the registers ever written, by BAR offset, as written. A map port never reads back its
+   * trigger (bit 63): a write with it set keeps the rest, one without it has it clear, so reads mask it.
+   */
   private readonly values = new Map<number, bigint>();
   stores = 0;
   /** Table stores whose IPA translation faulted, by table and guest: how many, and the first IPA. */
@@ -52,6 +72,8 @@ export class VfCntlRegisters {
     string,
     { table: MapStore['table']; gid: number; count: number; firstIpa: bigint }
   >();
+  /** The entry of faultedStores the last faulted store counted in (only this class writes the map). */
+  private lastFaulted: { table: MapStore['table']; gid: number; count: number; firstIpa: bigint } | undefined;
 
   constructor(
     private readonly hooks: VfCntlHooks,
@@ -60,27 +82,31 @@ export class VfCntlRegisters {
   ) {}
 
   read(offset: number): bigint {
-    return this.values.get(offset) ?? 0n;
+    const value = this.values.get(offset);
+    if (value === undefined) return 0n;
+    return isMapPort(offset) ? value & ~MAP_WRITE : value;
   }
 
   write(offset: number, value: bigint): void {
     const gid = Math.floor(offset / VFCTRL_GUEST_STRIDE);
     const reg = offset % VFCTRL_GUEST_STRIDE;
-    if ((reg === GUEST_DID_MAP_CONTROL0 || reg === GUEST_DID_MAP_CONTROL1) && value & MAP_WRITE) {
-      // A write port: the trigger is consumed, the register keeps the mapping last written.
-      this.values.set(offset, value & ~MAP_WRITE);
-      if (this.storeMaps) {
-        this.store({
-          table: reg === GUEST_DID_MAP_CONTROL0 ? 'devid' : 'domid',
+    this.values.set(offset, value);
+    if (reg === GUEST_DID_MAP_CONTROL0 || reg === GUEST_DID_MAP_CONTROL1) {
+      // The fields from the 32-bit halves: guest ID 61:46, host ID 29:14, valid 0, write 63.
+      scratch[0] = value;
+      const lo = halves[0]!;
+      const hi = halves[1]!;
+      // A write port: the trigger is consumed (reads mask it), the register keeps the mapping last written.
+      if (hi >= MAP_WRITE_HI && this.storeMaps)
+        this.store(
+          reg === GUEST_DID_MAP_CONTROL0 ? 'devid' : 'domid',
           gid,
-          guestId: field(value, 46n),
-          hostId: field(value, 14n),
-          valid: (value & MAP_VALID) !== 0n,
-        });
-      }
+          (hi >>> 14) & 0xffff,
+          (lo >>> 14) & 0xffff,
+          lo & 1,
+        );
       return;
     }
-    this.values.set(offset, value);
     if (reg === GUEST_COMMAND_CONTROL) this.hooks.commandControlWritten?.(gid);
   }
 
@@ -92,7 +118,7 @@ export class VfCntlRegisters {
   /** Guest IDs whose block holds any non-zero register, ascending. */
   guestsWithRegisters(): number[] {
     const gids = new Set<number>();
-    for (const [offset, value] of this.values) if (value) gids.add(Math.floor(offset / VFCTRL_GUEST_STRIDE));
+    for (const offset of this.values.keys()) if (this.read(offset)) gids.add(Math.floor(offset / VFCTRL_GUEST_STRIDE));
     return [...gids].sort((a, b) => a - b);
   }
 
@@ -106,19 +132,27 @@ export class VfCntlRegisters {
     return out;
   }
 
-  private store(s: MapStore): void {
+  private store(table: MapStore['table'], gid: number, guestId: number, hostId: number, valid: number): void {
     // DevID table: 16-byte entries indexed by guest DevID, host DevID at bits 39:24 of the first qword
     // (the RFC's read-back code); DomID table: 8-byte entries indexed by guest DomID, the same encoding.
-    const ipa =
-      s.table === 'devid'
-        ? DEVID_MAP_BASE + BigInt(s.gid) * DEVID_MAP_ENTRY_SIZE + BigInt(s.guestId) * 16n
-        : DOMID_MAP_BASE + BigInt(s.gid) * DOMID_MAP_ENTRY_SIZE + BigInt(s.guestId) * 8n;
-    const entry = (BigInt(s.hostId) << 24n) | (s.valid ? 1n : 0n);
+    const devid = table === 'devid';
+    const byte = devid ? guestId * 16 : guestId * 8;
+    const pfn =
+      (devid ? DEVID_MAP_BASE_PFN + gid * DEVID_MAP_ENTRY_PAGES : DOMID_MAP_BASE_PFN + gid * DOMID_MAP_ENTRY_PAGES) +
+      Math.floor(byte / 4096);
+    const inPage = byte % 4096;
+    // The entry (hostId << 24) | valid: host ID bits 7:0 in the low half, 15:8 in the high half.
     this.stores++;
-    if (this.hooks.ipaWrite(ipa, entry)) return;
-    const key = `${s.table}:${s.gid}`;
+    if (this.hooks.ipaWrite(pfn, inPage, (((hostId & 0xff) << 24) | valid) >>> 0, hostId >>> 8)) return;
+    const last = this.lastFaulted;
+    if (last !== undefined && last.table === table && last.gid === gid) {
+      last.count++;
+      return;
+    }
+    const key = `${table}:${gid}`;
     const seen = this.faultedStores.get(key);
     if (seen) seen.count++;
-    else this.faultedStores.set(key, { table: s.table, gid: s.gid, count: 1, firstIpa: ipa });
+    else this.faultedStores.set(key, { table, gid, count: 1, firstIpa: (BigInt(pfn) << 12n) | BigInt(inPage) });
+    this.lastFaulted = this.faultedStores.get(key);
   }
 }

@@ -66,9 +66,18 @@ const VIOMMU_VFCTRL_MMIO_GUEST_PPR_CONTROL_OFFSET = 0x30;
 const genmask = (hi: number, lo: number): bigint => ((1n << BigInt(hi - lo + 1)) - 1n) << BigInt(lo);
 const bit = (n: number, on: boolean): bigint => (on ? 1n << BigInt(n) : 0n);
 
-/** DEVID_ENTRY_* and DOMID_ENTRY_*: guest ID 61:46, host ID 29:14, write 63, valid 0. */
-const mapEntry = (guestId: number, hostId: number): bigint =>
-  (BigInt(guestId & 0xffff) << 46n) | (BigInt(hostId & 0xffff) << 14n) | (1n << 63n) | 1n;
+/**
+ * DEVID_ENTRY_* and DOMID_ENTRY_*: guest ID 61:46, host ID 29:14, write 63, valid 0. Built as two 32-bit
+ * halves read back as one u64 (the clear loop makes 131072 of them per vIOMMU): high half guest ID at 29:14
+ * and write at 31, low half host ID at 29:14 and valid at 0.
+ */
+const entryWords = new BigUint64Array(1);
+const entryHalves = new Uint32Array(entryWords.buffer);
+const mapEntry = (guestId: number, hostId: number): bigint => {
+  entryHalves[0] = (((hostId & 0xffff) << 14) | 1) >>> 0;
+  entryHalves[1] = (0x8000_0000 | ((guestId & 0xffff) << 14)) >>> 0;
+  return entryWords[0]!;
+};
 
 /** EXT_INT_REMAP_TBL_L1_SIZE = 2 pages: __get_free_pages order 1. */
 const EXT_INT_REMAP_TBL_L1_ORDER = 1;
