@@ -20,7 +20,7 @@ import type { DriverField } from '../runtime/vendor/view.js';
 const ADDR_MASK = 0x000f_ffff_ffff_f000n;
 
 /** Names addresses by the allocations that produced them. */
-class Symbols {
+class AddressNames {
   private readonly history: readonly Allocation[];
 
   constructor(private readonly run: RunResult) {
@@ -65,7 +65,7 @@ class Symbols {
   }
 }
 
-function ptes(run: RunResult, sym: Symbols): unknown[] {
+function ptes(run: RunResult, sym: AddressNames): unknown[] {
   return run.machine.view.domains().map((d) => {
     const top = d.top.level;
     const entries = d.tableEntries(d.top.pa, top);
@@ -112,7 +112,7 @@ function memtypes(run: RunResult, state: CapturedState): unknown[] {
   return [...bySite].map(([site, { type, count }]) => ({ alloc: site, ...(count > 1 ? { count } : {}), type }));
 }
 
-function driver(run: RunResult, sym: Symbols): Record<string, Record<string, unknown>> {
+function driver(run: RunResult, sym: AddressNames): Record<string, Record<string, unknown>> {
   const field = (v: DriverField): unknown => {
     if (v === null) return null;
     if (typeof v === 'bigint') return sym.va(v) ?? hex(v);
@@ -127,7 +127,7 @@ function driver(run: RunResult, sym: Symbols): Record<string, Record<string, unk
 }
 
 /** Every vIOMMU guest, all its fields, table addresses as symbols (what `expect: guests:` compares). */
-function guests(run: RunResult, sym: Symbols): unknown[] {
+function guests(run: RunResult, sym: AddressNames): unknown[] {
   const regs = (m: ReadonlyMap<string, bigint>): Record<string, string> =>
     Object.fromEntries([...m].map(([k, v]) => [k, hex(v)]));
   const ids = (m: ReadonlyMap<number, number>): Record<string, string> =>
@@ -166,7 +166,7 @@ function guests(run: RunResult, sym: Symbols): unknown[] {
 export function record(plan: Plan): string {
   const run = execute(plan);
   const state = new CapturedState(run);
-  const sym = new Symbols(run);
+  const sym = new AddressNames(run);
   const mappings = Object.fromEntries(
     Object.entries(state.mappings()).map(([domain, lines]) => [
       domain,
