@@ -1,5 +1,6 @@
 import type { Coverage } from '../runtime/check/coverage.js';
 import { REPORT_CSS } from '../runtime/report/html-assets.js';
+import { esc } from '../runtime/report/html.js';
 
 /** `coverage --json`: every point with who passes and fails it, then those no spec fails. */
 export function coverageJson(c: Coverage): string {
@@ -45,9 +46,6 @@ export function coverageTable(c: Coverage): string {
   );
   return out.join('\n') + '\n';
 }
-
-const esc = (text: string): string =>
-  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** Filters the table by text in any cell and by "failed by some spec" or "never failed". */
 const COVERAGE_JS = `

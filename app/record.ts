@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import { hex } from '../runtime/base/format.js';
-import { checkInvariants } from '../runtime/check/invariants.js';
+import { checkInvariants, violationLines } from '../runtime/check/invariants.js';
 import { CapturedState } from '../runtime/exec/capture.js';
 import { execute, type RunResult } from '../runtime/exec/executor.js';
 import { siteMatcher } from '../runtime/fault/inject.js';
@@ -68,15 +68,12 @@ class AddressNames {
 function ptes(run: RunResult, sym: AddressNames): unknown[] {
   return run.machine.view.domains().map((d) => {
     const top = d.top.level;
-    const entries = d.tableEntries(d.top.pa, top);
-    const itemLg2 = BigInt(12 + 9 * top);
     const nonzero: Record<string, string> = {};
-    entries.forEach((v, i) => {
+    d.tableEntries(d.top.pa, top).forEach((v, i) => {
       if (v === 0n) return;
-      const iova = BigInt(i) << itemLg2;
-      // A PDE (next level 1..6 in bits 11:9) points at the next table on the walk of its first IOVA.
-      const nextLevel = Number((v >> 9n) & 7n);
-      const table = nextLevel > 0 && nextLevel < 7 && top > 0 ? `table(${d.id}, L${top - 1}, ${hex(iova)})` : undefined;
+      // A table entry points at the next table on the walk of its first IOVA.
+      const iova = BigInt(i) << BigInt(d.itemLg2(top));
+      const table = d.decodeEntry(v, top).kind === 'table' ? `table(${d.id}, L${top - 1}, ${hex(iova)})` : undefined;
       nonzero[String(i)] = sym.entry(v, table);
     });
     return { domain: d.id, table: { level: top }, nonzero };
@@ -189,9 +186,7 @@ export function record(plan: Plan): string {
     leaks: state.leaks(),
     freed: state.freed(),
     events: state.events(),
-    invariants: checkInvariants(run, { disabled: [] })
-      .filter((v) => v.level === 'error')
-      .map((v) => `${v.invariant}: ${v.message}`),
+    invariants: violationLines(checkInvariants(run, { disabled: [] }), 'error'),
     domain_ids: state.domainIds(),
     ptes: ptes(run, sym),
     driver: driver(run, sym),

@@ -7,7 +7,7 @@ import type { CallReturn } from '../vendor/vendor.js';
 import { siteMatcher } from '../fault/inject.js';
 import type { Allocation } from '../mem/ledger.js';
 import { cacheModeName } from '../mem/memtype.js';
-import { checkInvariants } from './invariants.js';
+import { checkInvariants, violationLines } from './invariants.js';
 import type {
   AllocMatcher,
   CommandMatcher,
@@ -372,9 +372,7 @@ export const EXPECTATIONS: {
         e.at,
         'invariant violations differ',
         e.lines,
-        checkInvariants(cx.run, { disabled: [] })
-          .filter((v) => v.level === 'error')
-          .map((v) => `${v.invariant}: ${v.message}`),
+        violationLines(checkInvariants(cx.run, { disabled: [] }), 'error'),
       ),
   },
   faults_fired: {

@@ -18,6 +18,11 @@ export interface Violation {
   readonly message: string;
 }
 
+/** Violations of one level as sweep rows, the `invariants:` expectation and `record` print them. */
+export function violationLines(violations: readonly Violation[], level: Violation['level']): string[] {
+  return violations.filter((v) => v.level === level).map((v) => `${v.invariant}: ${v.message}`);
+}
+
 interface Findings {
   readonly errors: readonly string[];
   readonly warnings?: readonly string[];

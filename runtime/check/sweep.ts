@@ -3,7 +3,7 @@ import { CapturedState } from '../exec/capture.js';
 import { execute, type RunResult } from '../exec/executor.js';
 import { siteMatcher, type FailurePoint } from '../fault/inject.js';
 import type { InvariantOptions, Plan, SweepScope } from '../plan/plan.js';
-import { checkInvariants, type Violation } from './invariants.js';
+import { checkInvariants, violationLines } from './invariants.js';
 
 /** One run of the sweep: the failure point it failed, and what came of it. */
 export interface SweepRow {
@@ -57,8 +57,6 @@ function row(
   inspect?.(point, run, state);
   const columns = plan.sweep?.columns ?? [];
   const violations = checkInvariants(run, inv);
-  const texts = (level: Violation['level']): string[] =>
-    violations.filter((v) => v.level === level).map((v) => `${v.invariant}: ${v.message}`);
   return {
     row: {
       point,
@@ -67,8 +65,8 @@ function row(
       steps: state.steps(),
       log: state.log().filter((l) => !l.startsWith('debug: ')),
       oops: run.oopses[0] ? `${run.oopses[0].message} in ${run.oopses[0].function}` : null,
-      violations: texts('error'),
-      warnings: texts('warning'),
+      violations: violationLines(violations, 'error'),
+      warnings: violationLines(violations, 'warning'),
       ...(columns.includes('commands') ? { commands: state.commands() } : {}),
       ...(columns.includes('memtypes') ? { memtypes: state.memtypes() } : {}),
       ...(columns.includes('live') ? { live: state.leaks() } : {}),

@@ -2,7 +2,7 @@ import { BudgetExceededError, DEFAULT_BUDGET, Meter } from '../base/budget.js';
 import { KernelOops, type OopsReport } from '../linux/kptr.js';
 import { isAllocRef, type Plan, type PlanStep, type StepAction, type StepKind } from '../plan/plan.js';
 import { evaluate, isLoopValue } from '../plan/value.js';
-import { machineSymbols, resolveAlloc } from './symbols.js';
+import { machineSymbols } from './symbols.js';
 import type { AccessResult, CallReturn, VendorMachine } from '../vendor/vendor.js';
 import { vendorOf } from '../vendors/index.js';
 
@@ -23,8 +23,6 @@ export interface RunResult {
   readonly oopses: readonly OopsReport[];
 }
 
-export { resolveAlloc } from './symbols.js';
-
 /** How each kind of step runs: a driver call through the vendor's entry points, or a hardware access. */
 type StepRunner<K extends StepKind> = (
   m: VendorMachine,
@@ -37,11 +35,8 @@ const STEP_KINDS: { readonly [K in StepKind]: StepRunner<K> } = {
     const args: Record<string, number | bigint | string> = {};
     // An allocation named in an argument is looked up when the call is made: it names what exists then.
     for (const [name, v] of Object.entries(a.args))
-      args[name] = isAllocRef(v)
-        ? (resolveAlloc(m.k, v) ?? 0n)
-        : isLoopValue(v)
-          ? valueOr0(evaluate(v.loop, vars, machineSymbols(m)))
-          : v;
+      args[name] =
+        isAllocRef(v) || isLoopValue(v) ? valueOr0(evaluate(isLoopValue(v) ? v.loop : v, vars, machineSymbols(m))) : v;
     return m.call(a.fn, a.iommu, args);
   },
   dma: (m, a) => m.dma(a.iommu, a.devid, a.iova, a.access),

@@ -13,8 +13,22 @@ export function resolveAlloc(k: Kernel, ref: AllocRef): bigint | undefined {
   return hit === undefined ? undefined : hit.pa + ref.offset;
 }
 
+type Machine = { readonly k: Kernel; readonly view: MachineView };
+
+/** One namer per machine: it reads the machine when asked, so it never goes stale. */
+const namers = new WeakMap<Machine, Symbols>();
+
 /** What the symbols of a value expression name on a machine as it is now. */
-export function machineSymbols(m: { readonly k: Kernel; readonly view: MachineView }): Symbols {
+export function machineSymbols(m: Machine): Symbols {
+  let symbols = namers.get(m);
+  if (!symbols) {
+    symbols = namerOf(m);
+    namers.set(m, symbols);
+  }
+  return symbols;
+}
+
+function namerOf(m: Machine): Symbols {
   return {
     alloc: (ref) => resolveAlloc(m.k, { ...ref, offset: 0n }),
     table: (domain, level, iova) => {

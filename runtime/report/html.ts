@@ -7,7 +7,7 @@ import { mismatchText } from './pretty.js';
 import { counts, formatDuration, markedLine, summaryLine, type ReportOptions, type Reporter } from './reporter.js';
 
 /** Text as HTML: element content and attribute values alike. */
-function esc(text: string): string {
+export function esc(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
