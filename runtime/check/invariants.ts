@@ -45,13 +45,54 @@ function blockBytes(a: Allocation): bigint {
 
 const FULL = 1n << 64n;
 
+/**
+ * The live blocks by address, for the questions asked once per leaf or per page: which blocks a range
+ * touches. Blocks can overlap (kmalloc objects sharing a page count as their whole page), so a lookup
+ * scans back from the last block starting inside the range as far as the largest block reaches.
+ */
+class LiveBlocks {
+  private readonly byPa: readonly Allocation[];
+  private readonly largest: bigint;
+
+  constructor(private readonly live: readonly Allocation[]) {
+    this.byPa = [...live].sort((a, b) => (a.pa < b.pa ? -1 : a.pa > b.pa ? 1 : a.seq - b.seq));
+    this.largest = live.reduce((m, a) => (blockBytes(a) > m ? blockBytes(a) : m), 0n);
+  }
+
+  /** The blocks `[pa, pa + size)` overlaps, in no particular order. */
+  touching(pa: bigint, size: bigint): Allocation[] {
+    const end = pa + size;
+    let lo = 0;
+    let hi = this.byPa.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.byPa[mid]!.pa < end) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: Allocation[] = [];
+    for (let i = lo - 1; i >= 0 && this.byPa[i]!.pa + this.largest > pa; i--) {
+      const a = this.byPa[i]!;
+      if (overlaps(a.pa, blockBytes(a), pa, size)) out.push(a);
+    }
+    return out;
+  }
+
+  /** The first block in allocation order that `[pa, pa + size)` overlaps (what `live.find` would give). */
+  first(pa: bigint, size: bigint): Allocation | undefined {
+    const hits = this.touching(pa, size);
+    return hits.length <= 1 ? hits[0] : hits.reduce((m, a) => (a.seq < m.seq ? a : m));
+  }
+}
+
 /** kmemleak-style: the live allocations the steps made that no live driver object or table reaches. */
 function leakedAllocations(run: RunResult): Allocation[] {
   const { k } = run.machine;
   const view = run.machine.view;
   const reachable = new Set<bigint>();
+  const live = k.ledger.liveAllocations();
+  const blocks = new LiveBlocks(live);
   const markPa = (pa: bigint, size: bigint): void => {
-    for (const a of k.ledger.liveAllocations()) if (overlaps(a.pa, blockBytes(a), pa, size)) reachable.add(a.va);
+    for (const a of blocks.touching(pa, size)) reachable.add(a.va);
   };
   for (const d of view.domains()) {
     reachable.add(d.objectVa);
@@ -59,7 +100,7 @@ function leakedAllocations(run: RunResult): Allocation[] {
     for (const leaf of d.leaves()) markPa(leaf.pa, 1n << BigInt(leaf.lg2));
   }
   for (const va of view.driverReferences()) reachable.add(va);
-  return k.ledger.liveAllocations().filter((a) => a.step >= 0 && !reachable.has(a.va));
+  return live.filter((a) => a.step >= 0 && !reachable.has(a.va));
 }
 
 function noLeak(run: RunResult): Findings {
@@ -74,7 +115,7 @@ function memtype(run: RunResult): Findings {
   const out = k.events.flatMap((e) =>
     e.kind === 'freed_not_wb' ? [`${e.pages} pages at ${hex(e.pa)} freed while ${e.mode}`] : [],
   );
-  const live = k.ledger.liveAllocations();
+  const blocks = new LiveBlocks(k.ledger.liveAllocations());
   const leaked = leakedAllocations(run);
   // Runs of consecutive pages of one mode and one owner, each reported once with its page count.
   let run0: { pfn: number; pages: number; mode: CacheModeValue; owner: Allocation | undefined } | undefined;
@@ -86,7 +127,7 @@ function memtype(run: RunResult): Findings {
   };
   for (const [pfn, mode] of k.memtypes.nonWb()) {
     const pa = BigInt(pfn) << 12n;
-    const owner = live.find((a) => overlaps(a.pa, blockBytes(a), pa, 4096n));
+    const owner = blocks.first(pa, 4096n);
     if (run0 && pfn === run0.pfn + run0.pages && mode === run0.mode && owner === run0.owner) {
       run0.pages++;
       continue;
