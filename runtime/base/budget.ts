@@ -1,3 +1,4 @@
+import { FORK, type Forker } from './fork.js';
 /**
  * Limits on everything a spec can make the tool do, so a runaway spec stops with a message instead of
  * exhausting memory or hanging a CI job: pages of simulated memory touched, commands executed, steps
@@ -82,6 +83,11 @@ export class Meter {
     now: number = Date.now(),
   ) {
     this.deadline = now + budget.timeoutMs;
+  }
+
+  /** A forked machine spends the same budget as the run it came from: the meter is the spec's, not the machine's. */
+  [FORK](f: Forker): object {
+    return f.remember(this, this);
   }
 
   /** Throws when `count` of `what` is past its limit. */

@@ -1,6 +1,7 @@
 import { DEFAULT_BUDGET, Meter } from '../base/budget.js';
 import { CapturedState } from '../exec/capture.js';
-import { execute, type RunResult } from '../exec/executor.js';
+import { boot, execute, resume, type Checkpoint, type RunResult } from '../exec/executor.js';
+import { fork, UnforkableError } from '../base/fork.js';
 import { siteMatcher, type FailurePoint } from '../fault/inject.js';
 import type { InvariantOptions, Plan, SweepScope } from '../plan/plan.js';
 import { checkInvariants, violationLines } from './invariants.js';
@@ -45,13 +46,12 @@ function inScope(p: FailurePoint, scope: SweepScope, matchers: ((s: string) => b
 
 function row(
   plan: Plan,
+  run: RunResult,
   point: string,
   discovered: boolean,
   inv: InvariantOptions,
-  meter: Meter,
   inspect: RunInspector | undefined,
 ): { row: SweepRow; passed: FailurePoint[] } {
-  const run = execute(plan, meter);
   const fired = run.machine.k.faults.unfiredPlans().length === 0;
   const state = new CapturedState(run);
   inspect?.(point, run, state);
@@ -75,11 +75,72 @@ function row(
   };
 }
 
+/** How a sweep gets each point's run: from a fork of the fault-free run at the point's step, or from boot. */
+export type SweepMode = 'fork' | 'replay';
+
+/**
+ * The fault-free run's machine before each step from `fromStep` on, forked (runtime/base/fork.ts), for the
+ * steps that passed a failure point in scope. None when the machine cannot be forked (the compiled C
+ * driver's WebAssembly instance): every run then replays from boot.
+ */
+class Checkpoints {
+  private readonly byStep = new Map<number, Checkpoint>();
+  private forkable = true;
+
+  constructor(private readonly fromStep: number) {}
+
+  /**
+   * The machine the fault-free run starts from: a fork of a booted one when forking, so that the objects
+   * made at boot have the same shape in every run of the sweep (a forked object's hidden class is not its
+   * constructor's: one shape per property access keeps V8's inline caches monomorphic).
+   */
+  boot(plan: Plan, meter: Meter): Checkpoint {
+    const booted = boot(plan, meter);
+    if (this.fromStep >= plan.steps.length) return booted;
+    try {
+      return { ...booted, machine: fork(booted.machine) };
+    } catch (e) {
+      if (!(e instanceof UnforkableError)) throw e;
+      this.forkable = false;
+      return booted;
+    }
+  }
+
+  /** The hook for the fault-free run: keeps a fork of the machine before each step in scope. */
+  readonly take = (paused: Checkpoint): void => {
+    if (!this.forkable || paused.next < this.fromStep) return;
+    try {
+      this.byStep.set(paused.next, { ...paused, machine: fork(paused.machine) });
+    } catch (e) {
+      if (!(e instanceof UnforkableError)) throw e;
+      this.forkable = false;
+      this.byStep.clear();
+    }
+  };
+
+  /** Drops the forks of steps that passed no point in scope: nothing will start from them. */
+  keepOnly(steps: ReadonlySet<number>): void {
+    for (const step of [...this.byStep.keys()]) if (!steps.has(step)) this.byStep.delete(step);
+  }
+
+  /** A fork of the run before `step`, for one run to use up; undefined when none was kept. */
+  at(step: number): Checkpoint | undefined {
+    const cp = this.byStep.get(step);
+    return cp && { ...cp, machine: fork(cp.machine) };
+  }
+}
+
 /**
  * The fail_nth loop: run the scenario once with no fault and record every failure point it passes (site
- * and call number); then run it once per point, failing exactly that one, each on a fresh machine. A point
- * that appears only under a fault is tried with that fault still injected (its chain), since only the first
- * fault leads there. Stops when every point has been tried.
+ * and call number); then run it once per point, failing exactly that one. A point that appears only under a
+ * fault is tried with that fault still injected (its chain), since only the first fault leads there. Stops
+ * when every point has been tried.
+ *
+ * Each run is the one a fresh machine booted with the point's faults would make. In `fork` mode it starts
+ * from a fork of the fault-free run's machine before the step of the chain's first point, with the faults
+ * armed as if from boot (up to there both runs are the same), so a sweep costs what its runs do after
+ * their points, not a replay of every step before; `replay` boots each run afresh (what fork mode is
+ * tested against, and its fallback when the machine cannot be forked).
  */
 export function sweep(
   plan: Plan,
@@ -87,18 +148,32 @@ export function sweep(
   inv: InvariantOptions,
   meter: Meter = new Meter(DEFAULT_BUDGET),
   inspect?: RunInspector,
+  mode: SweepMode = 'fork',
 ): SweepTable {
   const matchers = scope.sites.map(siteMatcher);
   const clean: Plan = { ...plan, faults: [] };
-  const base = row(clean, '(none)', false, inv, meter, inspect);
+  const checkpoints = new Checkpoints(mode === 'fork' ? (scope.fromStep ?? 0) : plan.steps.length);
+  const base = row(
+    clean,
+    resume(clean, checkpoints.boot(clean, meter), meter, checkpoints.take),
+    '(none)',
+    false,
+    inv,
+    inspect,
+  );
   type Chain = readonly FailurePoint[];
   const queue: Chain[] = base.passed.filter((p) => inScope(p, scope, matchers)).map((p) => [p]);
   const seen = new Set(queue.map((c) => key(c[0]!)));
+  checkpoints.keepOnly(new Set(queue.map((c) => c[0]!.step)));
   const rows: SweepRow[] = [];
   while (queue.length && rows.length < scope.maxRuns) {
     const chain = queue.shift()!;
     const faults = chain.map((p) => ({ site: p.site, schedule: { mode: 'nth' as const, n: p.call } }));
-    const r = row({ ...plan, faults }, chain.map(key).join(' + '), chain.length > 1, inv, meter, inspect);
+    const faulted: Plan = { ...plan, faults };
+    const from = checkpoints.at(chain[0]!.step);
+    from?.machine.k.faults.arm(faults);
+    const run = from ? resume(faulted, from, meter) : execute(faulted, meter);
+    const r = row(faulted, run, chain.map(key).join(' + '), chain.length > 1, inv, inspect);
     rows.push(r.row);
     // Points passed after the last injected one that no run has met yet: found only under this chain.
     const last = r.passed.findIndex((p) => key(p) === key(chain[chain.length - 1]!));

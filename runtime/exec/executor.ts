@@ -52,6 +52,22 @@ function runAction(m: VendorMachine, action: StepAction, vars: Record<string, bi
 }
 
 /**
+ * A run paused before step `next`: its machine and what the steps before did. A sweep keeps a fork of the
+ * fault-free run at a step (runtime/base/fork.ts) to try that step's failure points from there.
+ */
+export interface Checkpoint {
+  readonly machine: VendorMachine;
+  readonly next: number;
+  readonly steps: readonly StepResult[];
+  readonly oopses: readonly OopsReport[];
+  /** Entry-point calls and accesses made so far (the spec's `steps` budget counts them over the run). */
+  readonly calls: number;
+}
+
+/** Sees the run before each step, paused: where a sweep takes its forks. */
+export type BeforeStep = (paused: Checkpoint) => void;
+
+/**
  * Boots a fresh machine and runs the plan's steps on it. Driver and hardware outcomes are values (returns,
  * oopses, events); only a ModelBugError or a budget escapes, because those are not the driver's doing. A
  * budget overrun names the step that overran.
@@ -60,12 +76,39 @@ export function execute(
   plan: Plan,
   meter: Meter = new Meter(DEFAULT_BUDGET),
   afterStep?: (partial: RunResult, step: PlanStep) => void,
+  beforeStep?: BeforeStep,
 ): RunResult {
+  return runSteps(plan, boot(plan, meter), meter, afterStep, beforeStep);
+}
+
+/** A fresh machine for the plan, booted with its faults, before its first step. */
+export function boot(plan: Plan, meter: Meter): Checkpoint {
   const m = vendorOf(plan.machine.vendor).boot(plan.machine.nodes, plan.machine.vendor, plan.faults, meter);
-  const steps: StepResult[] = [];
-  const oopses: OopsReport[] = [];
-  let calls = 0;
-  for (const step of plan.steps) {
+  return { machine: m, next: 0, steps: [], oopses: [], calls: 0 };
+}
+
+/**
+ * Runs the plan's steps from `from.next` on `from.machine` (which it changes: pass a fork to keep the
+ * checkpoint), after the steps `from` already ran: the same run `execute` makes when the machine is the one
+ * that run had at that step.
+ */
+export function resume(plan: Plan, from: Checkpoint, meter: Meter, beforeStep?: BeforeStep): RunResult {
+  return runSteps(plan, from, meter, undefined, beforeStep);
+}
+
+function runSteps(
+  plan: Plan,
+  from: Checkpoint,
+  meter: Meter,
+  afterStep?: (partial: RunResult, step: PlanStep) => void,
+  beforeStep?: BeforeStep,
+): RunResult {
+  const m = from.machine;
+  const steps: StepResult[] = [...from.steps];
+  const oopses: OopsReport[] = [...from.oopses];
+  let calls = from.calls;
+  for (const step of plan.steps.slice(from.next)) {
+    beforeStep?.({ machine: m, next: step.index, steps: [...steps], oopses: [...oopses], calls });
     if (oopses.length && plan.afterOops === 'stop') {
       steps.push({ step, rets: [], notRun: true });
       continue;

@@ -1,5 +1,7 @@
 import { FAILURE_POINTS, type FailureKind, type FailurePointName } from './points.js';
-import { seededRandom } from './prng.js';
+import { SeededRandom } from './prng.js';
+import { pure } from '../base/fork.js';
+import { invariant } from '../base/model-bug.js';
 
 export type { FailureKind } from './points.js';
 
@@ -54,7 +56,7 @@ export interface FiredInjection {
 interface PlanState {
   readonly plan: InjectionPlan;
   readonly matches: (site: string) => boolean;
-  readonly random: (() => number) | undefined;
+  readonly random: SeededRandom | undefined;
   /** Calls to a matching site, in or out of the plan's window and order limit. */
   reached: number;
   /** Of those, the calls outside the step window. */
@@ -75,15 +77,26 @@ export class FaultRegistry {
   private suppressed = 0;
 
   constructor(plans: readonly InjectionPlan[] = []) {
-    this.plans = plans.map((plan) => ({
-      plan,
-      matches: plan.site === undefined ? () => true : siteMatcher(plan.site),
-      random: plan.schedule.mode === 'probability' ? seededRandom(plan.schedule.seed) : undefined,
-      reached: 0,
-      outsideWindow: 0,
-      counted: 0,
-      fired: 0,
-    }));
+    this.plans = plans.map(newPlanState);
+  }
+
+  /**
+   * Adds plans to a run in progress as if they had been there from boot: each counts the points already
+   * passed as it would have. A forked machine gets its sweep point's faults so. A plan that would already
+   * have fired is a bug of the caller (the run would not be the one armed from boot).
+   */
+  arm(plans: readonly InjectionPlan[]): void {
+    for (const plan of plans) {
+      const state = newPlanState(plan);
+      for (const p of this.passed) {
+        if (!state.matches(p.site)) continue;
+        state.reached++;
+        if (!this.eligible(state, p.order, p.step)) continue;
+        state.counted++;
+        invariant(plan.schedule.mode === 'nth' && !this.due(state), 'a fault armed late would already have fired');
+      }
+      this.plans.push(state);
+    }
   }
 
   /**
@@ -148,11 +161,11 @@ export class FaultRegistry {
     return this.plans.flatMap((s, i) => (s.fired === 0 ? [{ plan: i, reason: unfiredReason(s) }] : []));
   }
 
-  private eligible(state: PlanState, order: number | undefined): boolean {
+  private eligible(state: PlanState, order: number | undefined, step = this.step): boolean {
     const { window, minOrder } = state.plan;
     const outside =
-      (window?.fromStep !== undefined && this.step < window.fromStep) ||
-      (window?.toStep !== undefined && this.step > window.toStep);
+      (window?.fromStep !== undefined && step < window.fromStep) ||
+      (window?.toStep !== undefined && step > window.toStep);
     if (outside) {
       state.outsideWindow++;
       return false;
@@ -173,11 +186,23 @@ export class FaultRegistry {
       case 'first':
         return n <= schedule.count;
       case 'probability':
-        return state.random!() * 100 < schedule.percent;
+        return state.random!.next() * 100 < schedule.percent;
       case 'always':
         return true;
     }
   }
+}
+
+function newPlanState(plan: InjectionPlan): PlanState {
+  return {
+    plan,
+    matches: plan.site === undefined ? ANY_SITE : siteMatcher(plan.site),
+    random: plan.schedule.mode === 'probability' ? new SeededRandom(plan.schedule.seed) : undefined,
+    reached: 0,
+    outsideWindow: 0,
+    counted: 0,
+    fired: 0,
+  };
 }
 
 function unfiredReason(s: PlanState): string {
@@ -239,7 +264,7 @@ export class CallPath {
  * `**` followed by `/` may also match no segment at all (`**` + `/x` matches `x`).
  */
 export function siteMatcher(pattern: string): (site: string) => boolean {
-  if (!pattern.includes('*')) return (site) => site === pattern;
+  if (!pattern.includes('*')) return pure((site) => site === pattern);
   let source = '';
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!;
@@ -256,5 +281,7 @@ export function siteMatcher(pattern: string): (site: string) => boolean {
     }
   }
   const re = new RegExp(`^${source}$`);
-  return (site) => re.test(site);
+  return pure((site) => re.test(site));
 }
+
+const ANY_SITE = pure((): boolean => true);

@@ -1,13 +1,14 @@
 import type { PhysMemory } from '../mem/phys-memory.js';
 import { hwWalk, hwWalkFrom, isWalkFault, type WalkFault, type WalkResult } from './walk.js';
-import { VfCntlRegisters } from './viommu/vfcntl.js';
+import { VfCntlRegisters, type VfCntlHooks } from './viommu/vfcntl.js';
 import { VF_CMD_TAIL, VfRegisters, vfRegisterAt } from './viommu/vf.js';
-import { GuestQueues, type GuestIssue, type GuestQueueConfig } from './guest-queue.js';
+import { GuestQueues, type GuestIssue, type GuestQueueConfig, type GuestQueueHost } from './guest-queue.js';
 import { decodeCommand, type Command, type CommandWords, type DecodeResult } from './commands.js';
 import { decodeDte, DTE_SIZE, type DeviceTableEntry } from './dte.js';
 import { encodeEvent, EVENT_FLAG_PE, EVENT_FLAG_PR, EVENT_FLAG_RW, type HwEvent } from './events.js';
 import { Iotlb, type IotlbEntry } from './iotlb.js';
 import type { Meter } from '../base/budget.js';
+import { forgetOnFork } from '../base/fork.js';
 import type { FaultRegistry } from '../fault/inject.js';
 import * as R from './regs.js';
 
@@ -65,13 +66,13 @@ export type TranslateResult =
 
 /** What the hardware needs to know about the world outside it. */
 export interface HwHooks {
-  readonly step: () => number;
+  step(): number;
   /** The machine's shared timeline; without it the IOMMU counts on its own. */
-  readonly tick?: () => number;
+  tick?(): number;
   /** The timeline's position without moving it (see Kernel.epoch). */
-  readonly epoch?: () => number;
+  epoch?(): number;
   /** Whether `pa` lies in memory that was freed and not reallocated (the stale-hit diagnosis). */
-  readonly isFreed: (pa: bigint) => boolean;
+  isFreed(pa: bigint): boolean;
   /** The spec's budget: commands this IOMMU may execute, events it may post. */
   readonly meter?: Meter;
   /** The machine's failure points: the doorbell passes `hw_cmd_processor_hang`. */
@@ -155,21 +156,23 @@ export class AmdIommuHw {
   } | null = null;
   readonly iotlb = new Iotlb();
   /** The last successful re-walk for each IOTLB entry: what freshWalk reuses while its tables are unwritten. */
-  private readonly verifiedWalks = new WeakMap<
-    IotlbEntry,
-    {
-      rootPa: bigint;
-      mode: number;
-      epoch: number;
-      tables: readonly number[];
-      pageIova: bigint;
-      pageMask: bigint;
-      pagePa: bigint;
-      /** The walk's page contains the hit's page, so every IOVA that hits the entry is inside it. */
-      coversHit: boolean;
-      matchesHit: boolean;
-    }
-  >();
+  private readonly verifiedWalks = forgetOnFork(
+    new WeakMap<
+      IotlbEntry,
+      {
+        rootPa: bigint;
+        mode: number;
+        epoch: number;
+        tables: readonly number[];
+        pageIova: bigint;
+        pageMask: bigint;
+        pagePa: bigint;
+        /** The walk's page contains the hit's page, so every IOVA that hits the entry is inside it. */
+        coversHit: boolean;
+        matchesHit: boolean;
+      }
+    >(),
+  );
   readonly executed: ExecutedCommand[] = [];
   readonly events: PostedEvent[] = [];
   readonly staleHits: StaleHit[] = [];
@@ -192,28 +195,64 @@ export class AmdIommuHw {
     vm: VirtualizationConfig = NO_VIRTUALIZATION,
   ) {
     this.regs = new R.MmioRegisters(extendedFeatures, vm.controlFixedZero);
-    this.vfcntl = new VfCntlRegisters(
-      {
-        ipaWrite: (pfn, offset, lo, hi) => this.ipaWrite(vm.selfDevid, pfn, offset, lo, hi),
-        commandControlWritten: (gid) => this.guests.doorbell(gid),
-      },
-      vm.storeMaps,
-    );
-    this.guests = new GuestQueues(
-      {
-        mem: this.mem,
-        vf: this.vf,
-        vfcntl: this.vfcntl,
-        selfDevid: vm.selfDevid,
-        running: () => this.guestsRunning(),
-        deviceAccess: (devid, iova, access) => this.deviceAccess(devid, iova, access),
-        execute: (c) => this.execute(c),
-        record: (offset, raw, command, dropped, guest) => this.record(offset, raw, command, dropped, guest),
-        post: (e) => this.post(e),
-      },
-      vm.guests,
-    );
+    this.vfcntl = new VfCntlRegisters(new AmdIommuHw.VfCntlPorts(this, vm.selfDevid), vm.storeMaps);
+    this.guests = new GuestQueues(new AmdIommuHw.GuestPorts(this, vm.selfDevid), vm.guests);
   }
+
+  /**
+   * What VF_CNTL's map stores and doorbells reach, and what the guest queues reach, in this IOMMU: objects
+   * holding it rather than closures over it, so the registers of a forked machine reach the fork
+   * (runtime/base/fork.ts). Declared inside the class to call its private parts.
+   */
+  private static readonly VfCntlPorts = class implements VfCntlHooks {
+    constructor(
+      private readonly hw: AmdIommuHw,
+      private readonly selfDevid: number,
+    ) {}
+    ipaWrite(pfn: number, offset: number, lo: number, hi: number): boolean {
+      return this.hw.ipaWrite(this.selfDevid, pfn, offset, lo, hi);
+    }
+    commandControlWritten(gid: number): void {
+      this.hw.guests.doorbell(gid);
+    }
+  };
+
+  private static readonly GuestPorts = class implements GuestQueueHost {
+    constructor(
+      private readonly hw: AmdIommuHw,
+      readonly selfDevid: number,
+    ) {}
+    get mem(): PhysMemory {
+      return this.hw.mem;
+    }
+    get vf(): VfRegisters {
+      return this.hw.vf;
+    }
+    get vfcntl(): VfCntlRegisters {
+      return this.hw.vfcntl;
+    }
+    running(): boolean {
+      return this.hw.guestsRunning();
+    }
+    deviceAccess(deviceId: number, iova: bigint, access: Access): TranslateResult {
+      return this.hw.deviceAccess(deviceId, iova, access);
+    }
+    execute(c: Command): { iotlb: IotlbEntry[]; pdes: number } {
+      return this.hw.execute(c);
+    }
+    record(
+      offset: number,
+      raw: CommandWords,
+      command: Command,
+      dropped: { iotlb: IotlbEntry[]; pdes: number },
+      guest: GuestIssue,
+    ): void {
+      this.hw.record(offset, raw, command, dropped, guest);
+    }
+    post(e: HwEvent): void {
+      this.hw.post(e);
+    }
+  };
 
   // --- MMIO as the driver sees it -----------------------------------------------------------------------
 
@@ -444,8 +483,8 @@ export class AmdIommuHw {
    */
   private ipaWrite(selfDevid: number, pfn: number, offset: number, lo: number, hi: number): boolean {
     const memo = this.ipaMemo;
-    const epochOf = this.hooks.epoch;
-    if (epochOf && memo && memo.pfn === pfn && memo.devid === selfDevid && memo.epoch === epochOf()) {
+    const hooks = this.hooks;
+    if (hooks.epoch && memo && memo.pfn === pfn && memo.devid === selfDevid && memo.epoch === hooks.epoch()) {
       if (memo.stale === null && memo.paPfn >= 0) {
         this.mem.write64Halves(memo.paPfn, offset, lo, hi);
         return true;
@@ -471,14 +510,14 @@ export class AmdIommuHw {
         }
       } else {
         if (memo.event) this.postFault(memo.event, pfn, offset);
-        memo.epoch = epochOf();
+        memo.epoch = hooks.epoch();
         return false;
       }
     }
     this.lastPosted = null;
     const ipa = pageAddress(pfn, offset);
     const t = this.deviceAccess(selfDevid, ipa, 'write');
-    const epoch = epochOf?.();
+    const epoch = hooks.epoch?.();
     this.ipaMemo = null;
     if (t.ok) this.mem.write64(t.pa, (BigInt(hi) << 32n) | BigInt(lo));
     if (epoch === undefined) return t.ok;

@@ -7,6 +7,7 @@ import { FaultRegistry, type InjectionPlan } from '../fault/inject.js';
 import type { FailurePointName } from '../fault/points.js';
 import { invariant } from '../base/model-bug.js';
 import { DEFAULT_BUDGET, Meter } from '../base/budget.js';
+import { Timeline } from '../base/timeline.js';
 import type { Frame } from './ported.js';
 import { KernelLog } from './printk.js';
 import type { KernelEvent } from './events.js';
@@ -41,11 +42,8 @@ export class Kernel {
   readonly mem: PhysMemory;
   readonly buddies: readonly NodeBuddy[];
   /** One timeline for everything that must be ordered across layers: allocations, frees, maps, commands. */
-  private seqCounter = 0;
-  readonly nextSeq = (): number => ++this.seqCounter;
-  /** The timeline's position now: unchanged means nothing was allocated, freed, mapped or executed since. */
-  readonly epoch = (): number => this.seqCounter;
-  readonly ledger = new AllocationLedger(this.nextSeq);
+  readonly timeline = new Timeline();
+  readonly ledger = new AllocationLedger(this.timeline);
   /** What the IOMMU core mapped and unmapped, in order (for the flush-before-free invariant). */
   readonly mapLog: MapLogEntry[] = [];
   readonly memtypes = new MemTypes();
@@ -63,9 +61,18 @@ export class Kernel {
   constructor(config: KernelConfig) {
     this.meter = config.meter ?? new Meter(DEFAULT_BUDGET);
     this.mem = new PhysMemory(config.nodes, this.meter);
-    this.log = new KernelLog((lines) => this.meter.check('logLines', lines));
+    this.log = new KernelLog(this.meter);
     this.buddies = [...this.mem.nodes].sort((a, b) => a.id - b.id).map((n) => new NodeBuddy(n));
     this.faults = new FaultRegistry(config.faults);
+  }
+
+  nextSeq(): number {
+    return this.timeline.next();
+  }
+
+  /** The timeline's position now: unchanged means nothing was allocated, freed, mapped or executed since. */
+  epoch(): number {
+    return this.timeline.now;
   }
 
   get step(): number {

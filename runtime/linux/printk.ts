@@ -1,3 +1,4 @@
+import type { Meter } from '../base/budget.js';
 import { vsprintf, type PrintfArg } from './vsprintf.js';
 
 /** printk levels, with the numbers the kernel puts in KERN_* prefixes. */
@@ -26,12 +27,12 @@ export class KernelLog {
   readonly lines: LogLine[] = [];
   step = -1;
 
-  /** `onLine` sees the number of lines after each print (the spec's budget of log lines). */
-  constructor(private readonly onLine?: (lines: number) => void) {}
+  /** `meter` counts the lines against the spec's budget of log lines; none: unlimited. */
+  constructor(private readonly meter?: Meter) {}
 
   print(level: LogLevelName, text: string): void {
     this.lines.push({ level, text: text.endsWith('\n') ? text.slice(0, -1) : text, step: this.step });
-    this.onLine?.(this.lines.length);
+    this.meter?.check('logLines', this.lines.length);
   }
 }
 
@@ -40,18 +41,42 @@ export type Printers = Record<`pr_${LogLevelName}`, Printer>;
 
 /** The pr_* family for one translation unit: `#define pr_fmt(fmt) prefix fmt`. */
 export function printers(log: KernelLog, prefix: string): Printers {
-  const make =
-    (level: LogLevelName): Printer =>
-    (format, ...args) =>
-      log.print(level, prefix + vsprintf(format, args));
-  return {
-    pr_emerg: make('emerg'),
-    pr_alert: make('alert'),
-    pr_crit: make('crit'),
-    pr_err: make('err'),
-    pr_warn: make('warn'),
-    pr_notice: make('notice'),
-    pr_info: make('info'),
-    pr_debug: make('debug'),
-  };
+  return new PrefixedPrinters(log, prefix);
+}
+
+/** The printers as methods of an object holding the log, not closures over it: a forked machine prints to its own. */
+class PrefixedPrinters implements Printers {
+  constructor(
+    private readonly log: KernelLog,
+    private readonly prefix: string,
+  ) {}
+
+  private print(level: LogLevelName, format: string, args: PrintfArg[]): void {
+    this.log.print(level, this.prefix + vsprintf(format, args));
+  }
+
+  pr_emerg(format: string, ...args: PrintfArg[]): void {
+    this.print('emerg', format, args);
+  }
+  pr_alert(format: string, ...args: PrintfArg[]): void {
+    this.print('alert', format, args);
+  }
+  pr_crit(format: string, ...args: PrintfArg[]): void {
+    this.print('crit', format, args);
+  }
+  pr_err(format: string, ...args: PrintfArg[]): void {
+    this.print('err', format, args);
+  }
+  pr_warn(format: string, ...args: PrintfArg[]): void {
+    this.print('warn', format, args);
+  }
+  pr_notice(format: string, ...args: PrintfArg[]): void {
+    this.print('notice', format, args);
+  }
+  pr_info(format: string, ...args: PrintfArg[]): void {
+    this.print('info', format, args);
+  }
+  pr_debug(format: string, ...args: PrintfArg[]): void {
+    this.print('debug', format, args);
+  }
 }

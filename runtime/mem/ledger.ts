@@ -1,3 +1,5 @@
+import { Timeline } from '../base/timeline.js';
+
 /**
  * The record of every allocation the simulated kernel made: what is live now, what was freed and by whom.
  * Leak reports, "pages freed during the run", and addresses named by allocation (site + ordinal) all come
@@ -48,15 +50,15 @@ export class AllocationLedger {
   /** The last page isFreedPa found to have one answer for all its bytes, and that answer. */
   private lastPage = { version: -1, pfn: -1, freed: false };
 
-  /** `tick` orders allocations and frees on the machine's one timeline (shared with commands and maps). */
-  constructor(private readonly tick: () => number = counter()) {}
+  /** `timeline` orders allocations and frees on the machine's one timeline (shared with commands and maps). */
+  constructor(private readonly timeline: Timeline = new Timeline()) {}
 
   record(entry: Omit<Allocation, 'seq' | 'ordinal' | 'freed'>): Allocation {
     const ordinal = (this.ordinals.get(entry.site) ?? 0) + 1;
     this.ordinals.set(entry.site, ordinal);
     // One flat literal, `freed` included: every allocation has the same shape from the start.
     const allocation: Allocation = {
-      seq: this.tick(),
+      seq: this.timeline.next(),
       family: entry.family,
       va: entry.va,
       pa: entry.pa,
@@ -96,7 +98,7 @@ export class AllocationLedger {
     this.version++;
     this.live.delete(va);
     this.lastFreed.set(va, allocation);
-    allocation.freed = { seq: this.tick(), by, step };
+    allocation.freed = { seq: this.timeline.next(), by, step };
     return { ok: true, allocation };
   }
 
@@ -149,9 +151,4 @@ export class AllocationLedger {
 /** The bytes a block covers: kmalloc objects have their pages to themselves (runtime/linux/slab.ts). */
 function extent(a: Allocation): bigint {
   return a.family === 'kmalloc' ? 4096n << BigInt(a.order) : a.bytes;
-}
-
-function counter(): () => number {
-  let n = 0;
-  return () => ++n;
 }

@@ -1,5 +1,6 @@
 import { ModelBugError } from '../base/model-bug.js';
 import type { Meter } from '../base/budget.js';
+import { FORK, type Forker } from '../base/fork.js';
 
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 4096;
@@ -36,6 +37,11 @@ export class PhysMemory {
    * record's `written` is not above a value read from here has not changed since (see unchangedSince).
    */
   private writeClock = 0;
+  /**
+   * Pages this memory may write in place: those whose record carries this token. A fork gives both sides
+   * new tokens, so each copies a page it shares before its first write to it (copy-on-write).
+   */
+  private owner: object = {};
 
   constructor(
     nodes: readonly NumaNodeConfig[],
@@ -78,11 +84,23 @@ export class PhysMemory {
         this.meter.check('pages', this.pages.size + 1);
         this.meter.tick();
       }
-      rec = { words: new BigUint64Array(WORDS_PER_PAGE), halves: undefined, written: 0 };
+      rec = { words: new BigUint64Array(WORDS_PER_PAGE), halves: undefined, written: 0, owner: this.owner };
+      this.pages.set(pfn, rec);
+    } else if (rec.owner !== this.owner) {
+      rec = { words: rec.words.slice(), halves: undefined, written: rec.written, owner: this.owner };
       this.pages.set(pfn, rec);
     }
     rec.written = ++this.writeClock;
     return rec;
+  }
+
+  /** A copy sharing every page until either side writes it: forking costs a map of the pages, not their bytes. */
+  [FORK](f: Forker): object {
+    const copy = f.remember(this, Object.create(PhysMemory.prototype) as Record<string, unknown>);
+    for (const [key, value] of Object.entries(this))
+      copy[key] = key === 'pages' ? new Map(this.pages) : key === 'owner' ? {} : f.copy(value, key);
+    this.owner = {};
+    return copy;
   }
 
   /** The page's words if it was ever written; undefined means all zero. Never materialises. */
@@ -176,11 +194,15 @@ export class PhysMemory {
   }
 }
 
-/** One materialised page: its words, their 32-bit view once asked for, and when it was last written. */
+/**
+ * One materialised page: its words, their 32-bit view once asked for, when it was last written, and which
+ * memory may write it in place (see PhysMemory.owner).
+ */
 interface PageRecord {
   readonly words: BigUint64Array;
   halves: Uint32Array | undefined;
   written: number;
+  readonly owner: object;
 }
 
 function checkedPfn(pa: bigint, align: number): number {

@@ -1,10 +1,11 @@
 import { amdv1 } from '../../pt/fmt/amdv1.js';
 import { Errno } from '../errno.js';
-import { GFP_ATOMIC, GFP_KERNEL } from '../gfp.js';
+import { GFP_ATOMIC, GFP_KERNEL, type Gfp } from '../gfp.js';
 import { ERR_PTR, type KPtr } from '../kptr.js';
+import type { IotlbGather } from '../iommu-gather.js';
 import { kfree, kzalloc } from '../slab.js';
 import { PtFeature } from '../../pt/defs.js';
-import { PtIommu } from '../../pt/iommu-pt.js';
+import { PtIommu, type PtDriverOps } from '../../pt/iommu-pt.js';
 import { MAX_DOMAIN_ID } from './amd-iommu.js';
 import { amd_iommu_domain_flush_pages, amd_iommu_iotlb_sync, domain_flush_complete } from './domain-flush.js';
 import type { AmdDriver } from './driver.js';
@@ -67,15 +68,48 @@ function amd_iommu_iotlb_sync_map(d: AmdDriver, domain: ProtectionDomain, iova: 
   return 0;
 }
 
-/** amdv1_ops: IOMMU_PT_DOMAIN_OPS(amdv1) plus the AMD sync hooks. */
-function amdv1_ops(d: AmdDriver): IommuDomainOps {
-  return {
-    map_range: (dom, iova, paddr, size, prot, gfp) => dom.amdv1!.map(iova, paddr, size, prot, gfp),
-    unmap_range: (dom, iova, size, gather) => dom.amdv1!.unmap(iova, size, gather),
-    iotlb_sync_map: (dom, iova, size) => amd_iommu_iotlb_sync_map(d, dom, iova, size),
-    iotlb_sync: (dom, gather) => amd_iommu_iotlb_sync(d.k, d.g, dom, gather),
-    iova_to_phys: (dom, iova) => dom.amdv1!.iovaToPhys(iova),
-  };
+/**
+ * amdv1_ops: IOMMU_PT_DOMAIN_OPS(amdv1) plus the AMD sync hooks. An object holding the driver rather than
+ * closures over it (as the ops table below), so a forked machine's domains call the fork's driver.
+ */
+class Amdv1Ops implements IommuDomainOps {
+  constructor(private readonly d: AmdDriver) {}
+
+  map_range(dom: ProtectionDomain, iova: bigint, paddr: bigint, size: bigint, prot: number, gfp: Gfp) {
+    return dom.amdv1!.map(iova, paddr, size, prot, gfp);
+  }
+
+  unmap_range(dom: ProtectionDomain, iova: bigint, size: bigint, gather: IotlbGather): bigint {
+    return dom.amdv1!.unmap(iova, size, gather);
+  }
+
+  iotlb_sync_map(dom: ProtectionDomain, iova: bigint, size: bigint): number {
+    return amd_iommu_iotlb_sync_map(this.d, dom, iova, size);
+  }
+
+  iotlb_sync(dom: ProtectionDomain, gather: IotlbGather): void {
+    amd_iommu_iotlb_sync(this.d.k, this.d.g, dom, gather);
+  }
+
+  iova_to_phys(dom: ProtectionDomain, iova: bigint): bigint {
+    return dom.amdv1!.iovaToPhys(iova);
+  }
+}
+
+/** The table code's calls back into the driver for one domain (the domain's container_of in C). */
+class Amdv1DriverOps implements PtDriverOps {
+  constructor(
+    private readonly d: AmdDriver,
+    private readonly domain: ProtectionDomain,
+  ) {}
+
+  changeTop(pa: bigint, level: number): void {
+    amd_iommu_change_top(this.d, this.domain, { pa, level });
+  }
+
+  iotlbSync(gather: IotlbGather): void {
+    iommu_iotlb_sync(this.d.k, this.domain, gather);
+  }
 }
 
 /**
@@ -112,7 +146,7 @@ export function amd_iommu_domain_alloc_paging_v1(
       PtFeature.AMDV1_ENCRYPT_TABLES |
       PtFeature.AMDV1_FORCE_COHERENCE |
       (d.g.amd_iommu_np_cache ? PtFeature.FLUSH_RANGE_NO_GAPS : PtFeature.FLUSH_RANGE);
-    domain.ops = amdv1_ops(d);
+    domain.ops = new Amdv1Ops(d);
     const table = PtIommu.init(
       d.k,
       {
@@ -123,10 +157,7 @@ export function amd_iommu_domain_alloc_paging_v1(
         features: cfg.features ?? features,
         nid,
         debugGenericPt: d.g.debug_generic_pt,
-        driverOps: {
-          changeTop: (pa, level) => amd_iommu_change_top(d, domain, { pa, level }),
-          iotlbSync: (gather) => iommu_iotlb_sync(d.k, domain, gather),
-        },
+        driverOps: new Amdv1DriverOps(d, domain),
       },
       GFP_KERNEL,
     );

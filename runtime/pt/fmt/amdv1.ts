@@ -147,8 +147,8 @@ export function fmtInit(startingLevel: number, features: number): number {
   return MAX_VA_LG2;
 }
 
-/** The AMD v1 format as a PtFormat. */
-export const amdv1: PtFormat = {
+/** The AMD v1 format as a PtFormat; frozen, so a forked machine shares it (runtime/base/fork.ts). */
+export const amdv1: PtFormat = Object.freeze<PtFormat>({
   name: 'amdv1',
   maxVaLg2: MAX_VA_LG2,
   maxOaLg2: MAX_OA_LG2,
@@ -178,7 +178,7 @@ export const amdv1: PtFormat = {
   attrsFromProt: descriptorBits,
   permissions: (entry) => ({ read: (entry & IR) !== 0n, write: (entry & IW) !== 0n }),
   fmtInit,
-};
+});
 
 function ffz32(v: number): number {
   const inv = ~v >>> 0;

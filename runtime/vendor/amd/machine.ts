@@ -1,6 +1,6 @@
 import type { Meter } from '../../base/budget.js';
 import { invariant, ModelBugError } from '../../base/model-bug.js';
-import type { InjectionPlan } from '../../fault/inject.js';
+import type { FaultRegistry, InjectionPlan } from '../../fault/inject.js';
 import type { AttachedDevData } from '../../linux/amd/attach.js';
 import type { AmdIommu } from '../../linux/amd/amd-iommu.js';
 import type { AmdDriver } from '../../linux/amd/driver.js';
@@ -8,6 +8,7 @@ import type { ProtectionDomain } from '../../linux/amd/domain.js';
 import type { NestedDomain } from '../../linux/amd/nested.js';
 import { newDriverGlobals } from '../../linux/amd/globals.js';
 import { amd_iommu_boot } from '../../linux/amd/init.js';
+import type { HwHooks } from '../../hw/iommu.js';
 import { CONTROL_GSTBUFFERTRPMODE, EFR_VIOMMU } from '../../hw/regs.js';
 import { VF_CMD_TAIL, VF_GUEST_STRIDE } from '../../hw/viommu/vf.js';
 import { GUEST_COMMAND_CONTROL, GUEST_MISC_CONTROL, VFCTRL_GUEST_STRIDE } from '../../hw/viommu/vfcntl.js';
@@ -64,14 +65,7 @@ export class AmdMachine implements VendorMachine {
     invariant(variant !== undefined, `unknown driver variant ${config.driver.variant}`);
     const k = new Kernel({ nodes, faults, meter });
     const g = newDriverGlobals(config.driver.pgsize4k, config.driver.viommu, config.driver.debugGenericPt);
-    const hooks = {
-      step: () => k.step,
-      tick: k.nextSeq,
-      epoch: k.epoch,
-      isFreed: (pa: bigint) => k.ledger.isFreedPa(pa),
-      meter,
-      faults: k.faults,
-    };
+    const hooks = new KernelHwHooks(k, meter);
     // One device table per PCI segment, shared by that segment's IOMMUs (alloc_dev_table).
     const devTables = new Map<number, bigint>();
     const iommus: AmdIommu[] = config.iommus.map((c, index) => {
@@ -220,5 +214,37 @@ export class AmdMachine implements VendorMachine {
 
   selfCheck(): void {
     amdSelfCheck(this);
+  }
+}
+
+/**
+ * What the IOMMUs ask of the kernel they sit in: the step, the shared timeline, whether memory was freed,
+ * the budget, the failure points. An object holding the kernel rather than closures over it, so the IOMMUs
+ * of a forked machine ask the fork (runtime/base/fork.ts).
+ */
+class KernelHwHooks implements HwHooks {
+  constructor(
+    private readonly k: Kernel,
+    readonly meter: Meter,
+  ) {}
+
+  get faults(): FaultRegistry {
+    return this.k.faults;
+  }
+
+  step(): number {
+    return this.k.step;
+  }
+
+  tick(): number {
+    return this.k.nextSeq();
+  }
+
+  epoch(): number {
+    return this.k.epoch();
+  }
+
+  isFreed(pa: bigint): boolean {
+    return this.k.ledger.isFreedPa(pa);
   }
 }
