@@ -4,6 +4,7 @@ import { cDriverBench } from './c-driver.js';
 import { pageTableBench } from './page-table.js';
 import { iommuHwBench } from './iommu-hw.js';
 import { memoryBench, suiteBench, sweepBench } from './suite.js';
+import { sweepScaleBench } from './sweep-scale.js';
 import type { BenchResult } from './harness.js';
 
 /** `npm run bench`: prints a table and writes bench/results/latest.json. Never part of `npm test`. */
@@ -13,6 +14,7 @@ const suites: [string, () => BenchResult[]][] = [
   ['iommu hardware', iommuHwBench],
   ['spec suite', suiteBench],
   ['sweep', sweepBench],
+  ['sweep scale', sweepScaleBench],
   ['c driver', cDriverBench],
   ['memory', memoryBench],
 ];
