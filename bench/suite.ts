@@ -74,8 +74,29 @@ function peakRssMiB(spec?: string): number {
   return Number(child.stderr.trim()) / 1024;
 }
 
+/** Peak RSS (KiB) of a spec's run in its own process, and the simulated pages it holds at the end. */
+function peakRssAndPages(spec: string): [number, number] {
+  const child = spawnSync(process.execPath, ['dist/bench/rss-pages-child.js', spec], { encoding: 'utf8' });
+  if (child.status !== 0) throw new Error(`peak RSS run of ${spec} failed: ${child.stderr}`);
+  const [kib, pages] = child.stdout.trim().split(' ').map(Number);
+  return [kib!, pages!];
+}
+
+/**
+ * What RSS grows by per simulated page touched, less the page's own 4 KiB: the slope between mapping 16 and
+ * 64 GiB in 4 KiB pages (24 576 more table pages), so the process's fixed costs (code, the young
+ * generation) cancel out and what is left is the model's cost around each page: its record and views, the
+ * allocation and the failure point that made it.
+ */
+function rssPerPageBeyondPage(): number {
+  const [smallKiB, smallPages] = peakRssAndPages('bench/specs/map-16g-4k-keep.yaml');
+  const [bigKiB, bigPages] = peakRssAndPages('bench/specs/map-64g-4k-keep.yaml');
+  return ((bigKiB - smallKiB) * 1024) / (bigPages - smallPages) - 4096;
+}
+
 export function memoryBench(): BenchResult[] {
   const idle = peakRssMiB();
+  const perPage = rssPerPageBeyondPage();
   const baseline = (v: number) => against('idle viommu-spec process', idle, v);
   const big = peakRssMiB('bench/specs/map-64g-2m.yaml');
   const small = peakRssMiB('bench/specs/map-1g-4k.yaml');
@@ -91,6 +112,13 @@ export function memoryBench(): BenchResult[] {
       value: small,
       unit: 'MiB',
       baseline: baseline(small),
+    },
+    {
+      name: 'RSS per touched 4 KiB page beyond the page (mapping 64 GiB against 16 GiB in 4 KiB pages)',
+      value: perPage,
+      unit: 'B',
+      target: '<= 1536 B',
+      pass: perPage <= 1536,
     },
   ];
 }

@@ -42,6 +42,8 @@ export class PhysMemory {
    * new tokens, so each copies a page it shares before its first write to it (copy-on-write).
    */
   private owner: object = {};
+  /** Where materialised pages' bytes come from, and freed ones go back to. */
+  private slots = new PageSlots();
 
   constructor(
     nodes: readonly NumaNodeConfig[],
@@ -84,10 +86,12 @@ export class PhysMemory {
         this.meter.check('pages', this.pages.size + 1);
         this.meter.tick();
       }
-      rec = { words: new BigUint64Array(WORDS_PER_PAGE), halves: undefined, written: 0, owner: this.owner };
+      rec = { words: this.slots.take(), halves: undefined, written: 0, owner: this.owner };
       this.pages.set(pfn, rec);
     } else if (rec.owner !== this.owner) {
-      rec = { words: rec.words.slice(), halves: undefined, written: rec.written, owner: this.owner };
+      const words = this.slots.take();
+      words.set(rec.words);
+      rec = { words, halves: undefined, written: rec.written, owner: this.owner };
       this.pages.set(pfn, rec);
     }
     rec.written = ++this.writeClock;
@@ -97,8 +101,12 @@ export class PhysMemory {
   /** A copy sharing every page until either side writes it: forking costs a map of the pages, not their bytes. */
   [FORK](f: Forker): object {
     const copy = f.remember(this, Object.create(PhysMemory.prototype) as Record<string, unknown>);
-    for (const [key, value] of Object.entries(this))
-      copy[key] = key === 'pages' ? new Map(this.pages) : key === 'owner' ? {} : f.copy(value, key);
+    for (const [key, value] of Object.entries(this)) {
+      if (key === 'pages') copy[key] = new Map(this.pages);
+      else if (key === 'owner') copy[key] = {};
+      else if (key === 'slots') copy[key] = new PageSlots();
+      else copy[key] = f.copy(value, key);
+    }
     this.owner = {};
     return copy;
   }
@@ -182,15 +190,52 @@ export class PhysMemory {
   /** Zero whole pages by forgetting them: what __GFP_ZERO costs on sparse memory. */
   zeroPages(startPfn: number, count: number): void {
     if (this.pages.size < count) {
-      for (const pfn of [...this.pages.keys()]) if (pfn >= startPfn && pfn < startPfn + count) this.pages.delete(pfn);
+      for (const pfn of [...this.pages.keys()]) if (pfn >= startPfn && pfn < startPfn + count) this.forget(pfn);
     } else {
-      for (let pfn = startPfn; pfn < startPfn + count; pfn++) this.pages.delete(pfn);
+      for (let pfn = startPfn; pfn < startPfn + count; pfn++) this.forget(pfn);
     }
     this.writeClock++;
   }
 
+  private forget(pfn: number): void {
+    const rec = this.pages.get(pfn);
+    if (rec === undefined) return;
+    this.pages.delete(pfn);
+    // A page shared with a fork stays the fork's; only a page of this memory's own goes back for reuse.
+    if (rec.owner === this.owner) this.slots.give(rec.words);
+  }
+
   get touchedPages(): number {
     return this.pages.size;
+  }
+}
+
+/** Pages carved from one buffer: 256 of them, a MiB, which the OS backs only where they are written. */
+const SLOTS_PER_CHUNK = 256;
+
+/**
+ * The bytes of materialised pages, as views into shared buffers rather than a buffer per page: a 4 KiB
+ * ArrayBuffer costs its own allocation and bookkeeping, about a kilobyte per page touched beyond the page.
+ */
+class PageSlots {
+  private chunk: ArrayBuffer | undefined;
+  private used = SLOTS_PER_CHUNK;
+  private readonly freed: BigUint64Array[] = [];
+
+  /** A zeroed page. */
+  take(): BigUint64Array {
+    const reused = this.freed.pop();
+    if (reused !== undefined) return reused.fill(0n);
+    if (this.used === SLOTS_PER_CHUNK) {
+      this.chunk = new ArrayBuffer(SLOTS_PER_CHUNK * PAGE_SIZE);
+      this.used = 0;
+    }
+    return new BigUint64Array(this.chunk!, this.used++ * PAGE_SIZE, WORDS_PER_PAGE);
+  }
+
+  /** A page no record holds any more. */
+  give(words: BigUint64Array): void {
+    this.freed.push(words);
   }
 }
 

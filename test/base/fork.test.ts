@@ -91,6 +91,20 @@ describe('forked simulated memory', () => {
     expect([mem.read32(0x2000n), copy.read32(0x2000n)]).toEqual([0xbbbb, 5]);
   });
 
+  it('keeps a page one side zeroes whole on the other, and hands a reused page out zeroed', () => {
+    const mem = new PhysMemory(node);
+    mem.write64(0x4000n, 0x44n);
+    const copy = fork(mem);
+    mem.zeroPages(4, 1);
+    mem.write64(0x5000n, 0x55n);
+    expect([mem.read64(0x4000n), copy.read64(0x4000n), copy.read64(0x5000n)]).toEqual([0n, 0x44n, 0n]);
+    // A page of its own that the copy zeroes goes back to its pool; the next page it touches reuses it.
+    copy.write64(0x6008n, 0x66n);
+    copy.zeroPages(6, 1);
+    copy.write64(0x7000n, 0x77n);
+    expect([copy.read64(0x7000n), copy.read64(0x7008n), copy.read64(0x6008n)]).toEqual([0x77n, 0n, 0n]);
+  });
+
   it('keeps the write clock, so a walk cached before the fork knows what changed after it', () => {
     const mem = new PhysMemory(node);
     mem.write64(0x3000n, 1n);
