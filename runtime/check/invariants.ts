@@ -46,40 +46,50 @@ function blockBytes(a: Allocation): bigint {
 const FULL = 1n << 64n;
 
 /**
- * The live blocks by address, for the questions asked once per leaf or per page: which blocks a range
- * touches. Blocks can overlap (kmalloc objects sharing a page count as their whole page), so a lookup
- * scans back from the last block starting inside the range as far as the largest block reaches.
+ * The live blocks by page frame, for the questions asked once per leaf or per page: which blocks a range of
+ * pages touches. A block counts as the whole pages it touches (a kmalloc object as the pages from its
+ * address on, as blockBytes says), so the answers are those of `overlaps` on page-aligned ranges. Blocks can
+ * overlap (kmalloc objects sharing a page), so a lookup scans back from the last block starting inside the
+ * range as far as the largest block reaches.
  */
 class LiveBlocks {
-  private readonly byPa: readonly Allocation[];
-  private readonly largest: bigint;
+  private readonly starts: number[] = [];
+  private readonly ends: number[] = [];
+  private readonly blocks: Allocation[] = [];
+  private readonly largest: number = 0;
 
-  constructor(private readonly live: readonly Allocation[]) {
-    this.byPa = [...live].sort((a, b) => (a.pa < b.pa ? -1 : a.pa > b.pa ? 1 : a.seq - b.seq));
-    this.largest = live.reduce((m, a) => (blockBytes(a) > m ? blockBytes(a) : m), 0n);
+  constructor(live: readonly Allocation[]) {
+    const spans = live.map((a) => {
+      const start = Number(a.pa >> 12n);
+      return { a, start, end: Number((a.pa + blockBytes(a) + 0xfffn) >> 12n) };
+    });
+    spans.sort((x, y) => x.start - y.start || x.a.seq - y.a.seq);
+    for (const s of spans) {
+      this.starts.push(s.start);
+      this.ends.push(s.end);
+      this.blocks.push(s.a);
+      this.largest = Math.max(this.largest, s.end - s.start);
+    }
   }
 
-  /** The blocks `[pa, pa + size)` overlaps, in no particular order. */
-  touching(pa: bigint, size: bigint): Allocation[] {
-    const end = pa + size;
+  /** The blocks the page frames [first, end) touch, in no particular order. */
+  touching(first: number, end: number): Allocation[] {
     let lo = 0;
-    let hi = this.byPa.length;
+    let hi = this.starts.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.byPa[mid]!.pa < end) lo = mid + 1;
+      if (this.starts[mid]! < end) lo = mid + 1;
       else hi = mid;
     }
     const out: Allocation[] = [];
-    for (let i = lo - 1; i >= 0 && this.byPa[i]!.pa + this.largest > pa; i--) {
-      const a = this.byPa[i]!;
-      if (overlaps(a.pa, blockBytes(a), pa, size)) out.push(a);
-    }
+    for (let i = lo - 1; i >= 0 && this.starts[i]! + this.largest > first; i--)
+      if (this.ends[i]! > first) out.push(this.blocks[i]!);
     return out;
   }
 
-  /** The first block in allocation order that `[pa, pa + size)` overlaps (what `live.find` would give). */
-  first(pa: bigint, size: bigint): Allocation | undefined {
-    const hits = this.touching(pa, size);
+  /** The first block in allocation order that page frame `pfn` lies in (what `live.find` would give). */
+  first(pfn: number): Allocation | undefined {
+    const hits = this.touching(pfn, pfn + 1);
     return hits.length <= 1 ? hits[0] : hits.reduce((m, a) => (a.seq < m.seq ? a : m));
   }
 }
@@ -92,7 +102,7 @@ function leakedAllocations(run: RunResult): Allocation[] {
   const live = k.ledger.liveAllocations();
   const blocks = new LiveBlocks(live);
   const markPa = (pa: bigint, size: bigint): void => {
-    for (const a of blocks.touching(pa, size)) reachable.add(a.va);
+    for (const a of blocks.touching(Number(pa >> 12n), Number((pa + size + 0xfffn) >> 12n))) reachable.add(a.va);
   };
   for (const d of view.domains()) {
     reachable.add(d.objectVa);
@@ -125,15 +135,16 @@ function memtype(run: RunResult): Findings {
     if (!run0.owner) out.push(`${what} but not allocated`);
     else if (leaked.includes(run0.owner)) out.push(`${what} in a leaked block from ${run0.owner.site}`);
   };
-  for (const [pfn, mode] of k.memtypes.nonWb()) {
-    const pa = BigInt(pfn) << 12n;
-    const owner = blocks.first(pa, 4096n);
-    if (run0 && pfn === run0.pfn + run0.pages && mode === run0.mode && owner === run0.owner) {
-      run0.pages++;
-      continue;
+  for (const { start, end, mode } of k.memtypes.nonWbRuns()) {
+    for (let pfn = start; pfn < end; pfn++) {
+      const owner = blocks.first(pfn);
+      if (run0 && pfn === run0.pfn + run0.pages && mode === run0.mode && owner === run0.owner) {
+        run0.pages++;
+        continue;
+      }
+      report();
+      run0 = { pfn, pages: 1, mode, owner };
     }
-    report();
-    run0 = { pfn, pages: 1, mode, owner };
   }
   report();
   return { errors: out };

@@ -23,7 +23,7 @@ export function cacheModeName(mode: CacheModeValue): CacheModeName {
 }
 
 /** A run of pages [start, end) with one non-WB mode. */
-interface Run {
+export interface Run {
   start: number;
   end: number;
   mode: CacheModeValue;
@@ -75,6 +75,11 @@ export class MemTypes {
       if (r.end > end) this.push(out, { start: end, end: r.end, mode: r.mode });
     }
     this.runs = this.mergedTail(out, i);
+  }
+
+  /** The runs of non-WB pages, ascending, adjacent runs of one mode merged: [start, end) page frames. */
+  nonWbRuns(): readonly Readonly<Run>[] {
+    return this.runs;
   }
 
   /** Non-WB pages in ascending order, one entry per page. */
