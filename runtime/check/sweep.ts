@@ -175,9 +175,10 @@ export function sweep(
     const run = from ? resume(faulted, from, meter) : execute(faulted, meter);
     const r = row(faulted, run, chain.map(key).join(' + '), chain.length > 1, inv, inspect);
     rows.push(r.row);
-    // Points passed after the last injected one that no run has met yet: found only under this chain.
-    const last = r.passed.findIndex((p) => key(p) === key(chain[chain.length - 1]!));
-    for (const p of r.passed.slice(last + 1)) {
+    // Points passed after the last injected one that no run has met yet: found only under this chain. The
+    // last one fired where it was passed (its global number), or was never passed: then all count.
+    const last = run.machine.k.faults.fired.find((f) => f.plan === chain.length - 1)?.point.global ?? 0;
+    for (const p of r.passed.slice(last)) {
       if (!seen.has(key(p)) && inScope(p, scope, matchers)) {
         seen.add(key(p));
         queue.push([...chain, p]);
