@@ -232,6 +232,7 @@ function unfiredReason(s: PlanState): string {
  */
 export class CallPath {
   private readonly frames: string[] = [];
+  private readonly names = new Map<string, string>();
   private nextIndex: number | undefined;
 
   enter(name: string, index?: number): void {
@@ -254,8 +255,16 @@ export class CallPath {
     return this.frames[this.frames.length - 1] ?? '(none)';
   }
 
+  /**
+   * The site `leaf` is passed at now. One string per distinct site: each passed point and each allocation
+   * keeps its site, and a copy per page would cost more than the page's own bookkeeping.
+   */
   siteName(leaf: string): string {
-    return this.frames.length === 0 ? leaf : `${this.frames.join('/')}/${leaf}`;
+    const name = this.frames.length === 0 ? leaf : `${this.frames.join('/')}/${leaf}`;
+    const known = this.names.get(name);
+    if (known !== undefined) return known;
+    this.names.set(name, name);
+    return name;
   }
 }
 
