@@ -1,3 +1,5 @@
+import { u64 } from '../base/bits.js';
+
 /**
  * IOMMU commands as the hardware reads them out of the ring: four little-endian 32-bit words, opcode in
  * word 1 bits 31:28 (AMD IOMMU spec "Commands"; Linux struct iommu_cmd, CMD_*). A set reserved bit or an
@@ -90,11 +92,17 @@ export function opcodeOf(words: CommandWords): number {
 export function decodeInvalidationRange(address: bigint, s: boolean): InvalidatedRange {
   const page = address & ~0xfffn;
   if (!s) return { start: page, size: 0x1000n };
-  let z = 12;
-  while (z < 64 && (page >> BigInt(z)) & 1n) z++;
-  if (z >= 63) return { start: 0n, size: 1n << 64n };
-  const size = 1n << BigInt(z + 1);
+  // 2^z: the lowest clear bit of the address with bits 11:0 taken as set (x + 1 carries through the ones).
+  const ones = page | 0xfffn;
+  const lowestZero = (ones + 1n) & ~ones;
+  if (lowestZero >= 1n << 63n) return { start: 0n, size: 1n << 64n };
+  const size = lowestZero << 1n;
   return { start: page & ~(size - 1n), size };
+}
+
+/** The address of an invalidation: word 3 holds bits 63:32, word 2 bits 31:12. */
+function invalidationAddress(w2: number, w3: number): bigint {
+  return u64(w3 >>> 0, (w2 & 0xffff_f000) >>> 0);
 }
 
 export function decodeCommand(words: CommandWords): DecodeResult {
@@ -106,7 +114,6 @@ export function decodeCommand(words: CommandWords): DecodeResult {
     if (bad) return { ok: false, reason: `reserved bits 0x${bad.toString(16)} set in word ${i}` };
   }
   const [w0, w1, w2, w3] = words;
-  const address = (BigInt(w3 >>> 0) << 32n) | BigInt((w2 & 0xffff_f000) >>> 0);
   switch (op) {
     case CMD_COMPL_WAIT:
       return {
@@ -116,14 +123,15 @@ export function decodeCommand(words: CommandWords): DecodeResult {
           store: (w0 & 1) !== 0,
           interrupt: (w0 & 2) !== 0,
           flush: (w0 & 4) !== 0,
-          semaphorePa: (BigInt(w1 & 0xf_ffff) << 32n) | BigInt((w0 & 0xffff_fff8) >>> 0),
-          data: (BigInt(w3 >>> 0) << 32n) | BigInt(w2 >>> 0),
+          semaphorePa: u64(w1 & 0xf_ffff, (w0 & 0xffff_fff8) >>> 0),
+          data: u64(w3 >>> 0, w2 >>> 0),
         },
       };
     case CMD_INV_DEV_ENTRY:
       return { ok: true, command: { op: 'INVALIDATE_DEVTAB_ENTRY', deviceId: w0 & 0xffff } };
     case CMD_INV_IOMMU_PAGES: {
       const s = (w2 & 1) !== 0;
+      const address = invalidationAddress(w2, w3);
       return {
         ok: true,
         command: {
@@ -140,6 +148,7 @@ export function decodeCommand(words: CommandWords): DecodeResult {
     }
     case CMD_INV_IOTLB_PAGES: {
       const s = (w2 & 1) !== 0;
+      const address = invalidationAddress(w2, w3);
       const pasid = ((w1 >>> 16) & 0xff) | (((w0 >>> 16) & 0xff) << 8) | (((w1 >>> 24) & 0xf) << 16);
       return {
         ok: true,
