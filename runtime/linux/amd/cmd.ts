@@ -168,7 +168,11 @@ export function build_inv_irt(devid: number): IommuCmd {
 function copy_cmd_to_buffer(k: Kernel, iommu: AmdIommu, cmd: IommuCmd): void {
   let tail = iommu.cmd_buf_tail;
   const target = virt_to_phys(iommu.cmd_buf) + BigInt(tail);
-  cmd.forEach((w, i) => k.mem.write32(target + BigInt(4 * i), w));
+  // memcpy(target, cmd, sizeof(*cmd)): a 16-byte slot is two aligned qwords of one page.
+  const pfn = Number(target >> 12n);
+  const offset = Number(target & 0xfffn);
+  k.mem.write64Halves(pfn, offset, cmd[0], cmd[1]);
+  k.mem.write64Halves(pfn, offset + 8, cmd[2], cmd[3]);
   tail = (tail + 16) % iommu.cmdBufSize;
   iommu.cmd_buf_tail = tail;
   iommu.mmio.writel(R.MMIO_CMD_TAIL_OFFSET, tail);
@@ -179,7 +183,6 @@ function copy_cmd_to_buffer(k: Kernel, iommu: AmdIommu, cmd: IommuCmd): void {
  * time without a delay, then udelay(1) per try, and gives up at the LOOP_TIMEOUT-th try.
  */
 export function __iommu_queue_command_sync(k: Kernel, iommu: AmdIommu, cmd: IommuCmd, sync: boolean): number {
-  const pr = printers(k.log, 'AMD-Vi: ');
   let count = 0;
   const nextTail = (iommu.cmd_buf_tail + 16) % iommu.cmdBufSize;
   for (;;) {
@@ -187,7 +190,7 @@ export function __iommu_queue_command_sync(k: Kernel, iommu: AmdIommu, cmd: Iomm
     if (left > 0x20) break;
     if (count++) {
       if (count === LOOP_TIMEOUT) {
-        pr.pr_err('Command buffer timeout\n');
+        printers(k.log, 'AMD-Vi: ').pr_err('Command buffer timeout\n');
         return -Errno.EIO;
       }
       k.udelay(1);
