@@ -6,10 +6,11 @@ import { GuestQueues, type GuestIssue, type GuestQueueConfig } from './guest-que
 import { decodeCommand, type Command, type CommandWords, type DecodeResult } from './commands.js';
 import { decodeDte, DTE_SIZE, type DeviceTableEntry } from './dte.js';
 import { encodeEvent, EVENT_FLAG_PE, EVENT_FLAG_PR, EVENT_FLAG_RW, type HwEvent } from './events.js';
-import { Iotlb, type IotlbEntry } from './iotlb.js';
+import { Iotlb, type Dropped, type IotlbEntry } from './iotlb.js';
 import type { Meter } from '../base/budget.js';
 import type { FaultRegistry } from '../fault/inject.js';
 import * as R from './regs.js';
+import { ModelBugError } from '../base/model-bug.js';
 
 /** When the command processor consumes the ring: part of the machine, so timeouts come from it. */
 export type ProcessorBehaviour =
@@ -35,6 +36,43 @@ export interface ExecutedCommand {
   readonly entry?: DeviceTableEntry;
   /** Present for a command a guest issued through its VF page: `command` is then the host form executed. */
   readonly guest?: GuestIssue;
+}
+
+const NOTHING_DROPPED: Dropped = { iotlb: Object.freeze([]), pdes: 0 };
+
+/**
+ * An entry of the executed-command log. A host command keeps only its words, as the ring held them, and is
+ * decoded again when the end state reads it: most runs never ask, and the log holds one object per command.
+ */
+class LoggedCommand implements ExecutedCommand {
+  readonly dropped: readonly IotlbEntry[];
+  readonly droppedPdes: number;
+  private decoded: Command | undefined;
+
+  constructor(
+    readonly seq: number,
+    readonly step: number,
+    readonly offset: number,
+    readonly raw: CommandWords,
+    command: Command | undefined,
+    dropped: Dropped,
+    readonly entry: DeviceTableEntry | undefined,
+    readonly guest: GuestIssue | undefined,
+  ) {
+    this.decoded = command;
+    this.dropped = dropped.iotlb;
+    this.droppedPdes = dropped.pdes;
+  }
+
+  get command(): Command {
+    if (this.decoded === undefined) {
+      const d = decodeCommand(this.raw);
+      // It executed, so its words decoded once already.
+      if (!d.ok) throw new ModelBugError(`executed command ${this.raw.join(',')} no longer decodes: ${d.reason}`);
+      this.decoded = d.command;
+    }
+    return this.decoded;
+  }
 }
 
 export interface PostedEvent {
@@ -136,6 +174,8 @@ export class AmdIommuHw {
   private lastPosted: HwEvent | null = null;
   /** The register generation at which postFault last found the event log full (and set EventOverflow). */
   private fullLogAt = -1;
+  /** The page the processor last fetched a command from: its storage and a 32-bit view of it. */
+  private fetched: { readonly words?: BigUint64Array; readonly halves: Uint32Array } = { halves: new Uint32Array(0) };
   private ipaMemo: {
     readonly pfn: number;
     readonly devid: number;
@@ -349,25 +389,19 @@ export class AmdIommuHw {
   }
 
   private drain(): void {
-    const base = this.regs.read(R.MMIO_CMD_BUF_OFFSET) & 0x000f_ffff_ffff_f000n;
+    const basePfn = Number((this.regs.read(R.MMIO_CMD_BUF_OFFSET) & 0x000f_ffff_ffff_f000n) >> 12n);
     const size = this.ringBytes();
     let head = Number(this.regs.read(R.MMIO_CMD_HEAD_OFFSET));
     const tail = Number(this.regs.read(R.MMIO_CMD_TAIL_OFFSET));
     while (head !== tail && this.running()) {
       if (this.behaviour.kind === 'stalled' && this.hostExecuted >= this.behaviour.after) return;
-      const at = base + BigInt(head);
-      const raw: CommandWords = [
-        this.mem.read32(at),
-        this.mem.read32(at + 4n),
-        this.mem.read32(at + 8n),
-        this.mem.read32(at + 12n),
-      ];
+      const raw = this.fetchCommand(basePfn + (head >>> 12), head & 0xfff);
       const decoded = this.legal(decodeCommand(raw));
       if (!decoded.ok) {
         // The head stays on the illegal command and the processor stops until software restarts it.
         this.halted = true;
         this.regs.hwClear(R.MMIO_STATUS_OFFSET, R.STATUS_CMD_BUF_RUN);
-        this.post({ code: 'ILLEGAL_COMMAND_ERROR', commandPa: at });
+        this.post({ code: 'ILLEGAL_COMMAND_ERROR', commandPa: pageAddress(basePfn, head) });
         return;
       }
       const dropped = this.execute(decoded.command);
@@ -378,25 +412,39 @@ export class AmdIommuHw {
     }
   }
 
-  private record(
-    offset: number,
-    raw: CommandWords,
-    command: Command,
-    dropped: { iotlb: IotlbEntry[]; pdes: number },
-    guest?: GuestIssue,
-  ): void {
+  /**
+   * The 16-byte command at byte `offset` (16-byte aligned) of page frame `pfn`, as the processor fetches it.
+   * The ring page is read through a 32-bit view of its storage, made again only when that storage changes.
+   */
+  private fetchCommand(pfn: number, offset: number): CommandWords {
+    const words = this.mem.peekPage(pfn);
+    if (words === undefined) {
+      // Never written, or outside memory: read32 gives its zeros or its error.
+      const pa = pageAddress(pfn, offset);
+      return [this.mem.read32(pa), this.mem.read32(pa + 4n), this.mem.read32(pa + 8n), this.mem.read32(pa + 12n)];
+    }
+    if (words !== this.fetched.words)
+      this.fetched = { words, halves: new Uint32Array(words.buffer, words.byteOffset, words.length * 2) };
+    const halves = this.fetched.halves;
+    const i = offset >>> 2;
+    return [halves[i]!, halves[i + 1]!, halves[i + 2]!, halves[i + 3]!];
+  }
+
+  private record(offset: number, raw: CommandWords, command: Command, dropped: Dropped, guest?: GuestIssue): void {
     this.hooks.meter?.check('commands', this.executed.length + 1);
-    this.executed.push({
-      seq: this.nextSeq(),
-      step: this.hooks.step(),
-      offset,
-      raw,
-      command,
-      dropped: dropped.iotlb,
-      droppedPdes: dropped.pdes,
-      ...(command.op === 'INVALIDATE_DEVTAB_ENTRY' ? { entry: this.dteInMemory(command.deviceId) } : {}),
-      ...(guest ? { guest } : {}),
-    });
+    this.executed.push(
+      new LoggedCommand(
+        this.nextSeq(),
+        this.hooks.step(),
+        offset,
+        raw,
+        // A guest's words are its own, the command its host form: kept. A host command is its words.
+        guest ? command : undefined,
+        dropped,
+        command.op === 'INVALIDATE_DEVTAB_ENTRY' ? this.dteInMemory(command.deviceId) : undefined,
+        guest,
+      ),
+    );
   }
 
   /** A command this part does not implement is as illegal as an unknown opcode. */
@@ -407,18 +455,18 @@ export class AmdIommuHw {
     return decoded;
   }
 
-  private execute(c: Command): { iotlb: IotlbEntry[]; pdes: number } {
+  private execute(c: Command): Dropped {
     switch (c.op) {
       case 'COMPLETION_WAIT':
         if (c.store) this.mem.write64(c.semaphorePa, c.data);
         if (c.interrupt) this.regs.hwOr(R.MMIO_STATUS_OFFSET, R.STATUS_COM_WAIT_INT);
-        return { iotlb: [], pdes: 0 };
+        return NOTHING_DROPPED;
       case 'INVALIDATE_DEVTAB_ENTRY':
         this.dteCache.delete(c.deviceId);
-        return { iotlb: [], pdes: 0 };
+        return NOTHING_DROPPED;
       case 'INVALIDATE_IOMMU_PAGES':
         // Guest (GN=1) invalidations address PASID tables, which host v1 translation does not use.
-        if (c.gn) return { iotlb: [], pdes: 0 };
+        if (c.gn) return NOTHING_DROPPED;
         return this.iotlb.invalidate(c.domainId, c.range.start, c.range.size, c.pde);
       case 'INVALIDATE_IOMMU_ALL':
         this.dteCache.clear();
@@ -427,11 +475,11 @@ export class AmdIommuHw {
       case 'INVALIDATE_INTERRUPT_TABLE':
       case 'COMPLETE_PPR_REQUEST':
         // Device-side ATS caches and interrupt remapping are not modelled; the command is recorded.
-        return { iotlb: [], pdes: 0 };
+        return NOTHING_DROPPED;
       case 'RESET_VMMIO':
         // What bits 28 (all) and 31 (vcmd) reset is an assumption (viommu/ASSUMPTIONS.md, `reset_vmmio`).
         this.guests.reset(c.gid, c.all, c.vcmd);
-        return { iotlb: [], pdes: 0 };
+        return NOTHING_DROPPED;
     }
   }
 

@@ -10,6 +10,12 @@ export interface IotlbEntry {
   readonly write: boolean;
 }
 
+/** What an invalidation dropped from the translation caches: IOTLB entries, and how many page-directory entries. */
+export interface Dropped {
+  readonly iotlb: readonly IotlbEntry[];
+  readonly pdes: number;
+}
+
 /** A cached page-directory entry: for IOVAs under `prefix`, the walk may start at `step.tablePa`. */
 export interface PdeCacheEntry {
   readonly domainId: number;
@@ -93,7 +99,7 @@ export class Iotlb {
   }
 
   /** INVALIDATE_IOMMU_PAGES: drop what overlaps [start, start + size); page directories too when pde. */
-  invalidate(domainId: number, start: bigint, size: bigint, pde: boolean): { iotlb: IotlbEntry[]; pdes: number } {
+  invalidate(domainId: number, start: bigint, size: bigint, pde: boolean): Dropped {
     this.generation++;
     const dropped: IotlbEntry[] = [];
     for (const [key, e] of this.entries) {
@@ -116,7 +122,7 @@ export class Iotlb {
     return { iotlb: dropped, pdes };
   }
 
-  invalidateAll(): { iotlb: IotlbEntry[]; pdes: number } {
+  invalidateAll(): Dropped {
     this.generation++;
     const dropped = [...this.entries.values()];
     const pdes = this.pdes.size;
