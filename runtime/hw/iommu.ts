@@ -259,15 +259,12 @@ export class AmdIommuHw {
 
   readl(offset: number): number {
     if (offset === R.MMIO_CMD_HEAD_OFFSET) this.poll();
-    return Number(this.regs.read(offset & ~7) >> BigInt((offset & 4) * 8)) >>> 0;
+    return this.regs.read32(offset);
   }
 
   writel(offset: number, value: number): void {
-    const aligned = offset & ~7;
-    const old = this.regs.read(aligned);
-    const shift = BigInt((offset & 4) * 8);
-    this.regs.write(aligned, (old & ~(0xffff_ffffn << shift)) | (BigInt(value >>> 0) << shift));
-    this.afterWrite(aligned);
+    this.regs.write32(offset, value);
+    this.afterWrite(offset & ~7);
   }
 
   readq(offset: number): bigint {
@@ -320,7 +317,7 @@ export class AmdIommuHw {
     if (this.pollsUntilCatchUp > 0) return false;
     if (!this.running()) return true;
     if (this.behaviour.kind === 'stalled' && this.hostExecuted >= this.behaviour.after) return true;
-    return this.regs.read(R.MMIO_CMD_HEAD_OFFSET) === this.regs.read(R.MMIO_CMD_TAIL_OFFSET);
+    return this.regs.read32(R.MMIO_CMD_HEAD_OFFSET) === this.regs.read32(R.MMIO_CMD_TAIL_OFFSET);
   }
 
   /** A failure of the machine: from now on the command processor executes nothing. */
@@ -365,7 +362,8 @@ export class AmdIommuHw {
   // --- command processor --------------------------------------------------------------------------------
 
   private ringBytes(): number {
-    const len = Number((this.regs.read(R.MMIO_CMD_BUF_OFFSET) >> 56n) & 0xfn);
+    // ComLen, bits 59:56: bits 27:24 of the high half.
+    const len = (this.regs.read32(R.MMIO_CMD_BUF_OFFSET + 4) >>> 24) & 0xf;
     return 16 << len;
   }
 
@@ -385,14 +383,14 @@ export class AmdIommuHw {
   }
 
   private running(): boolean {
-    return (this.regs.read(R.MMIO_STATUS_OFFSET) & R.STATUS_CMD_BUF_RUN) !== 0n && !this.halted && !this.hung;
+    return this.regs.test(R.MMIO_STATUS_OFFSET, R.STATUS_CMD_BUF_RUN) && !this.halted && !this.hung;
   }
 
   private drain(): void {
     const basePfn = Number((this.regs.read(R.MMIO_CMD_BUF_OFFSET) & 0x000f_ffff_ffff_f000n) >> 12n);
     const size = this.ringBytes();
-    let head = Number(this.regs.read(R.MMIO_CMD_HEAD_OFFSET));
-    const tail = Number(this.regs.read(R.MMIO_CMD_TAIL_OFFSET));
+    let head = this.regs.read32(R.MMIO_CMD_HEAD_OFFSET);
+    const tail = this.regs.read32(R.MMIO_CMD_TAIL_OFFSET);
     while (head !== tail && this.running()) {
       if (this.behaviour.kind === 'stalled' && this.hostExecuted >= this.behaviour.after) return;
       const raw = this.fetchCommand(basePfn + (head >>> 12), head & 0xfff);
@@ -408,7 +406,7 @@ export class AmdIommuHw {
       this.record(head, raw, decoded.command, dropped);
       this.hostExecuted++;
       head = (head + 16) % size;
-      this.regs.hwSet(R.MMIO_CMD_HEAD_OFFSET, BigInt(head));
+      this.regs.hwSet32(R.MMIO_CMD_HEAD_OFFSET, head);
     }
   }
 
