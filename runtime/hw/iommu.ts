@@ -10,7 +10,7 @@ import { Iotlb, type Dropped, type IotlbEntry } from './iotlb.js';
 import type { Meter } from '../base/budget.js';
 import type { FaultRegistry } from '../fault/inject.js';
 import * as R from './regs.js';
-import { ModelBugError } from '../base/model-bug.js';
+import { CommandLog, type ExecutedCommand } from './command-log.js';
 
 /** When the command processor consumes the ring: part of the machine, so timeouts come from it. */
 export type ProcessorBehaviour =
@@ -20,60 +20,9 @@ export type ProcessorBehaviour =
   /** Executes `after` commands in all (0 = none), then never again. */
   | { readonly kind: 'stalled'; readonly after: number };
 
-export interface ExecutedCommand {
-  readonly seq: number;
-  readonly step: number;
-  /** Byte offset of the command in the ring. */
-  readonly offset: number;
-  readonly raw: CommandWords;
-  readonly command: Command;
-  readonly dropped: readonly IotlbEntry[];
-  readonly droppedPdes: number;
-  /**
-   * For INVALIDATE_DEVTAB_ENTRY: the entry in the device table when it executed, which is what the IOMMU
-   * fetches from then on (so the end-state checks know which domain IDs and tables each device used when).
-   */
-  readonly entry?: DeviceTableEntry;
-  /** Present for a command a guest issued through its VF page: `command` is then the host form executed. */
-  readonly guest?: GuestIssue;
-}
+export type { ExecutedCommand } from './command-log.js';
 
 const NOTHING_DROPPED: Dropped = { iotlb: Object.freeze([]), pdes: 0 };
-
-/**
- * An entry of the executed-command log. A host command keeps only its words, as the ring held them, and is
- * decoded again when the end state reads it: most runs never ask, and the log holds one object per command.
- */
-class LoggedCommand implements ExecutedCommand {
-  readonly dropped: readonly IotlbEntry[];
-  readonly droppedPdes: number;
-  private decoded: Command | undefined;
-
-  constructor(
-    readonly seq: number,
-    readonly step: number,
-    readonly offset: number,
-    readonly raw: CommandWords,
-    command: Command | undefined,
-    dropped: Dropped,
-    readonly entry: DeviceTableEntry | undefined,
-    readonly guest: GuestIssue | undefined,
-  ) {
-    this.decoded = command;
-    this.dropped = dropped.iotlb;
-    this.droppedPdes = dropped.pdes;
-  }
-
-  get command(): Command {
-    if (this.decoded === undefined) {
-      const d = decodeCommand(this.raw);
-      // It executed, so its words decoded once already.
-      if (!d.ok) throw new ModelBugError(`executed command ${this.raw.join(',')} no longer decodes: ${d.reason}`);
-      this.decoded = d.command;
-    }
-    return this.decoded;
-  }
-}
 
 export interface PostedEvent {
   readonly seq: number;
@@ -210,7 +159,7 @@ export class AmdIommuHw {
       matchesHit: boolean;
     }
   >();
-  readonly executed: ExecutedCommand[] = [];
+  private readonly log = new CommandLog();
   readonly events: PostedEvent[] = [];
   readonly staleHits: StaleHit[] = [];
   /** Domains this IOMMU ever cached a translation for: the IOMMUs a flush must reach. */
@@ -429,20 +378,23 @@ export class AmdIommuHw {
   }
 
   private record(offset: number, raw: CommandWords, command: Command, dropped: Dropped, guest?: GuestIssue): void {
-    this.hooks.meter?.check('commands', this.executed.length + 1);
-    this.executed.push(
-      new LoggedCommand(
-        this.nextSeq(),
-        this.hooks.step(),
-        offset,
-        raw,
-        // A guest's words are its own, the command its host form: kept. A host command is its words.
-        guest ? command : undefined,
-        dropped,
-        command.op === 'INVALIDATE_DEVTAB_ENTRY' ? this.dteInMemory(command.deviceId) : undefined,
-        guest,
-      ),
+    this.hooks.meter?.check('commands', this.log.length + 1);
+    this.log.push(
+      this.nextSeq(),
+      this.hooks.step(),
+      offset,
+      raw,
+      dropped,
+      // A guest's words are its own, the command its host form: kept. A host command is its words.
+      guest ? command : undefined,
+      command.op === 'INVALIDATE_DEVTAB_ENTRY' ? this.dteInMemory(command.deviceId) : undefined,
+      guest,
     );
+  }
+
+  /** The commands executed so far, host and guest, in order. */
+  get executed(): readonly ExecutedCommand[] {
+    return this.log.entries();
   }
 
   /** A command this part does not implement is as illegal as an unknown opcode. */
