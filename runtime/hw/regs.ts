@@ -58,8 +58,9 @@ const REGISTERS: ReadonlyMap<number, RegisterSpec> = new Map([
   [MMIO_STATUS_OFFSET, { rw: 0n, w1c: STATUS_EVT_OVERFLOW | STATUS_EVT_INT | STATUS_COM_WAIT_INT }],
 ]);
 
-/** Each register's slot in the register file, in REGISTERS order. */
-const SLOTS: ReadonlyMap<number, number> = new Map([...REGISTERS.keys()].map((offset, slot) => [offset, slot]));
+/** Each register's slot in the register file (REGISTERS order), by offset / 8; -1 where there is none. */
+const SLOTS = new Int8Array(MMIO_STATUS_OFFSET / 8 + 1).fill(-1);
+[...REGISTERS.keys()].forEach((offset, slot) => (SLOTS[offset / 8] = slot));
 
 const lo32 = (v: bigint): number => Number(BigInt.asUintN(32, v));
 const hi32 = (v: bigint): number => Number(BigInt.asUintN(32, v >> 32n));
@@ -79,19 +80,19 @@ export class MmioRegisters {
   /** `controlFixedZero`: control bits this IOMMU does not implement; they read 0 whatever is written. */
   constructor(extendedFeatures: bigint, controlFixedZero = 0n) {
     for (const [offset, spec] of REGISTERS) {
-      const at = SLOTS.get(offset)! * 2;
+      const at = this.slot(offset);
       const rw = offset === MMIO_CONTROL_OFFSET ? spec.rw & ~controlFixedZero : spec.rw;
       [this.rw[at], this.rw[at + 1]] = [lo32(rw), hi32(rw)];
       [this.w1c[at], this.w1c[at + 1]] = [lo32(spec.w1c), hi32(spec.w1c)];
     }
-    const features = SLOTS.get(MMIO_EXT_FEATURES)! * 2;
+    const features = this.slot(MMIO_EXT_FEATURES);
     [this.halves[features], this.halves[features + 1]] = [lo32(extendedFeatures), hi32(extendedFeatures)];
   }
 
   /** The index of the low half of the register at `offset` (8-byte aligned). */
   private slot(offset: number): number {
-    const slot = SLOTS.get(offset);
-    if (slot === undefined) throw new RangeError(`no IOMMU register at MMIO offset 0x${offset.toString(16)}`);
+    const slot = offset % 8 === 0 ? (SLOTS[offset / 8] ?? -1) : -1;
+    if (slot < 0) throw new RangeError(`no IOMMU register at MMIO offset 0x${offset.toString(16)}`);
     return slot * 2;
   }
 
