@@ -39,8 +39,11 @@ const F = portedFrom(AMDESE_S, 'drivers/iommu/amd/iommu.c', [
 /** struct iommu_cmd { u32 data[4]; } */
 export type IommuCmd = [number, number, number, number];
 
-const lower32 = (v: bigint): number => Number(v & 0xffff_ffffn);
-const upper32 = (v: bigint): number => Number((v >> 32n) & 0xffff_ffffn);
+const EXACT = 1n << 53n;
+/** lower_32_bits / upper_32_bits; a value below 2^53 (any address) splits as an exact number, with no bigint. */
+const lower32 = (v: bigint): number => (v >= 0n && v < EXACT ? Number(v) >>> 0 : Number(v & 0xffff_ffffn));
+const upper32 = (v: bigint): number =>
+  v >= 0n && v < EXACT ? Math.floor(Number(v) / 0x1_0000_0000) : Number((v >> 32n) & 0xffff_ffffn);
 const PAGE_MASK = ~0xfffn;
 
 function CMD_SET_TYPE(cmd: IommuCmd, op: number): void {
@@ -73,6 +76,8 @@ export function build_inv_dte(devid: number): IommuCmd {
  * Builds an invalidation address for one page or a naturally aligned power-of-two block that contains
  * [address, address + size): the bits below the highest bit that differs between start and end are set.
  */
+const INV_SIZE_BIT = BigInt(CMD_INV_IOMMU_PAGES_SIZE_MASK);
+
 export function build_inv_address(address: bigint, size: bigint): bigint {
   const pages = ((address & 0xfffn) + size + 0xfffn) >> 12n; // iommu_num_pages()
   if (pages === 1n) return address & PAGE_MASK;
@@ -82,7 +87,7 @@ export function build_inv_address(address: bigint, size: bigint): bigint {
   if (msbDiff > 51) address = CMD_INV_IOMMU_ALL_PAGES_ADDRESS;
   else address |= (1n << BigInt(msbDiff)) - 1n;
   address &= PAGE_MASK;
-  return address | BigInt(CMD_INV_IOMMU_PAGES_SIZE_MASK);
+  return address | INV_SIZE_BIT;
 }
 
 export function build_inv_iommu_pages(
