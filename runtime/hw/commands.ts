@@ -86,18 +86,33 @@ export function opcodeOf(words: CommandWords): number {
 }
 
 /**
- * The range an invalidation covers. S=0: the one 4 KiB page. S=1: the size is 2^(z+1) where z is the lowest
- * zero bit of the address at or above bit 12, and the range is that size, naturally aligned.
+ * The range an invalidation of the 64-bit `address` covers. S=0: the one 4 KiB page. S=1: the size is
+ * 2^(z+1) where z is the lowest zero bit of the address at or above bit 12, and the range is that size,
+ * naturally aligned.
  */
 export function decodeInvalidationRange(address: bigint, s: boolean): InvalidatedRange {
-  const page = address & ~0xfffn;
-  if (!s) return { start: page, size: 0x1000n };
-  // 2^z: the lowest clear bit of the address with bits 11:0 taken as set (x + 1 carries through the ones).
-  const ones = page | 0xfffn;
-  const lowestZero = (ones + 1n) & ~ones;
-  if (lowestZero >= 1n << 63n) return { start: 0n, size: 1n << 64n };
-  const size = lowestZero << 1n;
-  return { start: page & ~(size - 1n), size };
+  return invalidationRange(Number(address & 0xffff_ffffn), Number((address >> 32n) & 0xffff_ffffn), s);
+}
+
+/**
+ * decodeInvalidationRange on the address as the command holds it, two uint32 halves: the search for z and
+ * the alignment work on numbers, and each bound is one bigint.
+ */
+function invalidationRange(lo: number, hi: number, s: boolean): InvalidatedRange {
+  const page = (lo & 0xffff_f000) >>> 0;
+  if (!s) return { start: u64(hi, page), size: 0x1000n };
+  const ones = (page | 0xfff) >>> 0; // bits 11:0 count as set: z is at or above 12
+  const z = ones !== 0xffff_ffff ? lowestZero(ones) : hi !== 0xffff_ffff ? 32 + lowestZero(hi) : 64;
+  if (z >= 63) return { start: 0n, size: 1n << 64n };
+  const sizeLg2 = z + 1;
+  const start =
+    sizeLg2 >= 32 ? u64((hi & ~(2 ** (sizeLg2 - 32) - 1)) >>> 0, 0) : u64(hi, (page & ~(2 ** sizeLg2 - 1)) >>> 0);
+  return { start, size: BigInt(2 ** sizeLg2) };
+}
+
+/** The lowest zero bit of a uint32 that has one (x + 1 carries through the ones below it). */
+function lowestZero(x: number): number {
+  return 31 - Math.clz32((x + 1) & ~x);
 }
 
 /** The address of an invalidation: word 3 holds bits 63:32, word 2 bits 31:12. */
@@ -113,7 +128,10 @@ export function decodeCommand(words: CommandWords): DecodeResult {
     const bad = (words[i]! & reserved[i]!) >>> 0;
     if (bad) return { ok: false, reason: `reserved bits 0x${bad.toString(16)} set in word ${i}` };
   }
-  const [w0, w1, w2, w3] = words;
+  const w0 = words[0];
+  const w1 = words[1];
+  const w2 = words[2];
+  const w3 = words[3];
   switch (op) {
     case CMD_COMPL_WAIT:
       return {
@@ -142,7 +160,7 @@ export function decodeCommand(words: CommandWords): DecodeResult {
           pde: (w2 & 2) !== 0,
           gn: (w2 & 4) !== 0,
           address,
-          range: decodeInvalidationRange(address, s),
+          range: invalidationRange(w2, w3 >>> 0, s),
         },
       };
     }
@@ -160,7 +178,7 @@ export function decodeCommand(words: CommandWords): DecodeResult {
           s,
           gn: (w2 & 4) !== 0,
           address,
-          range: decodeInvalidationRange(address, s),
+          range: invalidationRange(w2, w3 >>> 0, s),
         },
       };
     }
