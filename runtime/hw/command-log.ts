@@ -67,7 +67,10 @@ export class CommandLog {
     const i = this.count++;
     if (4 * this.count > this.words.length) this.grow();
     const w = this.words;
-    [w[4 * i], w[4 * i + 1], w[4 * i + 2], w[4 * i + 3]] = raw;
+    w[4 * i] = raw[0];
+    w[4 * i + 1] = raw[1];
+    w[4 * i + 2] = raw[2];
+    w[4 * i + 3] = raw[3];
     this.numbers[NUMBERS * i] = seq;
     this.numbers[NUMBERS * i + 1] = step;
     this.numbers[NUMBERS * i + 2] = offset;

@@ -1,5 +1,6 @@
 import { fls64 } from '../../base/bits.js';
 import { virt_to_phys } from '../../mem/direct-map.js';
+import { PAGE_SIZE } from '../../mem/phys-memory.js';
 import * as R from '../../hw/regs.js';
 import { Errno } from '../errno.js';
 import type { Kernel } from '../kernel.js';
@@ -173,9 +174,10 @@ export function build_inv_irt(devid: number): IommuCmd {
 function copy_cmd_to_buffer(k: Kernel, iommu: AmdIommu, cmd: IommuCmd): void {
   let tail = iommu.cmd_buf_tail;
   const target = virt_to_phys(iommu.cmd_buf) + BigInt(tail);
-  // memcpy(target, cmd, sizeof(*cmd)): a 16-byte slot is two aligned qwords of one page.
-  const pfn = Number(target >> 12n);
-  const offset = Number(target & 0xfffn);
+  // memcpy(target, cmd, sizeof(*cmd)): a 16-byte slot is two aligned qwords of one page. (The direct map
+  // ends below 2^53: the address is an exact number.)
+  const pfn = Math.floor(Number(target) / PAGE_SIZE);
+  const offset = Number(target) % PAGE_SIZE;
   k.mem.write64Halves(pfn, offset, cmd[0], cmd[1]);
   k.mem.write64Halves(pfn, offset + 8, cmd[2], cmd[3]);
   tail = (tail + 16) % iommu.cmdBufSize;
