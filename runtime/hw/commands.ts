@@ -91,24 +91,24 @@ export function opcodeOf(words: CommandWords): number {
  * naturally aligned.
  */
 export function decodeInvalidationRange(address: bigint, s: boolean): InvalidatedRange {
-  return invalidationRange(Number(address & 0xffff_ffffn), Number((address >> 32n) & 0xffff_ffffn), s);
+  const page = address & ~0xfffn;
+  return invalidationRange(page, Number(page & 0xffff_ffffn), Number((page >> 32n) & 0xffff_ffffn), s);
 }
 
 /**
- * decodeInvalidationRange on the address as the command holds it, two uint32 halves: the search for z and
- * the alignment work on numbers, and each bound is one bigint.
+ * decodeInvalidationRange of the 4 KiB-aligned `page`, whose halves are `lo` (bits 11:0 ignored) and `hi`:
+ * the search for z runs on the halves as numbers, so the range costs three bigint operations.
  */
-function invalidationRange(lo: number, hi: number, s: boolean): InvalidatedRange {
-  const page = (lo & 0xffff_f000) >>> 0;
-  if (!s) return { start: u64(hi, page), size: 0x1000n };
-  const ones = (page | 0xfff) >>> 0; // bits 11:0 count as set: z is at or above 12
+function invalidationRange(page: bigint, lo: number, hi: number, s: boolean): InvalidatedRange {
+  if (!s) return { start: page, size: 0x1000n };
+  const ones = (lo | 0xfff) >>> 0; // bits 11:0 count as set: z is at or above 12
   const z = ones !== 0xffff_ffff ? lowestZero(ones) : hi !== 0xffff_ffff ? 32 + lowestZero(hi) : 64;
   if (z >= 63) return { start: 0n, size: 1n << 64n };
-  const sizeLg2 = z + 1;
-  const start =
-    sizeLg2 >= 32 ? u64((hi & ~(2 ** (sizeLg2 - 32) - 1)) >>> 0, 0) : u64(hi, (page & ~(2 ** sizeLg2 - 1)) >>> 0);
-  return { start, size: BigInt(2 ** sizeLg2) };
+  const size = POW2[z + 1]!;
+  return { start: page & ~(size - 1n), size };
 }
+
+const POW2: readonly bigint[] = Array.from({ length: 64 }, (_, n) => 1n << BigInt(n));
 
 /** The lowest zero bit of a uint32 that has one (x + 1 carries through the ones below it). */
 function lowestZero(x: number): number {
@@ -160,7 +160,7 @@ export function decodeCommand(words: CommandWords): DecodeResult {
           pde: (w2 & 2) !== 0,
           gn: (w2 & 4) !== 0,
           address,
-          range: invalidationRange(w2, w3 >>> 0, s),
+          range: invalidationRange(address, w2 >>> 0, w3 >>> 0, s),
         },
       };
     }
@@ -178,7 +178,7 @@ export function decodeCommand(words: CommandWords): DecodeResult {
           s,
           gn: (w2 & 4) !== 0,
           address,
-          range: invalidationRange(w2, w3 >>> 0, s),
+          range: invalidationRange(address, w2 >>> 0, w3 >>> 0, s),
         },
       };
     }
