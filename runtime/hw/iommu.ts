@@ -6,7 +6,7 @@ import { GuestQueues, type GuestIssue, type GuestQueueConfig } from './guest-que
 import { decodeCommand, type Command, type CommandWords, type DecodeResult } from './commands.js';
 import { decodeDte, DTE_SIZE, type DeviceTableEntry } from './dte.js';
 import { encodeEvent, EVENT_FLAG_PE, EVENT_FLAG_PR, EVENT_FLAG_RW, type HwEvent } from './events.js';
-import { Iotlb, type Dropped, type IotlbEntry } from './iotlb.js';
+import { Iotlb, NOTHING_DROPPED, type Dropped, type IotlbEntry } from './iotlb.js';
 import type { Meter } from '../base/budget.js';
 import type { FaultRegistry } from '../fault/inject.js';
 import * as R from './regs.js';
@@ -21,8 +21,6 @@ export type ProcessorBehaviour =
   | { readonly kind: 'stalled'; readonly after: number };
 
 export type { ExecutedCommand } from './command-log.js';
-
-const NOTHING_DROPPED: Dropped = { iotlb: Object.freeze([]), pdes: 0 };
 
 export interface PostedEvent {
   readonly seq: number;
@@ -336,7 +334,10 @@ export class AmdIommuHw {
   }
 
   private drain(): void {
-    const basePfn = Number((this.regs.read(R.MMIO_CMD_BUF_OFFSET) & 0x000f_ffff_ffff_f000n) >> 12n);
+    // ComBase, bits 51:12: the low half's bits 31:12 and the high half's bits 19:0, as a page frame.
+    const basePfn =
+      (this.regs.read32(R.MMIO_CMD_BUF_OFFSET + 4) & 0xf_ffff) * 0x10_0000 +
+      (this.regs.read32(R.MMIO_CMD_BUF_OFFSET) >>> 12);
     const size = this.ringBytes();
     let head = this.regs.read32(R.MMIO_CMD_HEAD_OFFSET);
     const tail = this.regs.read32(R.MMIO_CMD_TAIL_OFFSET);

@@ -16,6 +16,9 @@ export interface Dropped {
   readonly pdes: number;
 }
 
+/** The result of every invalidation that finds nothing to drop. */
+export const NOTHING_DROPPED: Dropped = { iotlb: Object.freeze([]), pdes: 0 };
+
 /** A cached page-directory entry: for IOVAs under `prefix`, the walk may start at `step.tablePa`. */
 export interface PdeCacheEntry {
   readonly domainId: number;
@@ -119,7 +122,7 @@ export class Iotlb {
         }
       }
     }
-    return { iotlb: dropped, pdes };
+    return dropped.length === 0 && pdes === 0 ? NOTHING_DROPPED : { iotlb: dropped, pdes };
   }
 
   invalidateAll(): Dropped {

@@ -173,11 +173,11 @@ export function build_inv_irt(devid: number): IommuCmd {
 /** Copies the command at the tail and rings the doorbell (writes the tail register). */
 function copy_cmd_to_buffer(k: Kernel, iommu: AmdIommu, cmd: IommuCmd): void {
   let tail = iommu.cmd_buf_tail;
-  const target = virt_to_phys(iommu.cmd_buf) + BigInt(tail);
-  // memcpy(target, cmd, sizeof(*cmd)): a 16-byte slot is two aligned qwords of one page. (The direct map
-  // ends below 2^53: the address is an exact number.)
-  const pfn = Math.floor(Number(target) / PAGE_SIZE);
-  const offset = Number(target) % PAGE_SIZE;
+  // memcpy(iommu->cmd_buf + tail, cmd, sizeof(*cmd)): a 16-byte slot is two aligned qwords of one page,
+  // found by its byte position (the direct map ends below 2^53: an exact number).
+  const target = Number(virt_to_phys(iommu.cmd_buf)) + tail;
+  const pfn = Math.floor(target / PAGE_SIZE);
+  const offset = target % PAGE_SIZE;
   k.mem.write64Halves(pfn, offset, cmd[0], cmd[1]);
   k.mem.write64Halves(pfn, offset + 8, cmd[2], cmd[3]);
   tail = (tail + 16) % iommu.cmdBufSize;
