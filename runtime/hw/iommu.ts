@@ -97,6 +97,25 @@ const NO_VIRTUALIZATION: VirtualizationConfig = {
   guests: { resetVmmio: 'guest_mmio', errorEvent: 'viommu_hw_err' },
 };
 
+/** The last successful re-walk of memory for an IOTLB entry: what freshWalk reuses while its tables are unwritten. */
+interface VerifiedWalk {
+  readonly rootPa: bigint;
+  readonly mode: number;
+  epoch: number;
+  readonly tables: readonly number[];
+  readonly pageIova: bigint;
+  readonly pageMask: bigint;
+  readonly pagePa: bigint;
+  /** The walk's page contains the hit's page, so every IOVA that hits the entry is inside it. */
+  readonly coversHit: boolean;
+  readonly matchesHit: boolean;
+}
+
+/** An IOTLB entry as this IOMMU caches it, with the re-walk that last confirmed it (none yet: undefined). */
+interface CachedTranslation extends IotlbEntry {
+  verified: VerifiedWalk | undefined;
+}
+
 /** What a re-walk of memory gives for an IOTLB hit; SAME_AS_HIT: exactly the hit's translation. */
 type FreshWalk = { readonly ok: true; readonly pa: bigint } | { readonly ok: false; readonly reason: string };
 const SAME_AS_HIT: FreshWalk = { ok: true, pa: -1n };
@@ -140,23 +159,7 @@ export class AmdIommuHw {
       readonly fault: { readonly fault: string };
     } | null;
   } | null = null;
-  readonly iotlb = new Iotlb();
-  /** The last successful re-walk for each IOTLB entry: what freshWalk reuses while its tables are unwritten. */
-  private readonly verifiedWalks = new WeakMap<
-    IotlbEntry,
-    {
-      rootPa: bigint;
-      mode: number;
-      epoch: number;
-      tables: readonly number[];
-      pageIova: bigint;
-      pageMask: bigint;
-      pagePa: bigint;
-      /** The walk's page contains the hit's page, so every IOVA that hits the entry is inside it. */
-      coversHit: boolean;
-      matchesHit: boolean;
-    }
-  >();
+  readonly iotlb = new Iotlb<CachedTranslation>();
   private readonly log = new CommandLog();
   readonly events: PostedEvent[] = [];
   readonly staleHits: StaleHit[] = [];
@@ -685,6 +688,7 @@ export class AmdIommuHw {
       pa: walk.pa - (iova - walk.pageIova),
       read,
       write,
+      verified: undefined,
     });
     return { ok: true, pa: walk.pa, fromIotlb: false, stale: false };
   }
@@ -694,8 +698,8 @@ export class AmdIommuHw {
    * walk is remembered per entry with the table pages it read: while none of them was written since, a walk
    * for any IOVA of the page it found reads the same entries, so it is not repeated.
    */
-  private freshWalk(ctx: TranslationContext, iova: bigint, hit: IotlbEntry): FreshWalk {
-    const known = this.verifiedWalks.get(hit);
+  private freshWalk(ctx: TranslationContext, iova: bigint, hit: CachedTranslation): FreshWalk {
+    const known = hit.verified;
     const epoch = this.mem.writeEpoch;
     if (
       known !== undefined &&
@@ -710,12 +714,12 @@ export class AmdIommuHw {
     }
     const walk = hwWalk(this.mem, ctx.rootPa, ctx.mode, iova);
     if (isWalkFault(walk)) {
-      this.verifiedWalks.delete(hit);
+      hit.verified = undefined;
       return { ok: false, reason: walk.reason };
     }
     const pagePa = walk.pa - (iova - walk.pageIova);
     const coversHit = walk.pageLg2 >= hit.pageLg2 && (hit.pageIova & ~low(walk.pageLg2)) === walk.pageIova;
-    this.verifiedWalks.set(hit, {
+    hit.verified = {
       rootPa: ctx.rootPa,
       mode: ctx.mode,
       epoch,
@@ -726,7 +730,7 @@ export class AmdIommuHw {
       coversHit,
       // The walk's page maps every IOVA of the hit's page where the hit does: the same translation.
       matchesHit: coversHit && pagePa - walk.pageIova === hit.pa - hit.pageIova,
-    });
+    };
     return { ok: true, pa: walk.pa };
   }
 

@@ -26,6 +26,11 @@ export interface PdeCacheEntry {
   readonly step: PdeStep;
 }
 
+/** One number for a domain ID and a page size (log2, below 64), distinct for every pair. */
+function domainKey(domainId: number, pageLg2: number): number {
+  return domainId * 64 + pageLg2;
+}
+
 function overlaps(start: bigint, size: bigint, rStart: bigint, rSize: bigint): boolean {
   return start < rStart + rSize && rStart < start + size;
 }
@@ -36,53 +41,48 @@ function overlaps(start: bigint, size: bigint, rStart: bigint, rSize: bigint): b
  * too-narrow flush leaves a stale entry behind. Capacity is unlimited: the worst case, which is what a spec
  * wants to see.
  */
-export class Iotlb {
-  private readonly entries = new Map<string, IotlbEntry>();
-  private readonly sizesInUse = new Set<number>();
+export class Iotlb<E extends IotlbEntry = IotlbEntry> {
+  private readonly entries = new Map<string, E>();
   private readonly pdes = new Map<string, PdeCacheEntry>();
   /** Moves on every insert and invalidation: what a lookup finds is unchanged while it stays the same. */
   generation = 0;
 
   /**
-   * The same entries by domain, then page size, then page IOVA: what lookup reads, without building a key
-   * string from a bigint on every translation. `entries` keeps the insertion order invalidations report in.
+   * The same entries by domain and page size (one number key, domainKey), then page number: what lookup reads,
+   * without building a key string from a bigint on every translation. `entries` keeps the insertion order
+   * invalidations report in.
    */
-  private readonly index = new Map<number, Map<number, Map<number, IotlbEntry>>>();
-  /** Each page size in use as a bigint shift: the index keys pages by page number, a number below 2^52. */
-  private readonly shifts = new Map<number, bigint>();
+  private readonly index = new Map<number, Map<number, E>>();
+  /** The page sizes in use (log2) and the same as bigint shifts, in the order first inserted: what lookup tries. */
+  private readonly sizeList: number[] = [];
+  private readonly shiftList: bigint[] = [];
 
-  lookup(domainId: number, iova: bigint): IotlbEntry | undefined {
-    const bySize = this.index.get(domainId);
-    if (bySize === undefined) return undefined;
-    for (const lg2 of this.sizesInUse) {
-      const shift = this.shifts.get(lg2)!;
+  lookup(domainId: number, iova: bigint): E | undefined {
+    for (let i = 0; i < this.sizeList.length; i++) {
+      const shift = this.shiftList[i]!;
       const page = Number(iova >> shift);
-      const hit = bySize.get(lg2)?.get(page);
+      const hit = this.index.get(domainKey(domainId, this.sizeList[i]!))?.get(page);
       // A page number beyond 2^53 (an IOVA far above 2^64) is rounded: then the entry's IOVA decides.
       if (hit && (Number.isSafeInteger(page) || hit.pageIova === (iova >> shift) << shift)) return hit;
     }
     return undefined;
   }
 
-  insert(e: IotlbEntry): void {
+  insert(e: E): void {
     this.generation++;
-    if (!this.sizesInUse.has(e.pageLg2)) {
-      this.sizesInUse.add(e.pageLg2);
-      this.shifts.set(e.pageLg2, BigInt(e.pageLg2));
+    if (!this.sizeList.includes(e.pageLg2)) {
+      this.sizeList.push(e.pageLg2);
+      this.shiftList.push(BigInt(e.pageLg2));
     }
     this.entries.set(`${e.domainId}:${e.pageLg2}:${e.pageIova}`, e);
-    let bySize = this.index.get(e.domainId);
-    if (bySize === undefined) this.index.set(e.domainId, (bySize = new Map<number, Map<number, IotlbEntry>>()));
-    let byIova = bySize.get(e.pageLg2);
-    if (byIova === undefined) bySize.set(e.pageLg2, (byIova = new Map<number, IotlbEntry>()));
-    byIova.set(Number(e.pageIova >> BigInt(e.pageLg2)), e);
+    const key = domainKey(e.domainId, e.pageLg2);
+    let pages = this.index.get(key);
+    if (pages === undefined) this.index.set(key, (pages = new Map<number, E>()));
+    pages.set(Number(e.pageIova >> BigInt(e.pageLg2)), e);
   }
 
-  private unindex(e: IotlbEntry): void {
-    this.index
-      .get(e.domainId)
-      ?.get(e.pageLg2)
-      ?.delete(Number(e.pageIova >> BigInt(e.pageLg2)));
+  private unindex(e: E): void {
+    this.index.get(domainKey(e.domainId, e.pageLg2))?.delete(Number(e.pageIova >> BigInt(e.pageLg2)));
   }
 
   /** The deepest cached PDE on the way to `iova`, as a walk start. */
@@ -136,7 +136,7 @@ export class Iotlb {
   }
 
   /** Cached translations, ordered by domain and IOVA (for the end state). */
-  snapshot(): IotlbEntry[] {
+  snapshot(): E[] {
     return [...this.entries.values()].sort(
       (a, b) => a.domainId - b.domainId || (a.pageIova < b.pageIova ? -1 : a.pageIova > b.pageIova ? 1 : 0),
     );
