@@ -32,16 +32,18 @@ interface Extras {
 
 /** Per command: sequence number, step, ring offset, page-directory entries dropped. */
 const NUMBERS = 4;
+/** Commands per chunk: the log grows by a chunk at a time and never copies. */
+const CHUNK = 256;
 
 /**
  * The executed-command log. A run can execute hundreds of thousands of commands and most runs never read the
  * log, so it keeps each command as numbers in typed arrays (its four words as the ring held them; sequence,
- * step, offset) and the rest, which few commands have, by index. An entry is built, and a host command
- * decoded again from its words, when the log is read; each once.
+ * step, offset, dropped PDEs) and the rest, which few commands have, by index. An entry is built, and a
+ * host command decoded again from its words, when the log is read; each once.
  */
 export class CommandLog {
-  private words = new Uint32Array(4 * 64);
-  private numbers = new Float64Array(NUMBERS * 64);
+  private readonly words: Uint32Array[] = [];
+  private readonly numbers: Float64Array[] = [];
   private readonly extras = new Map<number, Extras>();
   private readonly built: ExecutedCommand[] = [];
   private count = 0;
@@ -65,16 +67,21 @@ export class CommandLog {
     guest: GuestIssue | undefined,
   ): void {
     const i = this.count++;
-    if (4 * this.count > this.words.length) this.grow();
-    const w = this.words;
-    w[4 * i] = raw[0];
-    w[4 * i + 1] = raw[1];
-    w[4 * i + 2] = raw[2];
-    w[4 * i + 3] = raw[3];
-    this.numbers[NUMBERS * i] = seq;
-    this.numbers[NUMBERS * i + 1] = step;
-    this.numbers[NUMBERS * i + 2] = offset;
-    this.numbers[NUMBERS * i + 3] = dropped.pdes;
+    const at = i % CHUNK;
+    if (at === 0) {
+      this.words.push(new Uint32Array(4 * CHUNK));
+      this.numbers.push(new Float64Array(NUMBERS * CHUNK));
+    }
+    const w = this.words[this.words.length - 1]!;
+    w[4 * at] = raw[0];
+    w[4 * at + 1] = raw[1];
+    w[4 * at + 2] = raw[2];
+    w[4 * at + 3] = raw[3];
+    const n = this.numbers[this.numbers.length - 1]!;
+    n[NUMBERS * at] = seq;
+    n[NUMBERS * at + 1] = step;
+    n[NUMBERS * at + 2] = offset;
+    n[NUMBERS * at + 3] = dropped.pdes;
     if (command || entry || guest || dropped.iotlb.length > 0)
       this.extras.set(i, { command, dropped: dropped.iotlb, entry, guest });
   }
@@ -86,29 +93,22 @@ export class CommandLog {
   }
 
   private entry(i: number): ExecutedCommand {
-    const w = this.words;
-    const raw: CommandWords = [w[4 * i]!, w[4 * i + 1]!, w[4 * i + 2]!, w[4 * i + 3]!];
+    const at = i % CHUNK;
+    const w = this.words[Math.floor(i / CHUNK)]!;
+    const n = this.numbers[Math.floor(i / CHUNK)]!;
+    const raw: CommandWords = [w[4 * at]!, w[4 * at + 1]!, w[4 * at + 2]!, w[4 * at + 3]!];
     const { command, dropped, entry, guest } = this.extras.get(i) ?? {};
     return {
-      seq: this.numbers[NUMBERS * i]!,
-      step: this.numbers[NUMBERS * i + 1]!,
-      offset: this.numbers[NUMBERS * i + 2]!,
+      seq: n[NUMBERS * at]!,
+      step: n[NUMBERS * at + 1]!,
+      offset: n[NUMBERS * at + 2]!,
       raw,
       command: command ?? decodeExecuted(raw),
       dropped: dropped ?? [],
-      droppedPdes: this.numbers[NUMBERS * i + 3]!,
+      droppedPdes: n[NUMBERS * at + 3]!,
       ...(entry ? { entry } : {}),
       ...(guest ? { guest } : {}),
     };
-  }
-
-  private grow(): void {
-    const words = new Uint32Array(this.words.length * 2);
-    words.set(this.words);
-    this.words = words;
-    const numbers = new Float64Array(this.numbers.length * 2);
-    numbers.set(this.numbers);
-    this.numbers = numbers;
   }
 }
 
