@@ -1,4 +1,4 @@
-import type { PhysMemory } from '../mem/phys-memory.js';
+import { PAGE_SIZE, type PhysMemory } from '../mem/phys-memory.js';
 import { hwWalk, hwWalkFrom, isWalkFault, type WalkFault, type WalkResult } from './walk.js';
 import { VfCntlRegisters } from './viommu/vfcntl.js';
 import { VF_CMD_TAIL, VfRegisters, vfRegisterAt } from './viommu/vf.js';
@@ -119,6 +119,7 @@ interface CachedTranslation extends IotlbEntry {
 /** What a re-walk of memory gives for an IOTLB hit; SAME_AS_HIT: exactly the hit's translation. */
 type FreshWalk = { readonly ok: true; readonly pa: bigint } | { readonly ok: false; readonly reason: string };
 const SAME_AS_HIT: FreshWalk = { ok: true, pa: -1n };
+const EXACT = 1n << 53n;
 const low = (lg2: number): bigint => (1n << BigInt(lg2)) - 1n;
 
 /** The address of byte `offset` of page frame `pfn`: one bigint, made from an exact number below 2^53. */
@@ -412,7 +413,7 @@ export class AmdIommuHw {
   private execute(c: Command): Dropped {
     switch (c.op) {
       case 'COMPLETION_WAIT':
-        if (c.store) this.mem.write64(c.semaphorePa, c.data);
+        if (c.store) this.store64(c.semaphorePa, c.data);
         if (c.interrupt) this.regs.hwOr(R.MMIO_STATUS_OFFSET, R.STATUS_COM_WAIT_INT);
         return NOTHING_DROPPED;
       case 'INVALIDATE_DEVTAB_ENTRY':
@@ -435,6 +436,17 @@ export class AmdIommuHw {
         this.guests.reset(c.gid, c.all, c.vcmd);
         return NOTHING_DROPPED;
     }
+  }
+
+  /**
+   * The completion-wait store (8-byte aligned): write64 through the page frame and 32-bit halves, with no
+   * bigint operation while address and value are exact numbers (below 2^53; a sequence number always is).
+   */
+  private store64(pa: bigint, value: bigint): void {
+    if (pa >= EXACT || value < 0n || value >= EXACT) return this.mem.write64(pa, value);
+    const at = Number(pa);
+    const v = Number(value);
+    this.mem.write64Halves(Math.floor(at / PAGE_SIZE), at % PAGE_SIZE, v >>> 0, Math.floor(v / 0x1_0000_0000));
   }
 
   /**
