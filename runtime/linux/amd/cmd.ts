@@ -73,12 +73,14 @@ export function build_inv_dte(devid: number): IommuCmd {
   return cmd;
 }
 
+const INV_SIZE_BIT = BigInt(CMD_INV_IOMMU_PAGES_SIZE_MASK);
+/** (1ull << n) - 1 for the msb_diff values build_inv_address uses (0..51), made once. */
+const LOW_BITS: readonly bigint[] = Array.from({ length: 52 }, (_, n) => (1n << BigInt(n)) - 1n);
+
 /**
  * Builds an invalidation address for one page or a naturally aligned power-of-two block that contains
  * [address, address + size): the bits below the highest bit that differs between start and end are set.
  */
-const INV_SIZE_BIT = BigInt(CMD_INV_IOMMU_PAGES_SIZE_MASK);
-
 export function build_inv_address(address: bigint, size: bigint): bigint {
   const pages = ((address & 0xfffn) + size + 0xfffn) >> 12n; // iommu_num_pages()
   if (pages === 1n) return address & PAGE_MASK;
@@ -86,7 +88,7 @@ export function build_inv_address(address: bigint, size: bigint): bigint {
   const msbDiff = fls64(end ^ address) - 1;
   // Bits 63:52 are sign extended: if bit 51 or above differs, invalidate everything.
   if (msbDiff > 51) address = CMD_INV_IOMMU_ALL_PAGES_ADDRESS;
-  else address |= (1n << BigInt(msbDiff)) - 1n;
+  else address |= LOW_BITS[msbDiff]!; // end ^ address is not 0: more than one page
   address &= PAGE_MASK;
   return address | INV_SIZE_BIT;
 }
