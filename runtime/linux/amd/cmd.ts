@@ -40,11 +40,8 @@ const F = portedFrom(AMDESE_S, 'drivers/iommu/amd/iommu.c', [
 /** struct iommu_cmd { u32 data[4]; } */
 export type IommuCmd = [number, number, number, number];
 
-const EXACT = 1n << 53n;
-/** lower_32_bits / upper_32_bits; a value below 2^53 (any address) splits as an exact number, with no bigint. */
-const lower32 = (v: bigint): number => (v >= 0n && v < EXACT ? Number(v) >>> 0 : Number(v & 0xffff_ffffn));
-const upper32 = (v: bigint): number =>
-  v >= 0n && v < EXACT ? Math.floor(Number(v) / 0x1_0000_0000) : Number((v >> 32n) & 0xffff_ffffn);
+const lower32 = (v: bigint): number => Number(v & 0xffff_ffffn);
+const upper32 = (v: bigint): number => Number((v >> 32n) & 0xffff_ffffn);
 const PAGE_MASK = ~0xfffn;
 
 function CMD_SET_TYPE(cmd: IommuCmd, op: number): void {
