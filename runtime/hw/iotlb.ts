@@ -85,6 +85,10 @@ export class Iotlb<E extends IotlbEntry = IotlbEntry> {
     this.index.get(domainKey(e.domainId, e.pageLg2))?.delete(Number(e.pageIova >> BigInt(e.pageLg2)));
   }
 
+  private holdsDomain(domainId: number): boolean {
+    return this.sizeList.some((lg2) => (this.index.get(domainKey(domainId, lg2))?.size ?? 0) > 0);
+  }
+
   /** The deepest cached PDE on the way to `iova`, as a walk start. */
   pdeStart(domainId: number, iova: bigint, mode: number): WalkStart | undefined {
     for (let hwLevel = 1; hwLevel < mode; hwLevel++) {
@@ -105,11 +109,14 @@ export class Iotlb<E extends IotlbEntry = IotlbEntry> {
   invalidate(domainId: number, start: bigint, size: bigint, pde: boolean): Dropped {
     this.generation++;
     const dropped: IotlbEntry[] = [];
-    for (const [key, e] of this.entries) {
-      if (e.domainId === domainId && overlaps(e.pageIova, 1n << BigInt(e.pageLg2), start, size)) {
-        this.entries.delete(key);
-        this.unindex(e);
-        dropped.push(e);
+    // The scan keeps insertion order; a domain with no cached page has nothing in it to drop.
+    if (this.holdsDomain(domainId)) {
+      for (const [key, e] of this.entries) {
+        if (e.domainId === domainId && overlaps(e.pageIova, 1n << BigInt(e.pageLg2), start, size)) {
+          this.entries.delete(key);
+          this.unindex(e);
+          dropped.push(e);
+        }
       }
     }
     let pdes = 0;
