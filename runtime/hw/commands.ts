@@ -1,4 +1,4 @@
-import { u64 } from '../base/bits.js';
+import { lower_32_bits, u64, upper_32_bits } from '../base/bits.js';
 
 /**
  * IOMMU commands as the hardware reads them out of the ring: four little-endian 32-bit words, opcode in
@@ -92,7 +92,7 @@ export function opcodeOf(words: CommandWords): number {
  */
 export function decodeInvalidationRange(address: bigint, s: boolean): InvalidatedRange {
   const page = address & ~0xfffn;
-  return invalidationRange(page, Number(page & 0xffff_ffffn), Number((page >> 32n) & 0xffff_ffffn), s);
+  return invalidationRange(page, lower_32_bits(page), upper_32_bits(page), s);
 }
 
 /**

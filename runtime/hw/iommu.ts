@@ -11,6 +11,7 @@ import type { Meter } from '../base/budget.js';
 import type { FaultRegistry } from '../fault/inject.js';
 import * as R from './regs.js';
 import { CommandLog, type ExecutedCommand } from './command-log.js';
+import { lower_32_bits, upper_32_bits } from '../base/bits.js';
 
 /** When the command processor consumes the ring: part of the machine, so timeouts come from it. */
 export type ProcessorBehaviour =
@@ -119,7 +120,6 @@ interface CachedTranslation extends IotlbEntry {
 /** What a re-walk of memory gives for an IOTLB hit; SAME_AS_HIT: exactly the hit's translation. */
 type FreshWalk = { readonly ok: true; readonly pa: bigint } | { readonly ok: false; readonly reason: string };
 const SAME_AS_HIT: FreshWalk = { ok: true, pa: -1n };
-const EXACT = 1n << 53n;
 const low = (lg2: number): bigint => (1n << BigInt(lg2)) - 1n;
 
 /** The address of byte `offset` of page frame `pfn`: one bigint, made from an exact number below 2^53. */
@@ -439,14 +439,12 @@ export class AmdIommuHw {
   }
 
   /**
-   * The completion-wait store (8-byte aligned): write64 through the page frame and 32-bit halves, with no
-   * bigint operation while address and value are exact numbers (below 2^53; a sequence number always is).
+   * The completion-wait store: write64 through the page frame and 32-bit halves, with no bigint operation.
+   * The semaphore address is bits 51:3 of the command, so 8-byte aligned and an exact number.
    */
   private store64(pa: bigint, value: bigint): void {
-    if (pa >= EXACT || value < 0n || value >= EXACT) return this.mem.write64(pa, value);
     const at = Number(pa);
-    const v = Number(value);
-    this.mem.write64Halves(Math.floor(at / PAGE_SIZE), at % PAGE_SIZE, v >>> 0, Math.floor(v / 0x1_0000_0000));
+    this.mem.write64Halves(Math.floor(at / PAGE_SIZE), at % PAGE_SIZE, lower_32_bits(value), upper_32_bits(value));
   }
 
   /**

@@ -1,4 +1,4 @@
-import { u64 } from '../base/bits.js';
+import { lower_32_bits as lo32, u64, upper_32_bits as hi32 } from '../base/bits.js';
 
 /**
  * The IOMMU MMIO register file (AMD IOMMU spec, "MMIO Registers"; Linux amd_iommu_types.h MMIO_*), with the
@@ -61,9 +61,6 @@ const REGISTERS: ReadonlyMap<number, RegisterSpec> = new Map([
 /** Each register's slot in the register file (REGISTERS order), by offset / 8; -1 where there is none. */
 const SLOTS = new Int8Array(MMIO_STATUS_OFFSET / 8 + 1).fill(-1);
 [...REGISTERS.keys()].forEach((offset, slot) => (SLOTS[offset / 8] = slot));
-
-const lo32 = (v: bigint): number => Number(BigInt.asUintN(32, v));
-const hi32 = (v: bigint): number => Number(BigInt.asUintN(32, v >> 32n));
 
 /**
  * The registers, held as 32-bit halves (low half first) as the BAR's dwords: readl and writel, and the

@@ -1,4 +1,4 @@
-import { fls64 } from '../../base/bits.js';
+import { fls64, lower_32_bits as lower32, upper_32_bits as upper32 } from '../../base/bits.js';
 import { virt_to_phys } from '../../mem/direct-map.js';
 import { PAGE_SIZE } from '../../mem/phys-memory.js';
 import * as R from '../../hw/regs.js';
@@ -40,8 +40,6 @@ const F = portedFrom(AMDESE_S, 'drivers/iommu/amd/iommu.c', [
 /** struct iommu_cmd { u32 data[4]; } */
 export type IommuCmd = [number, number, number, number];
 
-const lower32 = (v: bigint): number => Number(v & 0xffff_ffffn);
-const upper32 = (v: bigint): number => Number((v >> 32n) & 0xffff_ffffn);
 const PAGE_MASK = ~0xfffn;
 
 function CMD_SET_TYPE(cmd: IommuCmd, op: number): void {
