@@ -114,6 +114,8 @@ interface VerifiedWalk {
 
 /** An IOTLB entry as this IOMMU caches it, with the re-walk that last confirmed it (none yet: undefined). */
 interface CachedTranslation extends IotlbEntry {
+  /** pa - pageIova: an IOVA of the page translates to iova + toPa. */
+  readonly toPa: bigint;
   verified: VerifiedWalk | undefined;
 }
 
@@ -664,7 +666,7 @@ export class AmdIommuHw {
   translate(ctx: TranslationContext, iova: bigint, access: Access): TranslateResult {
     const hit = this.iotlb.lookup(ctx.domainId, iova);
     if (hit) {
-      const pa = hit.pa + (iova - hit.pageIova);
+      const pa = iova + hit.toPa;
       const allowed = access === 'read' ? hit.read && ctx.read : hit.write && ctx.write;
       if (!allowed) return this.fault(ctx, iova, access, 'permission', true);
       const fresh = this.freshWalk(ctx, iova, hit);
@@ -691,13 +693,15 @@ export class AmdIommuHw {
     const write = walk.write && ctx.write;
     if (access === 'read' ? !read : !write) return this.fault(ctx, iova, access, 'permission', true);
     this.cachedDomains.add(ctx.domainId);
+    const pagePa = walk.pa - (iova - walk.pageIova);
     this.iotlb.insert({
       domainId: ctx.domainId,
       pageIova: walk.pageIova,
       pageLg2: walk.pageLg2,
-      pa: walk.pa - (iova - walk.pageIova),
+      pa: pagePa,
       read,
       write,
+      toPa: pagePa - walk.pageIova,
       verified: undefined,
     });
     return { ok: true, pa: walk.pa, fromIotlb: false, stale: false };
@@ -739,7 +743,7 @@ export class AmdIommuHw {
       pagePa,
       coversHit,
       // The walk's page maps every IOVA of the hit's page where the hit does: the same translation.
-      matchesHit: coversHit && pagePa - walk.pageIova === hit.pa - hit.pageIova,
+      matchesHit: coversHit && pagePa - walk.pageIova === hit.toPa,
     };
     return { ok: true, pa: walk.pa };
   }
