@@ -144,7 +144,10 @@ export class AmdIommuHw {
   /** The register generation at which postFault last found the event log full (and set EventOverflow). */
   private fullLogAt = -1;
   /** The page the processor last fetched a command from: its storage and a 32-bit view of it. */
-  private fetched: { readonly words?: BigUint64Array; readonly halves: Uint32Array } = { halves: new Uint32Array(0) };
+  private fetched: { readonly words: BigUint64Array | undefined; readonly halves: Uint32Array } = {
+    words: undefined,
+    halves: new Uint32Array(0),
+  };
   private ipaMemo: {
     readonly pfn: number;
     readonly devid: number;
