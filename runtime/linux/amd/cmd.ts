@@ -1,4 +1,4 @@
-import { fls64, lower_32_bits as lower32, upper_32_bits as upper32 } from '../../base/bits.js';
+import { fls64, lower_32_bits, upper_32_bits } from '../../base/bits.js';
 import { virt_to_phys } from '../../mem/direct-map.js';
 import { PAGE_SIZE } from '../../mem/phys-memory.js';
 import * as R from '../../hw/regs.js';
@@ -53,10 +53,10 @@ function newCmd(): IommuCmd {
 export function build_completion_wait(iommu: AmdIommu, data: bigint): IommuCmd {
   const paddr = virt_to_phys(iommu.cmd_sem);
   const cmd = newCmd();
-  cmd[0] = (lower32(paddr) | CMD_COMPL_WAIT_STORE_MASK) >>> 0;
-  cmd[1] = upper32(paddr);
-  cmd[2] = lower32(data);
-  cmd[3] = upper32(data);
+  cmd[0] = (lower_32_bits(paddr) | CMD_COMPL_WAIT_STORE_MASK) >>> 0;
+  cmd[1] = upper_32_bits(paddr);
+  cmd[2] = lower_32_bits(data);
+  cmd[3] = upper_32_bits(data);
   CMD_SET_TYPE(cmd, CMD_COMPL_WAIT);
   return cmd;
 }
@@ -98,8 +98,8 @@ export function build_inv_iommu_pages(
   const inv = build_inv_address(address, size);
   const cmd = newCmd();
   cmd[1] = (cmd[1] | (domid & 0xffff)) >>> 0;
-  cmd[2] = lower32(inv);
-  cmd[3] = upper32(inv);
+  cmd[2] = lower_32_bits(inv);
+  cmd[3] = upper_32_bits(inv);
   // PDE bit - we want to flush everything, not only the PTEs
   cmd[2] = (cmd[2] | CMD_INV_IOMMU_PAGES_PDE_MASK) >>> 0;
   if (gn) {
@@ -122,8 +122,8 @@ export function build_inv_iotlb_pages(
   const cmd = newCmd();
   cmd[0] = (devid & 0xffff) | ((qdep & 0xff) << 24);
   cmd[1] = devid & 0xffff;
-  cmd[2] = lower32(inv);
-  cmd[3] = upper32(inv);
+  cmd[2] = lower_32_bits(inv);
+  cmd[3] = upper_32_bits(inv);
   if (gn) {
     cmd[0] |= ((pasid >> 8) & 0xff) << 16;
     cmd[1] |= (pasid & 0xff) << 16;
