@@ -5,6 +5,33 @@
 
 const U64_MASK = (1n << 64n) - 1n;
 
+/**
+ * One 64-bit scratch word and its two 32-bit halves, low first (a little-endian host, which
+ * runtime/mem/phys-memory.ts checks): joining or splitting through it costs one typed-array access instead of
+ * a BigInt() conversion and bigint masks and shifts.
+ */
+const word = new BigUint64Array(1);
+const halves = new Uint32Array(word.buffer);
+
+/** The 64-bit value `hi:lo` of two uint32 halves, as one bigint. */
+export function u64(hi: number, lo: number): bigint {
+  halves[0] = lo;
+  halves[1] = hi;
+  return word[0]!;
+}
+
+/** lower_32_bits: bits 31:0 of `value` (as a u64: a negative value in two's complement). */
+export function lower_32_bits(value: bigint): number {
+  word[0] = value;
+  return halves[0]!;
+}
+
+/** upper_32_bits: bits 63:32 of `value` (as a u64: a negative value in two's complement). */
+export function upper_32_bits(value: bigint): number {
+  word[0] = value;
+  return halves[1]!;
+}
+
 /** fls64: 1-based index of the highest set bit; 0 for 0. */
 export function fls64(value: bigint): number {
   let v = value & U64_MASK;

@@ -1,3 +1,5 @@
+import { lower_32_bits, u64, upper_32_bits } from '../base/bits.js';
+
 /**
  * IOMMU commands as the hardware reads them out of the ring: four little-endian 32-bit words, opcode in
  * word 1 bits 31:28 (AMD IOMMU spec "Commands"; Linux struct iommu_cmd, CMD_*). A set reserved bit or an
@@ -84,17 +86,38 @@ export function opcodeOf(words: CommandWords): number {
 }
 
 /**
- * The range an invalidation covers. S=0: the one 4 KiB page. S=1: the size is 2^(z+1) where z is the lowest
- * zero bit of the address at or above bit 12, and the range is that size, naturally aligned.
+ * The range an invalidation of the 64-bit `address` covers. S=0: the one 4 KiB page. S=1: the size is
+ * 2^(z+1) where z is the lowest zero bit of the address at or above bit 12, and the range is that size,
+ * naturally aligned.
  */
 export function decodeInvalidationRange(address: bigint, s: boolean): InvalidatedRange {
   const page = address & ~0xfffn;
+  return invalidationRange(page, lower_32_bits(page), upper_32_bits(page), s);
+}
+
+/**
+ * decodeInvalidationRange of the 4 KiB-aligned `page`, whose halves are `lo` (bits 11:0 ignored) and `hi`:
+ * the search for z runs on the halves as numbers, so the range costs three bigint operations.
+ */
+function invalidationRange(page: bigint, lo: number, hi: number, s: boolean): InvalidatedRange {
   if (!s) return { start: page, size: 0x1000n };
-  let z = 12;
-  while (z < 64 && (page >> BigInt(z)) & 1n) z++;
+  const ones = (lo | 0xfff) >>> 0; // bits 11:0 count as set: z is at or above 12
+  const z = ones !== 0xffff_ffff ? lowestZero(ones) : hi !== 0xffff_ffff ? 32 + lowestZero(hi) : 64;
   if (z >= 63) return { start: 0n, size: 1n << 64n };
-  const size = 1n << BigInt(z + 1);
+  const size = POW2[z + 1]!;
   return { start: page & ~(size - 1n), size };
+}
+
+const POW2: readonly bigint[] = Array.from({ length: 64 }, (_, n) => 1n << BigInt(n));
+
+/** The lowest zero bit of a uint32 that has one (x + 1 carries through the ones below it). */
+function lowestZero(x: number): number {
+  return 31 - Math.clz32((x + 1) & ~x);
+}
+
+/** The address of an invalidation: word 3 holds bits 63:32, word 2 bits 31:12. */
+function invalidationAddress(w2: number, w3: number): bigint {
+  return u64(w3 >>> 0, (w2 & 0xffff_f000) >>> 0);
 }
 
 export function decodeCommand(words: CommandWords): DecodeResult {
@@ -105,8 +128,10 @@ export function decodeCommand(words: CommandWords): DecodeResult {
     const bad = (words[i]! & reserved[i]!) >>> 0;
     if (bad) return { ok: false, reason: `reserved bits 0x${bad.toString(16)} set in word ${i}` };
   }
-  const [w0, w1, w2, w3] = words;
-  const address = (BigInt(w3 >>> 0) << 32n) | BigInt((w2 & 0xffff_f000) >>> 0);
+  const w0 = words[0];
+  const w1 = words[1];
+  const w2 = words[2];
+  const w3 = words[3];
   switch (op) {
     case CMD_COMPL_WAIT:
       return {
@@ -116,14 +141,15 @@ export function decodeCommand(words: CommandWords): DecodeResult {
           store: (w0 & 1) !== 0,
           interrupt: (w0 & 2) !== 0,
           flush: (w0 & 4) !== 0,
-          semaphorePa: (BigInt(w1 & 0xf_ffff) << 32n) | BigInt((w0 & 0xffff_fff8) >>> 0),
-          data: (BigInt(w3 >>> 0) << 32n) | BigInt(w2 >>> 0),
+          semaphorePa: u64(w1 & 0xf_ffff, (w0 & 0xffff_fff8) >>> 0),
+          data: u64(w3 >>> 0, w2 >>> 0),
         },
       };
     case CMD_INV_DEV_ENTRY:
       return { ok: true, command: { op: 'INVALIDATE_DEVTAB_ENTRY', deviceId: w0 & 0xffff } };
     case CMD_INV_IOMMU_PAGES: {
       const s = (w2 & 1) !== 0;
+      const address = invalidationAddress(w2, w3);
       return {
         ok: true,
         command: {
@@ -134,12 +160,13 @@ export function decodeCommand(words: CommandWords): DecodeResult {
           pde: (w2 & 2) !== 0,
           gn: (w2 & 4) !== 0,
           address,
-          range: decodeInvalidationRange(address, s),
+          range: invalidationRange(address, w2 >>> 0, w3 >>> 0, s),
         },
       };
     }
     case CMD_INV_IOTLB_PAGES: {
       const s = (w2 & 1) !== 0;
+      const address = invalidationAddress(w2, w3);
       const pasid = ((w1 >>> 16) & 0xff) | (((w0 >>> 16) & 0xff) << 8) | (((w1 >>> 24) & 0xf) << 16);
       return {
         ok: true,
@@ -151,7 +178,7 @@ export function decodeCommand(words: CommandWords): DecodeResult {
           s,
           gn: (w2 & 4) !== 0,
           address,
-          range: decodeInvalidationRange(address, s),
+          range: invalidationRange(address, w2 >>> 0, w3 >>> 0, s),
         },
       };
     }

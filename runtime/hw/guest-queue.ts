@@ -1,7 +1,7 @@
 import type { PhysMemory } from '../mem/phys-memory.js';
 import { decodeCommand, type Command, type CommandWords } from './commands.js';
 import type { HwEvent } from './events.js';
-import type { IotlbEntry } from './iotlb.js';
+import type { Dropped } from './iotlb.js';
 import {
   VF_CMD_HEAD,
   VF_CMD_TAIL,
@@ -68,14 +68,8 @@ export interface GuestQueueHost {
   running(): boolean;
   deviceAccess(deviceId: number, iova: bigint, access: Access): TranslateResult;
   /** Executes a command in its host form; what it dropped from the IOTLB. */
-  execute(c: Command): { iotlb: IotlbEntry[]; pdes: number };
-  record(
-    offset: number,
-    raw: CommandWords,
-    command: Command,
-    dropped: { iotlb: IotlbEntry[]; pdes: number },
-    guest: GuestIssue,
-  ): void;
+  execute(c: Command): Dropped;
+  record(offset: number, raw: CommandWords, command: Command, dropped: Dropped, guest: GuestIssue): void;
   post(e: HwEvent): void;
 }
 
@@ -167,7 +161,7 @@ export class GuestQueues {
   }
 
   /** A completion wait stores to guest memory and raises the guest's own ComWaitInt; the rest run as host commands. */
-  private run(gid: number, c: Command): { iotlb: IotlbEntry[]; pdes: number } {
+  private run(gid: number, c: Command): Dropped {
     if (c.op !== 'COMPLETION_WAIT') return this.host.execute(c);
     if (c.store) this.host.mem.write64(c.semaphorePa, c.data);
     if (c.interrupt) {

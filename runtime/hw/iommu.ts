@@ -1,4 +1,4 @@
-import type { PhysMemory } from '../mem/phys-memory.js';
+import { PAGE_SIZE, type PhysMemory } from '../mem/phys-memory.js';
 import { hwWalk, hwWalkFrom, isWalkFault, type WalkFault, type WalkResult } from './walk.js';
 import { VfCntlRegisters, type VfCntlHooks } from './viommu/vfcntl.js';
 import { VF_CMD_TAIL, VfRegisters, vfRegisterAt } from './viommu/vf.js';
@@ -6,11 +6,12 @@ import { GuestQueues, type GuestIssue, type GuestQueueConfig, type GuestQueueHos
 import { decodeCommand, type Command, type CommandWords, type DecodeResult } from './commands.js';
 import { decodeDte, DTE_SIZE, type DeviceTableEntry } from './dte.js';
 import { encodeEvent, EVENT_FLAG_PE, EVENT_FLAG_PR, EVENT_FLAG_RW, type HwEvent } from './events.js';
-import { Iotlb, type IotlbEntry } from './iotlb.js';
+import { Iotlb, NOTHING_DROPPED, type Dropped, type IotlbEntry } from './iotlb.js';
 import type { Meter } from '../base/budget.js';
-import { forgetOnFork } from '../base/fork.js';
 import type { FaultRegistry } from '../fault/inject.js';
 import * as R from './regs.js';
+import { CommandLog, type ExecutedCommand } from './command-log.js';
+import { lower_32_bits, upper_32_bits } from '../base/bits.js';
 
 /** When the command processor consumes the ring: part of the machine, so timeouts come from it. */
 export type ProcessorBehaviour =
@@ -20,23 +21,7 @@ export type ProcessorBehaviour =
   /** Executes `after` commands in all (0 = none), then never again. */
   | { readonly kind: 'stalled'; readonly after: number };
 
-export interface ExecutedCommand {
-  readonly seq: number;
-  readonly step: number;
-  /** Byte offset of the command in the ring. */
-  readonly offset: number;
-  readonly raw: CommandWords;
-  readonly command: Command;
-  readonly dropped: readonly IotlbEntry[];
-  readonly droppedPdes: number;
-  /**
-   * For INVALIDATE_DEVTAB_ENTRY: the entry in the device table when it executed, which is what the IOMMU
-   * fetches from then on (so the end-state checks know which domain IDs and tables each device used when).
-   */
-  readonly entry?: DeviceTableEntry;
-  /** Present for a command a guest issued through its VF page: `command` is then the host form executed. */
-  readonly guest?: GuestIssue;
-}
+export type { ExecutedCommand } from './command-log.js';
 
 export interface PostedEvent {
   readonly seq: number;
@@ -113,6 +98,27 @@ const NO_VIRTUALIZATION: VirtualizationConfig = {
   guests: { resetVmmio: 'guest_mmio', errorEvent: 'viommu_hw_err' },
 };
 
+/** The last successful re-walk of memory for an IOTLB entry: what freshWalk reuses while its tables are unwritten. */
+interface VerifiedWalk {
+  readonly rootPa: bigint;
+  readonly mode: number;
+  epoch: number;
+  readonly tables: readonly number[];
+  readonly pageIova: bigint;
+  readonly pageMask: bigint;
+  readonly pagePa: bigint;
+  /** The walk's page contains the hit's page, so every IOVA that hits the entry is inside it. */
+  readonly coversHit: boolean;
+  readonly matchesHit: boolean;
+}
+
+/** An IOTLB entry as this IOMMU caches it, with the re-walk that last confirmed it (none yet: undefined). */
+interface CachedTranslation extends IotlbEntry {
+  /** pa - pageIova: an IOVA of the page translates to iova + toPa. */
+  readonly toPa: bigint;
+  verified: VerifiedWalk | undefined;
+}
+
 /** What a re-walk of memory gives for an IOTLB hit; SAME_AS_HIT: exactly the hit's translation. */
 type FreshWalk = { readonly ok: true; readonly pa: bigint } | { readonly ok: false; readonly reason: string };
 const SAME_AS_HIT: FreshWalk = { ok: true, pa: -1n };
@@ -137,6 +143,11 @@ export class AmdIommuHw {
   private lastPosted: HwEvent | null = null;
   /** The register generation at which postFault last found the event log full (and set EventOverflow). */
   private fullLogAt = -1;
+  /** The page the processor last fetched a command from: its storage and a 32-bit view of it. */
+  private fetched: { readonly words: BigUint64Array | undefined; readonly halves: Uint32Array } = {
+    words: undefined,
+    halves: new Uint32Array(0),
+  };
   private ipaMemo: {
     readonly pfn: number;
     readonly devid: number;
@@ -154,26 +165,8 @@ export class AmdIommuHw {
       readonly fault: { readonly fault: string };
     } | null;
   } | null = null;
-  readonly iotlb = new Iotlb();
-  /** The last successful re-walk for each IOTLB entry: what freshWalk reuses while its tables are unwritten. */
-  private readonly verifiedWalks = forgetOnFork(
-    new WeakMap<
-      IotlbEntry,
-      {
-        rootPa: bigint;
-        mode: number;
-        epoch: number;
-        tables: readonly number[];
-        pageIova: bigint;
-        pageMask: bigint;
-        pagePa: bigint;
-        /** The walk's page contains the hit's page, so every IOVA that hits the entry is inside it. */
-        coversHit: boolean;
-        matchesHit: boolean;
-      }
-    >(),
-  );
-  readonly executed: ExecutedCommand[] = [];
+  readonly iotlb = new Iotlb<CachedTranslation>();
+  private readonly log = new CommandLog();
   readonly events: PostedEvent[] = [];
   readonly staleHits: StaleHit[] = [];
   /** Domains this IOMMU ever cached a translation for: the IOMMUs a flush must reach. */
@@ -237,16 +230,10 @@ export class AmdIommuHw {
     deviceAccess(deviceId: number, iova: bigint, access: Access): TranslateResult {
       return this.hw.deviceAccess(deviceId, iova, access);
     }
-    execute(c: Command): { iotlb: IotlbEntry[]; pdes: number } {
+    execute(c: Command): Dropped {
       return this.hw.execute(c);
     }
-    record(
-      offset: number,
-      raw: CommandWords,
-      command: Command,
-      dropped: { iotlb: IotlbEntry[]; pdes: number },
-      guest: GuestIssue,
-    ): void {
+    record(offset: number, raw: CommandWords, command: Command, dropped: Dropped, guest: GuestIssue): void {
       this.hw.record(offset, raw, command, dropped, guest);
     }
     post(e: HwEvent): void {
@@ -258,15 +245,12 @@ export class AmdIommuHw {
 
   readl(offset: number): number {
     if (offset === R.MMIO_CMD_HEAD_OFFSET) this.poll();
-    return Number(this.regs.read(offset & ~7) >> BigInt((offset & 4) * 8)) >>> 0;
+    return this.regs.read32(offset);
   }
 
   writel(offset: number, value: number): void {
-    const aligned = offset & ~7;
-    const old = this.regs.read(aligned);
-    const shift = BigInt((offset & 4) * 8);
-    this.regs.write(aligned, (old & ~(0xffff_ffffn << shift)) | (BigInt(value >>> 0) << shift));
-    this.afterWrite(aligned);
+    this.regs.write32(offset, value);
+    this.afterWrite(offset & ~7);
   }
 
   readq(offset: number): bigint {
@@ -319,7 +303,7 @@ export class AmdIommuHw {
     if (this.pollsUntilCatchUp > 0) return false;
     if (!this.running()) return true;
     if (this.behaviour.kind === 'stalled' && this.hostExecuted >= this.behaviour.after) return true;
-    return this.regs.read(R.MMIO_CMD_HEAD_OFFSET) === this.regs.read(R.MMIO_CMD_TAIL_OFFSET);
+    return this.regs.read32(R.MMIO_CMD_HEAD_OFFSET) === this.regs.read32(R.MMIO_CMD_TAIL_OFFSET);
   }
 
   /** A failure of the machine: from now on the command processor executes nothing. */
@@ -364,7 +348,8 @@ export class AmdIommuHw {
   // --- command processor --------------------------------------------------------------------------------
 
   private ringBytes(): number {
-    const len = Number((this.regs.read(R.MMIO_CMD_BUF_OFFSET) >> 56n) & 0xfn);
+    // ComLen, bits 59:56: bits 27:24 of the high half.
+    const len = (this.regs.read32(R.MMIO_CMD_BUF_OFFSET + 4) >>> 24) & 0xf;
     return 16 << len;
   }
 
@@ -384,58 +369,72 @@ export class AmdIommuHw {
   }
 
   private running(): boolean {
-    return (this.regs.read(R.MMIO_STATUS_OFFSET) & R.STATUS_CMD_BUF_RUN) !== 0n && !this.halted && !this.hung;
+    return this.regs.test(R.MMIO_STATUS_OFFSET, R.STATUS_CMD_BUF_RUN) && !this.halted && !this.hung;
   }
 
   private drain(): void {
-    const base = this.regs.read(R.MMIO_CMD_BUF_OFFSET) & 0x000f_ffff_ffff_f000n;
+    // ComBase, bits 51:12: the low half's bits 31:12 and the high half's bits 19:0, as a page frame.
+    const basePfn =
+      (this.regs.read32(R.MMIO_CMD_BUF_OFFSET + 4) & 0xf_ffff) * 0x10_0000 +
+      (this.regs.read32(R.MMIO_CMD_BUF_OFFSET) >>> 12);
     const size = this.ringBytes();
-    let head = Number(this.regs.read(R.MMIO_CMD_HEAD_OFFSET));
-    const tail = Number(this.regs.read(R.MMIO_CMD_TAIL_OFFSET));
+    let head = this.regs.read32(R.MMIO_CMD_HEAD_OFFSET);
+    const tail = this.regs.read32(R.MMIO_CMD_TAIL_OFFSET);
     while (head !== tail && this.running()) {
       if (this.behaviour.kind === 'stalled' && this.hostExecuted >= this.behaviour.after) return;
-      const at = base + BigInt(head);
-      const raw: CommandWords = [
-        this.mem.read32(at),
-        this.mem.read32(at + 4n),
-        this.mem.read32(at + 8n),
-        this.mem.read32(at + 12n),
-      ];
+      const raw = this.fetchCommand(basePfn + (head >>> 12), head & 0xfff);
       const decoded = this.legal(decodeCommand(raw));
       if (!decoded.ok) {
         // The head stays on the illegal command and the processor stops until software restarts it.
         this.halted = true;
         this.regs.hwClear(R.MMIO_STATUS_OFFSET, R.STATUS_CMD_BUF_RUN);
-        this.post({ code: 'ILLEGAL_COMMAND_ERROR', commandPa: at });
+        this.post({ code: 'ILLEGAL_COMMAND_ERROR', commandPa: pageAddress(basePfn, head) });
         return;
       }
       const dropped = this.execute(decoded.command);
       this.record(head, raw, decoded.command, dropped);
       this.hostExecuted++;
       head = (head + 16) % size;
-      this.regs.hwSet(R.MMIO_CMD_HEAD_OFFSET, BigInt(head));
+      this.regs.hwSet32(R.MMIO_CMD_HEAD_OFFSET, head);
     }
   }
 
-  private record(
-    offset: number,
-    raw: CommandWords,
-    command: Command,
-    dropped: { iotlb: IotlbEntry[]; pdes: number },
-    guest?: GuestIssue,
-  ): void {
-    this.hooks.meter?.check('commands', this.executed.length + 1);
-    this.executed.push({
-      seq: this.nextSeq(),
-      step: this.hooks.step(),
+  /**
+   * The 16-byte command at byte `offset` (16-byte aligned) of page frame `pfn`, as the processor fetches it.
+   * The ring page is read through a 32-bit view of its storage, made again only when that storage changes.
+   */
+  private fetchCommand(pfn: number, offset: number): CommandWords {
+    const words = this.mem.peekPage(pfn);
+    if (words === undefined) {
+      // Never written, or outside memory: read32 gives its zeros or its error.
+      const pa = pageAddress(pfn, offset);
+      return [this.mem.read32(pa), this.mem.read32(pa + 4n), this.mem.read32(pa + 8n), this.mem.read32(pa + 12n)];
+    }
+    if (words !== this.fetched.words)
+      this.fetched = { words, halves: new Uint32Array(words.buffer, words.byteOffset, words.length * 2) };
+    const halves = this.fetched.halves;
+    const i = offset >>> 2;
+    return [halves[i]!, halves[i + 1]!, halves[i + 2]!, halves[i + 3]!];
+  }
+
+  private record(offset: number, raw: CommandWords, command: Command, dropped: Dropped, guest?: GuestIssue): void {
+    this.hooks.meter?.check('commands', this.log.length + 1);
+    this.log.push(
+      this.nextSeq(),
+      this.hooks.step(),
       offset,
       raw,
-      command,
-      dropped: dropped.iotlb,
-      droppedPdes: dropped.pdes,
-      ...(command.op === 'INVALIDATE_DEVTAB_ENTRY' ? { entry: this.dteInMemory(command.deviceId) } : {}),
-      ...(guest ? { guest } : {}),
-    });
+      dropped,
+      // A guest's words are its own, the command its host form: kept. A host command is its words.
+      guest ? command : undefined,
+      command.op === 'INVALIDATE_DEVTAB_ENTRY' ? this.dteInMemory(command.deviceId) : undefined,
+      guest,
+    );
+  }
+
+  /** The commands executed so far, host and guest, in order. */
+  get executed(): readonly ExecutedCommand[] {
+    return this.log.entries();
   }
 
   /** A command this part does not implement is as illegal as an unknown opcode. */
@@ -446,18 +445,18 @@ export class AmdIommuHw {
     return decoded;
   }
 
-  private execute(c: Command): { iotlb: IotlbEntry[]; pdes: number } {
+  private execute(c: Command): Dropped {
     switch (c.op) {
       case 'COMPLETION_WAIT':
-        if (c.store) this.mem.write64(c.semaphorePa, c.data);
+        if (c.store) this.store64(c.semaphorePa, c.data);
         if (c.interrupt) this.regs.hwOr(R.MMIO_STATUS_OFFSET, R.STATUS_COM_WAIT_INT);
-        return { iotlb: [], pdes: 0 };
+        return NOTHING_DROPPED;
       case 'INVALIDATE_DEVTAB_ENTRY':
         this.dteCache.delete(c.deviceId);
-        return { iotlb: [], pdes: 0 };
+        return NOTHING_DROPPED;
       case 'INVALIDATE_IOMMU_PAGES':
         // Guest (GN=1) invalidations address PASID tables, which host v1 translation does not use.
-        if (c.gn) return { iotlb: [], pdes: 0 };
+        if (c.gn) return NOTHING_DROPPED;
         return this.iotlb.invalidate(c.domainId, c.range.start, c.range.size, c.pde);
       case 'INVALIDATE_IOMMU_ALL':
         this.dteCache.clear();
@@ -466,12 +465,21 @@ export class AmdIommuHw {
       case 'INVALIDATE_INTERRUPT_TABLE':
       case 'COMPLETE_PPR_REQUEST':
         // Device-side ATS caches and interrupt remapping are not modelled; the command is recorded.
-        return { iotlb: [], pdes: 0 };
+        return NOTHING_DROPPED;
       case 'RESET_VMMIO':
         // What bits 28 (all) and 31 (vcmd) reset is an assumption (viommu/ASSUMPTIONS.md, `reset_vmmio`).
         this.guests.reset(c.gid, c.all, c.vcmd);
-        return { iotlb: [], pdes: 0 };
+        return NOTHING_DROPPED;
     }
+  }
+
+  /**
+   * The completion-wait store: write64 through the page frame and 32-bit halves, with no bigint operation.
+   * The semaphore address is bits 51:3 of the command, so 8-byte aligned and an exact number.
+   */
+  private store64(pa: bigint, value: bigint): void {
+    const at = Number(pa);
+    this.mem.write64Halves(Math.floor(at / PAGE_SIZE), at % PAGE_SIZE, lower_32_bits(value), upper_32_bits(value));
   }
 
   /**
@@ -691,7 +699,7 @@ export class AmdIommuHw {
   translate(ctx: TranslationContext, iova: bigint, access: Access): TranslateResult {
     const hit = this.iotlb.lookup(ctx.domainId, iova);
     if (hit) {
-      const pa = hit.pa + (iova - hit.pageIova);
+      const pa = iova + hit.toPa;
       const allowed = access === 'read' ? hit.read && ctx.read : hit.write && ctx.write;
       if (!allowed) return this.fault(ctx, iova, access, 'permission', true);
       const fresh = this.freshWalk(ctx, iova, hit);
@@ -718,13 +726,16 @@ export class AmdIommuHw {
     const write = walk.write && ctx.write;
     if (access === 'read' ? !read : !write) return this.fault(ctx, iova, access, 'permission', true);
     this.cachedDomains.add(ctx.domainId);
+    const pagePa = walk.pa - (iova - walk.pageIova);
     this.iotlb.insert({
       domainId: ctx.domainId,
       pageIova: walk.pageIova,
       pageLg2: walk.pageLg2,
-      pa: walk.pa - (iova - walk.pageIova),
+      pa: pagePa,
       read,
       write,
+      toPa: pagePa - walk.pageIova,
+      verified: undefined,
     });
     return { ok: true, pa: walk.pa, fromIotlb: false, stale: false };
   }
@@ -734,8 +745,8 @@ export class AmdIommuHw {
    * walk is remembered per entry with the table pages it read: while none of them was written since, a walk
    * for any IOVA of the page it found reads the same entries, so it is not repeated.
    */
-  private freshWalk(ctx: TranslationContext, iova: bigint, hit: IotlbEntry): FreshWalk {
-    const known = this.verifiedWalks.get(hit);
+  private freshWalk(ctx: TranslationContext, iova: bigint, hit: CachedTranslation): FreshWalk {
+    const known = hit.verified;
     const epoch = this.mem.writeEpoch;
     if (
       known !== undefined &&
@@ -750,12 +761,12 @@ export class AmdIommuHw {
     }
     const walk = hwWalk(this.mem, ctx.rootPa, ctx.mode, iova);
     if (isWalkFault(walk)) {
-      this.verifiedWalks.delete(hit);
+      hit.verified = undefined;
       return { ok: false, reason: walk.reason };
     }
     const pagePa = walk.pa - (iova - walk.pageIova);
     const coversHit = walk.pageLg2 >= hit.pageLg2 && (hit.pageIova & ~low(walk.pageLg2)) === walk.pageIova;
-    this.verifiedWalks.set(hit, {
+    hit.verified = {
       rootPa: ctx.rootPa,
       mode: ctx.mode,
       epoch,
@@ -765,8 +776,8 @@ export class AmdIommuHw {
       pagePa,
       coversHit,
       // The walk's page maps every IOVA of the hit's page where the hit does: the same translation.
-      matchesHit: coversHit && pagePa - walk.pageIova === hit.pa - hit.pageIova,
-    });
+      matchesHit: coversHit && pagePa - walk.pageIova === hit.toPa,
+    };
     return { ok: true, pa: walk.pa };
   }
 

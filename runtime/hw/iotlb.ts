@@ -10,11 +10,25 @@ export interface IotlbEntry {
   readonly write: boolean;
 }
 
+/** What an invalidation dropped from the translation caches: IOTLB entries, and how many page-directory entries. */
+export interface Dropped {
+  readonly iotlb: readonly IotlbEntry[];
+  readonly pdes: number;
+}
+
+/** The result of every invalidation that finds nothing to drop. */
+export const NOTHING_DROPPED: Dropped = { iotlb: Object.freeze([]), pdes: 0 };
+
 /** A cached page-directory entry: for IOVAs under `prefix`, the walk may start at `step.tablePa`. */
 export interface PdeCacheEntry {
   readonly domainId: number;
   readonly prefix: bigint;
   readonly step: PdeStep;
+}
+
+/** One number for a domain ID and a page size (log2, below 64), distinct for every pair. */
+function domainKey(domainId: number, pageLg2: number): number {
+  return domainId * 64 + pageLg2;
 }
 
 function overlaps(start: bigint, size: bigint, rStart: bigint, rSize: bigint): boolean {
@@ -27,53 +41,52 @@ function overlaps(start: bigint, size: bigint, rStart: bigint, rSize: bigint): b
  * too-narrow flush leaves a stale entry behind. Capacity is unlimited: the worst case, which is what a spec
  * wants to see.
  */
-export class Iotlb {
-  private readonly entries = new Map<string, IotlbEntry>();
-  private readonly sizesInUse = new Set<number>();
+export class Iotlb<E extends IotlbEntry = IotlbEntry> {
+  private readonly entries = new Map<string, E>();
   private readonly pdes = new Map<string, PdeCacheEntry>();
   /** Moves on every insert and invalidation: what a lookup finds is unchanged while it stays the same. */
   generation = 0;
 
   /**
-   * The same entries by domain, then page size, then page IOVA: what lookup reads, without building a key
-   * string from a bigint on every translation. `entries` keeps the insertion order invalidations report in.
+   * The same entries by domain and page size (one number key, domainKey), then page number: what lookup reads,
+   * without building a key string from a bigint on every translation. `entries` keeps the insertion order
+   * invalidations report in.
    */
-  private readonly index = new Map<number, Map<number, Map<number, IotlbEntry>>>();
-  /** Each page size in use as a bigint shift: the index keys pages by page number, a number below 2^52. */
-  private readonly shifts = new Map<number, bigint>();
+  private readonly index = new Map<number, Map<number, E>>();
+  /** The page sizes in use (log2) and the same as bigint shifts, in the order first inserted: what lookup tries. */
+  private readonly sizeList: number[] = [];
+  private readonly shiftList: bigint[] = [];
 
-  lookup(domainId: number, iova: bigint): IotlbEntry | undefined {
-    const bySize = this.index.get(domainId);
-    if (bySize === undefined) return undefined;
-    for (const lg2 of this.sizesInUse) {
-      const shift = this.shifts.get(lg2)!;
+  lookup(domainId: number, iova: bigint): E | undefined {
+    for (let i = 0; i < this.sizeList.length; i++) {
+      const shift = this.shiftList[i]!;
       const page = Number(iova >> shift);
-      const hit = bySize.get(lg2)?.get(page);
+      const hit = this.index.get(domainKey(domainId, this.sizeList[i]!))?.get(page);
       // A page number beyond 2^53 (an IOVA far above 2^64) is rounded: then the entry's IOVA decides.
       if (hit && (Number.isSafeInteger(page) || hit.pageIova === (iova >> shift) << shift)) return hit;
     }
     return undefined;
   }
 
-  insert(e: IotlbEntry): void {
+  insert(e: E): void {
     this.generation++;
-    if (!this.sizesInUse.has(e.pageLg2)) {
-      this.sizesInUse.add(e.pageLg2);
-      this.shifts.set(e.pageLg2, BigInt(e.pageLg2));
+    if (!this.sizeList.includes(e.pageLg2)) {
+      this.sizeList.push(e.pageLg2);
+      this.shiftList.push(BigInt(e.pageLg2));
     }
     this.entries.set(`${e.domainId}:${e.pageLg2}:${e.pageIova}`, e);
-    let bySize = this.index.get(e.domainId);
-    if (bySize === undefined) this.index.set(e.domainId, (bySize = new Map<number, Map<number, IotlbEntry>>()));
-    let byIova = bySize.get(e.pageLg2);
-    if (byIova === undefined) bySize.set(e.pageLg2, (byIova = new Map<number, IotlbEntry>()));
-    byIova.set(Number(e.pageIova >> BigInt(e.pageLg2)), e);
+    const key = domainKey(e.domainId, e.pageLg2);
+    let pages = this.index.get(key);
+    if (pages === undefined) this.index.set(key, (pages = new Map<number, E>()));
+    pages.set(Number(e.pageIova >> BigInt(e.pageLg2)), e);
   }
 
-  private unindex(e: IotlbEntry): void {
-    this.index
-      .get(e.domainId)
-      ?.get(e.pageLg2)
-      ?.delete(Number(e.pageIova >> BigInt(e.pageLg2)));
+  private unindex(e: E): void {
+    this.index.get(domainKey(e.domainId, e.pageLg2))?.delete(Number(e.pageIova >> BigInt(e.pageLg2)));
+  }
+
+  private holdsDomain(domainId: number): boolean {
+    return this.sizeList.some((lg2) => (this.index.get(domainKey(domainId, lg2))?.size ?? 0) > 0);
   }
 
   /** The deepest cached PDE on the way to `iova`, as a walk start. */
@@ -93,14 +106,17 @@ export class Iotlb {
   }
 
   /** INVALIDATE_IOMMU_PAGES: drop what overlaps [start, start + size); page directories too when pde. */
-  invalidate(domainId: number, start: bigint, size: bigint, pde: boolean): { iotlb: IotlbEntry[]; pdes: number } {
+  invalidate(domainId: number, start: bigint, size: bigint, pde: boolean): Dropped {
     this.generation++;
     const dropped: IotlbEntry[] = [];
-    for (const [key, e] of this.entries) {
-      if (e.domainId === domainId && overlaps(e.pageIova, 1n << BigInt(e.pageLg2), start, size)) {
-        this.entries.delete(key);
-        this.unindex(e);
-        dropped.push(e);
+    // The scan keeps insertion order; a domain with no cached page has nothing in it to drop.
+    if (this.holdsDomain(domainId)) {
+      for (const [key, e] of this.entries) {
+        if (e.domainId === domainId && overlaps(e.pageIova, 1n << BigInt(e.pageLg2), start, size)) {
+          this.entries.delete(key);
+          this.unindex(e);
+          dropped.push(e);
+        }
       }
     }
     let pdes = 0;
@@ -113,10 +129,10 @@ export class Iotlb {
         }
       }
     }
-    return { iotlb: dropped, pdes };
+    return dropped.length === 0 && pdes === 0 ? NOTHING_DROPPED : { iotlb: dropped, pdes };
   }
 
-  invalidateAll(): { iotlb: IotlbEntry[]; pdes: number } {
+  invalidateAll(): Dropped {
     this.generation++;
     const dropped = [...this.entries.values()];
     const pdes = this.pdes.size;
@@ -127,7 +143,7 @@ export class Iotlb {
   }
 
   /** Cached translations, ordered by domain and IOVA (for the end state). */
-  snapshot(): IotlbEntry[] {
+  snapshot(): E[] {
     return [...this.entries.values()].sort(
       (a, b) => a.domainId - b.domainId || (a.pageIova < b.pageIova ? -1 : a.pageIova > b.pageIova ? 1 : 0),
     );

@@ -1,3 +1,5 @@
+import { lower_32_bits as lo32, u64, upper_32_bits as hi32 } from '../base/bits.js';
+
 /**
  * The IOMMU MMIO register file (AMD IOMMU spec, "MMIO Registers"; Linux amd_iommu_types.h MMIO_*), with the
  * per-register masks QEMU keeps: software writes change only read-write bits, a 1 written to a
@@ -56,47 +58,97 @@ const REGISTERS: ReadonlyMap<number, RegisterSpec> = new Map([
   [MMIO_STATUS_OFFSET, { rw: 0n, w1c: STATUS_EVT_OVERFLOW | STATUS_EVT_INT | STATUS_COM_WAIT_INT }],
 ]);
 
+/** Each register's slot in the register file (REGISTERS order), by offset / 8; -1 where there is none. */
+const SLOTS = new Int8Array(MMIO_STATUS_OFFSET / 8 + 1).fill(-1);
+[...REGISTERS.keys()].forEach((offset, slot) => (SLOTS[offset / 8] = slot));
+
+/**
+ * The registers, held as 32-bit halves (low half first) as the BAR's dwords: readl and writel, and the
+ * command processor's head and tail, work on numbers and make no bigint; 64-bit accesses join the halves.
+ */
 export class MmioRegisters {
-  private readonly values = new Map<number, bigint>();
+  private readonly halves = new Uint32Array(REGISTERS.size * 2);
+  /** Per half: the bits software writes take (RW) and the bits a written 1 clears (W1C). */
+  private readonly rw = new Uint32Array(REGISTERS.size * 2);
+  private readonly w1c = new Uint32Array(REGISTERS.size * 2);
   /** Moves on every write, software or hardware: what was read is unchanged while it stays the same. */
   generation = 0;
 
   /** `controlFixedZero`: control bits this IOMMU does not implement; they read 0 whatever is written. */
-  constructor(
-    extendedFeatures: bigint,
-    private readonly controlFixedZero = 0n,
-  ) {
-    for (const offset of REGISTERS.keys()) this.values.set(offset, 0n);
-    this.values.set(MMIO_EXT_FEATURES, extendedFeatures);
+  constructor(extendedFeatures: bigint, controlFixedZero = 0n) {
+    for (const [offset, spec] of REGISTERS) {
+      const at = this.slot(offset);
+      const rw = offset === MMIO_CONTROL_OFFSET ? spec.rw & ~controlFixedZero : spec.rw;
+      [this.rw[at], this.rw[at + 1]] = [lo32(rw), hi32(rw)];
+      [this.w1c[at], this.w1c[at + 1]] = [lo32(spec.w1c), hi32(spec.w1c)];
+    }
+    const features = this.slot(MMIO_EXT_FEATURES);
+    [this.halves[features], this.halves[features + 1]] = [lo32(extendedFeatures), hi32(extendedFeatures)];
   }
 
-  private spec(offset: number): RegisterSpec {
-    const spec = REGISTERS.get(offset);
-    if (!spec) throw new RangeError(`no IOMMU register at MMIO offset 0x${offset.toString(16)}`);
-    return spec;
+  /** The index of the low half of the register at `offset` (8-byte aligned). */
+  private slot(offset: number): number {
+    const slot = offset % 8 === 0 ? (SLOTS[offset / 8] ?? -1) : -1;
+    if (slot < 0) throw new RangeError(`no IOMMU register at MMIO offset 0x${offset.toString(16)}`);
+    return slot * 2;
+  }
+
+  /** The half at `offset`: bit 2 picks the high half of the register at `offset & ~7`. */
+  private half(offset: number): number {
+    return this.slot(offset & ~7) + ((offset >>> 2) & 1);
   }
 
   /** What software reads. */
   read(offset: number): bigint {
-    this.spec(offset);
-    return this.values.get(offset)!;
+    const at = this.slot(offset);
+    return u64(this.halves[at + 1]!, this.halves[at]!);
+  }
+
+  /** What a 32-bit software read (readl) at `offset` gives. */
+  read32(offset: number): number {
+    return this.halves[this.half(offset)]!;
+  }
+
+  /** Whether any of `bits` is set in the register at `offset`. */
+  test(offset: number, bits: bigint): boolean {
+    if (bits <= 0xffff_ffffn) return (this.halves[this.slot(offset)]! & Number(bits)) !== 0;
+    return (this.read(offset) & bits) !== 0n;
   }
 
   /** A software write: RW bits take the value, W1C bits clear where 1 is written, the rest stay. */
   write(offset: number, value: bigint): void {
-    const spec = this.spec(offset);
-    const rw = offset === MMIO_CONTROL_OFFSET ? spec.rw & ~this.controlFixedZero : spec.rw;
-    const { w1c } = spec;
-    const old = this.values.get(offset)!;
+    const at = this.slot(offset);
     this.generation++;
-    this.values.set(offset, ((old & ~rw) | (value & rw)) & ~(value & w1c));
+    this.store(at, lo32(value));
+    this.store(at + 1, hi32(value));
+  }
+
+  /** A 32-bit software write (writel) at `offset`: the other half of the register is not written. */
+  write32(offset: number, value: number): void {
+    const at = this.half(offset);
+    this.generation++;
+    this.store(at, value >>> 0);
+  }
+
+  private store(at: number, value: number): void {
+    const rw = this.rw[at]!;
+    this.halves[at] = ((this.halves[at]! & ~rw) | (value & rw)) & ~(value & this.w1c[at]!);
   }
 
   /** A hardware-side update, which may set read-only and W1C bits. */
   hwSet(offset: number, value: bigint): void {
-    this.spec(offset);
+    const at = this.slot(offset);
     this.generation++;
-    this.values.set(offset, value);
+    this.halves[at] = lo32(value);
+    this.halves[at + 1] = hi32(value);
+  }
+
+  /** A hardware-side update of a register whose value fits 32 bits (the ring pointers). */
+  hwSet32(offset: number, value: number): void {
+    const at = this.slot(offset);
+    this.generation++;
+    this.halves[at] = value;
+    this.halves[at + 1] = 0;
   }
 
   hwOr(offset: number, bits: bigint): void {

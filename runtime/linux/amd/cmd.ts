@@ -1,5 +1,6 @@
-import { fls64 } from '../../base/bits.js';
+import { fls64, lower_32_bits, upper_32_bits } from '../../base/bits.js';
 import { virt_to_phys } from '../../mem/direct-map.js';
+import { PAGE_SIZE } from '../../mem/phys-memory.js';
 import * as R from '../../hw/regs.js';
 import { Errno } from '../errno.js';
 import type { Kernel } from '../kernel.js';
@@ -39,8 +40,6 @@ const F = portedFrom(AMDESE_S, 'drivers/iommu/amd/iommu.c', [
 /** struct iommu_cmd { u32 data[4]; } */
 export type IommuCmd = [number, number, number, number];
 
-const lower32 = (v: bigint): number => Number(v & 0xffff_ffffn);
-const upper32 = (v: bigint): number => Number((v >> 32n) & 0xffff_ffffn);
 const PAGE_MASK = ~0xfffn;
 
 function CMD_SET_TYPE(cmd: IommuCmd, op: number): void {
@@ -54,10 +53,10 @@ function newCmd(): IommuCmd {
 export function build_completion_wait(iommu: AmdIommu, data: bigint): IommuCmd {
   const paddr = virt_to_phys(iommu.cmd_sem);
   const cmd = newCmd();
-  cmd[0] = (lower32(paddr) | CMD_COMPL_WAIT_STORE_MASK) >>> 0;
-  cmd[1] = upper32(paddr);
-  cmd[2] = lower32(data);
-  cmd[3] = upper32(data);
+  cmd[0] = (lower_32_bits(paddr) | CMD_COMPL_WAIT_STORE_MASK) >>> 0;
+  cmd[1] = upper_32_bits(paddr);
+  cmd[2] = lower_32_bits(data);
+  cmd[3] = upper_32_bits(data);
   CMD_SET_TYPE(cmd, CMD_COMPL_WAIT);
   return cmd;
 }
@@ -68,6 +67,10 @@ export function build_inv_dte(devid: number): IommuCmd {
   CMD_SET_TYPE(cmd, CMD_INV_DEV_ENTRY);
   return cmd;
 }
+
+const INV_SIZE_BIT = BigInt(CMD_INV_IOMMU_PAGES_SIZE_MASK);
+/** (1ull << n) - 1 for the msb_diff values build_inv_address uses (0..51), made once. */
+const LOW_BITS: readonly bigint[] = Array.from({ length: 52 }, (_, n) => (1n << BigInt(n)) - 1n);
 
 /**
  * Builds an invalidation address for one page or a naturally aligned power-of-two block that contains
@@ -80,9 +83,9 @@ export function build_inv_address(address: bigint, size: bigint): bigint {
   const msbDiff = fls64(end ^ address) - 1;
   // Bits 63:52 are sign extended: if bit 51 or above differs, invalidate everything.
   if (msbDiff > 51) address = CMD_INV_IOMMU_ALL_PAGES_ADDRESS;
-  else address |= (1n << BigInt(msbDiff)) - 1n;
+  else address |= LOW_BITS[msbDiff]!; // end ^ address is not 0: more than one page
   address &= PAGE_MASK;
-  return address | BigInt(CMD_INV_IOMMU_PAGES_SIZE_MASK);
+  return address | INV_SIZE_BIT;
 }
 
 export function build_inv_iommu_pages(
@@ -95,8 +98,8 @@ export function build_inv_iommu_pages(
   const inv = build_inv_address(address, size);
   const cmd = newCmd();
   cmd[1] = (cmd[1] | (domid & 0xffff)) >>> 0;
-  cmd[2] = lower32(inv);
-  cmd[3] = upper32(inv);
+  cmd[2] = lower_32_bits(inv);
+  cmd[3] = upper_32_bits(inv);
   // PDE bit - we want to flush everything, not only the PTEs
   cmd[2] = (cmd[2] | CMD_INV_IOMMU_PAGES_PDE_MASK) >>> 0;
   if (gn) {
@@ -119,8 +122,8 @@ export function build_inv_iotlb_pages(
   const cmd = newCmd();
   cmd[0] = (devid & 0xffff) | ((qdep & 0xff) << 24);
   cmd[1] = devid & 0xffff;
-  cmd[2] = lower32(inv);
-  cmd[3] = upper32(inv);
+  cmd[2] = lower_32_bits(inv);
+  cmd[3] = upper_32_bits(inv);
   if (gn) {
     cmd[0] |= ((pasid >> 8) & 0xff) << 16;
     cmd[1] |= (pasid & 0xff) << 16;
@@ -167,8 +170,13 @@ export function build_inv_irt(devid: number): IommuCmd {
 /** Copies the command at the tail and rings the doorbell (writes the tail register). */
 function copy_cmd_to_buffer(k: Kernel, iommu: AmdIommu, cmd: IommuCmd): void {
   let tail = iommu.cmd_buf_tail;
-  const target = virt_to_phys(iommu.cmd_buf) + BigInt(tail);
-  cmd.forEach((w, i) => k.mem.write32(target + BigInt(4 * i), w));
+  // memcpy(iommu->cmd_buf + tail, cmd, sizeof(*cmd)): a 16-byte slot is two aligned qwords of one page,
+  // found by its byte position (the direct map ends below 2^53: an exact number).
+  const target = Number(virt_to_phys(iommu.cmd_buf)) + tail;
+  const pfn = Math.floor(target / PAGE_SIZE);
+  const offset = target % PAGE_SIZE;
+  k.mem.write64Halves(pfn, offset, cmd[0], cmd[1]);
+  k.mem.write64Halves(pfn, offset + 8, cmd[2], cmd[3]);
   tail = (tail + 16) % iommu.cmdBufSize;
   iommu.cmd_buf_tail = tail;
   iommu.mmio.writel(R.MMIO_CMD_TAIL_OFFSET, tail);
@@ -179,7 +187,6 @@ function copy_cmd_to_buffer(k: Kernel, iommu: AmdIommu, cmd: IommuCmd): void {
  * time without a delay, then udelay(1) per try, and gives up at the LOOP_TIMEOUT-th try.
  */
 export function __iommu_queue_command_sync(k: Kernel, iommu: AmdIommu, cmd: IommuCmd, sync: boolean): number {
-  const pr = printers(k.log, 'AMD-Vi: ');
   let count = 0;
   const nextTail = (iommu.cmd_buf_tail + 16) % iommu.cmdBufSize;
   for (;;) {
@@ -187,7 +194,7 @@ export function __iommu_queue_command_sync(k: Kernel, iommu: AmdIommu, cmd: Iomm
     if (left > 0x20) break;
     if (count++) {
       if (count === LOOP_TIMEOUT) {
-        pr.pr_err('Command buffer timeout\n');
+        printers(k.log, 'AMD-Vi: ').pr_err('Command buffer timeout\n');
         return -Errno.EIO;
       }
       k.udelay(1);
