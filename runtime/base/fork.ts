@@ -40,14 +40,6 @@ export function pure<F extends (...args: never[]) => unknown>(f: F): F {
   return f;
 }
 
-const caches = new WeakSet<object>();
-
-/** Marks `cache` as a memo a fork may start without (it starts empty): what it remembers is recomputed. */
-export function forgetOnFork<T extends WeakMap<object, unknown>>(cache: T): T {
-  caches.add(cache);
-  return cache;
-}
-
 const isForkable = (o: object): o is Forkable => typeof (o as Partial<Forkable>)[FORK] === 'function';
 
 const SHARED_PROTOTYPES = new Set<object | null>([Object.prototype, Array.prototype, null]);
@@ -81,8 +73,6 @@ export class Forker {
       throw this.unforkable('a function');
     }
     if (isForkable(o)) return o[FORK](this);
-    if (caches.has(o))
-      return this.remember(o, forgetOnFork(new (o.constructor as new () => WeakMap<object, unknown>)()));
     if (Object.isFrozen(o) && !ArrayBuffer.isView(o)) return this.remember(o, o);
     if (Array.isArray(o)) {
       const c = this.remember(o, new Array<unknown>(o.length));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fork, forgetOnFork, pure, UnforkableError } from '../../runtime/base/fork.js';
+import { fork, pure, UnforkableError } from '../../runtime/base/fork.js';
 import { Meter, DEFAULT_BUDGET } from '../../runtime/base/budget.js';
 import { PhysMemory } from '../../runtime/mem/phys-memory.js';
 
@@ -44,18 +44,12 @@ describe('fork', () => {
     expect(words[0]).toBe(0n);
   });
 
-  it('shares frozen tables and functions marked pure, and starts a memo marked forgetOnFork empty', () => {
+  it('shares frozen tables and functions marked pure', () => {
     const table = Object.freeze({ f: (x: number) => x + 1 });
     const isA = pure((s: string) => s === 'a');
-    const key = {};
-    const memo = forgetOnFork(new WeakMap<object, number>([[key, 1]]));
-    const c = fork({ table, isA, memo, key });
+    const c = fork({ table, isA });
     expect(c.table).toBe(table);
     expect(c.isA).toBe(isA);
-    expect(c.memo).not.toBe(memo);
-    expect(c.memo.has(c.key)).toBe(false);
-    // The fresh memo is one a later fork may drop too.
-    expect(() => fork(c)).not.toThrow();
   });
 
   it('refuses a closure, naming where it sits, and built-ins it cannot reproduce', () => {
