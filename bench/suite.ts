@@ -18,8 +18,8 @@ export function suiteBench(): BenchResult[] {
   const mode = { update: false, ci: true };
   const specsPerSecond = measureRate(() => plans.forEach((p) => runPlan(p, mode)), plans.length, 1000);
   const nodeStart = nodeStartMs();
-  const oneSpec = wallMs(['dist/bin/viommu-spec.js', 'run', 'specs/viommu/init-happy.yaml', '--no-color']);
-  const suite = wallMs(['dist/bin/viommu-spec.js', 'run', 'specs/', '--no-color'], 3);
+  const oneSpec = wallMs(['dist/bin/viommu-spec.cjs', 'run', 'specs/viommu/init-happy.yaml', '--no-color']);
+  const suite = wallMs(['dist/bin/viommu-spec.cjs', 'run', 'specs/', '--no-color'], 3);
   return [
     {
       name: `shipped suite in one process (${plans.length} specs)`,
