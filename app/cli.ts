@@ -16,6 +16,9 @@ import { reporterTargets, writeReports, type Target } from './output.js';
 import type { PendingRun, RunOptions } from './runner.js';
 import { Interruption, SIGNAL_EXIT } from './signals.js';
 
+/** From this many spec files on, a run keeps the plans compact until they run (see runner.ts). */
+const COMPACT_FROM = 64;
+
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(packageFile('package.json'), 'utf8')) as { version: string };
   return pkg.version;
@@ -407,7 +410,9 @@ function selectRun(
   list: boolean,
 ): { pending: PendingRun; opts: RunOptions } | number {
   const flags = { passWithNoSpecs: settings.passWithNoSpecs, ci: settings.opts.ci };
-  let loaded = runner.loadUnits(only ? files.filter((f) => only.has(f.file)) : files, { compact: !list });
+  const toLoad = only ? files.filter((f) => only.has(f.file)) : files;
+  // Compact units (runner.ts) keep a large suite's memory flat; a small one is not worth zlib's start.
+  let loaded = runner.loadUnits(toLoad, { compact: !list && toLoad.length > COMPACT_FROM });
   if ('error' in loaded) return usage(loaded.error);
   if (settings.cDriver !== undefined) loaded = { units: drivers.withCDriver(loaded.units, settings.cDriver) };
   let opts = settings.opts;
