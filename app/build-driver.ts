@@ -59,12 +59,14 @@ export function withCDriver(units: readonly Unit[], file: string): Unit[] {
   const path = resolve(file);
   const source = path.endsWith('.wasm') ? { module: path } : { patch: path };
   return units.map((u) => {
-    if (u.kind !== 'plan' || u.plan.machine.vendor.driver.variant !== 'v3') return u;
-    const vendor = u.plan.machine.vendor;
+    if (u.kind !== 'plan') return u;
+    const v3 = u.plan;
+    if (v3.machine.vendor.driver.variant !== 'v3') return u;
+    const vendor = v3.machine.vendor;
     const plan: Plan = {
-      ...u.plan,
-      machine: { ...u.plan.machine, vendor: { ...vendor, driver: { ...vendor.driver, variant: 'c', source } } },
+      ...v3,
+      machine: { ...v3.machine, vendor: { ...vendor, driver: { ...vendor.driver, variant: 'c', source } } },
     };
-    return { ...u, plan };
+    return { ...u, kind: 'plan', plan, facts: { ...u.facts, builtDriver: true } };
   });
 }

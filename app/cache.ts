@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import type { SpecOutcome } from '../runtime/report/outcome.js';
 
@@ -56,12 +56,18 @@ export function writeLastFailed(root: string, outcomes: readonly SpecOutcome[]):
   }
   const dir = join(root, CACHE_DIR);
   const body: LastFailedFile = { version: 1, failed: [...before].sort() };
+  const text = JSON.stringify(body, null, 2) + '\n';
+  const file = join(dir, LAST_FAILED);
   const tmp = join(dir, `${LAST_FAILED}.${process.pid}.tmp`);
   try {
+    // The same record as before (run after run of a passing suite): writing it again would only cost the
+    // start a few milliseconds.
+    if (existsSync(join(dir, '.gitignore')) && existsSync(file) && readFileSync(file, 'utf8') === text)
+      return undefined;
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, '.gitignore'), '# written by viommu-spec\n*\n');
-    writeFileSync(tmp, JSON.stringify(body, null, 2) + '\n');
-    renameSync(tmp, join(dir, LAST_FAILED));
+    writeFileSync(tmp, text);
+    renameSync(tmp, file);
   } catch (e) {
     return (e as Error).message;
   }

@@ -13,11 +13,11 @@ import { discoverSpecs, type SpecFile } from './discover.js';
 import { ExitCode } from './exit-code.js';
 import { CACHE_DIR, readLastFailed, writeLastFailed } from './cache.js';
 import { reporterTargets, writeReports, type Target } from './output.js';
-import type { RunOptions } from './runner.js';
+import type { PendingRun, RunOptions } from './runner.js';
 import { Interruption, SIGNAL_EXIT } from './signals.js';
 
-/** Below this many specs an unasked-for --jobs runs in one thread. */
-const SMALL_SUITE = 64;
+/** From this many spec files on, a run keeps the plans compact until they run (see runner.ts). */
+const COMPACT_FROM = 64;
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(packageFile('package.json'), 'utf8')) as { version: string };
@@ -93,7 +93,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command('run')
     .description('run specs: files, folders (searched recursively, sorted) or ids such as file.yaml#case')
     .argument('[paths...]', 'spec files, folders or ids', ['specs'])
-    .option('--jobs <n>', `worker threads (default: the cores, for suites of ${SMALL_SUITE} specs or more)`)
+    .option('--jobs <n>', 'worker threads (default: the cores when the selection holds a sweep per core, else 1)')
     .option('--shard <i/n>', 'run only the i-th of n deterministic slices of the suite (for a CI matrix)')
     .option('--filter <text>', 'only specs whose id or name contains this text')
     .option('--tag <tag>', 'only specs with this tag; repeat for any of several', collect)
@@ -244,8 +244,6 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
   if (typeof targets === 'string') return usage(targets);
   if (flags.update && flags.ci) return usage('--update cannot be used with --ci');
   const jobs = flags.jobs === undefined ? availableParallelism() : Number(flags.jobs);
-  // Unasked, small suites stay in one thread: starting workers costs more than they would save.
-  const threadsFrom = flags.jobs === undefined ? SMALL_SUITE : 2;
   if (!Number.isInteger(jobs) || jobs < 1)
     return usage(`--jobs takes a whole number of at least 1, not '${flags.jobs}'`);
   const shard = flags.shard === undefined ? undefined : parseShard(flags.shard);
@@ -290,7 +288,8 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
       ci: flags.ci === true,
       budget,
       jobs,
-      threadsFrom,
+      // Unasked, the runner uses the threads only where they were measured to win (runner.ts, useWorkers).
+      jobsByDefault: flags.jobs === undefined,
       ...(shard ? { shard } : {}),
       ...(flags.filter ? { filter: flags.filter } : {}),
       ...(flags.tag ? { tags: flags.tag } : {}),
@@ -332,62 +331,20 @@ async function runSuite(
   lastFailed?: ReadonlySet<string>,
   list = false,
 ): Promise<number> {
-  const { loadUnits, runUnits, selectUnits } = await import('./runner.js');
+  const runner = await import('./runner.js');
+  const drivers = await import('./build-driver.js');
   const { targets } = settings;
   const flags = { passWithNoSpecs: settings.passWithNoSpecs, ci: settings.opts.ci };
-  let loaded = loadUnits(only ? files.filter((f) => only.has(f.file)) : files);
-  if ('error' in loaded) return usage(loaded.error);
-  if (settings.cDriver !== undefined) {
-    const { withCDriver } = await import('./build-driver.js');
-    loaded = { units: withCDriver(loaded.units, settings.cDriver) };
-  }
-  let opts = settings.opts;
-  if (lastFailed) {
-    const known = loaded.units.filter((u) => lastFailed.has(u.id));
-    if (known.length) opts = { ...opts, ids: new Set(known.map((u) => u.id)) };
-    else process.stderr.write('note: --last-failed: no failure recorded for these specs; running them all\n');
-  }
-  const { chosen, skipped } = selectUnits(loaded.units, opts);
-  if (!list) {
-    const { prepareDrivers } = await import('./build-driver.js');
-    const failed = prepareDrivers(chosen.flatMap((u) => (u.kind === 'plan' ? [u.plan] : [])));
-    if (failed !== undefined) return usage(failed);
-  }
-  if (list) {
-    for (const u of loaded.units) {
-      const tags = u.tags.length ? `  [${u.tags.join(', ')}]` : '';
-      const marker = u.kind === 'plan' ? u.plan.marker : undefined;
-      const note =
-        u.kind === 'invalid'
-          ? '  invalid'
-          : marker
-            ? `  ${marker.kind}: ${marker.reason}`
-            : u.kind === 'plan' && u.plan.only
-              ? '  only'
-              : '';
-      process.stdout.write(`${chosen.includes(u) ? 'run ' : 'skip'}  ${u.id}${tags}${note}\n`);
-    }
-    process.stdout.write(`${chosen.length} selected, ${skipped.length} skipped\n`);
-    return ExitCode.ok;
-  }
-  if (chosen.length === 0) {
-    const why =
-      loaded.units.length === 0
-        ? `no spec files in ${settings.paths.join(', ')}`
-        : `the selection leaves out all ${loaded.units.length} specs`;
-    process.stderr.write(
-      `${flags.passWithNoSpecs ? 'note' : 'error'}: no spec to run: ${why}${flags.passWithNoSpecs ? '' : ' (--pass-with-no-specs allows that)'}\n`,
-    );
-    process.stdout.write('0 passed, 0 failed\n');
-    return flags.passWithNoSpecs ? ExitCode.ok : ExitCode.usage;
-  }
+  // The loaded units live only in selectRun: past it, the pending run holds the only reference to each plan.
+  const selected = selectRun(runner, drivers, files, settings, only, lastFailed, list);
+  if (typeof selected === 'number') return selected;
+  const { pending, opts } = selected;
   const interruption = new Interruption().listen();
   const progress = process.stderr.isTTY === true;
   let result;
   try {
-    result = await runUnits(
-      loaded.units,
-      chosen,
+    result = await runner.runPending(
+      pending,
       opts,
       interruption,
       progress ? (done, total) => process.stderr.write(`\r\x1b[K[${done}/${total}]`) : undefined,
@@ -415,7 +372,7 @@ async function runSuite(
       });
     }
   }
-  const input: ReportInput = { outcomes, skipped: result.skipped.length, obsolete: flags.ci ? [] : obsolete };
+  const input: ReportInput = { outcomes, skipped: result.skipped, obsolete: flags.ci ? [] : obsolete };
   writeReports(targets, input, settings);
   if (!flags.ci && !result.interrupted) {
     // The cache only helps the next run: a suite root that cannot be written to costs a note, not the run.
@@ -437,6 +394,68 @@ async function runSuite(
   }
   if (outcomes.some((o) => o.status === 'invalid')) return ExitCode.usage;
   return outcomes.some((o) => o.status === 'failed') ? ExitCode.failed : ExitCode.ok;
+}
+
+/**
+ * Loads and selects a suite (`--list` prints the selection): the pending run, or the exit code. Synchronous
+ * and apart from runSuite, so none of its locals (every unit, every plan) stays alive while the suite runs.
+ */
+function selectRun(
+  runner: typeof import('./runner.js'),
+  drivers: typeof import('./build-driver.js'),
+  files: readonly SpecFile[],
+  settings: RunSettings,
+  only: ReadonlySet<string> | undefined,
+  lastFailed: ReadonlySet<string> | undefined,
+  list: boolean,
+): { pending: PendingRun; opts: RunOptions } | number {
+  const flags = { passWithNoSpecs: settings.passWithNoSpecs, ci: settings.opts.ci };
+  const toLoad = only ? files.filter((f) => only.has(f.file)) : files;
+  // Compact units (runner.ts) keep a large suite's memory flat; a small one is not worth zlib's start.
+  let loaded = runner.loadUnits(toLoad, { compact: !list && toLoad.length > COMPACT_FROM });
+  if ('error' in loaded) return usage(loaded.error);
+  if (settings.cDriver !== undefined) loaded = { units: drivers.withCDriver(loaded.units, settings.cDriver) };
+  let opts = settings.opts;
+  if (lastFailed) {
+    const known = loaded.units.filter((u) => lastFailed.has(u.id));
+    if (known.length) opts = { ...opts, ids: new Set(known.map((u) => u.id)) };
+    else process.stderr.write('note: --last-failed: no failure recorded for these specs; running them all\n');
+  }
+  const { chosen, skipped } = runner.selectUnits(loaded.units, opts);
+  if (list) {
+    const taken = new Set(chosen);
+    for (const u of loaded.units) {
+      const tags = u.tags.length ? `  [${u.tags.join(', ')}]` : '';
+      const marker = u.kind === 'plan' ? u.plan.marker : undefined;
+      const note =
+        u.kind === 'invalid'
+          ? '  invalid'
+          : marker
+            ? `  ${marker.kind}: ${marker.reason}`
+            : u.kind === 'plan' && u.plan.only
+              ? '  only'
+              : '';
+      process.stdout.write(`${taken.has(u) ? 'run ' : 'skip'}  ${u.id}${tags}${note}\n`);
+    }
+    process.stdout.write(`${chosen.length} selected, ${skipped.length} skipped\n`);
+    return ExitCode.ok;
+  }
+  const failed = drivers.prepareDrivers(
+    chosen.flatMap((u) => (u.kind === 'plan' && u.facts.builtDriver ? [u.plan] : [])),
+  );
+  if (failed !== undefined) return usage(failed);
+  if (chosen.length === 0) {
+    const why =
+      loaded.units.length === 0
+        ? `no spec files in ${settings.paths.join(', ')}`
+        : `the selection leaves out all ${loaded.units.length} specs`;
+    process.stderr.write(
+      `${flags.passWithNoSpecs ? 'note' : 'error'}: no spec to run: ${why}${flags.passWithNoSpecs ? '' : ' (--pass-with-no-specs allows that)'}\n`,
+    );
+    process.stdout.write('0 passed, 0 failed\n');
+    return flags.passWithNoSpecs ? ExitCode.ok : ExitCode.usage;
+  }
+  return { pending: runner.pendingRun(loaded.units, chosen), opts };
 }
 
 async function validateCommand(paths: string[], root?: string): Promise<number> {

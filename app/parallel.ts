@@ -14,26 +14,28 @@ export class WorkerCrash extends Error {
 }
 
 /**
- * Runs tasks on `jobs` worker threads, handing each worker the next task as it finishes one. Results are
+ * Runs `count` tasks on `jobs` worker threads, handing each worker the next task as it finishes one; `task(i)`
+ * makes the i-th when it is handed out (so the caller can let go of what it was made from). Results are
  * stored by task index, so the output order is the input order whatever the timing. After a SIGINT or
  * SIGTERM (or once `stop` says so) no new task is handed out; the tasks in hand finish, and the outcomes so
  * far (in input order) come back with the signal.
  */
 export function runInWorkers(
-  tasks: readonly Omit<WorkerTask, 'index'>[],
+  count: number,
+  task: (i: number) => Omit<WorkerTask, 'index'>,
   jobs: number,
   interruption: Interruption | undefined,
   onDone?: (done: number, outcome: SpecOutcome) => void,
   /** Checked before each task is handed out: true stops the run as a signal would (--bail). */
   stop: () => boolean = () => false,
 ): Promise<{ outcomes: SpecOutcome[]; interrupted?: StopSignal }> {
-  const results = new Array<SpecOutcome>(tasks.length);
+  const results = new Array<SpecOutcome>(count);
   let next = 0;
   let done = 0;
   return new Promise((resolve, reject) => {
     // The compiled worker, even when the caller runs from source: a worker thread cannot run TypeScript.
     const script = packageFile('dist/app/worker.js');
-    const workers = Array.from({ length: Math.min(jobs, tasks.length) }, () => new Worker(script));
+    const workers = Array.from({ length: Math.min(jobs, count) }, () => new Worker(script));
     let busy = 0;
     const finish = (): void => {
       for (const w of workers) void w.terminate();
@@ -45,8 +47,8 @@ export function runInWorkers(
       resolve({ outcomes: results.filter((o) => o !== undefined), ...(signal ? { interrupted: signal } : {}) });
     };
     const feed = (w: Worker): void => {
-      if (next < tasks.length && !interruption?.signal && !stop()) {
-        w.postMessage({ ...tasks[next]!, index: next } satisfies WorkerTask);
+      if (next < count && !interruption?.signal && !stop()) {
+        w.postMessage({ ...task(next), index: next } satisfies WorkerTask);
         next++;
         busy++;
       } else if (busy === 0) settle();

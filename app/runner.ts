@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { relative, resolve } from 'node:path';
+import { deserialize, serialize } from 'node:v8';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { parse } from 'yaml';
 import { BudgetExceededError, DEFAULT_BUDGET, Meter, type Budget } from '../runtime/base/budget.js';
 import { diffCheck, diffExpectations, diffRun } from '../runtime/check/diff.js';
@@ -29,8 +31,8 @@ export interface RunOptions extends GoldenMode {
   readonly tags?: readonly string[];
   /** Worker threads; 1 runs in this thread. */
   readonly jobs?: number;
-  /** Use threads only from this many selected specs on (default 2). */
-  readonly threadsFrom?: number;
+  /** `jobs` is the default, not asked for: threads only where they were measured to win (`useWorkers`). */
+  readonly jobsByDefault?: boolean;
   /** `[i, n]`: run only the i-th of n deterministic slices of the selected specs (1-based). */
   readonly shard?: readonly [number, number];
   /** Stop handing out specs once this many have failed (--bail). */
@@ -41,25 +43,86 @@ export interface RunOptions extends GoldenMode {
   readonly detail?: boolean;
 }
 
+/** What selection and scheduling read of a plan, kept beside it so that they need not take a compact one. */
+export interface PlanFacts {
+  /** Marked `only: true`. */
+  readonly only: boolean;
+  /** Marked `skip:` or `todo:`. */
+  readonly marked: boolean;
+  readonly sweep: boolean;
+  /** Its golden file, relative to the working directory. */
+  readonly golden?: string;
+  /** Its driver is built from C (variant `c` with a source): prepareDrivers builds it before any run. */
+  readonly builtDriver: boolean;
+}
+
+function planFacts(plan: Plan): PlanFacts {
+  return {
+    only: plan.only !== undefined,
+    marked: plan.marker !== undefined,
+    sweep: plan.sweep !== undefined,
+    ...(plan.golden ? { golden: relative('.', resolve(plan.golden.path)) } : {}),
+    builtDriver: (plan.machine.vendor.driver as { source?: unknown }).source !== undefined,
+  };
+}
+
 /** One spec of a suite before it runs: a compiled plan, or a file that did not load or compile. */
-export type Unit =
-  | {
-      readonly kind: 'plan';
-      readonly id: string;
-      readonly name: string;
-      readonly tags: readonly string[];
-      readonly plan: Plan;
-      /** The files the spec is made of (itself, its `extends` fragment), for --watch. */
-      readonly sources: readonly string[];
-    }
-  | {
-      readonly kind: 'invalid';
-      readonly id: string;
-      readonly name: string;
-      readonly tags: readonly string[];
-      readonly outcome: SpecOutcome;
-      readonly sources: readonly string[];
-    };
+export type Unit = PlanUnit | InvalidUnit;
+
+export interface PlanUnit {
+  readonly kind: 'plan';
+  readonly id: string;
+  readonly name: string;
+  readonly tags: readonly string[];
+  /** The compiled plan; a compact unit (loadUnits) makes a fresh copy at each read: read it once. */
+  readonly plan: Plan;
+  readonly facts: PlanFacts;
+  /** The files the spec is made of (itself, its `extends` fragment), for --watch. */
+  readonly sources: readonly string[];
+}
+
+/**
+ * A plan unit that keeps its plan serialized (V8's structured clone, as workers receive plans) off the
+ * JavaScript heap until it is taken to run. A compiled plan is some 16 KB of small objects on the heap;
+ * held for every spec of a suite from loading to its run, they made the heap (and the garbage the runs
+ * leave, which V8 lets grow in proportion) grow with the number of spec files: 360 MB peak RSS for 5000
+ * specs against 150 MB for 1000. Serialized and deflated it is about 2 KB outside the heap; writing it
+ * costs about 0.07 ms at load and reading it back 0.1 ms at run, some 3 % of a one-scenario spec's time.
+ */
+class CompactPlanUnit implements PlanUnit {
+  readonly kind = 'plan';
+  readonly id: string;
+  readonly name: string;
+  readonly tags: readonly string[];
+  readonly facts: PlanFacts;
+  readonly sources: readonly string[];
+  readonly #bytes: Buffer;
+
+  constructor(plan: Plan, sources: readonly string[]) {
+    // A copy: zlib's result is a view of its 16 KB output chunk, which it would keep alive.
+    this.#bytes = Buffer.from(deflateRawSync(serialize(plan), { level: 1 }));
+    // Read back, the strings are the plan's own, not slices that keep the spec file's whole text alive.
+    const copy = this.plan;
+    this.id = copy.id;
+    this.name = copy.name;
+    this.tags = copy.tags;
+    this.facts = planFacts(copy);
+    this.sources = sources;
+  }
+
+  get plan(): Plan {
+    return deserialize(inflateRawSync(this.#bytes)) as Plan;
+  }
+}
+
+export interface InvalidUnit {
+  readonly kind: 'invalid';
+  readonly id: string;
+  readonly name: string;
+  readonly tags: readonly string[];
+  readonly outcome: SpecOutcome;
+  readonly sources: readonly string[];
+}
 
 /**
  * The tags of a file that failed to load, as far as its YAML can be read at all, so --tag can leave it out.
@@ -112,8 +175,14 @@ function caseNames(plans: readonly Plan[]): string[] {
   return plans.flatMap((p) => (p.id.includes('#') ? [p.id.slice(p.id.indexOf('#') + 1)] : []));
 }
 
-/** Loads every file into units, in file order; a `file#case` that names no case is a usage error. */
-export function loadUnits(files: readonly SpecFile[]): { units: Unit[] } | { error: string } {
+/**
+ * Loads every file into units, in file order; a `file#case` that names no case is a usage error. `compact`
+ * keeps each plan serialized until it runs (see CompactPlanUnit): what a whole suite's run wants.
+ */
+export function loadUnits(
+  files: readonly SpecFile[],
+  { compact = false }: { compact?: boolean } = {},
+): { units: Unit[] } | { error: string } {
   const units: Unit[] = [];
   for (const f of files) {
     const r = planFile(f.file, f.root);
@@ -134,14 +203,19 @@ export function loadUnits(files: readonly SpecFile[]): { units: Unit[] } | { err
       }
     }
     units.push(
-      ...plans.map((plan): Unit => ({
-        kind: 'plan',
-        id: plan.id,
-        name: plan.name,
-        tags: plan.tags,
-        plan,
-        sources: r.sources,
-      })),
+      ...plans.map((plan): Unit =>
+        compact
+          ? new CompactPlanUnit(plan, r.sources)
+          : {
+              kind: 'plan',
+              id: plan.id,
+              name: plan.name,
+              tags: plan.tags,
+              plan,
+              facts: planFacts(plan),
+              sources: r.sources,
+            },
+      ),
     );
   }
   return { units };
@@ -160,7 +234,7 @@ export function shardOf<T>(items: readonly T[], [i, n]: readonly [number, number
 }
 
 /** `only: true` on a spec or case. */
-export const isOnly = (u: Unit): boolean => u.kind === 'plan' && u.plan.only !== undefined;
+export const isOnly = (u: Unit): boolean => u.kind === 'plan' && u.facts.only;
 
 /**
  * What --filter, --tag, --last-failed and --shard select, and what they leave out. When a selected spec is
@@ -170,7 +244,8 @@ export function selectUnits(units: readonly Unit[], opts: RunOptions): { chosen:
   const filtered = units.filter((u) => selected(u, opts));
   const sharded = opts.shard ? shardOf(filtered, opts.shard) : filtered;
   const chosen = !opts.ci && sharded.some(isOnly) ? sharded.filter(isOnly) : sharded;
-  return { chosen, skipped: units.filter((u) => !chosen.includes(u)) };
+  const taken = new Set(chosen);
+  return { chosen, skipped: units.filter((u) => !taken.has(u)) };
 }
 
 /** A row's point against a row expectation's glob; `(none)` names the fault-free baseline and only it. */
@@ -337,7 +412,7 @@ function runPlanUntimed(plan: Plan, mode: GoldenMode, budget: Budget, detail: bo
 export interface SuiteResult {
   readonly outcomes: SpecOutcome[];
   /** Specs the selection left out. */
-  readonly skipped: readonly Unit[];
+  readonly skipped: number;
   readonly referencedGoldens: string[];
   /** Set when a signal stopped the run early: the outcomes are those of the specs that ran. */
   readonly interrupted?: StopSignal;
@@ -348,40 +423,88 @@ export interface SuiteResult {
 }
 
 /**
- * Runs the chosen units: a suite with a chosen invalid spec runs nothing and writes no golden file.
+ * A selected suite, ready to run. It holds the only reference to each plan the caller gives it (the caller
+ * keeps no unit past `pendingRun`), and `runPending` takes each plan out as it hands it to a run: what a
+ * suite keeps is then its outcomes (what the reporters need), not its compiled plans, so the runner's
+ * memory stays flat in the number of spec files.
+ */
+export interface PendingRun {
+  /** The chosen plans, in input order; a slot is emptied when its plan is taken to run. */
+  readonly plans: (PlanUnit | undefined)[];
+  /** The chosen invalid specs: a suite with any runs nothing. */
+  readonly invalid: readonly SpecOutcome[];
+  readonly skipped: number;
+  /** The golden files of every loaded spec, selected or not (an unselected spec's file is not obsolete). */
+  readonly referencedGoldens: string[];
+}
+
+/** The run of the chosen units: see PendingRun. */
+export function pendingRun(units: readonly Unit[], chosen: readonly Unit[]): PendingRun {
+  const chosenSet = new Set(chosen);
+  return {
+    plans: chosen.flatMap((u) => (u.kind === 'plan' ? [u] : [])),
+    invalid: chosen.flatMap((u) => (u.kind === 'invalid' ? [u.outcome] : [])),
+    skipped: units.filter((u) => !chosenSet.has(u)).length,
+    referencedGoldens: units.flatMap((u) => (u.kind === 'plan' && u.facts.golden ? [u.facts.golden] : [])),
+  };
+}
+
+/**
+ * Whether the plans run on worker threads. Asked for (`--jobs n`, n > 1): whenever two or more run. By
+ * default only when the selection holds a sweep for each thread: measured on 2 cores (README, Benchmarks),
+ * a suite of 1000 one-scenario specs ran 1.3 times slower on two threads than on one (loading the specs,
+ * which stays on the main thread, costs as much as running them, and each worker loads the runtime anew),
+ * while a sweep replays its scenario once per failure point, which is work enough to pay for a thread.
+ */
+export function useWorkers(opts: RunOptions, run: PendingRun, toRun: readonly number[]): boolean {
+  const jobs = opts.jobs ?? 1;
+  if (jobs < 2 || toRun.length < 2) return false;
+  return !opts.jobsByDefault || toRun.filter((i) => run.plans[i]!.facts.sweep).length >= jobs;
+}
+
+/** Takes a plan out of a pending run: the run holds it no longer. */
+function take(run: PendingRun, i: number): Plan {
+  const unit = run.plans[i]!;
+  run.plans[i] = undefined;
+  return unit.plan;
+}
+
+/**
+ * Runs a pending suite: a suite with a chosen invalid spec runs nothing and writes no golden file.
  * Specs run in input order, on worker threads when asked; between specs the runner yields, so a SIGINT or
  * SIGTERM stops it after the spec in hand.
  */
-export async function runUnits(
-  units: readonly Unit[],
-  chosen: readonly Unit[],
+export async function runPending(
+  run: PendingRun,
   opts: RunOptions,
   interruption: Interruption | undefined,
   onProgress?: (done: number, total: number) => void,
 ): Promise<SuiteResult> {
-  const skipped = units.filter((u) => !chosen.includes(u));
-  const invalids = chosen.flatMap((u) => (u.kind === 'invalid' ? [u.outcome] : []));
-  if (invalids.length) return { outcomes: invalids, skipped, referencedGoldens: [], selected: chosen.length };
-  const plans = units.flatMap((u) => (u.kind === 'plan' ? [u.plan] : []));
-  const referencedGoldens = plans.flatMap((p) => (p.golden ? [relative('.', resolve(p.golden.path))] : []));
-  const all = chosen.flatMap((u) => (u.kind === 'plan' ? [u.plan] : []));
+  const { skipped, referencedGoldens } = run;
+  const count = run.plans.length;
+  if (run.invalid.length) return { outcomes: [...run.invalid], skipped, referencedGoldens: [], selected: count };
+  const ids = run.plans.map((p) => p!.id);
   const mode: GoldenMode = { update: opts.update, ci: opts.ci };
   const budget = opts.budget ?? DEFAULT_BUDGET;
   if (hooks.throwBeforeFirstSpec) throw new TypeError('a deliberate internal error (VIOMMU_SPEC_TEST_CRASH=throw)');
   // Marked plans (and a committed `only` under --ci) are settled here; the rest run, and all come back in
   // input order.
-  const settled = all.map((plan) => notRun(plan, opts.ci === true));
-  const toRun = all.filter((_, i) => settled[i] === undefined);
+  const ci = opts.ci === true;
+  const settled = run.plans.map((u, i) =>
+    u!.facts.marked || (ci && u!.facts.only) ? notRun(take(run, i), ci) : undefined,
+  );
+  const toRun = settled.flatMap((o, i) => (o === undefined ? [i] : []));
   const bail = opts.bail;
   let failures = settled.filter((o) => o?.status === 'failed').length;
   const bailed = (): boolean => bail !== undefined && failures >= bail;
   const ran: SpecOutcome[] = [];
   let signal: StopSignal | undefined;
-  if ((opts.jobs ?? 1) > 1 && toRun.length >= Math.max(2, opts.threadsFrom ?? 2)) {
+  if (useWorkers(opts, run, toRun)) {
     const { runInWorkers } = await import('./parallel.js');
-    const tasks = toRun.map((plan) => ({ plan, mode, budget, detail: opts.detail === true }));
+    const detail = opts.detail === true;
     const r = await runInWorkers(
-      tasks,
+      toRun.length,
+      (t) => ({ plan: take(run, toRun[t]!), mode, budget, detail }),
       opts.jobs!,
       interruption,
       (d, o) => {
@@ -394,10 +517,10 @@ export async function runUnits(
     ran.push(...r.outcomes);
     signal = r.interrupted;
   } else {
-    for (const [i, plan] of toRun.entries()) {
+    for (const [t, i] of toRun.entries()) {
       if (interruption?.signal || bailed()) break;
-      onProgress?.(i, toRun.length);
-      const o = runPlan(plan, mode, budget, opts.detail === true);
+      onProgress?.(t, toRun.length);
+      const o = runPlan(take(run, i), mode, budget, opts.detail === true);
       if (o.status === 'failed') failures++;
       ran.push(o);
       hooks.afterSpec();
@@ -408,17 +531,17 @@ export async function runUnits(
   const byId = new Map(ran.map((o) => [o.id, o]));
   // A stopped run reports the marked plans up to the last one that ran, not those it never reached.
   const stoppedEarly = signal !== undefined || ran.length < toRun.length;
-  const lastRan = all.reduce((last, plan, i) => (byId.has(plan.id) ? i : last), -1);
-  const outcomes = all.flatMap((plan, i) => {
-    const o = byId.get(plan.id) ?? (stoppedEarly && i > lastRan ? undefined : settled[i]);
+  const lastRan = ids.reduce((last, id, i) => (byId.has(id) ? i : last), -1);
+  const outcomes = ids.flatMap((id, i) => {
+    const o = byId.get(id) ?? (stoppedEarly && i > lastRan ? undefined : settled[i]);
     return o ? [o] : [];
   });
   return {
     outcomes,
     skipped,
     referencedGoldens,
-    selected: all.length,
+    selected: count,
     ...(signal ? { interrupted: signal } : {}),
-    ...(bailed() && outcomes.length < all.length ? { bailed: failures } : {}),
+    ...(bailed() && outcomes.length < count ? { bailed: failures } : {}),
   };
 }

@@ -46,6 +46,23 @@ export function wallMs(args: string[], runs = 7): number {
   return best;
 }
 
+/**
+ * Best wall times of several commands (`[program, ...args]`; `node` is this Node), run in turns (a, b, c,
+ * a, b, c, ...): on a machine whose load comes and goes, each command meets the same load, so their ratio
+ * holds where separate series would not.
+ */
+export function wallMsInTurns(commands: readonly (readonly string[])[], runs: number): number[] {
+  const best = commands.map(() => Infinity);
+  for (let i = 0; i < runs; i++) {
+    for (const [c, [program, ...args]] of commands.entries()) {
+      const t0 = performance.now();
+      execFileSync(program === 'node' ? process.execPath : program!, args, { stdio: 'ignore' });
+      best[c] = Math.min(best[c]!, performance.now() - t0);
+    }
+  }
+  return best;
+}
+
 let nodeStart: number | undefined;
 
 /** Wall time of `node -e 0`, measured once per bench run: the yardstick for anything start-up shaped. */

@@ -3,7 +3,7 @@ import { allocatorBench } from './allocator.js';
 import { cDriverBench } from './c-driver.js';
 import { pageTableBench } from './page-table.js';
 import { iommuHwBench } from './iommu-hw.js';
-import { memoryBench, suiteBench, sweepBench } from './suite.js';
+import { jobsBench, memoryBench, suiteBench, sweepBench } from './suite.js';
 import { sweepScaleBench } from './sweep-scale.js';
 import type { BenchResult } from './harness.js';
 
@@ -13,14 +13,17 @@ const suites: [string, () => BenchResult[]][] = [
   ['page table', pageTableBench],
   ['iommu hardware', iommuHwBench],
   ['spec suite', suiteBench],
+  ['--jobs', jobsBench],
   ['sweep', sweepBench],
   ['sweep scale', sweepScaleBench],
   ['c driver', cDriverBench],
   ['memory', memoryBench],
 ];
 
+// `npm run bench -- memory --jobs`: only the suites named (all when none is).
+const only = process.argv.slice(2);
 const results: BenchResult[] = [];
-for (const [name, run] of suites) {
+for (const [name, run] of suites.filter(([name]) => only.length === 0 || only.includes(name))) {
   process.stderr.write(`bench: ${name}\n`);
   results.push(...run());
 }

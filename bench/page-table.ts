@@ -82,8 +82,8 @@ export function pageTableBench(): BenchResult[] {
   );
   // Through the CLI: a spec that maps and unmaps 16 GiB in 4 KiB leaves, less a spec that maps one page
   // (start-up, boot, capture of an empty table), against the C loop over the same 16 GiB.
-  const cli = wallMs(['dist/bin/viommu-spec.js', 'run', 'bench/specs/map-16g-4k.yaml', '--no-color'], 3);
-  const control = wallMs(['dist/bin/viommu-spec.js', 'run', 'bench/specs/map-4k.yaml', '--no-color'], 3);
+  const cli = wallMs(['dist/bin/viommu-spec.cjs', 'run', 'bench/specs/map-16g-4k.yaml', '--no-color'], 3);
+  const control = wallMs(['dist/bin/viommu-spec.cjs', 'run', 'bench/specs/map-4k.yaml', '--no-color'], 3);
   const cliRate = (16 * leaves4k) / (Math.max(cli - control, 1) / 1000);
   rows.push(row('page table through the CLI: a spec mapping+unmapping 16 GiB as 4 KiB leaves', cliRate, cRates[1]));
   // The mixed range: 4M, 8M, 16M, 1G, 2G, 4M and 2M leaves (see test/pt/iommu-pt.test.ts).

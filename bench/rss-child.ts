@@ -1,11 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { main } from '../app/cli.js';
 
-/** Runs one spec (or nothing, for the baseline) in this process and prints its peak RSS in KiB. */
-const spec = process.argv[2];
-if (spec) {
+/** Runs specs (files or folders; none, for the baseline) in this process and prints its peak RSS in KiB. */
+const paths = process.argv.slice(2);
+if (paths.length) {
   process.stdout.write = () => true;
-  const code = await main(['node', 'viommu-spec', 'run', spec, '--jobs', '1']);
+  const code = await main(['node', 'viommu-spec', 'run', ...paths, '--jobs', '1', '--ci']);
   if (code !== 0) process.exitCode = code;
 }
 // VmHWM belongs to this process's own address space; ru_maxrss after fork+exec can report the parent's peak

@@ -1,9 +1,12 @@
 import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { discoverSpecs } from '../app/discover.js';
-import { planFile, runPlan } from '../app/runner.js';
+import { loadUnits, pendingRun, planFile, runPlan, useWorkers } from '../app/runner.js';
 import type { Plan } from '../runtime/plan/plan.js';
-import { against, measureRate, nodeStartMs, wallMs, type BenchResult } from './harness.js';
+import { against, measureRate, nodeStartMs, wallMsInTurns, type BenchResult } from './harness.js';
 
 /** Rates normalised by node start-ups per second: both follow the machine's single-core speed. */
 const perNodeStart = (rate: number) => against('node -e 0 starts/s', 1000 / nodeStartMs(), rate);
@@ -17,9 +20,24 @@ export function suiteBench(): BenchResult[] {
   });
   const mode = { update: false, ci: true };
   const specsPerSecond = measureRate(() => plans.forEach((p) => runPlan(p, mode)), plans.length, 1000);
-  const nodeStart = nodeStartMs();
-  const oneSpec = wallMs(['dist/bin/viommu-spec.js', 'run', 'specs/viommu/init-happy.yaml', '--no-color']);
-  const suite = wallMs(['dist/bin/viommu-spec.js', 'run', 'specs/', '--no-color'], 3);
+  // The start and its yardstick in turns: a ratio of two series taken apart follows the load, not the code.
+  const spec = ['run', 'specs/viommu/init-happy.yaml', '--no-color'];
+  const [nodeStart, oneSpec] = wallMsInTurns(
+    [
+      ['node', '-e', '0'],
+      ['node', CLI, ...spec],
+    ],
+    9,
+  ) as [number, number];
+  // The same run through npm: npx, and npm exec, which npx is (both run the bin of this package).
+  const [npx, npmExec, direct] = wallMsInTurns(
+    [
+      ['npx', 'viommu-spec', ...spec],
+      ['npm', 'exec', '--', 'viommu-spec', ...spec],
+      ['node', CLI, ...spec],
+    ],
+    3,
+  ) as [number, number, number];
   return [
     {
       name: `shipped suite in one process (${plans.length} specs)`,
@@ -35,15 +53,98 @@ export function suiteBench(): BenchResult[] {
       target: '<= 2 x node -e 0',
       pass: oneSpec <= 2 * nodeStart,
     },
+    { name: 'the same start through npx', value: npx, unit: 'ms', baseline: against('node <bin>', direct, npx) },
     {
-      name: 'cold start: viommu-spec run specs/',
-      value: suite,
+      name: 'the same start through npm exec',
+      value: npmExec,
       unit: 'ms',
-      baseline: against('node -e 0', nodeStart, suite),
-      target: '< 1000 ms',
-      pass: suite < 1000,
+      baseline: against('node <bin>', direct, npmExec),
     },
   ];
+}
+
+/** The command as installed (package.json `bin`). */
+const CLI = 'dist/bin/viommu-spec.cjs';
+
+/**
+ * A suite of `n` copies of a shipped one-scenario spec, with the fragment it extends, in a temporary
+ * folder that is a suite root of its own; the path of its spec folder.
+ */
+function generatedSuite(n: number): string {
+  const root = mkdtempSync(join(tmpdir(), `viommu-bench-${n}-`));
+  writeFileSync(join(root, 'package.json'), '{}\n');
+  mkdirSync(join(root, 'common'));
+  copyFileSync('specs/common/one-iommu.fragment.yaml', join(root, 'common', 'one-iommu.fragment.yaml'));
+  mkdirSync(join(root, 'specs'));
+  const spec = readFileSync('specs/viommu/init-happy.yaml', 'utf8');
+  for (let i = 0; i < n; i++) writeFileSync(join(root, 'specs', `s${String(i).padStart(5, '0')}.yaml`), spec);
+  return join(root, 'specs');
+}
+
+const removeSuite = (specs: string): void => rmSync(join(specs, '..'), { recursive: true, force: true });
+
+/** How many threads a `run` of these paths takes when --jobs is not given (runner.ts, useWorkers). */
+function defaultThreads(path: string): number {
+  const found = discoverSpecs([path]);
+  if (!found.ok) throw new Error(found.error);
+  const loaded = loadUnits(found.files, { compact: true });
+  if ('error' in loaded) throw new Error(loaded.error);
+  const run = pendingRun(loaded.units, loaded.units);
+  const opts = { update: false, ci: false, jobs: availableParallelism(), jobsByDefault: true };
+  return useWorkers(
+    opts,
+    run,
+    run.plans.map((_, i) => i),
+  )
+    ? opts.jobs
+    : 1;
+}
+
+/**
+ * Wall times of 1000 generated specs and of the shipped suite on one thread and on two, in turns; the
+ * default `--jobs` should pick (about) the faster of the two, whichever that is on this machine.
+ */
+export function jobsBench(): BenchResult[] {
+  const generated = generatedSuite(1000);
+  const rows: BenchResult[] = [];
+  for (const [what, path, runs] of [
+    ['1000 generated one-scenario specs', generated, 3],
+    ['the shipped suite', 'specs/', 3],
+  ] as const) {
+    const [one, two] = wallMsInTurns(
+      [
+        ['node', CLI, 'run', path, '--jobs', '1', '--no-color'],
+        ['node', CLI, 'run', path, '--jobs', '2', '--no-color'],
+      ],
+      runs,
+    ) as [number, number];
+    const threads = defaultThreads(path);
+    const chosen = threads === 1 ? one : two;
+    const faster = Math.min(one, two);
+    rows.push(
+      { name: `${what}: --jobs 1`, value: one, unit: 'ms', baseline: against('node -e 0', nodeStartMs(), one) },
+      { name: `${what}: --jobs 2`, value: two, unit: 'ms', baseline: against('--jobs 1', one, two) },
+      {
+        name: `${what}: the default (${threads === 1 ? 'one thread' : `${threads} threads`})`,
+        value: chosen,
+        unit: 'ms',
+        baseline: against(`the faster (--jobs ${one <= two ? 1 : 2})`, faster, chosen),
+        target: '<= 1.1 x the faster',
+        pass: chosen <= 1.1 * faster,
+      },
+    );
+  }
+  removeSuite(generated);
+  const suite = rows.at(-1)!.value;
+  rows.push({
+    name: 'cold start: viommu-spec run specs/ (the default --jobs)',
+    value: suite,
+    unit: 'ms',
+    baseline: against('node -e 0', nodeStartMs(), suite),
+    target: '< 1000 ms',
+    pass: suite < 1000,
+  });
+  return rows;
 }
 
 /** Runs per second of the shipped init+teardown sweep, and its wall time for one variant. */
@@ -67,11 +168,11 @@ export function sweepBench(): BenchResult[] {
   ];
 }
 
-/** Peak RSS of a spec run in its own process, in MiB: memory follows pages touched, not simulated RAM. */
-function peakRssMiB(spec?: string): number {
-  const child = spawnSync(process.execPath, ['dist/bench/rss-child.js', ...(spec ? [spec] : [])], { encoding: 'utf8' });
-  if (child.status !== 0) throw new Error(`peak RSS run of ${spec} failed: ${child.stderr}`);
-  return Number(child.stderr.trim()) / 1024;
+/** Peak RSS of a `run` of some specs in its own process, in MiB (no path: an idle process). */
+function peakRssMiB(...paths: string[]): number {
+  const child = spawnSync(process.execPath, ['dist/bench/rss-child.js', ...paths], { encoding: 'utf8' });
+  if (child.status !== 0) throw new Error(`peak RSS run of ${paths.join(' ')} failed: ${child.stderr}`);
+  return Number(child.stderr.trim().split('\n').at(-1)) / 1024;
 }
 
 /** Peak RSS (KiB) of a spec's run in its own process, and the simulated pages it holds at the end. */
@@ -100,6 +201,10 @@ export function memoryBench(): BenchResult[] {
   const baseline = (v: number) => against('idle viommu-spec process', idle, v);
   const big = peakRssMiB('bench/specs/map-64g-2m.yaml');
   const small = peakRssMiB('bench/specs/map-1g-4k.yaml');
+  // The runner's own memory: the same spec 1000 and 5000 times, in one thread.
+  const suites = [1000, 5000].map(generatedSuite);
+  const [few, many] = suites.map((s) => peakRssMiB(s)) as [number, number];
+  suites.forEach(removeSuite);
   return [
     {
       name: 'peak RSS: map+unmap 64 GiB in 2 MiB pages (1 TiB of simulated RAM)',
@@ -119,6 +224,15 @@ export function memoryBench(): BenchResult[] {
       unit: 'B',
       target: '<= 1536 B',
       pass: perPage <= 1536,
+    },
+    { name: 'peak RSS: run 1000 generated specs (--jobs 1)', value: few, unit: 'MiB', baseline: baseline(few) },
+    {
+      name: 'peak RSS: run 5000 generated specs (--jobs 1)',
+      value: many,
+      unit: 'MiB',
+      baseline: against('1000 specs', few, many),
+      target: 'flat: <= 1.5 x 1000 specs',
+      pass: many <= 1.5 * few,
     },
   ];
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-const CLI = 'dist/bin/viommu-spec.js';
+const CLI = 'dist/bin/viommu-spec.cjs';
 const SPECS = 6;
 const OLD = '{ "old": true }\n';
 

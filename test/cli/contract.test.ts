@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
  * The CLI's contract, through the built binary as a user runs it: exit codes, output streams, signals,
  * paths, selection. Each case here failed on the first round's tool.
  */
-const BIN = resolve('dist/bin/viommu-spec.js');
+const BIN = resolve('dist/bin/viommu-spec.cjs');
 
 interface Result {
   code: number | null;

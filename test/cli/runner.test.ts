@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
  * The runner's conventions through the built binary: skip/todo/only, --bail, --last-failed, --list,
  * durations and --slowest, `init` and `coverage`.
  */
-const BIN = resolve('dist/bin/viommu-spec.js');
+const BIN = resolve('dist/bin/viommu-spec.cjs');
 
 interface Result {
   code: number | null;

@@ -113,7 +113,7 @@ describe('run --watch', () => {
       'a.yaml': spec('common/one-iommu.fragment.yaml'),
       'b.yaml': spec('common/other.fragment.yaml'),
     });
-    const child = spawn(process.execPath, [resolve('dist/bin/viommu-spec.js'), 'run', '.', '--watch'], {
+    const child = spawn(process.execPath, [resolve('dist/bin/viommu-spec.cjs'), 'run', '.', '--watch'], {
       cwd: dir,
       env: { ...process.env, NO_COLOR: '1' },
     });

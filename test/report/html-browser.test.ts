@@ -38,7 +38,7 @@ describe.skipIf(skip)(title, () => {
     const report = join(dir, 'report.html');
     const r = spawnSync(
       process.execPath,
-      [resolve('dist/bin/viommu-spec.js'), 'run', ...SPECS, '--reporter', `html=${report}`],
+      [resolve('dist/bin/viommu-spec.cjs'), 'run', ...SPECS, '--reporter', `html=${report}`],
       { encoding: 'utf8' },
     );
     expect(r.status, r.stderr).toBe(1); // the fixture fails on purpose

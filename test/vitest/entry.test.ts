@@ -61,7 +61,7 @@ describe('viommu-spec/vitest', () => {
     // The CLI's text for the same spec, from the line after its FAIL head to the blank line before the summary.
     const cli = spawnSync(
       process.execPath,
-      [resolve('dist/bin/viommu-spec.js'), 'run', 'test/report/fixtures/failing-map.yaml', '--no-color'],
+      [resolve('dist/bin/viommu-spec.cjs'), 'run', 'test/report/fixtures/failing-map.yaml', '--no-color'],
       { encoding: 'utf8' },
     );
     expect(cli.status).toBe(1);

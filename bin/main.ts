@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { internalError, main } from '../app/cli.js';
 import { ExitCode } from '../app/exit-code.js';
 import { exitQuietlyOnClosedPipe } from '../app/output.js';
@@ -12,4 +11,7 @@ process.on('uncaughtException', crash);
 process.on('unhandledRejection', crash);
 exitQuietlyOnClosedPipe();
 
-process.exitCode = await main(process.argv);
+// No top-level await: bin/bundle.ts bundles this entry into one CommonJS file (see bin/viommu-spec.cts).
+void main(process.argv).then((code) => {
+  process.exitCode = code;
+});
