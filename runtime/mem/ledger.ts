@@ -3,6 +3,7 @@
  * Leak reports, "pages freed during the run", and addresses named by allocation (site + ordinal) all come
  * from here.
  */
+import { PAGE_OFFSET } from './direct-map.js';
 
 /** Which allocator family owns a block; freeing it through another family is a mismatched free. */
 export type AllocFamily = 'iommu_pages' | 'kmalloc' | 'pages';
@@ -30,17 +31,22 @@ export type ReleaseResult =
   | { readonly ok: false; readonly problem: 'invalid_free' };
 
 export class AllocationLedger {
-  private readonly live = new Map<bigint, Allocation>();
-  private readonly lastFreed = new Map<bigint, Allocation>();
+  /**
+   * The last block recorded at each address, live or freed: live until its `freed` is set, and then what a
+   * second free of that address names as the double free. One map for both answers, so a record and a
+   * release each touch it once. Keyed as `keyOf` says.
+   */
+  private readonly byVa = new Map<number | bigint, Allocation>();
   readonly history: Allocation[] = [];
   private readonly ordinals = new Map<string, number>();
   /**
-   * Every allocation ever made, by the page frame it starts at. A buddy block of order o starts at a pfn
-   * aligned to 2^o and spans at most 2^o pages, so the blocks that can hold a page start at that page's pfn
-   * rounded down to 2^o for each order: isFreedPa looks there. Blocks not shaped so (none today) go in
-   * `irregular`, which it always scans.
+   * Every allocation ever made, by the page frame it starts at (one block, or the list of those that
+   * started there when the address was reused). A buddy block of order o starts at a pfn aligned to 2^o
+   * and spans at most 2^o pages, so the blocks that can hold a page start at that page's pfn rounded down
+   * to 2^o for each order: isFreedPa looks there. Blocks not shaped so (none today) go in `irregular`,
+   * which it always scans.
    */
-  private readonly byStart = new Map<number, Allocation[]>();
+  private readonly byStart = new Map<number, Allocation | Allocation[]>();
   private readonly irregular: Allocation[] = [];
   private maxOrder = 0;
   /** Moves on every record and release: a page's answer below is good while it stays. */
@@ -69,14 +75,14 @@ export class AllocationLedger {
       freed: undefined,
     };
     this.version++;
-    this.live.set(entry.va, allocation);
+    this.byVa.set(keyOf(entry.va), allocation);
     this.history.push(allocation);
-    const span = 4096n << BigInt(allocation.order);
-    if (allocation.pa >= 0n && allocation.pa % span === 0n && extent(allocation) <= span && allocation.order < 31) {
-      const start = Number(allocation.pa >> 12n);
-      const list = this.byStart.get(start);
-      if (list) list.push(allocation);
-      else this.byStart.set(start, [allocation]);
+    const start = regularStart(allocation);
+    if (start >= 0) {
+      const at = this.byStart.get(start);
+      if (at === undefined) this.byStart.set(start, allocation);
+      else if (Array.isArray(at)) at.push(allocation);
+      else this.byStart.set(start, [at, allocation]);
       if (allocation.order > this.maxOrder) this.maxOrder = allocation.order;
     } else {
       this.irregular.push(allocation);
@@ -85,23 +91,18 @@ export class AllocationLedger {
   }
 
   release(va: bigint, family: AllocFamily, by: string, step: number): ReleaseResult {
-    const allocation = this.live.get(va);
-    if (allocation === undefined) {
-      const previous = this.lastFreed.get(va);
-      return previous
-        ? { ok: false, problem: 'double_free', allocation: previous }
-        : { ok: false, problem: 'invalid_free' };
-    }
+    const allocation = this.byVa.get(keyOf(va));
+    if (allocation === undefined) return INVALID_FREE;
+    if (allocation.freed !== undefined) return { ok: false, problem: 'double_free', allocation };
     if (allocation.family !== family) return { ok: false, problem: 'mismatched_free', allocation };
     this.version++;
-    this.live.delete(va);
-    this.lastFreed.set(va, allocation);
     allocation.freed = { seq: this.tick(), by, step };
     return { ok: true, allocation };
   }
 
   lookup(va: bigint): Allocation | undefined {
-    return this.live.get(va);
+    const allocation = this.byVa.get(keyOf(va));
+    return allocation?.freed === undefined ? allocation : undefined;
   }
 
   /**
@@ -128,8 +129,11 @@ export class AllocationLedger {
       else freed = true;
     };
     for (let order = 0; order <= this.maxOrder; order++) {
-      const candidates = this.byStart.get(pfn - (pfn % 2 ** order));
-      if (candidates !== undefined) for (const a of candidates) if (a.order === order) meet(a);
+      const at = this.byStart.get(pfn - (pfn % 2 ** order));
+      if (at === undefined) continue;
+      if (Array.isArray(at)) {
+        for (const a of at) if (a.order === order) meet(a);
+      } else if (at.order === order) meet(at);
     }
     for (const a of this.irregular) meet(a);
     const answer = !live && freed;
@@ -138,12 +142,48 @@ export class AllocationLedger {
   }
 
   liveAllocations(): Allocation[] {
-    return [...this.live.values()].sort((a, b) => a.seq - b.seq);
+    const live: Allocation[] = [];
+    for (const a of this.byVa.values()) if (a.freed === undefined) live.push(a);
+    return live.sort((a, b) => a.seq - b.seq);
   }
 
   freedAllocations(): Allocation[] {
     return this.history.filter((a) => a.freed !== undefined);
   }
+}
+
+const INVALID_FREE: ReleaseResult = Object.freeze({ ok: false, problem: 'invalid_free' });
+
+/** 2^46: the direct map's size with 4-level paging (runtime/mem/direct-map.ts). */
+const DIRECT_MAP_BYTES = 2 ** 46;
+
+/**
+ * The key an address is filed under in `byVa`: the page frame, as a number, for a page-aligned direct-map
+ * address (every block the allocators hand out), else the address itself (a bad pointer given to a free).
+ * A number and a bigint never compare equal as Map keys, so the two kinds cannot collide; a small number
+ * hashes and compares without touching the heap, unlike a bigint.
+ */
+function keyOf(va: bigint): number | bigint {
+  // Exact while the difference is below 2^53; any larger or negative difference fails the range test.
+  const offset = Number(va - PAGE_OFFSET);
+  return offset >= 0 && offset < DIRECT_MAP_BYTES && offset % 4096 === 0 ? offset / 4096 : va;
+}
+
+/**
+ * The pfn a block is indexed under in `byStart`: where it starts, when it starts at a page aligned to its
+ * order's span and covers no more than that span; -1 otherwise (the block goes in `irregular`). Done in
+ * doubles, exact below 2^53 bytes; larger addresses take the bigint arithmetic.
+ */
+function regularStart(a: Allocation): number {
+  if (a.pa < 0n || a.order >= 31) return -1;
+  const span = 4096 * 2 ** a.order;
+  const pa = Number(a.pa);
+  if (pa >= 2 ** 53) {
+    const spanN = BigInt(span);
+    return a.pa % spanN === 0n && extent(a) <= spanN ? Number(a.pa >> 12n) : -1;
+  }
+  const covers = a.family === 'kmalloc' ? span : Number(a.bytes);
+  return pa % span === 0 && covers <= span ? pa / 4096 : -1;
 }
 
 /** The bytes a block covers: kmalloc objects have their pages to themselves (runtime/linux/slab.ts). */
