@@ -1,4 +1,4 @@
-import { pfnToPhys, PAGE_SHIFT, PAGE_SIZE } from '../mem/phys-memory.js';
+import { pfnToPhys, PAGE_SIZE } from '../mem/phys-memory.js';
 import { phys_to_virt } from '../mem/direct-map.js';
 import { CacheMode, cacheModeName } from '../mem/memtype.js';
 import type { AllocFamily } from '../mem/ledger.js';
@@ -59,7 +59,7 @@ export function allocZeroedPages(
   k.mem.zeroPages(block.pfn, 1 << order);
   const pa = pfnToPhys(block.pfn);
   const va = phys_to_virt(pa);
-  k.ledger.record({ family, va, pa, bytes, order, node: block.node, site: k.siteName(leaf), step: k.step });
+  k.ledger.add({ family, va, pa, bytes, order, node: block.node, site: k.siteName(leaf), step: k.step });
   return va;
 }
 
@@ -87,11 +87,8 @@ export function freeTrackedPages(k: Kernel, va: bigint, family: AllocFamily): vo
     });
     return;
   }
-  const { allocation } = result;
-  const firstPfn = Number(allocation.pa >> BigInt(PAGE_SHIFT));
-  const pages = 1 << allocation.order;
-  reportNonWb(k, firstPfn, pages);
-  k.buddyOf(allocation.node)!.release(firstPfn, allocation.order);
+  reportNonWb(k, result.pfn, 1 << result.order);
+  k.buddyOf(result.node)!.release(result.pfn, result.order);
 }
 
 /** PAT keeps the memtype in page flags across a free; a page freed while not WB is a driver bug. */

@@ -3,7 +3,9 @@
  * Leak reports, "pages freed during the run", and addresses named by allocation (site + ordinal) all come
  * from here.
  */
+import { invariant } from '../base/model-bug.js';
 import { PAGE_OFFSET } from './direct-map.js';
+import { PfnTable, PFN_LIMIT } from './pfn-table.js';
 
 /** Which allocator family owns a block; freeing it through another family is a mismatched free. */
 export type AllocFamily = 'iommu_pages' | 'kmalloc' | 'pages';
@@ -25,29 +27,85 @@ export interface Allocation {
 }
 
 export type ReleaseResult =
-  | { readonly ok: true; readonly allocation: Allocation }
+  | {
+      readonly ok: true;
+      /** The freed block's first page frame (its pa >> 12), order and node, for the buddy it goes back to. */
+      readonly pfn: number;
+      readonly order: number;
+      readonly node: number;
+    }
   | { readonly ok: false; readonly problem: 'double_free'; readonly allocation: Allocation }
   | { readonly ok: false; readonly problem: 'mismatched_free'; readonly allocation: Allocation }
   | { readonly ok: false; readonly problem: 'invalid_free' };
 
+const FAMILIES: readonly AllocFamily[] = ['iommu_pages', 'kmalloc', 'pages'];
+const FAMILY_CODE: Readonly<Record<AllocFamily, number>> = { iommu_pages: 0, kmalloc: 1, pages: 2 };
+const KMALLOC = FAMILY_CODE.kmalloc;
+
+/*
+ * Each entry's small fields share one 32-bit word, as page->flags packs a page's flags, order and node:
+ * family in bits 0-1, freed in bit 2, "filed under its first page frame" in bit 3, order in bits 4-10,
+ * node from bit 11. A free reads and writes that one word instead of a column per field.
+ */
+const FAMILY_MASK = 0x3;
+const FREED = 1 << 2;
+/** Its key in `slots` is its first page frame, and it is shaped as isFreedPa's look-up by order assumes. */
+const REGULAR = 1 << 3;
+const ORDER_SHIFT = 4;
+const ORDER_MASK = 0x7f;
+const NODE_SHIFT = 11;
+const NODE_LIMIT = 2 ** (31 - NODE_SHIFT);
+
+/**
+ * The allocation ledger keeps its history as columns, one typed array per field, indexed by the order of
+ * recording, and builds an `Allocation` object for an entry only when someone asks for one (reports,
+ * expectations, address naming, leak and use-after-free checks). A run with hundreds of thousands of
+ * allocations then keeps no object per allocation alive, which the garbage collector would otherwise copy
+ * and scan again and again; the answers are the same, as every column holds its field exactly.
+ */
 export class AllocationLedger {
+  private count = 0;
+  private capacity = 256;
+  private seqs = new Float64Array(this.capacity);
+  private vas = new BigUint64Array(this.capacity);
+  private pas = new BigInt64Array(this.capacity);
+  private byteCounts = new BigInt64Array(this.capacity);
+  private steps = new Float64Array(this.capacity);
+  /** Family, freed, regular, order and node: see FAMILY_MASK and the constants after it. */
+  private metas = new Int32Array(this.capacity);
+  /** The first page frame of each block (pa >> 12); the buddy gets it back on free. */
+  private pfns = new Float64Array(this.capacity);
+  /** The entry recorded at the same address before this one, or -1: `slots` heads these chains. */
+  private previous = new Int32Array(this.capacity);
+  /** For a freed entry, its place in the free log below. */
+  private freedAt = new Int32Array(this.capacity);
+  private readonly sites: string[] = [];
+  /** The free log, in the order of the frees: the timeline's seq, the step, the freeing function. */
+  private readonly freeSeqs: number[] = [];
+  private readonly freeSteps: number[] = [];
+  private readonly freeBy: string[] = [];
   /**
-   * The last block recorded at each address, live or freed: live until its `freed` is set, and then what a
-   * second free of that address names as the double free. One map for both answers, so a record and a
-   * release each touch it once. Keyed as `keyOf` says.
+   * The objects built so far: those of the first `views.length` entries, so that a caller sees one object
+   * per allocation, kept up to date by later frees. Built in order, each once, when one is first asked for.
    */
-  private readonly byVa = new Map<number | bigint, Allocation>();
-  readonly history: Allocation[] = [];
+  private readonly views: Allocation[] = [];
+  /** Allocations per site among the objects built so far: their `ordinal`s, counted as they are built. */
   private readonly ordinals = new Map<string, number>();
   /**
-   * Every allocation ever made, by the page frame it starts at (one block, or the list of those that
-   * started there when the address was reused). A buddy block of order o starts at a pfn aligned to 2^o
-   * and spans at most 2^o pages, so the blocks that can hold a page start at that page's pfn rounded down
-   * to 2^o for each order: isFreedPa looks there. Blocks not shaped so (none today) go in `irregular`,
-   * which it always scans.
+   * The last entry recorded at each address, live or freed: live until it is freed, and then what a second
+   * free of that address names as the double free; `previous` chains the ones recorded there before it.
+   * One slot for every question, so a record and a release each touch one. Keyed as `keyOf` says: by page
+   * frame for the allocators' blocks, whose kernel address is the direct map's view of their pa, in
+   * `slots`; any other address (a bad pointer given to a free) in `oddSlots`.
+   *
+   * A buddy block of order o starts at a pfn aligned to 2^o and spans at most 2^o pages, so the blocks
+   * that can hold a page start at that page's pfn rounded down to 2^o for each order: isFreedPa walks the
+   * chains there. A block not REGULAR (none today) goes in `irregular` as well, which isFreedPa always
+   * scans.
    */
-  private readonly byStart = new Map<number, Allocation | Allocation[]>();
-  private readonly irregular: Allocation[] = [];
+  private readonly slots = new PfnTable();
+  private readonly oddSlots = new Map<bigint, number>();
+  private readonly irregular: number[] = [];
   private maxOrder = 0;
   /** Moves on every record and release: a page's answer below is good while it stays. */
   private version = 0;
@@ -57,52 +115,77 @@ export class AllocationLedger {
   /** `tick` orders allocations and frees on the machine's one timeline (shared with commands and maps). */
   constructor(private readonly tick: () => number = counter()) {}
 
+  /** Every allocation made, in the order they were made (freed ones carry `freed`). */
+  get history(): readonly Allocation[] {
+    if (this.count > 0) this.view(this.count - 1);
+    return this.views;
+  }
+
   record(entry: Omit<Allocation, 'seq' | 'ordinal' | 'freed'>): Allocation {
-    const ordinal = (this.ordinals.get(entry.site) ?? 0) + 1;
-    this.ordinals.set(entry.site, ordinal);
-    // One flat literal, `freed` included: every allocation has the same shape from the start.
-    const allocation: Allocation = {
-      seq: this.tick(),
-      family: entry.family,
-      va: entry.va,
-      pa: entry.pa,
-      bytes: entry.bytes,
-      order: entry.order,
-      node: entry.node,
-      site: entry.site,
-      ordinal,
-      step: entry.step,
-      freed: undefined,
-    };
+    return this.view(this.add(entry));
+  }
+
+  /** Records an allocation as `record` does, without building its object: the allocators' path. */
+  add(entry: Omit<Allocation, 'seq' | 'ordinal' | 'freed'>): number {
+    const { va, pa, bytes, order, node } = entry;
+    invariant(
+      va >= 0n && va <= U64_MAX && pa >= S64_MIN && pa <= S64_MAX && bytes >= S64_MIN && bytes <= S64_MAX,
+      'ledger: an address or size outside 64 bits',
+    );
+    invariant(
+      order >= 0 && order <= ORDER_MASK && node >= 0 && node < NODE_LIMIT,
+      () => `ledger: order ${order} or node ${node} out of range`,
+    );
+    const i = this.count;
+    if (i === this.capacity) this.grow();
+    this.count = i + 1;
+    this.seqs[i] = this.tick();
+    this.vas[i] = va;
+    this.pas[i] = pa;
+    this.byteCounts[i] = bytes;
+    this.steps[i] = entry.step;
+    this.sites.push(entry.site);
     this.version++;
-    this.byVa.set(keyOf(entry.va), allocation);
-    this.history.push(allocation);
-    const start = regularStart(allocation);
-    if (start >= 0) {
-      const at = this.byStart.get(start);
-      if (at === undefined) this.byStart.set(start, allocation);
-      else if (Array.isArray(at)) at.push(allocation);
-      else this.byStart.set(start, [at, allocation]);
-      if (allocation.order > this.maxOrder) this.maxOrder = allocation.order;
+    const paNumber = Number(pa);
+    const pfn = paNumber < 2 ** 53 ? Math.floor(paNumber / 4096) : Number(pa >> 12n);
+    this.pfns[i] = pfn;
+    const key = keyOf(va);
+    let meta = FAMILY_CODE[entry.family] | (order << ORDER_SHIFT) | (node << NODE_SHIFT);
+    if (typeof key === 'number') {
+      this.previous[i] = this.slots.get(key);
+      this.slots.set(key, i);
+      if (key === pfn && isRegular(paNumber, order, entry.family, bytes)) meta |= REGULAR;
     } else {
-      this.irregular.push(allocation);
+      this.previous[i] = this.oddSlots.get(key) ?? -1;
+      this.oddSlots.set(key, i);
     }
-    return allocation;
+    this.metas[i] = meta;
+    if ((meta & REGULAR) === 0) this.irregular.push(i);
+    else if (order > this.maxOrder) this.maxOrder = order;
+    return i;
   }
 
   release(va: bigint, family: AllocFamily, by: string, step: number): ReleaseResult {
-    const allocation = this.byVa.get(keyOf(va));
-    if (allocation === undefined) return INVALID_FREE;
-    if (allocation.freed !== undefined) return { ok: false, problem: 'double_free', allocation };
-    if (allocation.family !== family) return { ok: false, problem: 'mismatched_free', allocation };
+    const i = this.slotOf(va);
+    if (i < 0) return INVALID_FREE;
+    const meta = this.metas[i]!;
+    if ((meta & FREED) !== 0) return { ok: false, problem: 'double_free', allocation: this.view(i) };
+    if ((meta & FAMILY_MASK) !== FAMILY_CODE[family])
+      return { ok: false, problem: 'mismatched_free', allocation: this.view(i) };
     this.version++;
-    allocation.freed = { seq: this.tick(), by, step };
-    return { ok: true, allocation };
+    const seq = this.tick();
+    this.metas[i] = meta | FREED;
+    this.freedAt[i] = this.freeSeqs.length;
+    this.freeSeqs.push(seq);
+    this.freeSteps.push(step);
+    this.freeBy.push(by);
+    if (i < this.views.length) this.views[i]!.freed = { seq, by, step };
+    return { ok: true, pfn: this.pfns[i]!, order: (meta >> ORDER_SHIFT) & ORDER_MASK, node: meta >>> NODE_SHIFT };
   }
 
   lookup(va: bigint): Allocation | undefined {
-    const allocation = this.byVa.get(keyOf(va));
-    return allocation?.freed === undefined ? allocation : undefined;
+    const i = this.slotOf(va);
+    return i >= 0 && (this.metas[i]! & FREED) === 0 ? this.view(i) : undefined;
   }
 
   /**
@@ -120,22 +203,21 @@ export class AllocationLedger {
     let uniform = true;
     let live = false;
     let freed = false;
-    const meet = (a: Allocation): void => {
-      const end = a.pa + extent(a);
-      if (end <= pageStart || a.pa >= pageEnd) return;
-      if (a.pa > pageStart || end < pageEnd) uniform = false;
-      if (pa < a.pa || pa >= end) return;
-      if (a.freed === undefined) live = true;
+    const meet = (i: number): void => {
+      const start = this.pas[i]!;
+      const end = start + this.extent(i);
+      if (end <= pageStart || start >= pageEnd) return;
+      if (start > pageStart || end < pageEnd) uniform = false;
+      if (pa < start || pa >= end) return;
+      if ((this.metas[i]! & FREED) === 0) live = true;
       else freed = true;
     };
-    for (let order = 0; order <= this.maxOrder; order++) {
-      const at = this.byStart.get(pfn - (pfn % 2 ** order));
-      if (at === undefined) continue;
-      if (Array.isArray(at)) {
-        for (const a of at) if (a.order === order) meet(a);
-      } else if (at.order === order) meet(at);
-    }
-    for (const a of this.irregular) meet(a);
+    // Meeting a block twice (an irregular one on a chain) changes nothing: `meet` is exact.
+    if (pfn < PFN_LIMIT)
+      for (let order = 0; order <= this.maxOrder; order++)
+        for (let i = this.slots.get(pfn - (pfn % 2 ** order)); i >= 0; i = this.previous[i]!)
+          if (this.orderOf(i) === order) meet(i);
+    for (const i of this.irregular) meet(i);
     const answer = !live && freed;
     if (uniform) this.lastPage = { version: this.version, pfn, freed: answer };
     return answer;
@@ -143,14 +225,81 @@ export class AllocationLedger {
 
   liveAllocations(): Allocation[] {
     const live: Allocation[] = [];
-    for (const a of this.byVa.values()) if (a.freed === undefined) live.push(a);
+    for (const i of this.slots.values()) if ((this.metas[i]! & FREED) === 0) live.push(this.view(i));
+    for (const i of this.oddSlots.values()) if ((this.metas[i]! & FREED) === 0) live.push(this.view(i));
     return live.sort((a, b) => a.seq - b.seq);
   }
 
   freedAllocations(): Allocation[] {
     return this.history.filter((a) => a.freed !== undefined);
   }
+
+  private slotOf(va: bigint): number {
+    const key = keyOf(va);
+    return typeof key === 'number' ? this.slots.get(key) : (this.oddSlots.get(key) ?? -1);
+  }
+
+  private orderOf(i: number): number {
+    return (this.metas[i]! >> ORDER_SHIFT) & ORDER_MASK;
+  }
+
+  /** The object for entry `i` (and those before it), built once; a later free updates its `freed`. */
+  private view(i: number): Allocation {
+    while (this.views.length <= i) this.views.push(this.build(this.views.length));
+    return this.views[i]!;
+  }
+
+  private build(i: number): Allocation {
+    const meta = this.metas[i]!;
+    const site = this.sites[i]!;
+    const ordinal = (this.ordinals.get(site) ?? 0) + 1;
+    this.ordinals.set(site, ordinal);
+    const f = this.freedAt[i]!;
+    // One flat literal, `freed` included: every allocation has the same shape.
+    return {
+      seq: this.seqs[i]!,
+      family: FAMILIES[meta & FAMILY_MASK]!,
+      va: this.vas[i]!,
+      pa: this.pas[i]!,
+      bytes: this.byteCounts[i]!,
+      order: (meta >> ORDER_SHIFT) & ORDER_MASK,
+      node: meta >>> NODE_SHIFT,
+      site,
+      ordinal,
+      step: this.steps[i]!,
+      freed:
+        (meta & FREED) === 0 ? undefined : { seq: this.freeSeqs[f]!, by: this.freeBy[f]!, step: this.freeSteps[f]! },
+    };
+  }
+
+  /** The bytes entry `i` covers: kmalloc objects have their pages to themselves (runtime/linux/slab.ts). */
+  private extent(i: number): bigint {
+    const meta = this.metas[i]!;
+    return (meta & FAMILY_MASK) === KMALLOC ? 4096n << BigInt((meta >> ORDER_SHIFT) & ORDER_MASK) : this.byteCounts[i]!;
+  }
+
+  private grow(): void {
+    this.capacity *= 2;
+    const grown = <T extends { set(from: T): void }>(from: T, make: (n: number) => T): T => {
+      const to = make(this.capacity);
+      to.set(from);
+      return to;
+    };
+    this.seqs = grown(this.seqs, (n) => new Float64Array(n));
+    this.vas = grown(this.vas, (n) => new BigUint64Array(n));
+    this.pas = grown(this.pas, (n) => new BigInt64Array(n));
+    this.byteCounts = grown(this.byteCounts, (n) => new BigInt64Array(n));
+    this.steps = grown(this.steps, (n) => new Float64Array(n));
+    this.metas = grown(this.metas, (n) => new Int32Array(n));
+    this.pfns = grown(this.pfns, (n) => new Float64Array(n));
+    this.previous = grown(this.previous, (n) => new Int32Array(n));
+    this.freedAt = grown(this.freedAt, (n) => new Int32Array(n));
+  }
 }
+
+const U64_MAX = (1n << 64n) - 1n;
+const S64_MIN = -(1n << 63n);
+const S64_MAX = (1n << 63n) - 1n;
 
 const INVALID_FREE: ReleaseResult = Object.freeze({ ok: false, problem: 'invalid_free' });
 
@@ -158,10 +307,8 @@ const INVALID_FREE: ReleaseResult = Object.freeze({ ok: false, problem: 'invalid
 const DIRECT_MAP_BYTES = 2 ** 46;
 
 /**
- * The key an address is filed under in `byVa`: the page frame, as a number, for a page-aligned direct-map
- * address (every block the allocators hand out), else the address itself (a bad pointer given to a free).
- * A number and a bigint never compare equal as Map keys, so the two kinds cannot collide; a small number
- * hashes and compares without touching the heap, unlike a bigint.
+ * The key an address is filed under: the page frame, as a number, for a page-aligned direct-map address
+ * (every block the allocators hand out), else the address itself (a bad pointer given to a free).
  */
 function keyOf(va: bigint): number | bigint {
   // Exact while the difference is below 2^53; any larger or negative difference fails the range test.
@@ -170,25 +317,15 @@ function keyOf(va: bigint): number | bigint {
 }
 
 /**
- * The pfn a block is indexed under in `byStart`: where it starts, when it starts at a page aligned to its
- * order's span and covers no more than that span; -1 otherwise (the block goes in `irregular`). Done in
- * doubles, exact below 2^53 bytes; larger addresses take the bigint arithmetic.
+ * Whether a block at `pa` (a double below 2^53 bytes, as the direct map's are) starts at a page aligned to
+ * its order's span and covers no more than that span: what isFreedPa's look-up by order assumes.
  */
-function regularStart(a: Allocation): number {
-  if (a.pa < 0n || a.order >= 31) return -1;
-  const span = 4096 * 2 ** a.order;
-  const pa = Number(a.pa);
-  if (pa >= 2 ** 53) {
-    const spanN = BigInt(span);
-    return a.pa % spanN === 0n && extent(a) <= spanN ? Number(a.pa >> 12n) : -1;
-  }
-  const covers = a.family === 'kmalloc' ? span : Number(a.bytes);
-  return pa % span === 0 && covers <= span ? pa / 4096 : -1;
-}
-
-/** The bytes a block covers: kmalloc objects have their pages to themselves (runtime/linux/slab.ts). */
-function extent(a: Allocation): bigint {
-  return a.family === 'kmalloc' ? 4096n << BigInt(a.order) : a.bytes;
+function isRegular(pa: number, order: number, family: AllocFamily, bytes: bigint): boolean {
+  if (order >= 31) return false;
+  const span = 4096 * 2 ** order;
+  // Number() rounds a size above 2^53 to at least 2^53, still above any span: the test stays exact.
+  const covers = family === 'kmalloc' ? span : Number(bytes);
+  return pa % span === 0 && covers <= span;
 }
 
 function counter(): () => number {
