@@ -2,30 +2,47 @@ import { invariant } from '../base/model-bug.js';
 
 /** Page frames per chunk: one chunk covers 16 MiB of physical memory. */
 const CHUNK = 4096;
-/** 2^34 page frames: the 64 TiB direct map (runtime/mem/direct-map.ts) and more. */
-export const PFN_LIMIT = 2 ** 34;
+
+/** The cells of a table: 8-bit for small values (denser, so neighbours share cache lines), or 32-bit. */
+type Cells = Int8Array | Int32Array;
 
 /**
- * A table from page frame number to a non-negative 32-bit value, absent = -1: a two-level table of
- * 4096-entry chunks, made for the 16 MiB regions used, as the kernel's sparse memmap keeps one section of
- * `struct page`s per region present. A look-up is two array loads rather than a hash of the key, and a
- * run of neighbouring page frames shares one chunk.
+ * A table from page frame number (any safe integer >= 0) to a non-negative value, absent = -1: a
+ * two-level table of 4096-entry chunks, made for the 16 MiB regions used, as the kernel's sparse memmap
+ * keeps one section of `struct page`s per region present. A look-up is two array loads rather than a hash
+ * of the key, and a run of neighbouring page frames shares one chunk.
  */
 export class PfnTable {
-  private readonly chunks = new Map<number, Int32Array>();
+  private readonly chunks = new Map<number, Cells>();
   /** The chunk used last and its number: allocations cluster, so most look-ups stay in it. */
-  private lastChunk: Int32Array | undefined;
+  private lastChunk: Cells | undefined;
   private lastHi = -1;
+  private readonly max: number;
+
+  constructor(private readonly cells: Int8ArrayConstructor | Int32ArrayConstructor = Int32Array) {
+    this.max = cells === Int8Array ? 0x7f : 0x7fff_ffff;
+  }
+
+  // The index within a chunk is pfn - hi * CHUNK, exact in doubles: `%` on a double is a slow fmod call.
 
   get(pfn: number): number {
-    if (!(pfn >= 0 && pfn < PFN_LIMIT)) return -1;
-    const chunk = this.chunk((pfn / CHUNK) | 0, false);
-    return chunk === undefined ? -1 : chunk[pfn & (CHUNK - 1)]!;
+    if (!(pfn >= 0)) return -1;
+    const hi = Math.floor(pfn / CHUNK);
+    const chunk = this.chunk(hi, false);
+    return chunk === undefined ? -1 : chunk[pfn - hi * CHUNK]!;
   }
 
   set(pfn: number, value: number): void {
-    invariant(pfn >= 0 && pfn < PFN_LIMIT && Number.isInteger(pfn), `page frame ${pfn} out of range`);
-    this.chunk((pfn / CHUNK) | 0, true)![pfn & (CHUNK - 1)] = value;
+    invariant(pfn >= 0 && value >= 0 && value <= this.max, 'PfnTable.set: page frame or value out of range');
+    const hi = Math.floor(pfn / CHUNK);
+    this.chunk(hi, true)![pfn - hi * CHUNK] = value;
+  }
+
+  delete(pfn: number): void {
+    if (!(pfn >= 0)) return;
+    const hi = Math.floor(pfn / CHUNK);
+    const chunk = this.chunk(hi, false);
+    if (chunk !== undefined) chunk[pfn - hi * CHUNK] = -1;
   }
 
   /** Every value present, chunk by chunk in the order chunks were made. */
@@ -33,12 +50,12 @@ export class PfnTable {
     for (const chunk of this.chunks.values()) for (const v of chunk) if (v >= 0) yield v;
   }
 
-  private chunk(hi: number, make: boolean): Int32Array | undefined {
+  private chunk(hi: number, make: boolean): Cells | undefined {
     if (hi === this.lastHi) return this.lastChunk;
     let chunk = this.chunks.get(hi);
     if (chunk === undefined) {
       if (!make) return undefined;
-      chunk = new Int32Array(CHUNK).fill(-1);
+      chunk = new this.cells(CHUNK).fill(-1);
       this.chunks.set(hi, chunk);
     }
     this.lastHi = hi;
