@@ -4,8 +4,8 @@
  * from here.
  */
 import { invariant } from '../base/model-bug.js';
-import { PAGE_OFFSET } from './direct-map.js';
-import { PfnTable, PFN_LIMIT } from './pfn-table.js';
+import { DIRECT_MAP_SIZE, PAGE_OFFSET } from './direct-map.js';
+import { PfnTable } from './pfn-table.js';
 
 /** Which allocator family owns a block; freeing it through another family is a mismatched free. */
 export type AllocFamily = 'iommu_pages' | 'kmalloc' | 'pages';
@@ -166,7 +166,8 @@ export class AllocationLedger {
   }
 
   release(va: bigint, family: AllocFamily, by: string, step: number): ReleaseResult {
-    const i = this.slotOf(va);
+    const key = keyOf(va);
+    const i = typeof key === 'number' ? this.slots.get(key) : (this.oddSlots.get(key) ?? -1);
     if (i < 0) return INVALID_FREE;
     const meta = this.metas[i]!;
     if ((meta & FREED) !== 0) return { ok: false, problem: 'double_free', allocation: this.view(i) };
@@ -180,7 +181,9 @@ export class AllocationLedger {
     this.freeSteps.push(step);
     this.freeBy.push(by);
     if (i < this.views.length) this.views[i]!.freed = { seq, by, step };
-    return { ok: true, pfn: this.pfns[i]!, order: (meta >> ORDER_SHIFT) & ORDER_MASK, node: meta >>> NODE_SHIFT };
+    // A REGULAR entry's key is its first page frame.
+    const pfn = (meta & REGULAR) !== 0 ? (key as number) : this.pfns[i]!;
+    return { ok: true, pfn, order: (meta >> ORDER_SHIFT) & ORDER_MASK, node: meta >>> NODE_SHIFT };
   }
 
   lookup(va: bigint): Allocation | undefined {
@@ -213,10 +216,9 @@ export class AllocationLedger {
       else freed = true;
     };
     // Meeting a block twice (an irregular one on a chain) changes nothing: `meet` is exact.
-    if (pfn < PFN_LIMIT)
-      for (let order = 0; order <= this.maxOrder; order++)
-        for (let i = this.slots.get(pfn - (pfn % 2 ** order)); i >= 0; i = this.previous[i]!)
-          if (this.orderOf(i) === order) meet(i);
+    for (let order = 0; order <= this.maxOrder; order++)
+      for (let i = this.slots.get(Math.floor(pfn / 2 ** order) * 2 ** order); i >= 0; i = this.previous[i]!)
+        if (this.orderOf(i) === order) meet(i);
     for (const i of this.irregular) meet(i);
     const answer = !live && freed;
     if (uniform) this.lastPage = { version: this.version, pfn, freed: answer };
@@ -303,17 +305,23 @@ const S64_MAX = (1n << 63n) - 1n;
 
 const INVALID_FREE: ReleaseResult = Object.freeze({ ok: false, problem: 'invalid_free' });
 
-/** 2^46: the direct map's size with 4-level paging (runtime/mem/direct-map.ts). */
-const DIRECT_MAP_BYTES = 2 ** 46;
+const DIRECT_MAP_END = PAGE_OFFSET + DIRECT_MAP_SIZE;
+/** PAGE_OFFSET's upper 32 bits; its lower 32 are zero. */
+const PAGE_OFFSET_HI = Number(PAGE_OFFSET >> 32n);
+/** The address split into 32-bit halves through a u64 view (the host is little-endian, as PhysMemory checks). */
+const scratch = new BigUint64Array(1);
+const halves = new Uint32Array(scratch.buffer);
 
 /**
  * The key an address is filed under: the page frame, as a number, for a page-aligned direct-map address
- * (every block the allocators hand out), else the address itself (a bad pointer given to a free).
+ * (every block the allocators hand out), else the address itself (a bad pointer given to a free). The
+ * split through `scratch` makes no bigint, which `va - PAGE_OFFSET` would on every record and free.
  */
 function keyOf(va: bigint): number | bigint {
-  // Exact while the difference is below 2^53; any larger or negative difference fails the range test.
-  const offset = Number(va - PAGE_OFFSET);
-  return offset >= 0 && offset < DIRECT_MAP_BYTES && offset % 4096 === 0 ? offset / 4096 : va;
+  if (va < PAGE_OFFSET || va >= DIRECT_MAP_END) return va;
+  scratch[0] = va;
+  const lo = halves[0]!;
+  return (lo & 0xfff) === 0 ? (halves[1]! - PAGE_OFFSET_HI) * 2 ** 20 + lo / 4096 : va;
 }
 
 /**
@@ -325,7 +333,8 @@ function isRegular(pa: number, order: number, family: AllocFamily, bytes: bigint
   const span = 4096 * 2 ** order;
   // Number() rounds a size above 2^53 to at least 2^53, still above any span: the test stays exact.
   const covers = family === 'kmalloc' ? span : Number(bytes);
-  return pa % span === 0 && covers <= span;
+  // Aligned: a whole number of spans (dividing by a power of two is exact; `%` on a double is a slow fmod).
+  return Number.isInteger(pa / span) && covers <= span;
 }
 
 function counter(): () => number {
