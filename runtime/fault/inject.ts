@@ -114,14 +114,12 @@ export class FaultRegistry {
   check(site: string, kind: FailureKind, naturalErrno: number, order?: number): { value: number | null } | undefined {
     const call = (this.perSite.get(site) ?? 0) + 1;
     this.perSite.set(site, call);
-    const point: FailurePoint = {
-      site,
-      call,
-      global: this.passed.length + 1,
-      kind,
-      step: this.step,
-      ...(order === undefined ? {} : { order }),
-    };
+    const global = this.passed.length + 1;
+    // Two literals rather than a spread: the same keys in the same order, without an object copy per call.
+    const point: FailurePoint =
+      order === undefined
+        ? { site, call, global, kind, step: this.step }
+        : { site, call, global, kind, step: this.step, order };
     this.passed.push(point);
     let result: { value: number | null } | undefined;
     this.plans.forEach((state, index) => {
