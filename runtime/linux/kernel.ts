@@ -168,7 +168,8 @@ export class Kernel {
   }
 
   WARN_ON(condition: boolean): boolean {
-    return this.WARN(condition);
+    // Only a firing WARN_ON goes through WARN's variadic call (the allocators pass one per allocation).
+    return condition ? this.WARN(true) : false;
   }
 
   /** WARN_ON_ONCE: the condition every time, the splat only the first time `site` fires in this boot. */
