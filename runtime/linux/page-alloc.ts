@@ -9,17 +9,19 @@ import type { Kernel } from './kernel.js';
 /** get_order(): the buddy order that holds `size` bytes (sub-page sizes take one page). */
 export function get_order(size: bigint): number {
   let order = 0;
-  // In doubles while the size is exact in one (every size the driver asks for); the rest in bigints.
-  if (size <= MAX_EXACT) {
+  // In doubles up to 8 TiB (2^31 pages, what Math.clz32 takes); larger sizes in bigints.
+  if (size <= CLZ_LIMIT) {
     const bytes = Number(size);
-    while (PAGE_SIZE * 2 ** order < bytes) order++;
-    return order;
+    if (bytes <= PAGE_SIZE) return 0;
+    // The smallest order with 2^order >= pages, i.e. the bit length of pages - 1.
+    const pages = Math.ceil(bytes / PAGE_SIZE);
+    return 32 - Math.clz32(pages - 1);
   }
   while (BigInt(PAGE_SIZE) << BigInt(order) < size) order++;
   return order;
 }
 
-const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
+const CLZ_LIMIT = 1n << 43n;
 
 /** The bytes of a block of each order up to MAX_PAGE_ORDER, made once rather than on every allocation. */
 const ORDER_BYTES: readonly bigint[] = Array.from(
