@@ -128,13 +128,19 @@ export class AllocationLedger {
   /** Records an allocation as `record` does, without building its object: the allocators' path. */
   add(entry: Omit<Allocation, 'seq' | 'ordinal' | 'freed'>): number {
     const { va, pa, bytes, order, node } = entry;
+    const key = keyOf(va);
+    const paNumber = Number(pa);
+    // What the columns hold exactly, checked in doubles (a direct-map key already puts va in range); the
+    // doubles round, so the check turns away a few values within 2^10 of the 64-bit limits as well.
     invariant(
-      va >= 0n && va <= U64_MAX && pa >= S64_MIN && pa <= S64_MAX && bytes >= S64_MIN && bytes <= S64_MAX,
-      'ledger: an address or size outside 64 bits',
-    );
-    invariant(
-      order >= 0 && order <= ORDER_MASK && node >= 0 && node < NODE_LIMIT,
-      () => `ledger: order ${order} or node ${node} out of range`,
+      (typeof key === 'number' || (va >= 0n && va <= U64_MAX)) &&
+        inS64(paNumber) &&
+        inS64(Number(bytes)) &&
+        order >= 0 &&
+        order <= ORDER_MASK &&
+        node >= 0 &&
+        node < NODE_LIMIT,
+      'ledger: an address, size, order or node out of range',
     );
     const i = this.count;
     if (i === this.capacity) this.grow();
@@ -146,10 +152,8 @@ export class AllocationLedger {
     this.steps[i] = entry.step;
     this.sites.push(entry.site);
     this.version++;
-    const paNumber = Number(pa);
     const pfn = paNumber < 2 ** 53 ? Math.floor(paNumber / 4096) : Number(pa >> 12n);
     this.pfns[i] = pfn;
-    const key = keyOf(va);
     let meta = FAMILY_CODE[entry.family] | (order << ORDER_SHIFT) | (node << NODE_SHIFT);
     if (typeof key === 'number') {
       this.previous[i] = this.slots.get(key);
@@ -300,8 +304,11 @@ export class AllocationLedger {
 }
 
 const U64_MAX = (1n << 64n) - 1n;
-const S64_MIN = -(1n << 63n);
-const S64_MAX = (1n << 63n) - 1n;
+
+/** Whether a bigint whose double is `n` surely fits 64 signed bits (n is rounded: stay clear of the ends). */
+function inS64(n: number): boolean {
+  return n > -(2 ** 63) && n < 2 ** 63;
+}
 
 const INVALID_FREE: ReleaseResult = Object.freeze({ ok: false, problem: 'invalid_free' });
 
