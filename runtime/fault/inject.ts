@@ -122,17 +122,19 @@ export class FaultRegistry {
         : { site, call, global, kind, step: this.step, order };
     this.passed.push(point);
     let result: { value: number | null } | undefined;
-    this.plans.forEach((state, index) => {
-      if (!state.matches(site)) return;
+    // A plain loop: a forEach callback would allocate a closure and its context on every check.
+    for (let index = 0; index < this.plans.length; index++) {
+      const state = this.plans[index]!;
+      if (!state.matches(site)) continue;
       state.reached++;
-      if (!this.eligible(state, order)) return;
+      if (!this.eligible(state, order)) continue;
       state.counted++;
-      if (result !== undefined || !this.due(state)) return;
+      if (result !== undefined || !this.due(state)) continue;
       state.fired++;
       const value = kind === 'errno' ? (state.plan.errno ?? naturalErrno) : null;
       this.fired.push({ plan: index, point, value });
       result = { value };
-    });
+    }
     return result;
   }
 
