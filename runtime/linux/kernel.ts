@@ -79,7 +79,9 @@ export class Kernel {
   }
 
   buddyOf(nodeId: number): NodeBuddy | undefined {
-    return this.buddies.find((b) => b.node.id === nodeId);
+    // Nodes are usually numbered 0..n-1, so the buddy at that index is the one (every free asks).
+    const at = this.buddies[nodeId];
+    return at?.node.id === nodeId ? at : this.buddies.find((b) => b.node.id === nodeId);
   }
 
   /**
