@@ -2,6 +2,8 @@ import { invariant } from '../base/model-bug.js';
 
 /** Page frames per chunk: one chunk covers 16 MiB of physical memory. */
 const CHUNK = 4096;
+/** Chunks of the first 1 TiB, also kept in a dense array (at most 2^16 entries). */
+const LOW_CHUNKS = 2 ** 16;
 
 /**
  * The cells of a table: 8-bit for values up to 126 (denser, so neighbours share cache lines), or 32-bit
@@ -17,6 +19,8 @@ type Cells = Int8Array | Int32Array;
  */
 export class PfnTable {
   private readonly chunks = new Map<number, Cells>();
+  /** The same chunks for the first 1 TiB (chunk numbers below LOW_CHUNKS), by number: no hashing. */
+  private readonly low: (Cells | undefined)[] = [];
   /** The chunk used last and its number: allocations cluster, so most look-ups stay in it. */
   private lastChunk: Cells | undefined;
   private lastHi = -1;
@@ -56,11 +60,15 @@ export class PfnTable {
 
   private chunk(hi: number, make: boolean): Cells | undefined {
     if (hi === this.lastHi) return this.lastChunk;
-    let chunk = this.chunks.get(hi);
+    let chunk = hi < LOW_CHUNKS ? this.low[hi] : this.chunks.get(hi);
     if (chunk === undefined) {
       if (!make) return undefined;
       chunk = new this.cells(CHUNK);
       this.chunks.set(hi, chunk);
+      if (hi < LOW_CHUNKS) {
+        while (this.low.length < hi) this.low.push(undefined);
+        this.low[hi] = chunk;
+      }
     }
     this.lastHi = hi;
     this.lastChunk = chunk;
