@@ -1,7 +1,7 @@
 import type { Gfp } from './gfp.js';
 import { __GFP_HIGHMEM, __GFP_ZERO } from './gfp.js';
 import type { Kernel } from './kernel.js';
-import { allocZeroedPages, freeTrackedPages, get_order } from './page-alloc.js';
+import { allocZeroedPages, freeTrackedPages, get_order, orderBytes } from './page-alloc.js';
 
 /** drivers/iommu/iommu-pages.c: always zeroed, naturally aligned to its order, NULL on failure. */
 export function iommu_alloc_pages_node_sz(k: Kernel, nid: number, gfp: Gfp, size: bigint): bigint | null {
@@ -14,7 +14,7 @@ export function iommu_alloc_pages_node_sz(k: Kernel, nid: number, gfp: Gfp, size
     nid,
     gfp | __GFP_ZERO,
     order,
-    4096n << BigInt(order),
+    orderBytes(order),
   );
 }
 

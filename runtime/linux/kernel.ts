@@ -86,7 +86,9 @@ export class Kernel {
   }
 
   buddyOf(nodeId: number): NodeBuddy | undefined {
-    return this.buddies.find((b) => b.node.id === nodeId);
+    // Nodes are usually numbered 0..n-1, so the buddy at that index is the one (every free asks).
+    const at = this.buddies[nodeId];
+    return at?.node.id === nodeId ? at : this.buddies.find((b) => b.node.id === nodeId);
   }
 
   /**
@@ -175,7 +177,8 @@ export class Kernel {
   }
 
   WARN_ON(condition: boolean): boolean {
-    return this.WARN(condition);
+    // Only a firing WARN_ON goes through WARN's variadic call (the allocators pass one per allocation).
+    return condition ? this.WARN(true) : false;
   }
 
   /** WARN_ON_ONCE: the condition every time, the splat only the first time `site` fires in this boot. */

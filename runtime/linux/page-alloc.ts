@@ -1,4 +1,5 @@
-import { pfnToPhys, PAGE_SHIFT, PAGE_SIZE } from '../mem/phys-memory.js';
+import { pfnToPhys, PAGE_SIZE } from '../mem/phys-memory.js';
+import { MAX_PAGE_ORDER } from '../mem/buddy.js';
 import { phys_to_virt } from '../mem/direct-map.js';
 import { CacheMode, cacheModeName } from '../mem/memtype.js';
 import type { AllocFamily } from '../mem/ledger.js';
@@ -8,8 +9,29 @@ import type { Kernel } from './kernel.js';
 /** get_order(): the buddy order that holds `size` bytes (sub-page sizes take one page). */
 export function get_order(size: bigint): number {
   let order = 0;
+  // In doubles up to 8 TiB (2^31 pages, what Math.clz32 takes); larger sizes in bigints.
+  if (size <= CLZ_LIMIT) {
+    const bytes = Number(size);
+    if (bytes <= PAGE_SIZE) return 0;
+    // The smallest order with 2^order >= pages, i.e. the bit length of pages - 1.
+    const pages = Math.ceil(bytes / PAGE_SIZE);
+    return 32 - Math.clz32(pages - 1);
+  }
   while (BigInt(PAGE_SIZE) << BigInt(order) < size) order++;
   return order;
+}
+
+const CLZ_LIMIT = 1n << 43n;
+
+/** The bytes of a block of each order up to MAX_PAGE_ORDER, made once rather than on every allocation. */
+const ORDER_BYTES: readonly bigint[] = Array.from(
+  { length: MAX_PAGE_ORDER + 1 },
+  (_, o) => BigInt(PAGE_SIZE) << BigInt(o),
+);
+
+/** 4096 << order as a bigint: the bytes of a block of that order. */
+export function orderBytes(order: number): bigint {
+  return ORDER_BYTES[order] ?? BigInt(PAGE_SIZE) << BigInt(order);
 }
 
 /** numa_mem_id() of the CPU the simulated kernel runs on. */
@@ -26,14 +48,15 @@ export interface PageBlock {
  */
 export function allocPagesNode(k: Kernel, nid: number, gfp: Gfp, order: number): PageBlock | undefined {
   const preferred = nid === NUMA_NO_NODE ? CURRENT_NODE : nid;
-  const candidates =
-    (gfp & __GFP_THISNODE) !== 0
-      ? k.buddies.filter((b) => b.node.id === preferred)
-      : [...k.buddies].sort((a, b) => rank(a.node.id) - rank(b.node.id));
-  function rank(id: number): number {
-    return id === preferred ? -1 : id;
+  // k.buddies is in node order, so the second pass visits the other nodes in node order.
+  for (const buddy of k.buddies) {
+    if (buddy.node.id !== preferred) continue;
+    const pfn = buddy.alloc(order);
+    if (pfn !== undefined) return { pfn, node: buddy.node.id };
   }
-  for (const buddy of candidates) {
+  if ((gfp & __GFP_THISNODE) !== 0) return undefined;
+  for (const buddy of k.buddies) {
+    if (buddy.node.id === preferred) continue;
     const pfn = buddy.alloc(order);
     if (pfn !== undefined) return { pfn, node: buddy.node.id };
   }
@@ -59,7 +82,7 @@ export function allocZeroedPages(
   k.mem.zeroPages(block.pfn, 1 << order);
   const pa = pfnToPhys(block.pfn);
   const va = phys_to_virt(pa);
-  k.ledger.record({ family, va, pa, bytes, order, node: block.node, site: k.siteName(leaf), step: k.step });
+  k.ledger.add({ family, va, pa, bytes, order, node: block.node, site: k.siteName(leaf), step: k.step });
   return va;
 }
 
@@ -87,15 +110,13 @@ export function freeTrackedPages(k: Kernel, va: bigint, family: AllocFamily): vo
     });
     return;
   }
-  const { allocation } = result;
-  const firstPfn = Number(allocation.pa >> BigInt(PAGE_SHIFT));
-  const pages = 1 << allocation.order;
-  reportNonWb(k, firstPfn, pages);
-  k.buddyOf(allocation.node)!.release(firstPfn, allocation.order);
+  reportNonWb(k, result.pfn, 1 << result.order);
+  k.buddyOf(result.node)!.release(result.pfn, result.order);
 }
 
 /** PAT keeps the memtype in page flags across a free; a page freed while not WB is a driver bug. */
 function reportNonWb(k: Kernel, firstPfn: number, pages: number): void {
+  if (k.memtypes.allWb(firstPfn, pages)) return;
   let runStart = -1;
   let runMode = 0;
   const flush = (end: number): void => {
@@ -126,7 +147,7 @@ function reportNonWb(k: Kernel, firstPfn: number, pages: number): void {
 /** mm/page_alloc.c __get_free_pages: `order` pages from any node, zeroed only with __GFP_ZERO. NULL on failure. */
 export function __get_free_pages(k: Kernel, gfp: Gfp, order: number): bigint | null {
   // Every caller in the model passes __GFP_ZERO; allocZeroedPages zeroes unconditionally.
-  return allocZeroedPages(k, '__get_free_pages', 'pages', NUMA_NO_NODE, gfp, order, 4096n << BigInt(order));
+  return allocZeroedPages(k, '__get_free_pages', 'pages', NUMA_NO_NODE, gfp, order, orderBytes(order));
 }
 
 /** free_pages: the counterpart of __get_free_pages. */

@@ -1,10 +1,14 @@
 import { invariant } from '../base/model-bug.js';
 import { MinHeap } from './min-heap.js';
+import { PfnTable } from './pfn-table.js';
 import type { NumaNode } from './phys-memory.js';
 
 /** MAX_PAGE_ORDER on x86-64: the largest buddy block is 4 MiB. */
 export const MAX_PAGE_ORDER = 10;
 const MAX_BLOCK = 1 << MAX_PAGE_ORDER;
+/** Values of NodeBuddy.tops that are no pfn. */
+const UNKNOWN = -1;
+const EMPTY = -2;
 
 /**
  * The buddy allocator of one NUMA node. Blocks are naturally aligned to their size and coalesce with their
@@ -16,8 +20,14 @@ const MAX_BLOCK = 1 << MAX_PAGE_ORDER;
  */
 export class NodeBuddy {
   private readonly heaps: MinHeap[] = Array.from({ length: MAX_PAGE_ORDER + 1 }, () => new MinHeap());
-  /** The free blocks: first pfn -> order. The heaps may hold stale entries; this map is the truth. */
-  private readonly free = new Map<number, number>();
+  /** The free blocks: first pfn -> order. The heaps may hold stale entries; this table is the truth. */
+  private readonly free = new PfnTable(8);
+  /**
+   * Per order, what `lowest` last found at its heap's top and has not changed since: a free block's pfn,
+   * EMPTY, or UNKNOWN (look again). An allocation asks every order from its own up, so this spares most
+   * of those questions a look-up.
+   */
+  private readonly tops = new Float64Array(MAX_PAGE_ORDER + 1).fill(UNKNOWN);
   private untouchedLo: number;
   private readonly untouchedHi: number;
   private freeCount = 0;
@@ -50,7 +60,7 @@ export class NodeBuddy {
   }
 
   alloc(order: number): number | undefined {
-    invariant(order >= 0 && order <= MAX_PAGE_ORDER, `order ${order} out of range`);
+    invariant(order >= 0 && order <= MAX_PAGE_ORDER, () => `order ${order} out of range`);
     let bestPfn: number | undefined;
     let bestOrder = -1;
     for (let o = order; o <= MAX_PAGE_ORDER; o++) {
@@ -64,11 +74,11 @@ export class NodeBuddy {
       bestOrder === MAX_PAGE_ORDER &&
       bestPfn === this.untouchedLo &&
       this.untouchedLo < this.untouchedHi &&
-      !this.free.has(bestPfn)
+      this.free.get(bestPfn) < 0
     ) {
       this.untouchedLo += MAX_BLOCK;
     } else if (bestPfn !== undefined) {
-      this.free.delete(bestPfn);
+      this.remove(bestPfn, bestOrder);
     } else {
       return undefined;
     }
@@ -84,7 +94,7 @@ export class NodeBuddy {
       const buddy = pfn ^ (1 << order);
       if (this.free.get(buddy) !== order || buddy < this.node.startPfn || buddy + (1 << order) > this.node.endPfn)
         break;
-      this.free.delete(buddy);
+      this.remove(buddy, order);
       pfn = Math.min(pfn, buddy);
       order++;
     }
@@ -92,11 +102,17 @@ export class NodeBuddy {
   }
 
   private lowest(order: number): number | undefined {
-    const heap = this.heaps[order]!;
-    let top = heap.peek();
-    while (top !== undefined && this.free.get(top) !== order) {
-      heap.pop();
+    let top: number | undefined = this.tops[order];
+    if (top === UNKNOWN) {
+      const heap = this.heaps[order]!;
       top = heap.peek();
+      while (top !== undefined && this.free.get(top) !== order) {
+        heap.pop();
+        top = heap.peek();
+      }
+      this.tops[order] = top ?? EMPTY;
+    } else if (top === EMPTY) {
+      top = undefined;
     }
     if (
       order === MAX_PAGE_ORDER &&
@@ -110,6 +126,15 @@ export class NodeBuddy {
   private insert(pfn: number, order: number): void {
     this.free.set(pfn, order);
     this.heaps[order]!.push(pfn);
+    // A known top stays the lowest unless this block is lower; an emptied heap now holds just this block.
+    const top = this.tops[order]!;
+    if (top === EMPTY || (top !== UNKNOWN && pfn < top)) this.tops[order] = pfn;
+  }
+
+  /** Takes a free block out of `free`; its heap entry goes stale and is dropped when it comes to the top. */
+  private remove(pfn: number, order: number): void {
+    this.free.delete(pfn);
+    if (this.tops[order] === pfn) this.tops[order] = UNKNOWN;
   }
 
   /** Splits [start, end) into the largest naturally aligned blocks, as memblock hands memory to the buddy. */

@@ -42,6 +42,12 @@ export class MemTypes {
     return r !== undefined && r.start <= pfn ? r.mode : CacheMode.WB;
   }
 
+  /** Whether all `count` pages from `first` are WB (no run meets them): one search, not one per page. */
+  allWb(first: number, count: number): boolean {
+    const r = this.runs[this.runAt(first)];
+    return r === undefined || r.start >= first + count;
+  }
+
   set(pfn: number, mode: CacheModeValue): void {
     this.setRange(pfn, 1, mode);
   }

@@ -189,7 +189,9 @@ export class PhysMemory {
 
   /** Zero whole pages by forgetting them: what __GFP_ZERO costs on sparse memory. */
   zeroPages(startPfn: number, count: number): void {
-    if (this.pages.size < count) {
+    if (this.pages.size === 0) {
+      // Nothing materialised: nothing to drop.
+    } else if (this.pages.size < count) {
       for (const pfn of [...this.pages.keys()]) if (pfn >= startPfn && pfn < startPfn + count) this.forget(pfn);
     } else {
       for (let pfn = startPfn; pfn < startPfn + count; pfn++) this.forget(pfn);
@@ -261,8 +263,11 @@ function wordIndex(pa: bigint): number {
 }
 
 export function pfnToPhys(pfn: number): bigint {
-  return BigInt(pfn) << PAGE_SHIFT_N;
+  // One bigint rather than two while the product is exact in a double (every pfn of the 64 TiB direct map).
+  return pfn <= MAX_EXACT_PFN && Number.isInteger(pfn) ? BigInt(pfn * PAGE_SIZE) : BigInt(pfn) << PAGE_SHIFT_N;
 }
+
+const MAX_EXACT_PFN = Math.floor(Number.MAX_SAFE_INTEGER / PAGE_SIZE);
 
 export function physToPfn(pa: bigint): number {
   return Number(pa >> PAGE_SHIFT_N);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { iommu_alloc_pages_node_sz, iommu_free_pages } from '../../runtime/linux/iommu-pages.js';
+import { get_order } from '../../runtime/linux/page-alloc.js';
 import { kfree, kzalloc } from '../../runtime/linux/slab.js';
 import { GFP_KERNEL, __GFP_THISNODE, NUMA_NO_NODE } from '../../runtime/linux/gfp.js';
 import { virt_to_phys } from '../../runtime/mem/direct-map.js';
@@ -69,5 +70,27 @@ describe('iommu_alloc_pages_node_sz / iommu_free_pages', () => {
     expect(k.ledger.liveAllocations().map((x) => x.va)).toEqual([obj]);
     kfree(k, obj);
     expect(k.ledger.liveAllocations()).toEqual([]);
+  });
+});
+
+describe('get_order', () => {
+  it('gives the smallest order whose block holds the size, on both sides of each power of two', () => {
+    // Hand-computed: 4 KiB << order >= size.
+    const cases: [bigint, number][] = [
+      [0n, 0],
+      [1n, 0],
+      [0x1000n, 0],
+      [0x1001n, 1],
+      [0x2000n, 1],
+      [0x2001n, 2],
+      [0x3000n, 2],
+      [0x5000n, 3],
+      [0x40_0000n, 10], // 4 MiB: MAX_PAGE_ORDER
+      [0x40_0001n, 11],
+      [1n << 43n, 31], // 8 TiB, the last size counted in doubles
+      [(1n << 43n) + 1n, 32],
+      [1n << 60n, 48],
+    ];
+    expect(cases.map(([size]) => get_order(size))).toEqual(cases.map(([, order]) => order));
   });
 });

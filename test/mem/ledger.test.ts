@@ -63,3 +63,57 @@ describe('AllocationLedger.isFreedPa', () => {
     expect(l.isFreedPa(0x420_1000n)).toBe(true);
   });
 });
+
+describe('AllocationLedger records and frees', () => {
+  it('names a second free of a reused address as a double free of the last block there', () => {
+    const l = new AllocationLedger();
+    const first = l.record(block('pages', 0x10_0000n, 0x1000n, 0));
+    expect(l.release(first.va, 'pages', 'free_pages', 1)).toMatchObject({ ok: true, pfn: 0x100, order: 0, node: 0 });
+    const second = l.record({ ...block('pages', 0x10_0000n, 0x1000n, 0), node: 1 });
+    expect(l.lookup(first.va)).toBe(second);
+    expect(l.release(second.va, 'kmalloc', 'kfree', 2)).toMatchObject({ ok: false, problem: 'mismatched_free' });
+    expect(l.release(second.va, 'pages', 'free_pages', 3)).toMatchObject({ ok: true, node: 1 });
+    const again = l.release(second.va, 'pages', 'free_pages', 4);
+    expect(again.ok === false && again.problem === 'double_free' && again.allocation).toBe(second);
+    expect(l.lookup(first.va)).toBeUndefined();
+  });
+
+  it('calls a free of an address it never handed out invalid, whatever the address', () => {
+    const l = new AllocationLedger();
+    const a = l.record(block('pages', 0x10_0000n, 0x1000n, 0));
+    for (const va of [a.va + 8n, a.va - 0x1000n, 0x10_0000n, 0n, -1n, (1n << 64n) + a.va]) {
+      expect(l.release(va, 'pages', 'free_pages', 0)).toEqual({ ok: false, problem: 'invalid_free' });
+    }
+    expect(l.lookup(a.va)).toBe(a);
+  });
+
+  it('keeps its history in order with per-site ordinals, one object per allocation, updated by later frees', () => {
+    const l = new AllocationLedger();
+    l.add(block('pages', 0x10_0000n, 0x1000n, 0));
+    l.add({ ...block('kmalloc', 0x20_0000n, 0x40n, 0), site: 'other' });
+    l.add(block('pages', 0x30_0000n, 0x2000n, 1));
+    const history = l.history;
+    expect(history.map((a) => [a.site, a.ordinal, a.family, a.pa, a.bytes, a.order])).toEqual([
+      ['test', 1, 'pages', 0x10_0000n, 0x1000n, 0],
+      ['other', 1, 'kmalloc', 0x20_0000n, 0x40n, 0],
+      ['test', 2, 'pages', 0x30_0000n, 0x2000n, 1],
+    ]);
+    expect(history[0]!.seq < history[1]!.seq && history[1]!.seq < history[2]!.seq).toBe(true);
+    l.release(0xffff_8880_0030_0000n, 'pages', 'free_pages', 7);
+    expect(l.history[2]).toBe(history[2]);
+    expect(history[2]!.freed).toMatchObject({ by: 'free_pages', step: 7 });
+    expect(l.liveAllocations().map((a) => a.ordinal)).toEqual([1, 1]);
+    expect(l.freedAllocations()).toEqual([history[2]]);
+  });
+
+  it('still finds a freed block under a smaller live one recorded at the same address since', () => {
+    const l = new AllocationLedger();
+    const big = l.record(block('pages', 0x80_0000n, 0x4000n, 2));
+    l.release(big.va, 'pages', 'free_pages', 0);
+    l.record(block('pages', 0x80_0000n, 0x1000n, 0));
+    expect(l.isFreedPa(0x80_0008n)).toBe(false);
+    expect(l.isFreedPa(0x80_1008n)).toBe(true);
+    expect(l.isFreedPa(0x80_3ff8n)).toBe(true);
+    expect(l.isFreedPa(0x80_4000n)).toBe(false);
+  });
+});
