@@ -7,9 +7,11 @@ import { ModelBugError } from '../base/model-bug.js';
 export const PAGE_OFFSET = 0xffff_8880_0000_0000n;
 /** The direct map covers 64 TiB with 4-level paging. */
 export const DIRECT_MAP_SIZE = 1n << 46n;
+/** One past the direct map's last address: a constant, not a bigint sum per call on the command path. */
+const DIRECT_MAP_END = PAGE_OFFSET + DIRECT_MAP_SIZE;
 
 export function virt_to_phys(va: bigint): bigint {
-  if (va < PAGE_OFFSET || va >= PAGE_OFFSET + DIRECT_MAP_SIZE) {
+  if (va < PAGE_OFFSET || va >= DIRECT_MAP_END) {
     throw new ModelBugError(`virt_to_phys(0x${va.toString(16)}): not a direct-map address`);
   }
   return va - PAGE_OFFSET;
