@@ -3,6 +3,7 @@ import { CapturedState } from '../exec/capture.js';
 import { boot, execute, resume, type Checkpoint, type RunResult } from '../exec/executor.js';
 import { fork, UnforkableError } from '../base/fork.js';
 import { siteMatcher, type FailurePoint } from '../fault/inject.js';
+import type { PassedPoints } from '../fault/passed.js';
 import type { InvariantOptions, Plan, SweepScope } from '../plan/plan.js';
 import { checkInvariants, violationLines } from './invariants.js';
 
@@ -51,7 +52,7 @@ function row(
   discovered: boolean,
   inv: InvariantOptions,
   inspect: RunInspector | undefined,
-): { row: SweepRow; passed: FailurePoint[] } {
+): { row: SweepRow; passed: PassedPoints } {
   const fired = run.machine.k.faults.unfiredPlans().length === 0;
   const state = new CapturedState(run);
   inspect?.(point, run, state);
@@ -162,7 +163,10 @@ export function sweep(
     inspect,
   );
   type Chain = readonly FailurePoint[];
-  const queue: Chain[] = base.passed.filter((p) => inScope(p, scope, matchers)).map((p) => [p]);
+  const queue: Chain[] = base.passed
+    .all()
+    .filter((p) => inScope(p, scope, matchers))
+    .map((p) => [p]);
   const seen = new Set(queue.map((c) => key(c[0]!)));
   checkpoints.keepOnly(new Set(queue.map((c) => c[0]!.step)));
   const rows: SweepRow[] = [];
@@ -178,7 +182,7 @@ export function sweep(
     // Points passed after the last injected one that no run has met yet: found only under this chain. The
     // last one fired where it was passed (its global number), or was never passed: then all count.
     const last = run.machine.k.faults.fired.find((f) => f.plan === chain.length - 1)?.point.global ?? 0;
-    for (const p of r.passed.slice(last)) {
+    for (const p of r.passed.from(last)) {
       if (!seen.has(key(p)) && inScope(p, scope, matchers)) {
         seen.add(key(p));
         queue.push([...chain, p]);
@@ -196,5 +200,5 @@ export function sweep(
 
 /** The failure points a scenario passes with no fault, in order, with their call paths. */
 export function failurePoints(plan: Plan): FailurePoint[] {
-  return execute({ ...plan, faults: [] }).machine.k.faults.passed;
+  return execute({ ...plan, faults: [] }).machine.k.faults.passed.all();
 }

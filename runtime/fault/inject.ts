@@ -2,8 +2,10 @@ import { FAILURE_POINTS, type FailureKind, type FailurePointName } from './point
 import { SeededRandom } from './prng.js';
 import { pure } from '../base/fork.js';
 import { invariant } from '../base/model-bug.js';
+import { PassedPoints, type FailurePoint } from './passed.js';
 
 export type { FailureKind } from './points.js';
+export type { FailurePoint } from './passed.js';
 
 /**
  * One failure-point registry for everything fallible in the model: allocators, memory-type changes, command
@@ -11,18 +13,6 @@ export type { FailureKind } from './points.js';
  * (`amd_viommu_init/viommu_private_space_init/alloc_private_subregion[2]/.../iommu_alloc_pages_node_sz`), so
  * a site's name depends only on the code that reaches it, never on how many other allocations exist.
  */
-
-export interface FailurePoint {
-  readonly site: string;
-  /** 1-based count of calls to this site so far in the run. */
-  readonly call: number;
-  /** 1-based count over all sites (the fail-nth numbering). */
-  readonly global: number;
-  readonly kind: FailureKind;
-  readonly step: number;
-  /** Allocation order, for page allocations. */
-  readonly order?: number;
-}
 
 /** The schedule part of a plan, after the fault-injection knobs of Documentation/fault-injection. */
 export type Schedule =
@@ -67,7 +57,7 @@ interface PlanState {
 }
 
 export class FaultRegistry {
-  readonly passed: FailurePoint[] = [];
+  readonly passed = new PassedPoints();
   readonly fired: FiredInjection[] = [];
   step = -1;
   /** The call path that names the sites passed now; the simulated kernel pushes and pops its frames. */
@@ -88,10 +78,10 @@ export class FaultRegistry {
   arm(plans: readonly InjectionPlan[]): void {
     for (const plan of plans) {
       const state = newPlanState(plan);
-      for (const p of this.passed) {
-        if (!state.matches(p.site)) continue;
+      for (let g = 1; g <= this.passed.length; g++) {
+        if (!state.matches(this.passed.siteOf(g))) continue;
         state.reached++;
-        if (!this.eligible(state, p.order, p.step)) continue;
+        if (!this.eligible(state, this.passed.orderOf(g), this.passed.stepOf(g))) continue;
         state.counted++;
         invariant(plan.schedule.mode === 'nth' && !this.due(state), 'a fault armed late would already have fired');
       }
@@ -127,13 +117,7 @@ export class FaultRegistry {
   check(site: string, kind: FailureKind, naturalErrno: number, order?: number): { value: number | null } | undefined {
     const call = (this.perSite.get(site) ?? 0) + 1;
     this.perSite.set(site, call);
-    const global = this.passed.length + 1;
-    // Two literals rather than a spread: the same keys in the same order, without an object copy per call.
-    const point: FailurePoint =
-      order === undefined
-        ? { site, call, global, kind, step: this.step }
-        : { site, call, global, kind, step: this.step, order };
-    this.passed.push(point);
+    const global = this.passed.add(site, call, kind, this.step, order);
     let result: { value: number | null } | undefined;
     // A plain loop: a forEach callback would allocate a closure and its context on every check.
     for (let index = 0; index < this.plans.length; index++) {
@@ -145,7 +129,7 @@ export class FaultRegistry {
       if (result !== undefined || !this.due(state)) continue;
       state.fired++;
       const value = kind === 'errno' ? (state.plan.errno ?? naturalErrno) : null;
-      this.fired.push({ plan: index, point, value });
+      this.fired.push({ plan: index, point: this.passed.get(global), value });
       result = { value };
     }
     return result;

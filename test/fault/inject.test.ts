@@ -77,7 +77,7 @@ describe('FaultRegistry schedules', () => {
       [1, 'y', 2, 3, -12],
     ]);
     expect(r.unfiredPlans()).toEqual([2]);
-    expect(r.passed.map((p) => `${p.site}#${p.call}`)).toEqual(['x#1', 'y#1', 'y#2']);
+    expect(r.passed.all().map((p) => `${p.site}#${p.call}`)).toEqual(['x#1', 'y#1', 'y#2']);
   });
 });
 
