@@ -42,7 +42,7 @@ export function pure<F extends (...args: never[]) => unknown>(f: F): F {
 
 const isForkable = (o: object): o is Forkable => typeof (o as Partial<Forkable>)[FORK] === 'function';
 
-const SHARED_PROTOTYPES = new Set<object | null>([Object.prototype, Array.prototype, null]);
+const SHARED_PROTOTYPES = new Set<object | null>([Object.prototype, null]);
 
 export class Forker {
   private readonly copies = new Map<object, object>();
@@ -74,29 +74,31 @@ export class Forker {
     }
     if (isForkable(o)) return o[FORK](this);
     if (Object.isFrozen(o) && !ArrayBuffer.isView(o)) return this.remember(o, o);
-    if (Array.isArray(o)) {
-      const c = this.remember(o, new Array<unknown>(o.length));
-      for (let i = 0; i < o.length; i++) c[i] = this.copy(o[i] as unknown, i);
+    // Built-in containers by their own prototypes only: a subclass would lose its class as a plain copy.
+    const proto = Object.getPrototypeOf(o) as object | null;
+    if (proto === Array.prototype) {
+      const c = this.remember(o, new Array<unknown>((o as unknown[]).length));
+      const a = o as unknown[];
+      for (let i = 0; i < a.length; i++) c[i] = this.copy(a[i], i);
       return c;
     }
-    if (o instanceof Map) {
+    if (proto === Map.prototype) {
       const c = this.remember(o, new Map<unknown, unknown>());
       for (const [k, v] of o as Map<unknown, unknown>) c.set(this.copy(k), this.copy(v, String(k)));
       return c;
     }
-    if (o instanceof Set) {
+    if (proto === Set.prototype) {
       const c = this.remember(o, new Set<unknown>());
       for (const v of o as Set<unknown>) c.add(this.copy(v));
       return c;
     }
-    if (o instanceof ArrayBuffer) return this.remember(o, o.slice(0));
+    if (proto === ArrayBuffer.prototype) return this.remember(o, (o as ArrayBuffer).slice(0));
     if (ArrayBuffer.isView(o)) {
       const buffer = this.copy(o.buffer as ArrayBuffer);
       const View = o.constructor as new (b: ArrayBuffer, offset: number, length: number) => object;
       const length = o instanceof DataView ? o.byteLength : (o as unknown as { length: number }).length;
       return this.remember(o, new View(buffer, o.byteOffset, length));
     }
-    const proto = Object.getPrototypeOf(o) as object | null;
     if (!SHARED_PROTOTYPES.has(proto) && !isClassPrototype(proto))
       throw this.unforkable(`a ${o.constructor?.name ?? 'exotic object'}`);
     const keys = Reflect.ownKeys(o);

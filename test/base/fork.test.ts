@@ -58,6 +58,9 @@ describe('fork', () => {
     expect(() => fork({ hooks: { tick } })).toThrow(new UnforkableError('hooks.tick', 'a function'));
     expect(() => fork({ memo: new WeakMap() })).toThrow(UnforkableError);
     expect(() => fork({ when: new Date(0) })).toThrow(UnforkableError);
+    // A subclass of a built-in container would come back as the plain container.
+    class Registry extends Map<string, number> {}
+    expect(() => fork({ r: new Registry() })).toThrow(UnforkableError);
   });
 
   it('lets a meter stay the one the run spends', () => {
