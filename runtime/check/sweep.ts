@@ -5,6 +5,7 @@ import { fork, UnforkableError } from '../base/fork.js';
 import { siteMatcher, type FailurePoint } from '../fault/inject.js';
 import type { PassedPoints } from '../fault/passed.js';
 import type { InvariantOptions, Plan, SweepScope } from '../plan/plan.js';
+import type { VendorMachine } from '../vendor/vendor.js';
 import { checkInvariants, violationLines } from './invariants.js';
 
 /** One run of the sweep: the failure point it failed, and what came of it. */
@@ -97,27 +98,29 @@ class Checkpoints {
    */
   boot(plan: Plan, meter: Meter): Checkpoint {
     const booted = boot(plan, meter);
-    if (this.fromStep >= plan.steps.length) return booted;
-    try {
-      return { ...booted, machine: fork(booted.machine) };
-    } catch (e) {
-      if (!(e instanceof UnforkableError)) throw e;
-      this.forkable = false;
-      return booted;
-    }
+    const copy = this.fromStep < plan.steps.length ? this.tryFork(booted.machine) : undefined;
+    return copy ? { ...booted, machine: copy } : booted;
   }
 
   /** The hook for the fault-free run: keeps a fork of the machine before each step in scope. */
   readonly take = (paused: Checkpoint): void => {
-    if (!this.forkable || paused.next < this.fromStep) return;
+    if (paused.next < this.fromStep) return;
+    const copy = this.tryFork(paused.machine);
+    if (copy) this.byStep.set(paused.next, { ...paused, machine: copy });
+  };
+
+  /** A fork of `m`; undefined, from then on, once a machine turned out unforkable (every run replays). */
+  private tryFork(m: VendorMachine): VendorMachine | undefined {
+    if (!this.forkable) return undefined;
     try {
-      this.byStep.set(paused.next, { ...paused, machine: fork(paused.machine) });
+      return fork(m);
     } catch (e) {
       if (!(e instanceof UnforkableError)) throw e;
       this.forkable = false;
       this.byStep.clear();
+      return undefined;
     }
-  };
+  }
 
   /** Drops the forks of steps that passed no point in scope: nothing will start from them. */
   keepOnly(steps: ReadonlySet<number>): void {
