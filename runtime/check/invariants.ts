@@ -94,8 +94,20 @@ class LiveBlocks {
   }
 }
 
-/** kmemleak-style: the live allocations the steps made that no live driver object or table reaches. */
+/**
+ * kmemleak-style: the live allocations the steps made that no live driver object or table reaches. Both
+ * `no_leak` and `memtype` ask, and the answer walks every leaf of every domain: it is worked out once per
+ * run (the checks see a run once it ended, and a step's `check:` gets a run object of its own, made then).
+ */
 function leakedAllocations(run: RunResult): Allocation[] {
+  let leaked = leakedByRun.get(run);
+  if (leaked === undefined) leakedByRun.set(run, (leaked = findLeaked(run)));
+  return leaked;
+}
+
+const leakedByRun = new WeakMap<RunResult, Allocation[]>();
+
+function findLeaked(run: RunResult): Allocation[] {
   const { k } = run.machine;
   const view = run.machine.view;
   const reachable = new Set<bigint>();
