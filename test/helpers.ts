@@ -2,6 +2,7 @@ import { HARNESS, portedFrames, portedFrom, type Frame } from '../runtime/linux/
 import { Kernel } from '../runtime/linux/kernel.js';
 import type { InjectionPlan } from '../runtime/fault/inject.js';
 import { KernelOops, type OopsReport } from '../runtime/linux/kptr.js';
+import type { SweepRow } from '../runtime/check/sweep.js';
 
 /** The report of the oops `body` ends in; fails the test when it ends without one. */
 export function oopsOf(body: () => unknown): OopsReport {
@@ -25,4 +26,19 @@ export function makeKernel(nodes: [bigint, bigint][] = [[0n, 64n * MiB]], faults
 /** The frame of a ported function by name, or a new one for test code that plays a function. */
 export function frame(name: string): Frame {
   return portedFrames().find((f) => f.name === name) ?? portedFrom(HARNESS, 'test', [name])[name]!;
+}
+
+/** A sweep row for reporter tests: a fired point with a clean run, but for what `extra` says. */
+export function sweepRow(point: string, extra: Partial<SweepRow> = {}): SweepRow {
+  return {
+    point,
+    discovered: false,
+    fired: true,
+    steps: [],
+    log: [],
+    oops: null,
+    violations: [],
+    warnings: [],
+    ...extra,
+  };
 }

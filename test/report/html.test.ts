@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { sweepRow as row } from '../helpers.js';
 import { planFile, runPlan } from '../../app/runner.js';
-import type { SweepRow } from '../../runtime/check/sweep.js';
 import type { Leaf } from '../../runtime/pt/enumerate.js';
 import { DETAIL_LIMITS, domainDetail, type ReportDetail } from '../../runtime/report/detail.js';
 import { REPORTERS } from '../../runtime/report/index.js';
@@ -76,17 +76,6 @@ describe('html reporter', () => {
   });
 
   it('marks the sweep rows a failed expectation is about, and each row by outcome', () => {
-    const row = (point: string, extra: object = {}): SweepRow => ({
-      point,
-      discovered: false,
-      fired: true,
-      steps: [],
-      log: [],
-      oops: null,
-      violations: [],
-      warnings: [],
-      ...extra,
-    });
     const at = { file: 's.yaml', line: 9, col: 5, text: '- point: a#1' };
     const o: SpecOutcome = {
       id: 's.yaml',

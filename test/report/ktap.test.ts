@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { sweepRow as row } from '../helpers.js';
 import type { SweepRow, SweepTable } from '../../runtime/check/sweep.js';
 import type { SpecOutcome } from '../../runtime/report/outcome.js';
 import { REPORTERS } from '../../runtime/report/index.js';
@@ -10,17 +11,6 @@ import type { ReportInput } from '../../runtime/report/reporter.js';
  * tools/testing/kunit/kunit_parser.py prefers), subtests indented two spaces before their parent's result line,
  * `# SKIP` and `# ERROR` directives, diagnostic lines right before the result they explain.
  */
-const row = (point: string, extra: Partial<SweepRow> = {}): SweepRow => ({
-  point,
-  discovered: false,
-  fired: true,
-  steps: [],
-  log: [],
-  oops: null,
-  violations: [],
-  warnings: [],
-  ...extra,
-});
 
 const table = (rows: SweepRow[], baseline = row('(none)')): SweepTable => ({
   baseline,
