@@ -216,18 +216,27 @@ function unfiredReason(s: PlanState): string {
  */
 export class CallPath {
   private readonly frames: string[] = [];
+  /** `frames` joined with a `/` after each, one per depth: what a site name starts with. */
+  private readonly prefixes: string[] = [''];
   private readonly names = new Map<string, string>();
   private nextIndex: number | undefined;
+  private lastPrefix = '';
+  private lastLeaf = '';
+  private lastName = '';
 
   enter(name: string, index?: number): void {
     index ??= this.nextIndex;
     this.nextIndex = undefined;
-    this.frames.push(index === undefined ? name : `${name}[${index}]`);
+    const frame = index === undefined ? name : `${name}[${index}]`;
+    this.frames.push(frame);
+    this.prefixes.push(`${this.prefixes[this.prefixes.length - 1]!}${frame}/`);
   }
 
   leave(): void {
     this.frames.pop();
+    this.prefixes.pop();
   }
+
 
   /** Tags the next frame entered with a loop index (see Kernel.iteration). */
   tagNext(index: number): void {
@@ -244,11 +253,16 @@ export class CallPath {
    * keeps its site, and a copy per page would cost more than the page's own bookkeeping.
    */
   siteName(leaf: string): string {
-    const name = this.frames.length === 0 ? leaf : `${this.frames.join('/')}/${leaf}`;
-    const known = this.names.get(name);
-    if (known !== undefined) return known;
-    this.names.set(name, name);
-    return name;
+    const prefix = this.prefixes[this.prefixes.length - 1]!;
+    // The same site again (each page an unmap frees, each leaf table a map allocates): no concatenation.
+    if (leaf === this.lastLeaf && prefix === this.lastPrefix) return this.lastName;
+    const name = prefix + leaf;
+    let known = this.names.get(name);
+    if (known === undefined) this.names.set(name, (known = name));
+    this.lastPrefix = prefix;
+    this.lastLeaf = leaf;
+    this.lastName = known;
+    return known;
   }
 }
 

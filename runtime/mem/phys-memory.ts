@@ -116,6 +116,16 @@ export class PhysMemory {
     return this.pages.get(pfn)?.words;
   }
 
+  /**
+   * The page as 32-bit halves for reading only: it may be shared with a fork, or be the one zero page of a
+   * page never written, so nothing may be written through it. Never materialises or copies the page.
+   */
+  peekPage32(pfn: number): Uint32Array {
+    const rec = this.pages.get(pfn);
+    if (rec === undefined) return ZERO_PAGE32;
+    return (rec.halves ??= new Uint32Array(rec.words.buffer, rec.words.byteOffset, PAGE_SIZE / 4));
+  }
+
   /** A position of the write clock, for unchangedSince. */
   get writeEpoch(): number {
     return this.writeClock;
@@ -219,6 +229,9 @@ const SLOTS_PER_CHUNK = 256;
  * The bytes of materialised pages, as views into shared buffers rather than a buffer per page: a 4 KiB
  * ArrayBuffer costs its own allocation and bookkeeping, about a kilobyte per page touched beyond the page.
  */
+/** What peekPage32 shows of a page never written. */
+const ZERO_PAGE32 = new Uint32Array(PAGE_SIZE / 4);
+
 class PageSlots {
   private chunk: ArrayBuffer | undefined;
   private used = SLOTS_PER_CHUNK;

@@ -1,4 +1,5 @@
-import type { PhysMemory } from '../mem/phys-memory.js';
+import { invariant } from '../base/model-bug.js';
+import { PAGE_SIZE, type PhysMemory } from '../mem/phys-memory.js';
 import { lowMask } from './defs.js';
 import type { PtFormat } from './format.js';
 import { EntryType } from './defs.js';
@@ -30,10 +31,12 @@ export function enumerateLeaves(
   const visit = (tablePa: bigint, level: number, base: bigint, read: boolean, write: boolean): void => {
     const items = 1 << fmt.numItemsLg2(level);
     const isz = fmt.itemLg2(level);
+    // Empty slots are told by their low half alone, without a bigint each: most of a sparse table.
+    const low = tablePage32(mem, tablePa, items);
     for (let i = 0; i < items; i++) {
+      if (fmt.entryTypeOfLow(low[2 * i]!, level) === EntryType.EMPTY) continue;
       const entry = mem.read64(tablePa + BigInt(i * 8));
       const type = fmt.entryType(entry, level);
-      if (type === EntryType.EMPTY) continue;
       const iova = base + (BigInt(i) << BigInt(isz));
       const perm = fmt.permissions(entry);
       const r = read && perm.read;
@@ -50,6 +53,13 @@ export function enumerateLeaves(
   };
   visit(rootPa, topLevel, 0n, true, true);
   return out;
+}
+
+/** A table's entries as 32-bit halves, read only: tables here fit in one page, page aligned. */
+function tablePage32(mem: PhysMemory, tablePa: bigint, items: number): Uint32Array {
+  invariant(items * 8 <= PAGE_SIZE && (tablePa & BigInt(PAGE_SIZE - 1)) === 0n, 'a table larger than a page');
+  invariant(mem.contains(tablePa), () => `a table at 0x${tablePa.toString(16)}, outside simulated memory`);
+  return mem.peekPage32(Number(tablePa >> 12n));
 }
 
 /** One table a walk reads: its level, where it is, which entry the IOVA selects and that entry's value. */

@@ -40,6 +40,11 @@ export interface PtFormat {
   entryOaLg2(entry: bigint, level: number): number;
   /** log2 of the number of items a leaf entry spans. */
   numContigLg2OfLow(low: number, high: number, level: number): number;
+  /**
+   * A leaf spanning one item at any level is an entry whose low half has `(low & mask) === value` (and
+   * nothing else is): what lets a walk count a run of 4 KiB leaves without decoding each one.
+   */
+  readonly oneItemLeafLow: { readonly mask: number; readonly value: number };
   /** The value every item of a leaf entry holds. */
   leafEntry(oa: bigint, oaszLg2: number, level: number, attrs: bigint): bigint;
   /** A pointer, held at `level`, to the table one level down at `childPa`. */

@@ -53,6 +53,7 @@ const U64_MAX = (1n << 64n) - 1n;
 
 const PAGE_SHIFT = 12;
 const PAGE_SIZE = 1n << 12n;
+const PAGE_BYTES = 4096;
 
 /**
  * pt_range: the top a walk started from and its VA window; `va` is the walk's cursor, moved by
@@ -195,12 +196,12 @@ export class PtIommu {
   // --- table memory -------------------------------------------------------------------------------------
 
   private words(table: bigint): BigUint64Array {
-    return this.k.mem.page(Number((table - PAGE_OFFSET) >> 12n));
+    return this.k.mem.page(tablePfn(table));
   }
 
   /** The same table as 32-bit halves (entry i: low half at 2i, high half at 2i + 1), a cached view. */
   private words32(table: bigint): Uint32Array {
-    return this.k.mem.page32(Number((table - PAGE_OFFSET) >> 12n));
+    return this.k.mem.page32(tablePfn(table));
   }
 
   // --- iteration helpers (pt_iter.h) ---------------------------------------------------------------------
@@ -593,9 +594,14 @@ export class PtIommu {
     return args.unmapped;
   }
 
+  /**
+   * __unmap_range. Entries are read through a read-only view and the table is written only where it
+   * changes, so a table shared with a sweep's checkpoint is copied only then, and one whose leaves all go is
+   * zeroed by dropping its page (the same zeros, without copying or storing 512 of them).
+   */
   private unmapRange(range: Range, args: UnmapArgs, level: number, table: bigint): Ret {
-    const t = this.words(table);
-    const t32 = this.words32(table);
+    const pfn = tablePfn(table);
+    let t32 = this.k.mem.peekPage32(pfn);
     const isz = this.f.itemLg2(level);
     const start = this.firstIndex(range, level);
     const end = this.endIndex(range, level, start);
@@ -615,26 +621,40 @@ export class PtIommu {
           break;
         }
         if (index !== start) this.indexToVa(range, level, index);
-        const lower = this.f.tablePa(t[index]!) + PAGE_OFFSET;
+        const entry = (BigInt(t32[2 * index + 1]!) << 32n) | BigInt(t32[2 * index]!);
+        const lower = this.f.tablePa(entry) + PAGE_OFFSET;
         const fullyCovered = this.fullyCovered(range, isz);
         ret = this.unmapRange(range, args, level - 1, lower);
         if (ret) break;
         if (fullyCovered) {
           args.freeList.push(lower);
-          t[index] = 0n;
+          t32 = this.clearItems(table, index, 1);
         }
         index++;
       } else {
         // The whole entry goes even when the request ends inside it; a run of leaves in one pass.
-        const cleared = clearLeaves(this.f, t32, index, end, level);
-        numOas += cleared;
-        index += cleared;
+        const leaves = countLeaves(this.f, t32, index, end, level);
+        t32 = this.clearItems(table, index, leaves);
+        numOas += leaves;
+        index += leaves;
       }
       if (index >= end) break;
       type = this.f.entryTypeOfLow(t32[2 * index]!, level);
     }
     args.unmapped += BigInt(numOas) << BigInt(isz);
     return ret;
+  }
+
+  /** Zeroes items [index, index + count) of a table; returns the table's view for reading on. */
+  private clearItems(table: bigint, index: number, count: number): Uint32Array {
+    const pfn = tablePfn(table);
+    if (index === 0 && count * 8 === PAGE_BYTES) {
+      this.k.mem.zeroPages(pfn, 1);
+      return this.k.mem.peekPage32(pfn);
+    }
+    const t32 = this.words32(table);
+    t32.fill(0, 2 * index, 2 * (index + count));
+    return t32;
   }
 
   // --- lookup and teardown ------------------------------------------------------------------------------
@@ -673,21 +693,26 @@ export class PtIommu {
 }
 
 /**
- * Clears the leaf at `index` and the leaves that follow it up to `end` (each whole, however many items it
- * spans), stopping at the first entry that is not a leaf. Returns the items cleared.
+ * The items the leaf at `index` and the leaves that follow it up to `end` span (each leaf whole, however
+ * many items it spans), stopping at the first entry that is not a leaf.
  */
-function clearLeaves(f: PtFormat, t32: Uint32Array, index: number, end: number, level: number): number {
+function countLeaves(f: PtFormat, t32: Uint32Array, index: number, end: number, level: number): number {
+  const { mask, value } = f.oneItemLeafLow;
   let i = index;
-  do {
-    const n = 1 << f.numContigLg2OfLow(t32[2 * i]!, t32[2 * i + 1]!, level);
-    if (n === 1) {
-      t32[2 * i] = 0;
-      t32[2 * i + 1] = 0;
-    } else t32.fill(0, 2 * i, 2 * (i + n));
-    i += n;
-  } while (i < end && f.entryTypeOfLow(t32[2 * i]!, level) === EntryType.OA);
+  for (;;) {
+    while (i < end && (t32[2 * i]! & mask) === value) i++;
+    if (i >= end) break;
+    // Not a one-item leaf: a larger leaf (the first entry is a leaf, as the caller saw), or the run's end.
+    const low = t32[2 * i]!;
+    if (i !== index && f.entryTypeOfLow(low, level) !== EntryType.OA) break;
+    i += 1 << f.numContigLg2OfLow(low, t32[2 * i + 1]!, level);
+    if (i >= end) break;
+  }
   return i - index;
 }
+
+/** The page frame of a table's kernel VA (tables are one page each). */
+const tablePfn = (table: bigint): number => Number((table - PAGE_OFFSET) >> 12n);
 
 /** pt_compute_best_pgsize: the largest allowed size that va, oa and the length's top bit are aligned to. */
 export function computeBestPgsize(bitmap: bigint, va: bigint, last: bigint, oa: bigint): number {

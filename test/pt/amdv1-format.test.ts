@@ -45,6 +45,15 @@ describe('AMD v1 entry encoding (hand-checked vectors)', () => {
     expect(fmt.entryType(0x6000_0000_1234_5401n, 0)).toBe(EntryType.OA);
     expect(fmt.entryType(0x7000_0000_005f_fe01n, 1)).toBe(EntryType.OA);
   });
+  it('a one-item leaf is told by its low half: present with NL 0, never NL 7 or a PDE', () => {
+    const { mask, value } = fmt.amdv1.oneItemLeafLow;
+    const oneItem = (low: number): boolean => (low & mask) === value;
+    expect(oneItem(0x0000_5001)).toBe(true); // the 4 KiB leaf above
+    expect(oneItem(0x0020_0001)).toBe(true); // 2 MiB at level 1, NL 0
+    expect(oneItem(0x0000_9e01)).toBe(false); // 16 KiB, NL 7: four items
+    expect(oneItem(0x1234_5401)).toBe(false); // NL 2: a PDE above level 0
+    expect(oneItem(0x0000_5000)).toBe(false); // not present
+  });
 });
 
 describe('AMD v1 page sizes', () => {

@@ -173,6 +173,8 @@ export const amdv1: PtFormat = Object.freeze<PtFormat>({
   entryOa,
   entryOaLg2,
   numContigLg2OfLow,
+  // Present with NextLevel 0: a leaf at level 0, an OA of one item above it (NL 7 encodes a larger size).
+  oneItemLeafLow: Object.freeze({ mask: Number(PR | NEXT_LEVEL), value: Number(PR) }),
   leafEntry,
   tableEntry,
   attrsFromProt: descriptorBits,
