@@ -1,6 +1,6 @@
 import { DEFAULT_BUDGET, Meter } from '../base/budget.js';
 import { CapturedState } from '../exec/capture.js';
-import { boot, execute, resume, type Checkpoint, type RunResult } from '../exec/executor.js';
+import { boot, execute, resume, type Checkpoint, type Pauses, type RunResult } from '../exec/executor.js';
 import { fork, UnforkableError } from '../base/fork.js';
 import { siteMatcher, type FailurePoint } from '../fault/inject.js';
 import type { PassedPoints } from '../fault/passed.js';
@@ -81,12 +81,23 @@ function row(
 export type SweepMode = 'fork' | 'replay';
 
 /**
- * The fault-free run's machine before each step from `fromStep` on, forked (runtime/base/fork.ts), for the
- * steps that passed a failure point in scope. None when the machine cannot be forked (the compiled C
- * driver's WebAssembly instance): every run then replays from boot.
+ * Points apart that in-call checkpoints are kept: a run then redoes at most this many points' worth of its
+ * call from the checkpoint before its point, and the sweep holds a fork per this many points, not per point
+ * (each fork costs a map of the touched pages and the ledger's columns, which grow along the call).
+ */
+const IN_CALL_STRIDE = 32;
+
+/**
+ * Forks of the fault-free run (runtime/base/fork.ts) for the runs to start from: before each step from
+ * `fromStep` on, and at each restart point inside a call (linux/restart.ts), which is just before the next
+ * failure point is passed. A run starts from the latest of them before its first point. None when the
+ * machine cannot be forked (the compiled C driver's WebAssembly instance): every run then replays from boot.
  */
 class Checkpoints {
   private readonly byStep = new Map<number, Checkpoint>();
+  /** By the global number of the failure point passed next; `pointOrder` lists those numbers, ascending. */
+  private readonly byPoint = new Map<number, Checkpoint>();
+  private readonly pointOrder: number[] = [];
   private forkable = true;
 
   constructor(private readonly fromStep: number) {}
@@ -102,12 +113,28 @@ class Checkpoints {
     return copy ? { ...booted, machine: copy } : booted;
   }
 
-  /** The hook for the fault-free run: keeps a fork of the machine before each step in scope. */
-  readonly take = (paused: Checkpoint): void => {
-    if (paused.next < this.fromStep) return;
-    const copy = this.tryFork(paused.machine);
-    if (copy) this.byStep.set(paused.next, { ...paused, machine: copy });
+  /** Where the fault-free run lets the checkpoints be taken. */
+  readonly pauses: Pauses = {
+    beforeStep: (paused) => {
+      const cp = this.keep(paused);
+      if (cp) this.byStep.set(paused.next, cp);
+    },
+    atRestartPoint: (paused) => {
+      const next = paused.machine.k.faults.passed.length + 1;
+      const last = this.pointOrder[this.pointOrder.length - 1];
+      if (last !== undefined && this.byPoint.get(last)!.next === paused.next && next - last < IN_CALL_STRIDE) return;
+      const cp = this.keep(paused);
+      if (!cp) return;
+      this.byPoint.set(next, cp);
+      this.pointOrder.push(next);
+    },
   };
+
+  private keep(paused: Checkpoint): Checkpoint | undefined {
+    if (paused.next < this.fromStep) return undefined;
+    const copy = this.tryFork(paused.machine);
+    return copy && { ...paused, machine: copy };
+  }
 
   /** A fork of `m`; undefined, from then on, once a machine turned out unforkable (every run replays). */
   private tryFork(m: VendorMachine): VendorMachine | undefined {
@@ -118,6 +145,8 @@ class Checkpoints {
       if (!(e instanceof UnforkableError)) throw e;
       this.forkable = false;
       this.byStep.clear();
+      this.byPoint.clear();
+      this.pointOrder.length = 0;
       return undefined;
     }
   }
@@ -125,11 +154,26 @@ class Checkpoints {
   /** Drops the forks of steps that passed no point in scope: nothing will start from them. */
   keepOnly(steps: ReadonlySet<number>): void {
     for (const step of [...this.byStep.keys()]) if (!steps.has(step)) this.byStep.delete(step);
+    const kept = this.pointOrder.filter((g) => steps.has(this.byPoint.get(g)!.next));
+    for (const g of this.pointOrder) if (!steps.has(this.byPoint.get(g)!.next)) this.byPoint.delete(g);
+    this.pointOrder.splice(0, this.pointOrder.length, ...kept);
   }
 
-  /** A fork of the run before `step`, for one run to use up; undefined when none was kept. */
-  at(step: number): Checkpoint | undefined {
-    const cp = this.byStep.get(step);
+  /**
+   * A fork of the latest checkpoint before `p` was passed: inside its step's call when one was kept there,
+   * else before its step; undefined when none was kept.
+   */
+  before(p: FailurePoint): Checkpoint | undefined {
+    const order = this.pointOrder;
+    let lo = 0;
+    let hi = order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (order[mid]! <= p.global) lo = mid + 1;
+      else hi = mid;
+    }
+    const inCall = lo > 0 ? this.byPoint.get(order[lo - 1]!) : undefined;
+    const cp = inCall?.next === p.step ? inCall : this.byStep.get(p.step);
     return cp && { ...cp, machine: fork(cp.machine) };
   }
 }
@@ -141,10 +185,11 @@ class Checkpoints {
  * when every point has been tried.
  *
  * Each run is the one a fresh machine booted with the point's faults would make. In `fork` mode it starts
- * from a fork of the fault-free run's machine before the step of the chain's first point, with the faults
- * armed as if from boot (up to there both runs are the same), so a sweep costs what its runs do after
- * their points, not a replay of every step before; `replay` boots each run afresh (what fork mode is
- * tested against, and its fallback when the machine cannot be forked).
+ * from a fork of the fault-free run's machine taken shortly before the chain's first point (inside its
+ * call at a restart point, else before its step), with the faults armed as if from boot (up to there both
+ * runs are the same), so a sweep costs what its runs do after their points, not a replay of everything
+ * before; `replay` boots each run afresh (what fork mode is tested against, and its fallback when the
+ * machine cannot be forked).
  */
 export function sweep(
   plan: Plan,
@@ -159,7 +204,7 @@ export function sweep(
   const checkpoints = new Checkpoints(mode === 'fork' ? (scope.fromStep ?? 0) : plan.steps.length);
   const base = row(
     clean,
-    resume(clean, checkpoints.boot(clean, meter), meter, checkpoints.take),
+    resume(clean, checkpoints.boot(clean, meter), meter, checkpoints.pauses),
     '(none)',
     false,
     inv,
@@ -177,7 +222,7 @@ export function sweep(
     const chain = queue.shift()!;
     const faults = chain.map((p) => ({ site: p.site, schedule: { mode: 'nth' as const, n: p.call } }));
     const faulted: Plan = { ...plan, faults };
-    const from = checkpoints.at(chain[0]!.step);
+    const from = checkpoints.before(chain[0]!);
     from?.machine.k.faults.arm(faults);
     const run = from ? resume(faulted, from, meter) : execute(faulted, meter);
     const r = row(faulted, run, chain.map(key).join(' + '), chain.length > 1, inv, inspect);

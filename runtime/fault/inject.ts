@@ -237,6 +237,16 @@ export class CallPath {
     this.prefixes.pop();
   }
 
+  get depth(): number {
+    return this.frames.length;
+  }
+
+  /** Back to `depth` frames with no pending loop tag: where a restarted call begins (linux/restart.ts). */
+  unwindTo(depth: number): void {
+    this.frames.length = depth;
+    this.prefixes.length = depth + 1;
+    this.nextIndex = undefined;
+  }
 
   /** Tags the next frame entered with a loop index (see Kernel.iteration). */
   tagNext(index: number): void {

@@ -10,6 +10,7 @@ import { DEFAULT_BUDGET, Meter } from '../base/budget.js';
 import { Timeline } from '../base/timeline.js';
 import type { Frame } from './ported.js';
 import { KernelLog } from './printk.js';
+import { Restarts } from './restart.js';
 import type { KernelEvent } from './events.js';
 import { ErrPtr, KernelOops, oopsMessage, type KPtr } from './kptr.js';
 import { vsprintf, type PrintfArg } from './vsprintf.js';
@@ -54,6 +55,8 @@ export class Kernel {
   /** WARN_ON_ONCE sites that already splatted. */
   private readonly warnedOnce = new Set<string>();
   readonly faults: FaultRegistry;
+  /** Where a sweep may fork a run inside a restartable call (linux/restart.ts). */
+  readonly restarts = new Restarts();
   private currentStep = -1;
   /** Simulated time: busy-waits advance it instead of the wall clock. */
   clockNs = 0;
@@ -104,6 +107,11 @@ export class Kernel {
     } finally {
       path.leave();
     }
+  }
+
+  /** Runs a restartable entry point (see linux/restart.ts). */
+  restartable<T>(body: () => T): T {
+    return this.restarts.run(this.faults.path, body);
   }
 
   /**

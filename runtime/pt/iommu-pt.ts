@@ -9,6 +9,7 @@ import {
   type IotlbGather,
 } from '../linux/iommu-gather.js';
 import type { Kernel } from '../linux/kernel.js';
+import type { RestartPosition } from '../linux/restart.js';
 import { invariant } from '../base/model-bug.js';
 import { EntryType, IOMMU_READ, IOMMU_WRITE, lowMask, PtFeature } from './defs.js';
 import type { PtFormat } from './format.js';
@@ -76,6 +77,17 @@ interface MapArgs {
   leafLg2: number;
   leafLevel: number;
   numLeaves: number;
+}
+
+/**
+ * Where a map walk is: its range (va the cursor) and args, which is all do_map descends by. A restart point
+ * names it (linux/restart.ts); a map that finds it pending goes on from it, past map_range's start.
+ */
+interface MapPosition extends RestartPosition {
+  readonly walk: PtIommu;
+  readonly range: Range;
+  readonly map: MapArgs;
+  readonly singlePage: boolean;
 }
 
 interface UnmapArgs {
@@ -246,17 +258,27 @@ export class PtIommu {
    * first allocations, then the interior tables in VA order, as upstream.
    */
   map(iova: bigint, pa: bigint, len: bigint, prot: number, gfp: Gfp): { ret: number; mapped: bigint } {
+    const walk = this.k.restarts.take<MapPosition>(this) ?? this.startMap(iova, pa, len, prot, gfp);
+    if (typeof walk === 'number') return { ret: walk, mapped: 0n };
+    const { range, map } = walk;
+    const ret = this.doMap(range, walk.singlePage, map);
+    // Table levels were freed and replaced with large items, flush any walk cache that may refer to them.
+    if (map.gather.freelist.length > 0) this.cfg.driverOps.iotlbSync(map.gather);
+    return { ret, mapped: map.oa - pa };
+  }
+
+  /** map_range up to do_map: the checks, the leaf size, the top grown to fit. A negative errno on failure. */
+  private startMap(iova: bigint, pa: bigint, len: bigint, prot: number, gfp: Gfp): MapPosition | number {
     const bitmap = this.pgsizeBitmap;
-    const gather = iommu_iotlb_gather_init();
-    if (this.k.WARN_ON(!(prot & (IOMMU_READ | IOMMU_WRITE)))) return { ret: -Errno.EINVAL, mapped: 0n };
+    if (this.k.WARN_ON(!(prot & (IOMMU_READ | IOMMU_WRITE)))) return -Errno.EINVAL;
     // Check the paddr doesn't exceed what the table can store
-    if (this.maxOaszLg2 !== 64 && pa >> BigInt(this.maxOaszLg2) !== 0n) return { ret: -Errno.ERANGE, mapped: 0n };
+    if (this.maxOaszLg2 !== 64 && pa >> BigInt(this.maxOaszLg2) !== 0n) return -Errno.ERANGE;
     // make_range_no_check
-    if (len === 0n) return { ret: -Errno.EINVAL, mapped: 0n };
-    if (iova + len - 1n > U64_MAX) return { ret: -Errno.EOVERFLOW, mapped: 0n };
+    if (len === 0n) return -Errno.EINVAL;
+    if (iova + len - 1n > U64_MAX) return -Errno.EOVERFLOW;
     const range = this.makeRange(iova, iova + len - 1n);
     const map: MapArgs = {
-      gather,
+      gather: iommu_iotlb_gather_init(),
       attrs: this.f.attrsFromProt(prot, this.features),
       gfp,
       oa: pa,
@@ -267,23 +289,20 @@ export class PtIommu {
     // Calculate target page size and level for the leaves
     let singlePage = false;
     if (len === PAGE_SIZE && (bitmap & PAGE_SIZE) !== 0n) {
-      if (((iova | pa) & (PAGE_SIZE - 1n)) !== 0n) return { ret: -Errno.ENXIO, mapped: 0n };
+      if (((iova | pa) & (PAGE_SIZE - 1n)) !== 0n) return -Errno.ENXIO;
       map.leafLg2 = PAGE_SHIFT;
       map.numLeaves = 1;
       singlePage = true;
     } else {
       map.leafLg2 = computeBestPgsize(bitmap, range.va, range.last, pa);
-      if (!map.leafLg2) return { ret: -Errno.ENXIO, mapped: 0n };
+      if (!map.leafLg2) return -Errno.ENXIO;
       map.leafLevel = this.pgszLg2ToLevel(map.leafLg2);
       map.numLeaves = pgszCount(bitmap, range.va, range.last, pa, map.leafLg2);
     }
-    let ret = this.checkMapRange(range, map);
-    if (ret) return { ret, mapped: 0n };
+    const ret = this.checkMapRange(range, map);
+    if (ret) return ret;
     invariant(map.leafLevel <= range.topLevel, 'leaf level above the top after check_map_range');
-    ret = this.doMap(range, singlePage, map);
-    // Table levels were freed and replaced with large items, flush any walk cache that may refer to them.
-    if (gather.freelist.length > 0) this.cfg.driverOps.iotlbSync(gather);
-    return { ret, mapped: map.oa - pa };
+    return { walk: this, range, map, singlePage };
   }
 
   /** pt_pgsz_lg2_to_level (pt_fmt_defaults.h): 9 VA bits per level above the granule. */
@@ -373,18 +392,22 @@ export class PtIommu {
 
   /** __map_range: descend toward the leaf level, allocating missing tables (pt_iommu_new_table). */
   private mapRange(range: Range, map: MapArgs, level: number, table: bigint): Ret {
-    const t = this.words(table);
+    const pfn = tablePfn(table);
     let index = this.firstIndex(range, level);
     const end = this.endIndex(range, level, index);
     for (;;) {
-      const entry = t[index]!;
+      // No view of the table is held across the calls below: a sweep may fork the machine at a restart
+      // point in them, and a view from before would then write the fork's page, not this side's copy.
+      const entry = this.k.mem.peekPage(pfn)?.[index] ?? 0n;
       const type = this.f.entryType(entry, level);
       let lower: bigint;
       if (type !== EntryType.TABLE) {
         if (type !== EntryType.EMPTY) return -Errno.EADDRINUSE;
+        // range.va lies in this item, so a walk from the top with this range and map comes back here.
+        if (this.k.restarts.wanted) this.k.restarts.point({ walk: this, range, map, singlePage: false });
         const mem = iommu_alloc_pages_node_sz(this.k, this.cfg.nid, map.gfp, 1n << BigInt(this.f.tablememLg2));
         if (mem === null) return -Errno.ENOMEM;
-        t[index] = this.f.tableEntry(level, virt_to_phys(mem));
+        this.words(table)[index] = this.f.tableEntry(level, virt_to_phys(mem));
         lower = mem;
       } else {
         lower = this.f.tablePa(entry) + PAGE_OFFSET;

@@ -33,6 +33,11 @@ export interface EntryPoint<M> {
   readonly returns: 'int' | 'size' | 'phys' | 'void';
   /** The driver variants that have this function; every variant when absent. */
   readonly variants?: readonly string[];
+  /**
+   * The call only reads the machine until it reaches a walk that marks restart points, and reaches it at
+   * most once: a sweep may then fork a run inside it and make the call again from there (linux/restart.ts).
+   */
+  readonly restartable?: true;
   run(m: M, iommu: number, args: CallArgs): CallReturn;
 }
 

@@ -1,10 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { discoverSpecs } from '../../app/discover.js';
 import { planFile } from '../../app/runner.js';
 import { sweep, type SweepMode } from '../../runtime/check/sweep.js';
 import { fork, UnforkableError } from '../../runtime/base/fork.js';
 import { CapturedState } from '../../runtime/exec/capture.js';
-import { execute } from '../../runtime/exec/executor.js';
+import { boot, execute, resume, type Checkpoint } from '../../runtime/exec/executor.js';
+import { Restarts } from '../../runtime/linux/restart.js';
+import { Meter, DEFAULT_BUDGET } from '../../runtime/base/budget.js';
 import type { Plan } from '../../runtime/plan/plan.js';
 
 /** Every plan among the shipped specs and the sweep fixtures. */
@@ -65,4 +67,41 @@ describe('a sweep that forks the fault-free run at each point’s step', () => {
       expect(forked.states).toEqual(replayed.states);
     },
   );
+});
+
+describe('a sweep that forks inside a call, at restart points (runtime/linux/restart.ts)', () => {
+  const plan = (): Plan => {
+    const r = planFile('specs/sweeps/map-walk.yaml', '.');
+    if (!('plans' in r)) throw new Error('specs/sweeps/map-walk.yaml does not plan');
+    return r.plans[0]!;
+  };
+  afterEach(() => vi.restoreAllMocks());
+
+  // Without this, a walk that stopped marking its restart points would leave the comparison above passing
+  // on step forks alone.
+  it('starts the run of every point inside a map from inside that map', () => {
+    const take = vi.spyOn(Restarts.prototype, 'take');
+    const p = plan();
+    const table = sweep(p, p.sweep!.scope, p.sweep!.invariants);
+    // Each map's first restart point comes before any of its failure points: all of them start inside it.
+    const insideMaps = table.rows.filter((r) => r.point.startsWith('iommu_map/'));
+    const resumed = take.mock.results.filter((r) => r.value !== undefined).length;
+    expect(insideMaps.length).toBe(41);
+    expect(resumed).toBe(insideMaps.length);
+  });
+
+  // The walk must go on from any of its restart points, not only fail there: a sweep keeps a checkpoint
+  // per so many points, and a run redoes the points between its checkpoint and its own.
+  it('resumed with no fault from each restart point, ends as the fault-free run', () => {
+    const clean = { ...plan(), faults: [] };
+    const meter = new Meter(DEFAULT_BUDGET);
+    const paused: Checkpoint[] = [];
+    const booted = boot(clean, meter);
+    const whole = resume(clean, { ...booted, machine: fork(booted.machine) }, meter, {
+      atRestartPoint: (cp) => paused.push({ ...cp, machine: fork(cp.machine) }),
+    });
+    expect(paused.length).toBe(39);
+    const expected = new CapturedState(whole).all();
+    for (const cp of paused) expect(new CapturedState(resume(clean, cp, meter)).all()).toEqual(expected);
+  });
 });

@@ -45,6 +45,7 @@ function entry<const A extends ArgSpec>(row: {
   readonly args: A;
   readonly returns: EntryPoint<AmdMachine>['returns'];
   readonly variants?: readonly string[];
+  readonly restartable?: true;
   readonly run: (m: AmdMachine, iommu: AmdIommu, args: ArgValues<A>) => CallReturn;
 }): EntryPoint<AmdMachine> {
   return {
@@ -147,6 +148,8 @@ export const AMD_ENTRY_POINTS: readonly EntryPoint<AmdMachine>[] = [
       domid: optional('u16'),
     },
     returns: 'int',
+    // iommu_map only reads the domain before map_range's walk, and its unwind and sync come after it.
+    restartable: true,
     run: (m, iommu, a) => {
       const dom = a.domid === undefined ? iommu.viommu_pdom : m.pagingDomains.get(a.domid);
       if (dom === undefined) return -Errno.ENOENT;

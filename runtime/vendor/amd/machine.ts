@@ -113,7 +113,7 @@ export class AmdMachine implements VendorMachine {
   call(fn: string, iommu: number, args: CallArgs): CallReturn {
     const entry = ENTRY_POINTS.get(fn);
     if (entry === undefined) throw new ModelBugError(`no entry point ${fn}`);
-    return entry.run(this, iommu, args);
+    return entry.restartable ? this.k.restartable(() => entry.run(this, iommu, args)) : entry.run(this, iommu, args);
   }
 
   /**
