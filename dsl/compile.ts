@@ -68,6 +68,11 @@ const ENTRY_POINTS = new Map(VENDOR.entryPoints.map((e) => [e.name, e]));
 
 /** The most plain steps `for:` loops may write out; `repeat: {count, var}` runs longer ones lazily. */
 const MAX_EXPANDED_STEPS = 100_000;
+/**
+ * Runs a sweep may make unless its spec says otherwise: every table allocation of an 8 GiB map in 4 KiB pages
+ * (4104 points) fits, and the spec's wall-time budget still stops a sweep whose runs are slow.
+ */
+const DEFAULT_MAX_RUNS = 10_000;
 
 /** The loop variables bound where a step is written, the name suffix they give it, and its repeat variable. */
 interface LoopEnv {
@@ -472,7 +477,7 @@ class Compiler {
       };
     });
     return {
-      scope: { sites, ...(fromStep === undefined ? {} : { fromStep }), maxRuns: sw.max_runs ?? 2000 },
+      scope: { sites, ...(fromStep === undefined ? {} : { fromStep }), maxRuns: sw.max_runs ?? DEFAULT_MAX_RUNS },
       invariants: {
         disabled: Object.keys(sw.disable ?? {}),
         ...(sw.errno_translations

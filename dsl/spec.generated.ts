@@ -2583,7 +2583,7 @@ export interface Sweep {
    */
   from?: string;
   /**
-   * Stop after this many runs (default 2000); an unfinished sweep fails.
+   * Stop after this many runs (default 10000); an unfinished sweep fails.
    */
   max_runs?: number;
   /**
@@ -2848,7 +2848,7 @@ export interface Sweep1 {
    */
   from?: string;
   /**
-   * Stop after this many runs (default 2000); an unfinished sweep fails.
+   * Stop after this many runs (default 10000); an unfinished sweep fails.
    */
   max_runs?: number;
   /**
