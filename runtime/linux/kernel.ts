@@ -155,12 +155,10 @@ export class Kernel {
 
   /** The platform's own invariants: the allocation ledger agrees with the buddy allocator, page for page. */
   selfCheck(): void {
+    const livePages = this.ledger.livePagesByNode();
     for (const buddy of this.buddies) {
       const total = buddy.node.endPfn - buddy.node.startPfn;
-      const live = this.ledger
-        .liveAllocations()
-        .filter((a) => a.node === buddy.node.id)
-        .reduce((n, a) => n + (1 << a.order), 0);
+      const live = livePages.get(buddy.node.id) ?? 0;
       invariant(
         buddy.freePages + live === total,
         () => `node ${buddy.node.id}: ${buddy.freePages} free + ${live} live pages != ${total}`,

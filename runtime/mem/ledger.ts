@@ -238,6 +238,20 @@ export class AllocationLedger {
     return live.sort((a, b) => a.seq - b.seq);
   }
 
+  /** Pages the live blocks hold, by node, without building an object per allocation. */
+  livePagesByNode(): Map<number, number> {
+    const pages = new Map<number, number>();
+    const count = (i: number): void => {
+      const meta = this.metas[i]!;
+      if ((meta & FREED) !== 0) return;
+      const node = meta >>> NODE_SHIFT;
+      pages.set(node, (pages.get(node) ?? 0) + (1 << ((meta >> ORDER_SHIFT) & ORDER_MASK)));
+    };
+    for (const i of this.slots.values()) count(i);
+    for (const i of this.oddSlots.values()) count(i);
+    return pages;
+  }
+
   freedAllocations(): Allocation[] {
     return this.history.filter((a) => a.freed !== undefined);
   }

@@ -54,9 +54,15 @@ export class PfnTable {
     if (chunk !== undefined) chunk[pfn - hi * CHUNK] = 0;
   }
 
-  /** Every value present, chunk by chunk in the order chunks were made. */
-  *values(): IterableIterator<number> {
-    for (const chunk of this.chunks.values()) for (const v of chunk) if (v > 0) yield v - 1;
+  /** Every value present, chunk by chunk in the order chunks were made (a plain loop: no generator). */
+  values(): number[] {
+    const out: number[] = [];
+    for (const chunk of this.chunks.values())
+      for (let i = 0; i < chunk.length; i++) {
+        const v = chunk[i]!;
+        if (v > 0) out.push(v - 1);
+      }
+    return out;
   }
 
   private chunk(hi: number, make: boolean): Cells | undefined {

@@ -126,6 +126,23 @@ export class PhysMemory {
     return (rec.halves ??= new Uint32Array(rec.words.buffer, rec.words.byteOffset, PAGE_SIZE / 4));
   }
 
+  /**
+   * `fact` of a page shared with a fork, worked out once: such a page is never written in place again (a
+   * write on either side copies it first), so what its bytes say is remembered with it, for every fork
+   * that shares it. Undefined for a page this memory may still write, which the caller reads itself.
+   */
+  sharedPageFact(pfn: number, fact: PageFact): number | undefined {
+    const rec = this.pages.get(pfn);
+    if (rec === undefined || rec.owner === this.owner) return undefined;
+    const facts = (rec.facts ??= new Map<PageFact, number>());
+    let value = facts.get(fact);
+    if (value === undefined) {
+      value = fact.of((rec.halves ??= new Uint32Array(rec.words.buffer, rec.words.byteOffset, PAGE_SIZE / 4)));
+      facts.set(fact, value);
+    }
+    return value;
+  }
+
   /** A position of the write clock, for unchangedSince. */
   get writeEpoch(): number {
     return this.writeClock;
@@ -263,6 +280,13 @@ interface PageRecord {
   halves: Uint32Array | undefined;
   written: number;
   readonly owner: object;
+  /** What sharedPageFact worked out, once the page is shared and cannot change. */
+  facts?: Map<PageFact, number>;
+}
+
+/** Something a page's bytes say (as 32-bit halves): the same bytes always give the same number. */
+export interface PageFact {
+  of(page32: Uint32Array): number;
 }
 
 function checkedPfn(pa: bigint, align: number): number {

@@ -29,7 +29,10 @@ export const PtFeature = {
   AMDV1_FORCE_COHERENCE: 1 << 7,
 } as const;
 
+/** lowMask's answers for 0..64, made once: the walkers ask for one per table they visit. */
+const LOW_MASKS: readonly bigint[] = Array.from({ length: 65 }, (_, lg2) => (1n << BigInt(lg2)) - 1n);
+
 /** VA bits [0, lg2) as a mask; lg2 64 means all of them. */
 export function lowMask(lg2: number): bigint {
-  return (1n << BigInt(lg2)) - 1n;
+  return LOW_MASKS[lg2] ?? (1n << BigInt(lg2)) - 1n;
 }

@@ -1,4 +1,5 @@
 import { PAGE_OFFSET, virt_to_phys } from '../mem/direct-map.js';
+import type { PageFact } from '../mem/phys-memory.js';
 import { Errno } from '../linux/errno.js';
 import type { Gfp } from '../linux/gfp.js';
 import { iommu_alloc_pages_node_sz, iommu_free_pages } from '../linux/iommu-pages.js';
@@ -51,6 +52,10 @@ export interface PtConfig {
 }
 
 const U64_MAX = (1n << 64n) - 1n;
+/** 0n..64n, so the per-table helpers convert no shift counts. */
+const SMALL: readonly bigint[] = Array.from({ length: 65 }, (_, i) => BigInt(i));
+/** ~lowMask(lg2) within 64 bits, for lg2 0..64. */
+const HIGH_MASKS: readonly bigint[] = SMALL.map((lg2) => U64_MAX ^ ((1n << lg2) - 1n));
 
 const PAGE_SHIFT = 12;
 const PAGE_SIZE = 1n << 12n;
@@ -110,6 +115,7 @@ export class PtIommu {
   readonly apertureEnd: bigint;
 
   private readonly f: PtFormat;
+  private readonly leadingLeaves: LeadingLeaves;
 
   private constructor(
     private readonly k: Kernel,
@@ -117,6 +123,7 @@ export class PtIommu {
     maxVaszLg2: number,
   ) {
     this.f = cfg.fmt;
+    this.leadingLeaves = new LeadingLeaves(cfg.fmt);
     this.maxVaszLg2 = maxVaszLg2;
     this.maxOaszLg2 = Math.min(this.f.maxOaLg2, cfg.hwMaxOaszLg2);
     this.topLevel = cfg.startingLevel;
@@ -219,17 +226,17 @@ export class PtIommu {
   // --- iteration helpers (pt_iter.h) ---------------------------------------------------------------------
 
   private firstIndex(range: Range, level: number): number {
-    const isz = BigInt(this.f.itemLg2(level));
+    const isz = SMALL[this.f.itemLg2(level)]!;
     if (level === range.topLevel) return Number((range.va & lowMask(range.maxVaszLg2)) >> isz);
     return Number((range.va >> isz) & lowMask(this.f.numItemsLg2(level)));
   }
 
   private endIndex(range: Range, level: number, index: number): number {
     if (range.va === range.last) return index + 1;
-    const isz = BigInt(this.f.itemLg2(level));
+    const isz = SMALL[this.f.itemLg2(level)]!;
     if (level === range.topLevel) return Number((range.last & lowMask(range.maxVaszLg2)) >> isz) + 1;
     const n = this.f.numItemsLg2(level);
-    const span = isz + BigInt(n);
+    const span = SMALL[this.f.itemLg2(level) + n]!;
     if (range.va >> span === range.last >> span) return Number((range.last >> isz) & lowMask(n)) + 1;
     return 1 << n;
   }
@@ -238,15 +245,16 @@ export class PtIommu {
   private indexToVa(range: Range, level: number, index: number): void {
     const isz = this.f.itemLg2(level);
     const tableLg2 = Math.min(isz + this.f.numItemsLg2(level), 64);
-    range.va = (range.va & ~lowMask(tableLg2) & U64_MAX) | (BigInt(index) << BigInt(isz));
+    range.va = (range.va & HIGH_MASKS[tableLg2]!) | (BigInt(index) << SMALL[isz]!);
   }
 
   /** pt_entry_fully_covered */
   private fullyCovered(range: Range, oaszLg2: number): boolean {
-    const lg2 = BigInt(oaszLg2);
-    if ((range.va & lowMask(oaszLg2)) !== 0n) return false;
+    const lg2 = SMALL[oaszLg2]!;
+    const mask = lowMask(oaszLg2);
+    if ((range.va & mask) !== 0n) return false;
     if (range.va >> lg2 !== range.last >> lg2) return true;
-    return (range.last & lowMask(oaszLg2)) === lowMask(oaszLg2);
+    return (range.last & mask) === mask;
   }
 
   // --- map (iommu_pt.h @ 8ef3f77c: map_range, check_map_range, do_map and the level walkers) ------------
@@ -655,8 +663,10 @@ export class PtIommu {
         }
         index++;
       } else {
-        // The whole entry goes even when the request ends inside it; a run of leaves in one pass.
-        const leaves = countLeaves(this.f, t32, index, end, level);
+        // The whole entry goes even when the request ends inside it; a run of leaves in one pass. A table a
+        // sweep's checkpoint shares is counted once for all the runs that unwind it.
+        const lead = this.k.mem.sharedPageFact(pfn, this.leadingLeaves);
+        const leaves = lead !== undefined && lead >= end ? end - index : countLeaves(this.f, t32, index, end, level);
         t32 = this.clearItems(table, index, leaves);
         numOas += leaves;
         index += leaves;
@@ -734,8 +744,26 @@ function countLeaves(f: PtFormat, t32: Uint32Array, index: number, end: number, 
   return i - index;
 }
 
-/** The page frame of a table's kernel VA (tables are one page each). */
-const tablePfn = (table: bigint): number => Number((table - PAGE_OFFSET) >> 12n);
+/**
+ * How many one-item leaves a table starts with. Frozen, so a forked machine shares it, and with it what
+ * PhysMemory remembers of each shared page under it.
+ */
+class LeadingLeaves implements PageFact {
+  constructor(private readonly f: PtFormat) {
+    Object.freeze(this);
+  }
+
+  of(t32: Uint32Array): number {
+    const { mask, value } = this.f.oneItemLeafLow;
+    const items = t32.length / 2;
+    let i = 0;
+    while (i < items && (t32[2 * i]! & mask) === value) i++;
+    return i;
+  }
+}
+
+/** The page frame of a table's kernel VA (tables are one page each); a physical address is below 2^52. */
+const tablePfn = (table: bigint): number => Math.floor(Number(table - PAGE_OFFSET) / 4096);
 
 /** pt_compute_best_pgsize: the largest allowed size that va, oa and the length's top bit are aligned to. */
 export function computeBestPgsize(bitmap: bigint, va: bigint, last: bigint, oa: bigint): number {

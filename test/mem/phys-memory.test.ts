@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PhysMemory } from '../../runtime/mem/phys-memory.js';
+import { PhysMemory, type PageFact } from '../../runtime/mem/phys-memory.js';
+import { fork } from '../../runtime/base/fork.js';
 import { ModelBugError } from '../../runtime/base/model-bug.js';
 import { phys_to_virt, virt_to_phys } from '../../runtime/mem/direct-map.js';
 
@@ -33,6 +34,23 @@ describe('PhysMemory', () => {
     expect(m.read64(0x3018n)).toBe(1n);
     expect(() => m.write64Halves(0x3, 0x1c, 0, 0)).toThrow(ModelBugError);
     expect(() => m.write64Halves(0x100, 0, 0, 0)).toThrow(ModelBugError);
+  });
+
+  it('works out a fact of a page shared with a fork once, and leaves a page either side writes to its reader', () => {
+    const m = new PhysMemory([{ id: 0, base: 0n, size: 1n << 30n }]);
+    m.write64(0x5008n, 0x1234n);
+    let asked = 0;
+    const secondLow: PageFact = { of: (page) => (asked++, page[2]!) };
+    expect(m.sharedPageFact(5, secondLow)).toBeUndefined(); // its own page: it may still change
+    const copy = fork(m);
+    expect(m.sharedPageFact(5, secondLow)).toBe(0x1234);
+    expect(copy.sharedPageFact(5, secondLow)).toBe(0x1234);
+    expect(asked).toBe(1);
+    copy.write64(0x5008n, 0x5678n); // the copy's write copies the page: the original's stays shared
+    expect(copy.sharedPageFact(5, secondLow)).toBeUndefined();
+    expect(m.sharedPageFact(5, secondLow)).toBe(0x1234);
+    expect(copy.read64(0x5008n)).toBe(0x5678n);
+    expect(asked).toBe(1);
   });
 
   it('refuses accesses outside every node as a model bug', () => {
