@@ -52,6 +52,7 @@ export interface PtConfig {
 }
 
 const U64_MAX = (1n << 64n) - 1n;
+const INT32_MIN = -0x8000_0000;
 /** 0n..64n, so the per-table helpers convert no shift counts. */
 const SMALL: readonly bigint[] = Array.from({ length: 65 }, (_, i) => BigInt(i));
 /** ~lowMask(lg2) within 64 bits, for lg2 0..64. */
@@ -473,35 +474,51 @@ export class PtIommu {
     // bigint per leaf. The OA field ends at bit 51, so the high half never carries out of 32 bits.
     let entry = this.f.leafEntry(oa, leafLg2, level, map.attrs);
     const incremental = oa + BigInt(Math.ceil((end - startIndex) / step)) * size <= 1n << 52n;
-    let lo = Number(entry & 0xffff_ffffn);
+    // The low half is kept as an int32 (stored, a Uint32Array takes its bits): a uint32 above 2^31 would be
+    // a double, and the optimised loop would deoptimise where the OA first passes it and again at the
+    // first carry. The carry is the unsigned compare of the sum with the addend, in int32 by flipping
+    // bit 31 of both: no branch that a cold start has not seen taken.
+    let lo = Number(entry & 0xffff_ffffn) | 0;
     let hi = Number(entry >> 32n);
-    const sizeLo = Number(size & 0xffff_ffffn);
+    const sizeLo = Number(size & 0xffff_ffffn) | 0;
+    const sizeLoFlipped = sizeLo ^ INT32_MIN;
     const sizeHi = Number(size >> 32n);
-    do {
-      if ((t32[2 * index]! & 1) !== 0 || needContig) {
-        if (index !== startIndex) this.indexToVa(range, level, index);
-        ret = this.clearContig(range, map.gather, level, table, index, step);
-        if (ret) break;
+    // The common run, one-item leaves into empty slots, goes through a loop of its own: a cold process
+    // optimises that small loop early, and leaving it deoptimises nothing. The loop below takes over at
+    // the first slot in use.
+    let runDone = false;
+    if (incremental && step === 1 && index < end) {
+      index = writeLeafRun(t32, index, end, lo, hi, sizeLo, sizeHi);
+      written = index - startIndex;
+      runDone = index >= end;
+      if (!runDone) {
+        entry = this.f.leafEntry(oa + BigInt(written) * size, leafLg2, level, map.attrs);
+        lo = Number(entry & 0xffff_ffffn) | 0;
+        hi = Number(entry >> 32n);
       }
-      if (incremental) {
-        for (let i = 2 * index, stop = 2 * (index + step); i < stop; i += 2) {
-          t32[i] = lo;
-          t32[i + 1] = hi;
+    }
+    if (!runDone)
+      do {
+        if ((t32[2 * index]! & 1) !== 0 || needContig) {
+          if (index !== startIndex) this.indexToVa(range, level, index);
+          ret = this.clearContig(range, map.gather, level, table, index, step);
+          if (ret) break;
         }
-        lo += sizeLo;
-        hi += sizeHi;
-        if (lo >= 0x1_0000_0000) {
-          lo -= 0x1_0000_0000;
-          hi++;
+        if (incremental) {
+          for (let i = 2 * index, stop = 2 * (index + step); i < stop; i += 2) {
+            t32[i] = lo;
+            t32[i + 1] = hi;
+          }
+          lo = (lo + sizeLo) | 0;
+          hi += sizeHi + ((lo ^ INT32_MIN) < sizeLoFlipped ? 1 : 0);
+        } else {
+          if (step === 1) t[index] = entry;
+          else t.fill(entry, index, index + step);
+          entry = this.f.leafEntry(oa + BigInt(written + 1) * size, leafLg2, level, map.attrs);
         }
-      } else {
-        if (step === 1) t[index] = entry;
-        else t.fill(entry, index, index + step);
-        entry = this.f.leafEntry(oa + BigInt(written + 1) * size, leafLg2, level, map.attrs);
-      }
-      written++;
-      index += step;
-    } while (index < end);
+        written++;
+        index += step;
+      } while (index < end);
     oa += BigInt(written) * size;
     map.oa = oa;
     map.numLeaves = numLeaves;
@@ -723,6 +740,32 @@ export class PtIommu {
   deinit(): void {
     for (const table of this.tablePages()) iommu_free_pages(this.k, table);
   }
+}
+
+/**
+ * Writes one-item leaves into t32's empty slots from `index` up to `end`, stopping at the first slot in use:
+ * the first entry's halves are lo (as an int32) and hi, each next one the previous plus the size (see
+ * mapRangeLeaf). Returns where it stopped.
+ */
+function writeLeafRun(
+  t32: Uint32Array,
+  index: number,
+  end: number,
+  lo: number,
+  hi: number,
+  sizeLo: number,
+  sizeHi: number,
+): number {
+  const sizeLoFlipped = sizeLo ^ INT32_MIN;
+  let i = index;
+  while (i < end && (t32[2 * i]! & 1) === 0) {
+    t32[2 * i] = lo;
+    t32[2 * i + 1] = hi;
+    lo = (lo + sizeLo) | 0;
+    hi += sizeHi + ((lo ^ INT32_MIN) < sizeLoFlipped ? 1 : 0);
+    i++;
+  }
+  return i;
 }
 
 /**
