@@ -596,14 +596,16 @@ export class PtIommu {
   /** __collect_tables: every table below `table`; with checkMapped, any leaf is an error (returns true). */
   private collectTables(level: number, table: bigint, into: bigint[], checkMapped: boolean): boolean {
     if (!checkMapped && level === 0) return false;
-    const t = this.words(table);
+    // Read only: collecting changes nothing, so a table shared with a sweep's checkpoint is not copied.
+    const t32 = this.k.mem.peekPage32(tablePfn(table));
     const items = 1 << this.f.numItemsLg2(level);
     for (let index = 0; index < items; index++) {
-      const entry = t[index]!;
-      if (entry === 0n) continue;
-      const type = this.f.entryType(entry, level);
+      const low = t32[2 * index]!;
+      const high = t32[2 * index + 1]!;
+      if (low === 0 && high === 0) continue;
+      const type = this.f.entryTypeOfLow(low, level);
       if (type === EntryType.TABLE) {
-        const lower = this.f.tablePa(entry) + PAGE_OFFSET;
+        const lower = this.f.tablePa((BigInt(high) << 32n) | BigInt(low)) + PAGE_OFFSET;
         into.push(lower);
         if (this.collectTables(level - 1, lower, into, checkMapped)) return true;
       } else if (type === EntryType.OA && checkMapped) {
@@ -837,12 +839,17 @@ export function pgszCount(bitmap: bigint, va: bigint, last: bigint, oa: bigint, 
   return Number(len >> BigInt(lg2));
 }
 
+/** Bits needed for v >= 0 (fls64), 32 at a time: a map asks for every run of leaves. */
 function bitLength(v: bigint): number {
-  return v === 0n ? 0 : v.toString(2).length;
+  let n = 0;
+  for (; v >= 0x1_0000_0000n; v >>= 32n) n += 32;
+  return n + 32 - Math.clz32(Number(v));
 }
 
+/** The lowest set bit of v > 0 (ffs64 - 1), 32 bits at a time. */
 function lowestBit(v: bigint): number {
-  let n = 0;
-  while (((v >> BigInt(n)) & 1n) === 0n) n++;
-  return n;
+  for (let n = 0; ; n += 32, v >>= 32n) {
+    const low = Number(v & 0xffff_ffffn);
+    if (low !== 0) return n + 31 - Math.clz32(low & -low);
+  }
 }
