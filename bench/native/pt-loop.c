@@ -87,15 +87,19 @@ int main(int argc, char **argv) {
     volatile uint64_t sink = 0;
     double best = 1e30, start = now_ms();
     uint64_t leaves = 0;
+    /* A map of a few leaves takes about a microsecond: each timed run is a batch, not one map. */
+    enum { BATCH = 1000 };
     for (int run = 0; run < 3 || now_ms() - start < min_ms; run++) {
       double t0 = now_ms();
-      pte_t *top = new_table();
-      leaves = mixed(top, iova, pa, len, &sink);
-      free_tables(top, 3);
+      for (int b = 0; b < BATCH; b++) {
+        pte_t *top = new_table();
+        leaves = mixed(top, iova, pa, len, &sink);
+        free_tables(top, 3);
+      }
       double ms = now_ms() - t0;
       if (ms < best) best = ms;
     }
-    printf("%.0f\n", leaves / (best / 1e3));
+    printf("%.0f\n", leaves * BATCH / (best / 1e3));
     return (int)(sink & 0);
   }
   unsigned leaf_level = (leaf_lg2 - 12) / 9;
