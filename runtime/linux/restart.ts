@@ -56,14 +56,15 @@ export class Restarts {
   run<T>(path: CallPath, body: () => T): T {
     if (this.pending !== undefined) path.unwindTo(this.entryDepth);
     else this.entryDepth = path.depth;
+    let result: T;
     try {
-      return body();
+      result = body();
     } finally {
+      // A budget that ran out on the way unwinds through here too, and must stay what the run reports.
       this.entryDepth = -1;
-      const missed = this.pending !== undefined;
-      this.pending = undefined;
-      invariant(!missed, 'a restarted call returned without reaching its restart point again');
     }
+    invariant(this.pending === undefined, 'a restarted call returned without reaching its restart point again');
+    return result;
   }
 
   /** Marks a restart point of a walk: the listener, if any, sees the machine paused here. */
