@@ -130,9 +130,10 @@ function runSteps(
   const steps: StepResult[] = [...from.steps];
   const oopses: OopsReport[] = [...from.oopses];
   let calls = from.calls;
-  let inStep = from.inStep;
   for (const step of plan.steps.slice(from.next)) {
-    if (!inStep) pauses.beforeStep?.({ machine: m, next: step.index, steps: [...steps], oopses: [...oopses], calls });
+    // The step a checkpoint paused inside (the first one only): its repetitions so far and the call to redo.
+    const resumed = step.index === from.next ? from.inStep : undefined;
+    if (!resumed) pauses.beforeStep?.({ machine: m, next: step.index, steps: [...steps], oopses: [...oopses], calls });
     if (oopses.length && plan.afterOops === 'stop') {
       steps.push({ step, rets: [], notRun: true });
       continue;
@@ -140,19 +141,18 @@ function runSteps(
     try {
       meter.checkTime();
       m.k.step = step.index;
-      const rets: CallReturn[] = [...(inStep?.rets ?? [])];
+      const rets: CallReturn[] = [...(resumed?.rets ?? [])];
       let access: AccessResult | undefined;
       let oops: OopsReport | undefined;
       const vars: Record<string, bigint> = {};
-      for (let r = inStep?.repetition ?? 0; r < step.repeat && !oops; r++) {
+      for (let r = resumed?.repetition ?? 0; r < step.repeat && !oops; r++) {
         const callsBefore = calls;
         meter.check('steps', ++calls);
         meter.tick();
         if (step.repeatVar) vars[step.repeatVar] = BigInt(r);
         try {
           if (step.action.kind === 'call') {
-            const args = inStep?.args ?? callArgs(m, step.action, vars);
-            inStep = undefined;
+            const args = r === resumed?.repetition ? resumed.args : callArgs(m, step.action, vars);
             const at = pauses.atRestartPoint;
             const pause =
               at &&

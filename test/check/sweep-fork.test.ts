@@ -70,9 +70,9 @@ describe('a sweep that forks the fault-free run at each point’s step', () => {
 });
 
 describe('a sweep that forks inside a call, at restart points (runtime/linux/restart.ts)', () => {
-  const plan = (): Plan => {
-    const r = planFile('specs/sweeps/map-walk.yaml', '.');
-    if (!('plans' in r)) throw new Error('specs/sweeps/map-walk.yaml does not plan');
+  const plan = (file = 'specs/sweeps/map-walk.yaml'): Plan => {
+    const r = planFile(file, '.');
+    if (!('plans' in r)) throw new Error(`${file} does not plan`);
     return r.plans[0]!;
   };
   afterEach(() => vi.restoreAllMocks());
@@ -88,6 +88,17 @@ describe('a sweep that forks inside a call, at restart points (runtime/linux/res
     const resumed = take.mock.results.filter((r) => r.value !== undefined).length;
     expect(insideMaps.length).toBe(41);
     expect(resumed).toBe(insideMaps.length);
+  });
+
+  it('starts each run inside its repetition of a repeated map, after the returns of those before', () => {
+    const take = vi.spyOn(Restarts.prototype, 'take');
+    const p = plan('test/check/fixtures/sweep-repeat-map.yaml');
+    const table = sweep(p, p.sweep!.scope, p.sweep!.invariants);
+    expect(table.rows.length).toBe(41);
+    expect(take.mock.results.filter((r) => r.value !== undefined).length).toBe(41);
+    // Row 35 fails repetition 34's leaf table (allocation 1 was the level-1 table): the 34 repetitions
+    // before it mapped, the five after it still do.
+    expect(table.rows[35]!.steps[1]).toBe('map: iommu_map -> 0 x34, -ENOMEM, 0 x5');
   });
 
   // The walk must go on from any of its restart points, not only fail there: a sweep keeps a checkpoint
