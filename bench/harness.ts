@@ -30,6 +30,29 @@ export function measureRate(body: () => void, ops: number, minMs = 300, minRuns 
   return ops / (best / 1000);
 }
 
+/**
+ * Rates of several bodies (each performing its `ops`), measured in turns (a, b, a, b, ...) for at least
+ * `minMs` in all and `minRounds` rounds, each the best of its runs: on a machine whose speed comes and
+ * goes, a figure and its baseline then meet the same conditions, and their ratio holds where two
+ * separate series would not.
+ */
+export function measureRatesInTurns(
+  bodies: readonly { readonly body: () => void; readonly ops: number }[],
+  minMs = 2000,
+  minRounds = 10,
+): number[] {
+  const best = bodies.map(() => Infinity);
+  const start = performance.now();
+  for (let round = 0; round < minRounds || performance.now() - start < minMs; round++) {
+    for (const [i, { body }] of bodies.entries()) {
+      const t0 = performance.now();
+      body();
+      best[i] = Math.min(best[i]!, performance.now() - t0);
+    }
+  }
+  return bodies.map(({ ops }, i) => ops / (best[i]! / 1000));
+}
+
 /** The baseline entry for a figure: how `value` compares with `base`, measured in the same run. */
 export function against(name: string, base: number, value: number): NonNullable<BenchResult['baseline']> {
   return { name, value: base, ratio: value / base };
