@@ -123,7 +123,7 @@ export class PhysMemory {
   peekPage32(pfn: number): Uint32Array {
     const rec = this.pages.get(pfn);
     if (rec === undefined) return ZERO_PAGE32;
-    return (rec.halves ??= new Uint32Array(rec.words.buffer, rec.words.byteOffset, PAGE_SIZE / 4));
+    return halvesOf(rec);
   }
 
   /**
@@ -137,7 +137,7 @@ export class PhysMemory {
     const facts = (rec.facts ??= new Map<PageFact, number>());
     let value = facts.get(fact);
     if (value === undefined) {
-      value = fact.of((rec.halves ??= new Uint32Array(rec.words.buffer, rec.words.byteOffset, PAGE_SIZE / 4)));
+      value = fact.of(halvesOf(rec));
       facts.set(fact, value);
     }
     return value;
@@ -189,7 +189,7 @@ export class PhysMemory {
    */
   page32(pfn: number): Uint32Array {
     const rec = this.record(pfn);
-    return (rec.halves ??= new Uint32Array(rec.words.buffer, rec.words.byteOffset, PAGE_SIZE / 4));
+    return halvesOf(rec);
   }
 
   /** The 32-bit half of the aligned qword holding `pa` that bit 2 of `pa` names (bits 1:0 are ignored). */
@@ -197,8 +197,7 @@ export class PhysMemory {
     const pfn = this.checked32(pa);
     const rec = this.pages.get(pfn);
     if (rec === undefined) return 0;
-    rec.halves ??= new Uint32Array(rec.words.buffer, rec.words.byteOffset, PAGE_SIZE / 4);
-    return rec.halves[Number(pa & 0xfffn) >>> 2]!;
+    return halvesOf(rec)[Number(pa & 0xfffn) >>> 2]!;
   }
 
   write32(pa: bigint, value: number): void {
@@ -282,6 +281,11 @@ interface PageRecord {
   readonly owner: object;
   /** What sharedPageFact worked out, once the page is shared and cannot change. */
   facts?: Map<PageFact, number>;
+}
+
+/** The record's words as 32-bit halves, low half first: one view per record, made when first asked for. */
+function halvesOf(rec: PageRecord): Uint32Array {
+  return (rec.halves ??= new Uint32Array(rec.words.buffer, rec.words.byteOffset, PAGE_SIZE / 4));
 }
 
 /** Something a page's bytes say (as 32-bit halves): the same bytes always give the same number. */
