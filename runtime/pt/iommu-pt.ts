@@ -219,6 +219,14 @@ export class PtIommu {
     return this.k.mem.page(tablePfn(table));
   }
 
+  /**
+   * Entry `index` of a table, read without materialising or copying its page (words() is for writing: it
+   * copies a page shared with a sweep's checkpoint and marks the page written).
+   */
+  private entryAt(pfn: number, index: number): bigint {
+    return this.k.mem.peekPage(pfn)?.[index] ?? 0n;
+  }
+
   /** The same table as 32-bit halves (entry i: low half at 2i, high half at 2i + 1), a cached view. */
   private words32(table: bigint): Uint32Array {
     return this.k.mem.page32(tablePfn(table));
@@ -385,17 +393,16 @@ export class PtIommu {
 
   /** __map_single_page: one 4K leaf into tables that already exist; anything else is -EAGAIN. */
   private mapSinglePage(range: Range, map: MapArgs, level: number, table: bigint): Ret {
-    const t = this.words(table);
     const index = this.firstIndex(range, level);
-    const type = this.f.entryType(t[index]!, level);
+    const entry = this.entryAt(tablePfn(table), index);
+    const type = this.f.entryType(entry, level);
     if (level === 0) {
       if (type !== EntryType.EMPTY) return -Errno.EADDRINUSE;
-      t[index] = this.f.leafEntry(map.oa, PAGE_SHIFT, 0, map.attrs);
+      this.words(table)[index] = this.f.leafEntry(map.oa, PAGE_SHIFT, 0, map.attrs);
       map.oa += PAGE_SIZE;
       return 0;
     }
-    if (type === EntryType.TABLE)
-      return this.mapSinglePage(range, map, level - 1, this.f.tablePa(t[index]!) + PAGE_OFFSET);
+    if (type === EntryType.TABLE) return this.mapSinglePage(range, map, level - 1, this.f.tablePa(entry) + PAGE_OFFSET);
     return -Errno.EAGAIN;
   }
 
@@ -407,7 +414,7 @@ export class PtIommu {
     for (;;) {
       // No view of the table is held across the calls below: a sweep may fork the machine at a restart
       // point in them, and a view from before would then write the fork's page, not this side's copy.
-      const entry = this.k.mem.peekPage(pfn)?.[index] ?? 0n;
+      const entry = this.entryAt(pfn, index);
       const type = this.f.entryType(entry, level);
       let lower: bigint;
       if (type !== EntryType.TABLE) {
@@ -416,7 +423,7 @@ export class PtIommu {
         if (this.k.restarts.wanted) this.k.restarts.point({ walk: this, range, map, singlePage: false });
         const mem = iommu_alloc_pages_node_sz(this.k, this.cfg.nid, map.gfp, 1n << BigInt(this.f.tablememLg2));
         if (mem === null) return -Errno.ENOMEM;
-        this.words(table)[index] = this.f.tableEntry(level, virt_to_phys(mem));
+        this.k.mem.page(pfn)[index] = this.f.tableEntry(level, virt_to_phys(mem));
         lower = mem;
       } else {
         lower = this.f.tablePa(entry) + PAGE_OFFSET;
@@ -678,7 +685,7 @@ export class PtIommu {
         if (ret) break;
         if (fullyCovered) {
           args.freeList.push(lower);
-          t32 = this.clearItems(table, index, 1);
+          t32 = this.clearItems(pfn, index, 1);
         }
         index++;
       } else {
@@ -686,7 +693,7 @@ export class PtIommu {
         // sweep's checkpoint shares is counted once for all the runs that unwind it.
         const lead = this.k.mem.sharedPageFact(pfn, this.leadingLeaves);
         const leaves = lead !== undefined && lead >= end ? end - index : countLeaves(this.f, t32, index, end, level);
-        t32 = this.clearItems(table, index, leaves);
+        t32 = this.clearItems(pfn, index, leaves);
         numOas += leaves;
         index += leaves;
       }
@@ -697,14 +704,13 @@ export class PtIommu {
     return ret;
   }
 
-  /** Zeroes items [index, index + count) of a table; returns the table's view for reading on. */
-  private clearItems(table: bigint, index: number, count: number): Uint32Array {
-    const pfn = tablePfn(table);
+  /** Zeroes items [index, index + count) of the table at `pfn`; returns its view for reading on. */
+  private clearItems(pfn: number, index: number, count: number): Uint32Array {
     if (index === 0 && count * 8 === PAGE_BYTES) {
       this.k.mem.zeroPages(pfn, 1);
       return this.k.mem.peekPage32(pfn);
     }
-    const t32 = this.words32(table);
+    const t32 = this.k.mem.page32(pfn);
     t32.fill(0, 2 * index, 2 * (index + count));
     return t32;
   }
@@ -722,7 +728,7 @@ export class PtIommu {
     let level = range.topLevel;
     let table = this.topTable;
     for (;;) {
-      const entry = this.words(table)[this.firstIndex(range, level)]!;
+      const entry = this.entryAt(tablePfn(table), this.firstIndex(range, level));
       const type = this.f.entryType(entry, level);
       if (type === EntryType.EMPTY) return 0n;
       if (type === EntryType.OA) return this.f.entryOa(entry) + (iova & lowMask(this.f.entryOaLg2(entry, level)));
@@ -775,10 +781,9 @@ function writeLeafRun(
  * many items it spans), stopping at the first entry that is not a leaf.
  */
 function countLeaves(f: PtFormat, t32: Uint32Array, index: number, end: number, level: number): number {
-  const { mask, value } = f.oneItemLeafLow;
   let i = index;
   for (;;) {
-    while (i < end && (t32[2 * i]! & mask) === value) i++;
+    i = oneItemLeavesFrom(f, t32, i, end);
     if (i >= end) break;
     // Not a one-item leaf: a larger leaf (the first entry is a leaf, as the caller saw), or the run's end.
     const low = t32[2 * i]!;
@@ -799,12 +804,16 @@ class LeadingLeaves implements PageFact {
   }
 
   of(t32: Uint32Array): number {
-    const { mask, value } = this.f.oneItemLeafLow;
-    const items = t32.length / 2;
-    let i = 0;
-    while (i < items && (t32[2 * i]! & mask) === value) i++;
-    return i;
+    return oneItemLeavesFrom(this.f, t32, 0, t32.length / 2);
   }
+}
+
+/** Where the run of one-item leaves from `from` ends, `end` at most: told by each entry's low half alone. */
+function oneItemLeavesFrom(f: PtFormat, t32: Uint32Array, from: number, end: number): number {
+  const { mask, value } = f.oneItemLeafLow;
+  let i = from;
+  while (i < end && (t32[2 * i]! & mask) === value) i++;
+  return i;
 }
 
 /** The page frame of a table's kernel VA (tables are one page each); a physical address is below 2^52. */
