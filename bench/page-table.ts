@@ -24,16 +24,18 @@ function newTable(k = new Kernel({ nodes: [{ id: 0, base: 0n, size: 1n << 40n }]
   return { k, pt };
 }
 
-/** One map + unmap on a fresh table; iova and pa together decide the leaf sizes. */
+/** One map + unmap on `table`, its freed tables given back; iova and pa together decide the leaf sizes. */
+function mapThenUnmap({ k, pt }: { k: Kernel; pt: PtIommu }, iova: bigint, pa: bigint, len: bigint): void {
+  const r = pt.map(iova, pa, len, IOMMU_READ | IOMMU_WRITE, GFP_KERNEL);
+  if (r.ret) throw new Error(`map failed ${r.ret}`);
+  const g = iommu_iotlb_gather_init();
+  if (pt.unmap(iova, len, g) !== len) throw new Error('unmap short');
+  for (const va of g.freelist) iommu_free_pages(k, va);
+}
+
+/** One map + unmap on a fresh table of a fresh machine. */
 function mapUnmap(iova: bigint, pa: bigint, len: bigint): () => void {
-  return () => {
-    const { k, pt } = newTable();
-    const r = pt.map(iova, pa, len, IOMMU_READ | IOMMU_WRITE, GFP_KERNEL);
-    if (r.ret) throw new Error(`map failed ${r.ret}`);
-    const g = iommu_iotlb_gather_init();
-    if (pt.unmap(iova, len, g) !== len) throw new Error('unmap short');
-    for (const va of g.freelist) iommu_free_pages(k, va);
-  };
+  return () => mapThenUnmap(newTable(), iova, pa, len);
 }
 
 /**
@@ -42,13 +44,9 @@ function mapUnmap(iova: bigint, pa: bigint, len: bigint): () => void {
  */
 function mapUnmapFreshTable(k: Kernel, iova: bigint, pa: bigint, len: bigint): () => void {
   return () => {
-    const { pt } = newTable(k);
-    const r = pt.map(iova, pa, len, IOMMU_READ | IOMMU_WRITE, GFP_KERNEL);
-    if (r.ret) throw new Error(`map failed ${r.ret}`);
-    const g = iommu_iotlb_gather_init();
-    if (pt.unmap(iova, len, g) !== len) throw new Error('unmap short');
-    for (const va of g.freelist) iommu_free_pages(k, va);
-    pt.deinit();
+    const table = newTable(k);
+    mapThenUnmap(table, iova, pa, len);
+    table.pt.deinit();
   };
 }
 
