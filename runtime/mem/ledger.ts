@@ -232,24 +232,28 @@ export class AllocationLedger {
   }
 
   liveAllocations(): Allocation[] {
-    const live: Allocation[] = [];
-    for (const i of this.slots.values()) if ((this.metas[i]! & FREED) === 0) live.push(this.view(i));
-    for (const i of this.oddSlots.values()) if ((this.metas[i]! & FREED) === 0) live.push(this.view(i));
-    return live.sort((a, b) => a.seq - b.seq);
+    return this.liveEntries()
+      .map((i) => this.view(i))
+      .sort((a, b) => a.seq - b.seq);
   }
 
   /** Pages the live blocks hold, by node, without building an object per allocation. */
   livePagesByNode(): Map<number, number> {
     const pages = new Map<number, number>();
-    const count = (i: number): void => {
+    for (const i of this.liveEntries()) {
       const meta = this.metas[i]!;
-      if ((meta & FREED) !== 0) return;
       const node = meta >>> NODE_SHIFT;
       pages.set(node, (pages.get(node) ?? 0) + (1 << ((meta >> ORDER_SHIFT) & ORDER_MASK)));
-    };
-    for (const i of this.slots.values()) count(i);
-    for (const i of this.oddSlots.values()) count(i);
+    }
     return pages;
+  }
+
+  /** The entries of the live blocks: the last recorded at each address, unless freed since. */
+  private liveEntries(): number[] {
+    const live: number[] = [];
+    for (const i of this.slots.values()) if ((this.metas[i]! & FREED) === 0) live.push(i);
+    for (const i of this.oddSlots.values()) if ((this.metas[i]! & FREED) === 0) live.push(i);
+    return live;
   }
 
   freedAllocations(): Allocation[] {
